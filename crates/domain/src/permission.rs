@@ -1,0 +1,276 @@
+//! Roles and the one permission rule (权限规则): a role grants actions over a territory
+//! subtree. Every handler asks [`Actor::can`] before it reads or writes, and list queries
+//! filter by [`Actor::scopes_for`], so a person never sees past their own territory.
+
+use crate::{Invalid, TerritoryCode};
+use serde::{Deserialize, Serialize};
+
+/// The posts a membership can give. The names are the workflow's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 居民: sees and acts on only their own records.
+    Resident,
+    /// 网格员
+    GridWorker,
+    /// 小巷管家/志愿者
+    Steward,
+    /// 社区工作者
+    CommunityStaff,
+    /// 街道"战区"指挥长: can summon departments (吹哨).
+    StreetCommander,
+    /// 部门承办人
+    DepartmentHandler,
+    /// 指挥中心派遣员
+    Dispatcher,
+    /// 区领导
+    DistrictLeader,
+    /// 市领导
+    CityLeader,
+    /// 系统管理员
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 10] = [
+        Role::Resident,
+        Role::GridWorker,
+        Role::Steward,
+        Role::CommunityStaff,
+        Role::StreetCommander,
+        Role::DepartmentHandler,
+        Role::Dispatcher,
+        Role::DistrictLeader,
+        Role::CityLeader,
+        Role::Admin,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Resident => "resident",
+            Role::GridWorker => "grid_worker",
+            Role::Steward => "steward",
+            Role::CommunityStaff => "community_staff",
+            Role::StreetCommander => "street_commander",
+            Role::DepartmentHandler => "department_handler",
+            Role::Dispatcher => "dispatcher",
+            Role::DistrictLeader => "district_leader",
+            Role::CityLeader => "city_leader",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Role, Invalid> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            Invalid::new("role", format!("`{s}` is not one of {}", names.join(", ")))
+        })
+    }
+
+    /// The actions this role grants over its territory subtree. Personal data (phone, ID
+    /// number) is unmasked only for the roles that serve people face to face or on the phone.
+    pub fn grants(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Role::Resident => &[],
+            Role::GridWorker => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData],
+            Role::Steward => &[ReadTerritory, ReadOrganisation],
+            Role::CommunityStaff => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData, ManagePeople],
+            Role::StreetCommander => &[ReadTerritory, ReadOrganisation, ReadPeople],
+            Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation],
+            Role::Dispatcher => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData],
+            Role::DistrictLeader | Role::CityLeader => &[ReadTerritory, ReadOrganisation, ReadPeople],
+            Role::Admin => &[
+                ReadTerritory,
+                ManageTerritory,
+                ReadOrganisation,
+                ManageOrganisation,
+                ReadPeople,
+                ReadPersonalData,
+                ManagePeople,
+                ManageMemberships,
+                ReadAudit,
+            ],
+        }
+    }
+}
+
+/// What someone wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    ReadTerritory,
+    ManageTerritory,
+    ReadOrganisation,
+    ManageOrganisation,
+    /// Read people's records with personal data masked.
+    ReadPeople,
+    /// Read phone and ID numbers in full (every such read is audited).
+    ReadPersonalData,
+    /// Create people and accounts, reset passwords.
+    ManagePeople,
+    /// Grant and end memberships (posts with roles).
+    ManageMemberships,
+    ReadAudit,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::ReadTerritory => "read_territory",
+            Action::ManageTerritory => "manage_territory",
+            Action::ReadOrganisation => "read_organisation",
+            Action::ManageOrganisation => "manage_organisation",
+            Action::ReadPeople => "read_people",
+            Action::ReadPersonalData => "read_personal_data",
+            Action::ManagePeople => "manage_people",
+            Action::ManageMemberships => "manage_memberships",
+            Action::ReadAudit => "read_audit",
+        }
+    }
+
+    /// Actions a person may always take on their own record.
+    fn allowed_on_self(self) -> bool {
+        matches!(self, Action::ReadPeople | Action::ReadPersonalData)
+    }
+}
+
+/// One role held over one territory subtree (from a membership).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub role: Role,
+    pub scope: TerritoryCode,
+}
+
+/// The person acting, with every grant of their active memberships.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub person_id: i64,
+    pub grants: Vec<Grant>,
+}
+
+/// What an action is aimed at: the territory it lies in, and the person it belongs to
+/// when it is a personal record.
+#[derive(Debug, Clone, Default)]
+pub struct Target<'a> {
+    pub territory: Option<&'a TerritoryCode>,
+    pub owner: Option<i64>,
+}
+
+impl<'a> Target<'a> {
+    pub fn territory(code: &'a TerritoryCode) -> Self {
+        Target { territory: Some(code), owner: None }
+    }
+    pub fn person(id: i64, territory: Option<&'a TerritoryCode>) -> Self {
+        Target { territory, owner: Some(id) }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not allowed to {}", action.as_str())]
+pub struct Denied {
+    pub action: Action,
+}
+
+impl Actor {
+    /// The permission rule: allowed when the target is the actor's own record and the action
+    /// is one a person may take on themselves, or when some grant's role gives the action and
+    /// the grant's territory contains the target's territory.
+    pub fn can(&self, action: Action, target: &Target<'_>) -> Result<(), Denied> {
+        if target.owner == Some(self.person_id) && action.allowed_on_self() {
+            return Ok(());
+        }
+        let Some(code) = target.territory else { return Err(Denied { action }) };
+        if self.grants.iter().any(|g| g.role.grants().contains(&action) && g.scope.contains(code)) {
+            Ok(())
+        } else {
+            Err(Denied { action })
+        }
+    }
+
+    /// The territory subtrees in which the actor may take `action`, with nested ones removed:
+    /// list queries filter on these. Empty means nothing.
+    pub fn scopes_for(&self, action: Action) -> Vec<TerritoryCode> {
+        let mut scopes: Vec<TerritoryCode> =
+            self.grants.iter().filter(|g| g.role.grants().contains(&action)).map(|g| g.scope.clone()).collect();
+        scopes.sort_by_key(|c| c.as_str().len());
+        let mut kept: Vec<TerritoryCode> = Vec::new();
+        for s in scopes {
+            if !kept.iter().any(|k| k.contains(&s)) {
+                kept.push(s);
+            }
+        }
+        kept
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(s: &str) -> TerritoryCode {
+        TerritoryCode::parse(s).unwrap()
+    }
+
+    fn actor(role: Role, scope: &str) -> Actor {
+        Actor { person_id: 7, grants: vec![Grant { role, scope: code(scope) }] }
+    }
+
+    #[test]
+    fn grid_worker_reads_only_inside_the_grid() {
+        let gw = actor(Role::GridWorker, "120101001001001");
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001001"))).is_ok());
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001002"))).is_err());
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001"))).is_err());
+        assert!(gw.can(Action::ManageTerritory, &Target::territory(&code("120101001001001"))).is_err());
+    }
+
+    #[test]
+    fn resident_only_on_self() {
+        let r = actor(Role::Resident, "120101001001");
+        assert!(r.can(Action::ReadPersonalData, &Target::person(7, None)).is_ok());
+        assert!(r.can(Action::ReadPeople, &Target::person(8, Some(&code("120101001001")))).is_err());
+        assert!(r.can(Action::ReadTerritory, &Target::territory(&code("120101001001"))).is_err());
+        assert!(r.can(Action::ManagePeople, &Target::person(7, None)).is_err());
+        assert!(r.scopes_for(Action::ReadTerritory).is_empty());
+    }
+
+    #[test]
+    fn every_role_is_confined_to_its_subtree() {
+        let inside = code("120101001001001");
+        let outside = code("120102001001001");
+        for role in Role::ALL {
+            let a = actor(role, "120101");
+            for &action in role.grants() {
+                assert!(a.can(action, &Target::territory(&inside)).is_ok(), "{role:?} {action:?}");
+                assert!(a.can(action, &Target::territory(&outside)).is_err(), "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn nested_scopes_collapse() {
+        let a = Actor {
+            person_id: 1,
+            grants: vec![
+                Grant { role: Role::CommunityStaff, scope: code("120101001001") },
+                Grant { role: Role::Admin, scope: code("120000") },
+                Grant { role: Role::GridWorker, scope: code("120102001001001") },
+            ],
+        };
+        assert_eq!(a.scopes_for(Action::ReadPeople), vec![code("120000")]);
+        assert_eq!(a.scopes_for(Action::ManageTerritory), vec![code("120000")]);
+    }
+
+    #[test]
+    fn role_names_round_trip() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()).unwrap(), r);
+        }
+        assert_eq!(Role::parse("mayor").unwrap_err().field, "role");
+    }
+}
