@@ -2,8 +2,10 @@
 //! validation (division-code CSV and GeoJSON), the demo city's derived polygons, and the
 //! in-memory grid index. Pure computation: no database, no HTTP.
 
+pub mod demo;
 pub mod gcj;
 pub mod index;
+pub mod partition;
 mod prepared;
 pub mod territory;
 

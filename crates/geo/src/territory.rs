@@ -236,6 +236,14 @@ pub fn parse_geometry(g: &Value, crs: Crs) -> Result<MultiPolygon<f64>, Invalid>
         Some(t) => return Err(Invalid::new("geometry", format!("type {t} is not Polygon or MultiPolygon"))),
         None => return Err(Invalid::new("geometry", "has no type")),
     };
+    for p in &mp.0 {
+        if let Err(e) = p.check_validation() {
+            return Err(Invalid::new("geometry", format!("is not a valid polygon: {e}")));
+        }
+    }
+    // Parts of a multipolygon that touch along a line or overlap (common in published
+    // boundary files) are merged; only invalid rings are refused.
+    let mp = if mp.check_validation().is_err() { geo::unary_union(&mp.0) } else { mp };
     if let Err(e) = mp.check_validation() {
         return Err(Invalid::new("geometry", format!("is not a valid polygon: {e}")));
     }
