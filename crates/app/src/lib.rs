@@ -1,1 +1,86 @@
-//! placeholder
+//! Use cases. Each public function takes the acting person (or `None` for the system
+//! itself, as in the command line's administration commands), checks the permission rule,
+//! runs the domain, and commits one transaction that also appends to the audit log.
+//!
+//! [`App`] holds what every use case needs: the database, the injected clock, the grid
+//! index and the settings. Edges (HTTP, CLI) call these functions and contain no rules.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod demo;
+pub mod error;
+pub mod locate;
+pub mod org;
+pub mod people;
+pub mod territory;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{AppError, Result};
+
+use std::sync::{Arc, RwLock};
+use wuzhi_domain::{Actor, Grant, Role, TerritoryCode};
+use wuzhi_store::{Conn, Db};
+
+/// Settings that shape behaviour (from configuration).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub session_ttl_ms: i64,
+    /// Failed sign-ins in a row before the account locks.
+    pub max_failed_logins: i64,
+    pub lockout_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings { session_ttl_ms: 12 * 3600 * 1000, max_failed_logins: 5, lockout_ms: 15 * 60 * 1000 }
+    }
+}
+
+pub struct App {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+    locator: RwLock<Arc<locate::Locator>>,
+}
+
+impl App {
+    /// Applies migrations and loads the grid index.
+    pub async fn open(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Arc<App>> {
+        wuzhi_store::migrate::run(&db, clock.now_ms()).await?;
+        let app = Arc::new(App { db, clock, settings, locator: RwLock::new(Arc::new(locate::Locator::empty())) });
+        app.reload_index().await?;
+        Ok(app)
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    /// The acting person with the grants of their active memberships.
+    pub async fn actor(&self, person_id: i64) -> Result<Actor> {
+        let mut conn = self.db.read().await?;
+        actor_on(&mut conn, person_id, self.now_ms()).await
+    }
+}
+
+pub(crate) async fn actor_on(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Actor> {
+    let rows = wuzhi_store::people::active_memberships(conn, person_id, now_ms).await?;
+    let mut grants = Vec::with_capacity(rows.len());
+    for m in rows {
+        // Rows were validated on the way in; one that no longer parses grants nothing.
+        if let (Ok(role), Ok(scope)) = (Role::parse(&m.role), TerritoryCode::parse(&m.scope_code)) {
+            grants.push(Grant { role, scope });
+        }
+    }
+    Ok(Actor { person_id, grants })
+}
+
+/// Page size bounds shared by every list.
+pub fn page_limit(limit: Option<i64>) -> Result<i64> {
+    match limit {
+        None => Ok(100),
+        Some(n) if (1..=1000).contains(&n) => Ok(n),
+        Some(n) => Err(AppError::invalid("limit", format!("{n} is outside 1–1000"))),
+    }
+}

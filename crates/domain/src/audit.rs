@@ -69,34 +69,59 @@ pub enum Break {
     HeadHash { seq: i64 },
 }
 
-/// Checks a chain, in `seq` order, against its head (last seq and hash, `(0, GENESIS)` when
-/// empty). Returns how many entries were checked.
-pub fn verify<'a>(entries: impl IntoIterator<Item = &'a Entry>, head: (i64, &str)) -> Result<i64, Break> {
-    let mut expected = 1;
-    let mut prev = GENESIS.to_owned();
-    for e in entries {
-        if e.seq != expected {
-            return Err(Break::Missing { expected, found: e.seq });
+/// Checks a chain entry by entry, so a long log can be read in pages.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    expected: i64,
+    prev: String,
+}
+
+impl Default for Verifier {
+    fn default() -> Self {
+        Verifier { expected: 1, prev: GENESIS.to_owned() }
+    }
+}
+
+impl Verifier {
+    /// Checks the next entry in `seq` order.
+    pub fn push(&mut self, e: &Entry) -> Result<(), Break> {
+        if e.seq != self.expected {
+            return Err(Break::Missing { expected: self.expected, found: e.seq });
         }
         let recomputed =
             entry_hash(e.seq, e.at_ms, e.actor_id, &e.action, &e.object_type, &e.object_id, &e.detail, &e.prev_hash);
         if recomputed != e.hash {
             return Err(Break::Edited { seq: e.seq });
         }
-        if e.prev_hash != prev {
+        if e.prev_hash != self.prev {
             return Err(Break::Relinked { seq: e.seq });
         }
-        prev = e.hash.clone();
-        expected += 1;
+        self.prev = e.hash.clone();
+        self.expected += 1;
+        Ok(())
     }
-    let last = expected - 1;
-    if last != head.0 {
-        return Err(Break::Head { last, head: head.0 });
+
+    /// Checks the end of the chain against its head (last seq and hash, `(0, GENESIS)` when
+    /// empty). Returns how many entries were checked.
+    pub fn finish(self, head: (i64, &str)) -> Result<i64, Break> {
+        let last = self.expected - 1;
+        if last != head.0 {
+            return Err(Break::Head { last, head: head.0 });
+        }
+        if self.prev != head.1 {
+            return Err(Break::HeadHash { seq: last });
+        }
+        Ok(last)
     }
-    if prev != head.1 {
-        return Err(Break::HeadHash { seq: last });
+}
+
+/// Checks a whole chain, in `seq` order, against its head.
+pub fn verify<'a>(entries: impl IntoIterator<Item = &'a Entry>, head: (i64, &str)) -> Result<i64, Break> {
+    let mut v = Verifier::default();
+    for e in entries {
+        v.push(e)?;
     }
-    Ok(last)
+    v.finish(head)
 }
 
 #[cfg(test)]

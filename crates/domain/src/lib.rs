@@ -7,9 +7,12 @@
 pub mod audit;
 pub mod error;
 pub mod mask;
+pub mod org;
 pub mod permission;
 pub mod territory;
+pub mod text;
 
 pub use error::Invalid;
+pub use org::OrgKind;
 pub use permission::{Action, Actor, Denied, Grant, Role, Target};
 pub use territory::{Level, TerritoryCode};

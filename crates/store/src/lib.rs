@@ -1,1 +1,190 @@
-//! placeholder
+//! Storage: one code base for SQLite (the embedded default) and PostgreSQL.
+//!
+//! Every query is written once, in the SQL both engines share, with `$1…` placeholders (which
+//! SQLite also accepts), through sqlx's `Any` driver. Values cross the boundary as
+//! `i64`/`f64`/`String` only: times are epoch milliseconds, ids are `BIGINT`. The schema is
+//! one text too (see [`migrate`]). Database errors become [`StoreError`]s here, so the layers
+//! above never see a driver error type.
+
+pub mod audit;
+pub mod migrate;
+pub mod org;
+pub mod people;
+pub mod territory;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Executor};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::AnyConnection as Conn;
+/// A write transaction. Dropping it without `commit` rolls back.
+pub type Tx = sqlx::Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated; the string names the constraint or column.
+    #[error("duplicate value ({0})")]
+    Unique(String),
+    /// A foreign key points at nothing.
+    #[error("reference to a missing row ({0})")]
+    ForeignKey(String),
+    #[error("not found")]
+    NotFound,
+    #[error("database: {0}")]
+    Db(#[source] sqlx::Error),
+    #[error("database URL: {0}")]
+    Url(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(d) = &e {
+            let what = d.constraint().map(str::to_owned).unwrap_or_else(|| d.message().to_owned());
+            if d.is_unique_violation() {
+                return StoreError::Unique(what);
+            }
+            if d.is_foreign_key_violation() {
+                return StoreError::ForeignKey(what);
+            }
+        }
+        if let sqlx::Error::RowNotFound = e {
+            return StoreError::NotFound;
+        }
+        StoreError::Db(e)
+    }
+}
+
+impl StoreError {
+    /// True when this is the unique violation of `constraint` (PostgreSQL names it; SQLite
+    /// names the columns, so `columns` like `accounts.username` is checked as well).
+    pub fn is_unique(&self, constraint: &str, columns: &str) -> bool {
+        matches!(self, StoreError::Unique(w) if w.contains(constraint) || w.contains(columns))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The connection pool and which engine is behind it.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+impl Db {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Url("must start with sqlite: or postgres:".into()));
+        };
+        let url = if backend == Backend::Sqlite && !url.contains("mode=") {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        } else {
+            url.to_owned()
+        };
+        let opts = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
+        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30));
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the one writer; synchronous=FULL makes every
+            // acknowledged commit durable; busy_timeout queues writers instead of failing.
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(opts).await?;
+        Ok(Db { pool, backend })
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue instead of deadlocking on upgrade.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// A pooled connection for reads.
+    pub async fn read(&self) -> Result<sqlx::pool::PoolConnection<Any>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// `column` restricted to the territory subtrees whose scope prefixes are given, as a range
+/// test per prefix (`code >= '1201' AND code < '1202'`), which both engines answer from the
+/// index. Parameters are numbered from `first`; returns the SQL and the values to bind.
+pub fn scope_filter(column: &str, prefixes: &[&str], first: usize) -> (String, Vec<String>) {
+    if prefixes.is_empty() {
+        return ("1 = 0".into(), vec![]);
+    }
+    let mut parts = Vec::new();
+    let mut binds = Vec::new();
+    for (i, p) in prefixes.iter().enumerate() {
+        let n = first + 2 * i;
+        parts.push(format!("({column} >= ${n} AND {column} < ${})", n + 1));
+        binds.push((*p).to_owned());
+        binds.push(prefix_upper_bound(p));
+    }
+    (format!("({})", parts.join(" OR ")), binds)
+}
+
+/// The smallest digit string greater than every string starting with `prefix`.
+fn prefix_upper_bound(prefix: &str) -> String {
+    let mut b = prefix.as_bytes().to_vec();
+    while let Some(last) = b.pop() {
+        if last < b'9' {
+            b.push(last + 1);
+            return String::from_utf8(b).expect("digits");
+        }
+    }
+    // All nines: everything sorts below ':'.
+    ":".into()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upper_bounds() {
+        assert_eq!(super::prefix_upper_bound("120101"), "120102");
+        assert_eq!(super::prefix_upper_bound("12019"), "1202");
+        assert_eq!(super::prefix_upper_bound("99"), ":");
+    }
+}
+
+/// Commits a write transaction (so the layers above need no driver types).
+pub async fn commit(tx: Tx) -> Result<()> {
+    tx.commit().await?;
+    Ok(())
+}

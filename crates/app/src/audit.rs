@@ -1,0 +1,82 @@
+//! Reading and verifying the audit log, and the one helper every use case appends with.
+
+use crate::{App, AppError, Result};
+use serde::Serialize;
+use wuzhi_domain::audit::{Break, Verifier};
+use wuzhi_domain::{Action, Actor, Level};
+use wuzhi_store::Conn;
+
+/// Appends an audit entry in the caller's transaction.
+pub(crate) async fn record(
+    conn: &mut Conn,
+    now_ms: i64,
+    actor: Option<&Actor>,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    wuzhi_store::audit::append(conn, now_ms, actor.map(|a| a.person_id), action, object_type, object_id, &detail.to_string())
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct Verified {
+    pub entries: i64,
+    pub head_hash: String,
+}
+
+/// Re-reads the whole chain and names the first broken entry.
+pub async fn verify(app: &App) -> Result<Result<Verified, Break>> {
+    let mut conn = app.db.read().await?;
+    let head = wuzhi_store::audit::head(&mut conn).await?;
+    let mut v = Verifier::default();
+    let mut after = 0;
+    loop {
+        let page = wuzhi_store::audit::page(&mut conn, after, 10_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq;
+        for e in &page {
+            if let Err(b) = v.push(e) {
+                return Ok(Err(b));
+            }
+        }
+    }
+    Ok(v.finish((head.0, &head.1)).map(|n| Verified { entries: n, head_hash: head.1.clone() }))
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryView {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor_id: Option<i64>,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: String,
+    pub detail: serde_json::Value,
+    pub hash: String,
+}
+
+/// The log is city-wide: only an administrator whose scope is a whole city may read it.
+pub async fn list(app: &App, actor: &Actor, after: i64, limit: i64) -> Result<Vec<EntryView>> {
+    let allowed = actor.scopes_for(Action::ReadAudit).iter().any(|s| s.level() == Level::City);
+    if !allowed {
+        return Err(AppError::Forbidden { action: Action::ReadAudit.as_str().into() });
+    }
+    let mut conn = app.db.read().await?;
+    let page = wuzhi_store::audit::page(&mut conn, after, limit).await?;
+    Ok(page
+        .into_iter()
+        .map(|e| EntryView {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            actor_id: e.actor_id,
+            action: e.action,
+            object_type: e.object_type,
+            object_id: e.object_id,
+            detail: serde_json::from_str(&e.detail).unwrap_or(serde_json::Value::Null),
+            hash: e.hash,
+        })
+        .collect())
+}

@@ -1,0 +1,177 @@
+//! Accounts and sign-in: argon2 password hashes, lockout after repeated failures, browser
+//! sessions with a CSRF token, and API tokens for machine clients. Session and API tokens
+//! are random 256-bit values; only their SHA-256 is stored.
+
+use crate::audit::record;
+use crate::{App, AppError, Result};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::OnceCell;
+use wuzhi_domain::audit::hex;
+use wuzhi_domain::{Actor, text};
+
+/// Hashes a password with argon2id (default parameters), off the async threads.
+pub async fn hash_password(password: &str) -> Result<String> {
+    let p = password.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+async fn verify_password(hash: &str, password: &str) -> Result<bool> {
+    let (h, p) = (hash.to_owned(), password.to_owned());
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&h).map(|parsed| Argon2::default().verify_password(p.as_bytes(), &parsed).is_ok()).unwrap_or(false)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// A hash to verify against when the username is unknown, so that the answer takes as long
+/// as for a known one.
+static DUMMY_HASH: OnceCell<String> = OnceCell::const_new();
+
+pub fn random_token() -> String {
+    let mut b = [0u8; 32];
+    rand::rng().fill_bytes(&mut b);
+    hex(&b)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex(&Sha256::digest(s.as_bytes()))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignedIn {
+    #[serde(skip)]
+    pub session_token: String,
+    pub csrf_token: String,
+    pub person_id: i64,
+    pub expires_at_ms: i64,
+}
+
+pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn> {
+    let now = app.now_ms();
+    let mut conn = app.db.read().await?;
+    let account = wuzhi_store::people::account_by_username(&mut conn, username).await?;
+    drop(conn);
+    let Some(acc) = account else {
+        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password("not a password of anyone")).await?;
+        let _ = verify_password(dummy, password).await?;
+        return Err(AppError::BadCredentials);
+    };
+    if acc.locked_until_ms > now {
+        return Err(AppError::Locked { until_ms: acc.locked_until_ms });
+    }
+    if acc.disabled || !verify_password(&acc.password_hash, password).await? {
+        let mut tx = app.db.write().await?;
+        let lock_until = now + app.settings.lockout_ms;
+        let n = wuzhi_store::people::record_failed_login(&mut tx, acc.person_id, app.settings.max_failed_logins, lock_until).await?;
+        let locked = n >= app.settings.max_failed_logins;
+        record(&mut tx, now, None, "login_failed", "person", &acc.person_id.to_string(), json!({"failures": n, "locked": locked})).await?;
+        wuzhi_store::commit(tx).await?;
+        return Err(if locked { AppError::Locked { until_ms: lock_until } } else { AppError::BadCredentials });
+    }
+    let token = random_token();
+    let csrf = random_token();
+    let expires = now + app.settings.session_ttl_ms;
+    let mut tx = app.db.write().await?;
+    wuzhi_store::people::reset_failed_logins(&mut tx, acc.person_id).await?;
+    wuzhi_store::people::insert_session(&mut tx, &sha256_hex(&token), acc.person_id, &csrf, now, expires).await?;
+    record(&mut tx, now, None, "login", "person", &acc.person_id.to_string(), json!({})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(SignedIn { session_token: token, csrf_token: csrf, person_id: acc.person_id, expires_at_ms: expires })
+}
+
+/// The person and CSRF token of a live session.
+pub async fn session(app: &App, token: &str) -> Result<Option<(i64, String)>> {
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::people::session(&mut conn, &sha256_hex(token), app.now_ms()).await?)
+}
+
+pub async fn logout(app: &App, token: &str) -> Result<()> {
+    let mut tx = app.db.write().await?;
+    wuzhi_store::people::delete_session(&mut tx, &sha256_hex(token)).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}
+
+/// Changes the actor's own password; every other session of theirs ends.
+pub async fn change_password(app: &App, actor: &Actor, current: &str, new: &str, keep_session: Option<&str>) -> Result<()> {
+    text::password("new_password", new)?;
+    let mut conn = app.db.read().await?;
+    let acc = wuzhi_store::people::account_by_person(&mut conn, actor.person_id).await?.ok_or_else(|| AppError::not_found("account"))?;
+    drop(conn);
+    if !verify_password(&acc.password_hash, current).await? {
+        return Err(AppError::invalid("current_password", "is wrong"));
+    }
+    let hash = hash_password(new).await?;
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    wuzhi_store::people::set_password(&mut tx, actor.person_id, &hash, now).await?;
+    let keep = keep_session.map(sha256_hex).unwrap_or_default();
+    wuzhi_store::people::delete_other_sessions(&mut tx, actor.person_id, &keep).await?;
+    record(&mut tx, now, Some(actor), "change_password", "person", &actor.person_id.to_string(), json!({})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize)]
+pub struct NewToken {
+    pub id: i64,
+    pub name: String,
+    /// Shown once; only its hash is kept.
+    pub token: String,
+}
+
+pub async fn create_api_token(app: &App, actor: &Actor, name: &str) -> Result<NewToken> {
+    let name = text::name("name", name, 100)?;
+    let token = format!("wzt_{}", random_token());
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let id = wuzhi_store::people::insert_api_token(&mut tx, &sha256_hex(&token), actor.person_id, &name, now).await?;
+    record(&mut tx, now, Some(actor), "create_api_token", "api_token", &id.to_string(), json!({"name": name})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(NewToken { id, name, token })
+}
+
+pub async fn token_person(app: &App, token: &str) -> Result<Option<i64>> {
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::people::api_token_person(&mut conn, &sha256_hex(token)).await?)
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenView {
+    pub id: i64,
+    pub name: String,
+    pub created_at_ms: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+pub async fn list_api_tokens(app: &App, actor: &Actor) -> Result<Vec<TokenView>> {
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::people::list_api_tokens(&mut conn, actor.person_id)
+        .await?
+        .into_iter()
+        .map(|(id, name, created_at_ms, revoked_at_ms)| TokenView { id, name, created_at_ms, revoked_at_ms })
+        .collect())
+}
+
+pub async fn revoke_api_token(app: &App, actor: &Actor, id: i64) -> Result<()> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    if !wuzhi_store::people::revoke_api_token(&mut tx, id, actor.person_id, now).await? {
+        return Err(AppError::not_found(format!("api token {id}")));
+    }
+    record(&mut tx, now, Some(actor), "revoke_api_token", "api_token", &id.to_string(), json!({})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! People and memberships. Personal data (phone) is masked unless the reader's role needs
+//! it and asks to reveal it; every reveal of another person's data is audited.
+
+use crate::audit::record;
+use crate::error::unique_as;
+use crate::{App, AppError, Result, auth};
+use serde::Serialize;
+use serde_json::json;
+use wuzhi_domain::{Action, Actor, Role, Target, TerritoryCode, mask, text};
+use wuzhi_store::people::PersonRow;
+
+#[derive(Debug, Serialize, Clone)]
+pub struct PersonView {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    /// True when `phone` is shown in full.
+    pub revealed: bool,
+    pub home_territory: Option<String>,
+    pub username: Option<String>,
+}
+
+fn masked(r: PersonRow) -> PersonView {
+    PersonView {
+        id: r.id,
+        name: r.name,
+        phone: r.phone.as_deref().map(mask::phone),
+        revealed: false,
+        home_territory: r.home_territory,
+        username: r.username,
+    }
+}
+
+pub struct NewPerson<'a> {
+    pub name: &'a str,
+    pub phone: Option<&'a str>,
+    pub home_territory: &'a str,
+    /// With a username and password the person gets an account.
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+/// Registers a person (and an account, when a username is given).
+pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Result<PersonView> {
+    let name = text::name("name", n.name, 50)?;
+    let phone = n.phone.filter(|p| !p.trim().is_empty()).map(text::phone).transpose()?;
+    let home = TerritoryCode::parse(n.home_territory).map_err(|e| AppError::invalid("home_territory", e.reason))?;
+    let username = n.username.map(text::username).transpose()?;
+    let hash = match (&username, n.password) {
+        (Some(_), Some(p)) => {
+            text::password("password", p)?;
+            Some(auth::hash_password(p).await?)
+        }
+        (Some(_), None) => return Err(AppError::invalid("password", "is required with a username")),
+        (None, Some(_)) => return Err(AppError::invalid("username", "is required with a password")),
+        (None, None) => None,
+    };
+    if let Some(a) = actor {
+        a.can(Action::ManagePeople, &Target::territory(&home))?;
+    }
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    if wuzhi_store::territory::get(&mut tx, home.as_str(), false).await?.is_none() {
+        return Err(AppError::invalid("home_territory", format!("{home} is not in the territory tree")));
+    }
+    let id = wuzhi_store::people::insert_person(&mut tx, &name, phone.as_deref(), Some(home.as_str()), now).await?;
+    if let (Some(u), Some(h)) = (&username, &hash) {
+        wuzhi_store::people::insert_account(&mut tx, id, u, h, now)
+            .await
+            .map_err(|e| unique_as(e, "uq_account_username", "accounts.username", "username", "is taken"))?;
+    }
+    record(&mut tx, now, actor, "create_person", "person", &id.to_string(), json!({"home": home.as_str(), "account": username.is_some()})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(PersonView {
+        id,
+        name,
+        phone: phone.as_deref().map(mask::phone),
+        revealed: false,
+        home_territory: Some(home.to_string()),
+        username,
+    })
+}
+
+fn home_of(r: &PersonRow) -> Option<TerritoryCode> {
+    r.home_territory.as_deref().and_then(|h| TerritoryCode::parse(h).ok())
+}
+
+/// One person. With `reveal`, the phone is shown in full if the actor's role needs it (or it
+/// is their own record); a reveal of someone else's data is audited in the same transaction.
+pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<PersonView> {
+    let mut conn = app.db.read().await?;
+    let row = wuzhi_store::people::get_person(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("person {id}")))?;
+    drop(conn);
+    let home = home_of(&row);
+    actor.can(Action::ReadPeople, &Target::person(id, home.as_ref()))?;
+    if !reveal {
+        return Ok(masked(row));
+    }
+    actor.can(Action::ReadPersonalData, &Target::person(id, home.as_ref()))?;
+    if id != actor.person_id {
+        let mut tx = app.db.write().await?;
+        record(&mut tx, app.now_ms(), Some(actor), "read_personal_data", "person", &id.to_string(), json!({"fields": ["phone"]})).await?;
+        wuzhi_store::commit(tx).await?;
+    }
+    Ok(PersonView {
+        id: row.id,
+        name: row.name,
+        phone: row.phone,
+        revealed: true,
+        home_territory: row.home_territory,
+        username: row.username,
+    })
+}
+
+/// People whose home lies in the actor's territory, masked.
+pub async fn list(app: &App, actor: &Actor, after: i64, limit: Option<i64>) -> Result<Vec<PersonView>> {
+    let limit = crate::page_limit(limit)?;
+    let scopes = actor.scopes_for(Action::ReadPeople);
+    if scopes.is_empty() {
+        return Err(AppError::Forbidden { action: Action::ReadPeople.as_str().into() });
+    }
+    let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit).await?.into_iter().map(masked).collect())
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct MembershipView {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub role: String,
+    pub scope_code: String,
+    pub post: String,
+    pub start_ms: i64,
+}
+
+pub async fn memberships(app: &App, actor: &Actor, person_id: i64) -> Result<Vec<MembershipView>> {
+    let mut conn = app.db.read().await?;
+    let row = wuzhi_store::people::get_person(&mut conn, person_id).await?.ok_or_else(|| AppError::not_found(format!("person {person_id}")))?;
+    actor.can(Action::ReadPeople, &Target::person(person_id, home_of(&row).as_ref()))?;
+    let rows = wuzhi_store::people::active_memberships(&mut conn, person_id, app.now_ms()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| MembershipView {
+            id: m.id,
+            organisation_id: m.organisation_id,
+            organisation_name: m.organisation_name,
+            role: m.role,
+            scope_code: m.scope_code,
+            post: m.post,
+            start_ms: m.start_ms,
+        })
+        .collect())
+}
+
+pub struct NewMembership<'a> {
+    pub person_id: i64,
+    pub organisation_id: i64,
+    pub role: &'a str,
+    pub scope_code: &'a str,
+    pub post: &'a str,
+}
+
+/// Gives a person a post with a role over a territory subtree inside the organisation's
+/// territory. The granting administrator's own scope must contain it.
+pub async fn grant(app: &App, actor: Option<&Actor>, n: NewMembership<'_>) -> Result<MembershipView> {
+    let role = Role::parse(n.role)?;
+    let scope = TerritoryCode::parse(n.scope_code).map_err(|e| AppError::invalid("scope_code", e.reason))?;
+    let post = text::name("post", n.post, 50)?;
+    if let Some(a) = actor {
+        a.can(Action::ManageMemberships, &Target::territory(&scope))?;
+    }
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    if wuzhi_store::people::get_person(&mut tx, n.person_id).await?.is_none() {
+        return Err(AppError::invalid("person_id", format!("person {} does not exist", n.person_id)));
+    }
+    let org = wuzhi_store::org::get(&mut tx, n.organisation_id)
+        .await?
+        .ok_or_else(|| AppError::invalid("organisation_id", format!("organisation {} does not exist", n.organisation_id)))?;
+    let org_t = TerritoryCode::parse(&org.territory_code)?;
+    if !org_t.contains(&scope) {
+        return Err(AppError::invalid("scope_code", format!("{scope} is outside the organisation's territory {org_t}")));
+    }
+    if wuzhi_store::territory::get(&mut tx, scope.as_str(), false).await?.is_none() {
+        return Err(AppError::invalid("scope_code", format!("{scope} is not in the territory tree")));
+    }
+    let id = wuzhi_store::people::insert_membership(&mut tx, n.person_id, n.organisation_id, role.as_str(), scope.as_str(), &post, now).await?;
+    record(&mut tx, now, actor, "grant_membership", "person", &n.person_id.to_string(), json!({"membership": id, "role": role.as_str(), "scope": scope.as_str(), "organisation": org.id})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(MembershipView {
+        id,
+        organisation_id: org.id,
+        organisation_name: org.name,
+        role: role.as_str().into(),
+        scope_code: scope.to_string(),
+        post,
+        start_ms: now,
+    })
+}
+
+pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Result<()> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let (person_id, scope) = wuzhi_store::people::get_membership(&mut tx, membership_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("membership {membership_id}")))?;
+    let scope = TerritoryCode::parse(&scope)?;
+    actor.can(Action::ManageMemberships, &Target::territory(&scope))?;
+    wuzhi_store::people::end_membership(&mut tx, membership_id, now).await?;
+    record(&mut tx, now, Some(actor), "end_membership", "person", &person_id.to_string(), json!({"membership": membership_id})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}

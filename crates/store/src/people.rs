@@ -1,0 +1,292 @@
+//! People, their accounts, memberships (posts with roles), browser sessions and API tokens.
+
+use crate::{Conn, Result, scope_filter};
+use sqlx::{AssertSqlSafe, Row};
+
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub home_territory: Option<String>,
+    pub created_at_ms: i64,
+    pub username: Option<String>,
+}
+
+const PERSON_COLS: &str =
+    "p.id, p.name, p.phone, p.home_territory, p.created_at_ms, a.username FROM people p LEFT JOIN accounts a ON a.person_id = p.id";
+
+fn person(r: &sqlx::any::AnyRow) -> Result<PersonRow> {
+    Ok(PersonRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        phone: r.try_get("phone")?,
+        home_territory: r.try_get("home_territory")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        username: r.try_get("username")?,
+    })
+}
+
+pub async fn insert_person(conn: &mut Conn, name: &str, phone: Option<&str>, home: Option<&str>, now_ms: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("INSERT INTO people (name, phone, home_territory, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(name)
+        .bind(phone)
+        .bind(home)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub async fn get_person(conn: &mut Conn, id: i64) -> Result<Option<PersonRow>> {
+    let sql = format!("SELECT {PERSON_COLS} WHERE p.id = $1");
+    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(person).transpose()
+}
+
+/// People whose home territory lies in the given scopes.
+pub async fn list_people(conn: &mut Conn, scopes: &[&str], after_id: i64, limit: i64) -> Result<Vec<PersonRow>> {
+    let (scope_sql, binds) = scope_filter("p.home_territory", scopes, 1);
+    let sql = format!("SELECT {PERSON_COLS} WHERE {scope_sql} AND p.id > {after_id} ORDER BY p.id LIMIT {}", limit.max(0));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(person).collect()
+}
+
+// ---- accounts ----
+
+#[derive(Debug, Clone)]
+pub struct AccountRow {
+    pub person_id: i64,
+    pub username: String,
+    pub password_hash: String,
+    pub failed_logins: i64,
+    pub locked_until_ms: i64,
+    pub disabled: bool,
+}
+
+pub async fn insert_account(conn: &mut Conn, person_id: i64, username: &str, password_hash: &str, now_ms: i64) -> Result<()> {
+    sqlx::query("INSERT INTO accounts (person_id, username, password_hash, password_changed_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(person_id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+fn account(r: &sqlx::any::AnyRow) -> Result<AccountRow> {
+    Ok(AccountRow {
+        person_id: r.try_get("person_id")?,
+        username: r.try_get("username")?,
+        password_hash: r.try_get("password_hash")?,
+        failed_logins: r.try_get("failed_logins")?,
+        locked_until_ms: r.try_get("locked_until_ms")?,
+        disabled: r.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+const ACCOUNT_COLS: &str = "SELECT person_id, username, password_hash, failed_logins, locked_until_ms, disabled FROM accounts";
+
+pub async fn account_by_username(conn: &mut Conn, username: &str) -> Result<Option<AccountRow>> {
+    let sql = format!("{ACCOUNT_COLS} WHERE username = $1");
+    sqlx::query(AssertSqlSafe(sql)).bind(username).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
+}
+
+pub async fn account_by_person(conn: &mut Conn, person_id: i64) -> Result<Option<AccountRow>> {
+    let sql = format!("{ACCOUNT_COLS} WHERE person_id = $1");
+    sqlx::query(AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
+}
+
+/// Records a failed login; locks the account until `lock_until_ms` when the count reaches
+/// `max_failures`. Returns the new count.
+pub async fn record_failed_login(conn: &mut Conn, person_id: i64, max_failures: i64, lock_until_ms: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE accounts SET failed_logins = failed_logins + 1, \
+         locked_until_ms = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until_ms END \
+         WHERE person_id = $1 RETURNING failed_logins",
+    )
+    .bind(person_id)
+    .bind(max_failures)
+    .bind(lock_until_ms)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn reset_failed_logins(conn: &mut Conn, person_id: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until_ms = 0 WHERE person_id = $1")
+        .bind(person_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_password(conn: &mut Conn, person_id: i64, hash: &str, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE accounts SET password_hash = $2, password_changed_at_ms = $3, failed_logins = 0, locked_until_ms = 0 WHERE person_id = $1")
+        .bind(person_id)
+        .bind(hash)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+// ---- memberships ----
+
+#[derive(Debug, Clone)]
+pub struct MembershipRow {
+    pub id: i64,
+    pub person_id: i64,
+    pub organisation_id: i64,
+    pub organisation_name: String,
+    pub role: String,
+    pub scope_code: String,
+    pub post: String,
+    pub start_ms: i64,
+    pub end_ms: Option<i64>,
+}
+
+pub async fn insert_membership(
+    conn: &mut Conn,
+    person_id: i64,
+    organisation_id: i64,
+    role: &str,
+    scope: &str,
+    post: &str,
+    now_ms: i64,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO memberships (person_id, organisation_id, role, scope_code, post, start_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(person_id)
+    .bind(organisation_id)
+    .bind(role)
+    .bind(scope)
+    .bind(post)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Memberships of a person that are active at `now_ms`.
+pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Vec<MembershipRow>> {
+    let rows = sqlx::query(
+        "SELECT m.id, m.person_id, m.organisation_id, o.name AS organisation_name, m.role, m.scope_code, m.post, m.start_ms, m.end_ms \
+         FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
+         WHERE m.person_id = $1 AND m.start_ms <= $2 AND (m.end_ms IS NULL OR m.end_ms > $2) ORDER BY m.id",
+    )
+    .bind(person_id)
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MembershipRow {
+                id: r.try_get("id")?,
+                person_id: r.try_get("person_id")?,
+                organisation_id: r.try_get("organisation_id")?,
+                organisation_name: r.try_get("organisation_name")?,
+                role: r.try_get("role")?,
+                scope_code: r.try_get("scope_code")?,
+                post: r.try_get("post")?,
+                start_ms: r.try_get("start_ms")?,
+                end_ms: r.try_get("end_ms")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn get_membership(conn: &mut Conn, id: i64) -> Result<Option<(i64, String)>> {
+    let r = sqlx::query("SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+pub async fn end_membership(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
+    let n = sqlx::query("UPDATE memberships SET end_ms = $2 WHERE id = $1 AND end_ms IS NULL")
+        .bind(id)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+// ---- sessions and API tokens ----
+
+pub async fn insert_session(conn: &mut Conn, token_hash: &str, person_id: i64, csrf: &str, now_ms: i64, expires_ms: i64) -> Result<()> {
+    sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf_token, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_hash)
+        .bind(person_id)
+        .bind(csrf)
+        .bind(now_ms)
+        .bind(expires_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// (person_id, csrf token) of a live session.
+pub async fn session(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<Option<(i64, String)>> {
+    let r = sqlx::query("SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
+    r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+}
+
+pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Ends every session of a person except `keep` (after a password change).
+pub async fn delete_other_sessions(conn: &mut Conn, person_id: i64, keep: &str) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE person_id = $1 AND token_hash <> $2")
+        .bind(person_id)
+        .bind(keep)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_api_token(conn: &mut Conn, token_hash: &str, person_id: i64, name: &str, now_ms: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("INSERT INTO api_tokens (token_hash, person_id, name, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(token_hash)
+        .bind(person_id)
+        .bind(name)
+        .bind(now_ms)
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+pub async fn api_token_person(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL")
+        .bind(token_hash)
+        .fetch_optional(&mut *conn)
+        .await?)
+}
+
+/// (id, name, created, revoked) of a person's tokens.
+pub async fn list_api_tokens(conn: &mut Conn, person_id: i64) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
+    let rows = sqlx::query("SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE person_id = $1 ORDER BY id")
+        .bind(person_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+}
+
+pub async fn revoke_api_token(conn: &mut Conn, id: i64, person_id: i64, now_ms: i64) -> Result<bool> {
+    let n = sqlx::query("UPDATE api_tokens SET revoked_at_ms = $3 WHERE id = $1 AND person_id = $2 AND revoked_at_ms IS NULL")
+        .bind(id)
+        .bind(person_id)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
