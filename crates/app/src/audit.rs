@@ -21,7 +21,7 @@ pub(crate) async fn record(
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Verified {
     pub entries: i64,
     pub head_hash: String,
@@ -46,7 +46,7 @@ pub async fn verify(app: &App) -> Result<Result<Verified, Break>> {
     Ok(v.finish((head.0, &head.1)).map(|n| Verified { entries: n, head_hash: head.1.clone() }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EntryView {
     pub seq: i64,
     pub at_ms: i64,
@@ -54,6 +54,7 @@ pub struct EntryView {
     pub action: String,
     pub object_type: String,
     pub object_id: String,
+    #[schema(value_type = Object)]
     pub detail: serde_json::Value,
     pub hash: String,
 }

@@ -49,7 +49,7 @@ pub fn sha256_hex(s: &str) -> String {
     hex(&Sha256::digest(s.as_bytes()))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignedIn {
     #[serde(skip)]
     pub session_token: String,
@@ -124,7 +124,7 @@ pub async fn change_password(app: &App, actor: &Actor, current: &str, new: &str,
     Ok(())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NewToken {
     pub id: i64,
     pub name: String,
@@ -148,7 +148,7 @@ pub async fn token_person(app: &App, token: &str) -> Result<Option<i64>> {
     Ok(wuzhi_store::people::api_token_person(&mut conn, &sha256_hex(token)).await?)
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {
     pub id: i64,
     pub name: String,

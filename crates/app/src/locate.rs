@@ -18,13 +18,13 @@ pub struct Locator {
     cities: Vec<(String, Named)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Named {
     pub code: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Located {
     pub grid: Named,
     /// City, district, township, village: top first.
@@ -36,23 +36,18 @@ impl Locator {
         Locator { version: -1, index: GridIndex::build(&[]), grids: vec![], names: HashMap::new(), cities: vec![] }
     }
 
-    pub fn build(version: i64, grids: Vec<(String, String)>, names: Vec<(String, String)>) -> Locator {
-        let mut kept = Vec::with_capacity(grids.len());
+    /// `grids` are (code, name, stored geometry); `names` the (code, name) of every
+    /// territory above grid level.
+    pub fn build(version: i64, grids: Vec<(String, String, String)>, names: Vec<(String, String)>) -> Locator {
+        let mut grid_names = Vec::with_capacity(grids.len());
         let mut polys = Vec::with_capacity(grids.len());
-        for (code, geometry) in grids {
+        for (code, name, geometry) in grids {
             if let Some(g) = geometry_from_stored(&geometry) {
                 polys.push(g);
-                kept.push(code);
+                grid_names.push((code, name));
             }
         }
         let names: HashMap<String, String> = names.into_iter().collect();
-        let grid_names = kept
-            .into_iter()
-            .map(|c| {
-                let n = names.get(&c).cloned().unwrap_or_default();
-                (c, n)
-            })
-            .collect();
         let cities = names
             .iter()
             .filter_map(|(c, n)| {

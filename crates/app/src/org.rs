@@ -8,7 +8,7 @@ use serde_json::json;
 use wuzhi_domain::{Action, Actor, OrgKind, Target, TerritoryCode, text};
 use wuzhi_store::org::OrgRow;
 
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct OrgView {
     pub id: i64,
     pub name: String,

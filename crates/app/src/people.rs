@@ -9,7 +9,7 @@ use serde_json::json;
 use wuzhi_domain::{Action, Actor, Role, Target, TerritoryCode, mask, text};
 use wuzhi_store::people::PersonRow;
 
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct PersonView {
     pub id: i64,
     pub name: String,
@@ -124,7 +124,7 @@ pub async fn list(app: &App, actor: &Actor, after: i64, limit: Option<i64>) -> R
     Ok(wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit).await?.into_iter().map(masked).collect())
 }
 
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct MembershipView {
     pub id: i64,
     pub organisation_id: i64,

@@ -26,7 +26,7 @@ impl Format {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     pub imported: usize,
     pub by_level: BTreeMap<String, usize>,
@@ -122,7 +122,7 @@ pub async fn store_batch(app: &App, actor: Option<&Actor>, batch: Batch, dry_run
     Ok(report)
 }
 
-#[derive(Debug, Serialize, Clone)]
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
 pub struct TerritoryView {
     pub code: String,
     pub name: String,
@@ -131,6 +131,7 @@ pub struct TerritoryView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub urban_rural: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<serde_json::Value>,
 }
 
@@ -162,7 +163,7 @@ pub struct ListQuery {
     pub crs: Option<Crs>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,

@@ -1,1 +1,314 @@
-fn main(){}
+//! The `wuzhi` binary: thin glue from the command line to the application and web crates.
+
+mod bench;
+mod config;
+
+use clap::{Parser, Subcommand};
+use config::{Config, ServeArgs, StorageArgs};
+use std::io::Read;
+use std::process::ExitCode;
+use std::sync::Arc;
+use wuzhi_app::{App, AppError, Settings, SystemClock};
+use wuzhi_geo::Crs;
+
+#[derive(Parser)]
+#[command(name = "wuzhi", version, about = "wuzhi (五治): the social-governance platform of a city")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and web pages.
+    Serve(ServeArgs),
+    /// Serve a ready demo city (Tianjin) with an account for every role.
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Seed only the first N districts (faster start).
+        #[arg(long)]
+        districts: Option<usize>,
+    },
+    /// People and accounts.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Territory import and export.
+    Territory {
+        #[command(subcommand)]
+        cmd: TerritoryCmd,
+    },
+    /// The audit log.
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Benchmarks; each figure is printed as `name: value unit`.
+    Bench {
+        #[command(subcommand)]
+        cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Create a person with an account and a post; the password is read from standard input.
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// admin, city_leader, dispatcher, … (see README)
+        #[arg(long)]
+        role: String,
+        /// Territory code the role covers, e.g. 120000 for the whole city.
+        #[arg(long)]
+        scope: String,
+        /// Organisation id; default: the territory's administration office (created if missing).
+        #[arg(long)]
+        org: Option<i64>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerritoryCmd {
+    /// Import a division-code CSV or a GeoJSON FeatureCollection, all or nothing.
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// csv or geojson (default: from the file name)
+        #[arg(long)]
+        format: Option<String>,
+        /// Coordinates of a GeoJSON file: wgs84 (default) or gcj02.
+        #[arg(long, default_value = "wgs84")]
+        crs: String,
+        /// Validate only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export a territory and everything under it as GeoJSON.
+    Export {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        root: String,
+        #[arg(long)]
+        level: Option<String>,
+        #[arg(long, default_value = "wgs84")]
+        crs: String,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCmd {
+    /// Re-check the hash chain; names the first edited, inserted or deleted entry.
+    Verify {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// Points located per second against the demo grids, and the index build time.
+    Locate {
+        #[arg(long, default_value_t = 5_000_000)]
+        points: usize,
+    },
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn open(cfg: &Config) -> Result<Arc<App>, String> {
+    let db = wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
+    App::open(db, Arc::new(SystemClock), Settings::default()).await.map_err(|e| e.to_string())
+}
+
+fn describe(e: AppError) -> String {
+    match e {
+        AppError::Import(errors) => {
+            let mut s = format!("the import has {} problem(s); nothing was imported:", errors.len());
+            for e in errors.iter().take(50) {
+                s.push_str(&format!("\n  {e}"));
+            }
+            if errors.len() > 50 {
+                s.push_str(&format!("\n  … and {} more", errors.len() - 50));
+            }
+            s
+        }
+        other => other.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), String> {
+    let cfg = Config::load(&args.storage, args.listen, args.secure_cookies)?;
+    init_logs(&cfg.log_format);
+    let app = open(&cfg).await?;
+    if let Some(districts) = demo {
+        let t = std::time::Instant::now();
+        if wuzhi_app::demo::seed(&app, districts).await.map_err(describe)? {
+            tracing::info!(seconds = t.elapsed().as_secs_f64(), "demo city seeded");
+        }
+    }
+    let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies).await.map_err(|e| format!("listen {}: {e}", cfg.listen))?;
+    let addr = server.local_addr();
+    println!("wuzhi listening on http://{addr}/ (database: {}, data dir: {}, grids indexed: {})", app.db.backend.name(), cfg.data_dir.display(), app.locator().grid_count());
+    if demo.is_some() {
+        println!("demo accounts (password {}):", wuzhi_app::demo::DEMO_PASSWORD);
+        for (username, _, role, scope, org, _) in wuzhi_app::demo::ACCOUNTS {
+            println!("  {username:<16} {role:<20} {scope:<16} {org}");
+        }
+    }
+    server.run_until_stopped(shutdown_signal()).await.map_err(|e| e.to_string())?;
+    app.db.close().await;
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args, None).await,
+        Command::Demo { serve: args, districts } => serve(args, Some(districts)).await,
+        Command::Migrate { storage } => {
+            let cfg = Config::load(&storage, None, None)?;
+            open(&cfg).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User { cmd: UserCmd::Create { storage, username, name, role, scope, org, phone } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).map_err(|e| format!("reading the password from standard input: {e}"))?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            let org_id = match org {
+                Some(id) => id,
+                None => {
+                    let name = format!("{scope} 系统管理办公室");
+                    let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+                    match wuzhi_store::org::find(&mut conn, &scope, &name).await.map_err(|e| e.to_string())? {
+                        Some(id) => id,
+                        None => {
+                            drop(conn);
+                            let o = wuzhi_app::org::create(&app, None, wuzhi_app::org::NewOrg { name: &name, kind: "admin_office", territory_code: &scope, parent_id: None })
+                                .await
+                                .map_err(describe)?;
+                            o.id
+                        }
+                    }
+                }
+            };
+            let p = wuzhi_app::people::create(
+                &app,
+                None,
+                wuzhi_app::people::NewPerson { name: &name, phone: phone.as_deref(), home_territory: &scope, username: Some(&username), password: Some(password) },
+            )
+            .await
+            .map_err(describe)?;
+            wuzhi_app::people::grant(&app, None, wuzhi_app::people::NewMembership { person_id: p.id, organisation_id: org_id, role: &role, scope_code: &scope, post: &role })
+                .await
+                .map_err(describe)?;
+            println!("created person {} with account {username} as {role} over {scope}", p.id);
+            Ok(())
+        }
+        Command::Territory { cmd: TerritoryCmd::Import { storage, file, format, crs, dry_run } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let format = match format {
+                Some(f) => f,
+                None if file.extension().is_some_and(|e| e == "csv") => "csv".into(),
+                None => "geojson".into(),
+            };
+            let format = wuzhi_app::territory::Format::parse(&format).map_err(describe)?;
+            let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
+            let r = wuzhi_app::territory::import(&app, None, format, crs, &text, dry_run).await.map_err(describe)?;
+            println!("{} {} territories {:?}", if dry_run { "validated" } else { "imported" }, r.imported, r.by_level);
+            Ok(())
+        }
+        Command::Territory { cmd: TerritoryCmd::Export { storage, root, level, crs, out } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let level = level.as_deref().map(wuzhi_domain::Level::parse).transpose().map_err(|e| e.to_string())?;
+            let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
+            // The command line acts as the system: it may read the whole tree.
+            let system = wuzhi_domain::Actor {
+                person_id: 0,
+                grants: vec![wuzhi_domain::Grant { role: wuzhi_domain::Role::Admin, scope: wuzhi_domain::TerritoryCode::parse(&root).map_err(|e| e.to_string())? }],
+            };
+            let fc = wuzhi_app::territory::export_geojson(&app, &system, &root, level, crs).await.map_err(describe)?;
+            match out {
+                Some(path) => std::fs::write(&path, fc.to_string()).map_err(|e| format!("{}: {e}", path.display()))?,
+                None => println!("{fc}"),
+            }
+            Ok(())
+        }
+        Command::Audit { cmd: AuditCmd::Verify { storage } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            match wuzhi_app::audit::verify(&app).await.map_err(describe)? {
+                Ok(v) => {
+                    println!("audit chain intact: {} entries, head {}", v.entries, v.head_hash);
+                    Ok(())
+                }
+                Err(b) => Err(format!("audit chain broken: {b}")),
+            }
+        }
+        Command::Bench { cmd: BenchCmd::Locate { points } } => {
+            bench::locate(points);
+            Ok(())
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wuzhi: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

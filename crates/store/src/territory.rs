@@ -119,12 +119,12 @@ pub async fn count(conn: &mut Conn, f: &Filter<'_>) -> Result<i64> {
     Ok(q.fetch_one(&mut *conn).await?)
 }
 
-/// Every grid with its polygon, for the grid index.
-pub async fn grids_with_geometry(conn: &mut Conn) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT code, geometry FROM territories WHERE level = 'grid' AND geometry IS NOT NULL ORDER BY code")
+/// Every grid with its name and polygon, for the grid index.
+pub async fn grids_with_geometry(conn: &mut Conn) -> Result<Vec<(String, String, String)>> {
+    let rows = sqlx::query("SELECT code, name, geometry FROM territories WHERE level = 'grid' AND geometry IS NOT NULL ORDER BY code")
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
 
 /// (code, name) of every territory above grid level, for naming a located grid's ancestors.

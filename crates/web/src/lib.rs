@@ -1,1 +1,175 @@
-//! placeholder
+//! The HTTP edge: the JSON API under `/api`, its OpenAPI document and an offline
+//! interactive page at `/api/docs`, `/healthz` and Prometheus `/metrics`. Handlers call
+//! `wuzhi-app` use cases and hold no rules of their own.
+//!
+//! [`Application::build`] binds (port 0 in tests) and [`Application::run_until_stopped`]
+//! serves until the shutdown future resolves; tests start the server through the very same
+//! two calls.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+use wuzhi_app::App;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    pub metrics: PrometheusHandle,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
+    paths(
+        api::login, api::logout, api::me, api::change_password, api::create_token, api::list_tokens, api::revoke_token,
+        api::list_territories, api::get_territory, api::export_territories, api::import_territories, api::territory_counts, api::locate,
+        api::list_orgs, api::create_org, api::get_org,
+        api::list_people, api::create_person, api::get_person, api::person_memberships, api::grant_membership, api::end_membership,
+        api::list_audit,
+    ),
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"))
+)]
+pub struct ApiDoc;
+
+/// The process-wide Prometheus recorder (installed once, shared by every server in a test
+/// process).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .expect("buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed by an embedding program; ours then
+            // renders nothing, which is harmless.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let res = next.run(req).await;
+    let status = res.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    res
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let db = state.app.db.read().await.is_ok();
+    let loc = state.app.locator();
+    let body = serde_json::json!({
+        "status": if db { "ok" } else { "degraded" },
+        "database": state.app.db.backend.name(),
+        "grids_indexed": loc.grid_count(),
+        "territory_version": loc.version,
+    });
+    let code = if db { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    let loc = state.app.locator();
+    metrics::gauge!("wuzhi_grids_indexed").set(loc.grid_count() as f64);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+}
+
+async fn home() -> Html<&'static str> {
+    Html(include_str!("home.html"))
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/session", post(api::login).delete(api::logout))
+        .route("/api/me", get(api::me))
+        .route("/api/me/password", post(api::change_password))
+        .route("/api/me/tokens", get(api::list_tokens).post(api::create_token))
+        .route("/api/me/tokens/{id}", axum::routing::delete(api::revoke_token))
+        .route("/api/territories", get(api::list_territories))
+        .route("/api/territories/counts", get(api::territory_counts))
+        .route("/api/territories/import", post(api::import_territories))
+        .route("/api/territories/{code}", get(api::get_territory))
+        .route("/api/territories/{code}/export.geojson", get(api::export_territories))
+        .route("/api/locate", get(api::locate))
+        .route("/api/organisations", get(api::list_orgs).post(api::create_org))
+        .route("/api/organisations/{id}", get(api::get_org))
+        .route("/api/people", get(api::list_people).post(api::create_person))
+        .route("/api/people/{id}", get(api::get_person))
+        .route("/api/people/{id}/memberships", get(api::person_memberships))
+        .route("/api/memberships", post(api::grant_membership))
+        .route("/api/memberships/{id}", axum::routing::delete(api::end_membership))
+        .route("/api/audit", get(api::list_audit))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page))
+        .route("/", get(home))
+        .fallback(|| async {
+            error::ApiError(wuzhi_app::AppError::not_found("route"))
+        });
+    Router::new()
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+        .merge(api)
+        .layer(middleware::from_fn(track_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(state)
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port).
+    pub async fn build(app: Arc<App>, listen: SocketAddr, secure_cookies: bool) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(listen).await?;
+        Ok(Application { listener, state: AppState { app, secure_cookies, metrics: metrics_handle() } })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound")
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight. A background
+    /// task keeps the grid index in step with territory changes made by other servers.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = self.state.app.clone();
+        let refresher = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(e) = app.refresh_index_if_stale().await {
+                    tracing::warn!(error = %e, "grid index refresh failed");
+                }
+            }
+        });
+        let router = router(self.state);
+        let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        refresher.abort();
+        res
+    }
+}

@@ -1,0 +1,133 @@
+//! Layered configuration: defaults < TOML file (`--config`) < environment (`WUZHI_*`) <
+//! command-line flags. The database URL may hold a password, so it is wrapped in [`Secret`]
+//! and never printed.
+
+use clap::Args;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// A value that prints as `***`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Storage options shared by every command that opens the database.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StorageArgs {
+    /// Directory for the embedded SQLite database and stored files.
+    #[arg(long, env = "WUZHI_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… (or sqlite://…) instead of the embedded file.
+    #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
+    /// max_connections.
+    #[arg(long, env = "WUZHI_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Address to listen on.
+    #[arg(long, env = "WUZHI_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Mark session cookies Secure (set this when TLS ends in front of wuzhi).
+    #[arg(long, env = "WUZHI_SECURE_COOKIES")]
+    pub secure_cookies: Option<bool>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<Secret>,
+    secure_cookies: Option<bool>,
+    log_format: Option<String>,
+    max_connections: Option<u32>,
+}
+
+/// The settled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Secret,
+    pub secure_cookies: bool,
+    pub log_format: String,
+    pub max_connections: u32,
+}
+
+impl Config {
+    pub fn load(storage: &StorageArgs, listen: Option<SocketAddr>, secure_cookies: Option<bool>) -> Result<Config, String> {
+        let file: FileConfig = match &storage.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let data_dir = storage.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("wuzhi-data"));
+        let database_url = match storage.database_url.clone().map(Secret).or(file.database_url) {
+            Some(u) => u,
+            None => {
+                std::fs::create_dir_all(&data_dir).map_err(|e| format!("data dir {}: {e}", data_dir.display()))?;
+                Secret(format!("sqlite://{}", data_dir.join("wuzhi.sqlite").display()))
+            }
+        };
+        Ok(Config {
+            listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
+            data_dir,
+            database_url,
+            secure_cookies: secure_cookies.or(file.secure_cookies).unwrap_or(false),
+            log_format: std::env::var("WUZHI_LOG_FORMAT").ok().or(file.log_format).unwrap_or_else(|| "text".into()),
+            max_connections: file.max_connections.unwrap_or(16),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret("postgres://u:hunter2@h/db".into());
+        assert_eq!(format!("{s:?}"), "***");
+    }
+
+    #[test]
+    fn flags_beat_file_and_file_beats_defaults() {
+        let dir = std::env::temp_dir().join(format!("wuzhi-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("wuzhi.toml");
+        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\nsecure_cookies = true\ndatabase_url = \"postgres://x@y/z\"\n").unwrap();
+        let storage = StorageArgs { config: Some(path.clone()), ..Default::default() };
+        let c = Config::load(&storage, None, None).unwrap();
+        assert_eq!(c.listen.port(), 9999);
+        assert!(c.secure_cookies);
+        assert_eq!(c.database_url.expose(), "postgres://x@y/z");
+        let c = Config::load(&storage, Some("127.0.0.1:7000".parse().unwrap()), Some(false)).unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert!(!c.secure_cookies);
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        assert!(Config::load(&storage, None, None).unwrap_err().contains("unknown field"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

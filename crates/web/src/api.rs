@@ -1,0 +1,352 @@
+//! JSON API handlers. Each one extracts the actor and its input, calls one use case, and
+//! shapes the answer; none holds a rule of its own.
+
+use crate::AppState;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, Authed, SESSION_COOKIE};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use wuzhi_app::audit::EntryView;
+use wuzhi_app::auth::{NewToken, SignedIn, TokenView};
+use wuzhi_app::locate::Located;
+use wuzhi_app::org::{NewOrg, OrgView};
+use wuzhi_app::people::{MembershipView, NewMembership, NewPerson, PersonView};
+use wuzhi_app::territory::{Format, ImportReport, ListQuery, Page, TerritoryView};
+use wuzhi_app::{AppError, auth, org, people, territory};
+use wuzhi_domain::{Grant, Level, TerritoryCode};
+use wuzhi_geo::Crs;
+
+fn crs(s: Option<&str>) -> Result<Crs, AppError> {
+    Ok(s.map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84))
+}
+
+// ---- session ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginBody {
+    pub username: String,
+    pub password: String,
+}
+
+fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age_s: i64) -> HeaderValue {
+    let behind_tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if state.secure_cookies || behind_tls { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"))
+        .expect("cookie is ASCII")
+}
+
+/// Sign in with username and password; sets the session cookie and returns the CSRF token
+/// to send as `X-CSRF-Token` on every state-changing request.
+#[utoipa::path(post, path = "/api/session", tag = "session", request_body = LoginBody,
+    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody)))]
+pub async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Response> {
+    let s = auth::login(&state.app, &body.username, &body.password).await?;
+    let max_age = (s.expires_at_ms - state.app.now_ms()) / 1000;
+    let cookie = session_cookie(&state, &headers, &s.session_token, max_age);
+    Ok(([(header::SET_COOKIE, cookie)], Json(s)).into_response())
+}
+
+/// Sign out: ends the session and clears the cookie.
+#[utoipa::path(delete, path = "/api/session", tag = "session", responses((status = 204)))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
+    if let Some(t) = &authed.session {
+        auth::logout(&state.app, t).await?;
+    }
+    let cookie = session_cookie(&state, &headers, "", 0);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct Me {
+    pub person: PersonView,
+    pub memberships: Vec<MembershipView>,
+    #[schema(value_type = Vec<Object>)]
+    pub grants: Vec<Grant>,
+}
+
+/// The signed-in person, their posts and the grants they give.
+#[utoipa::path(get, path = "/api/me", tag = "session", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Me>> {
+    let person = people::get(&state.app, &a.actor, a.actor.person_id, true).await?;
+    let memberships = people::memberships(&state.app, &a.actor, a.actor.person_id).await?;
+    Ok(Json(Me { person, memberships, grants: a.actor.grants.clone() }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password; other sessions end.
+#[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordBody,
+    responses((status = 204), (status = 400, body = ErrorBody)))]
+pub async fn change_password(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult<StatusCode> {
+    auth::change_password(&state.app, &a.actor, &b.current_password, &b.new_password, a.session.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenBody {
+    pub name: String,
+}
+
+/// Create an API token for machine clients (`Authorization: Bearer …`); shown once.
+#[utoipa::path(post, path = "/api/me/tokens", tag = "session", request_body = TokenBody, responses((status = 201, body = NewToken)))]
+pub async fn create_token(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<TokenBody>) -> ApiResult<(StatusCode, Json<NewToken>)> {
+    Ok((StatusCode::CREATED, Json(auth::create_api_token(&state.app, &a.actor, &b.name).await?)))
+}
+
+#[utoipa::path(get, path = "/api/me/tokens", tag = "session", responses((status = 200, body = Vec<TokenView>)))]
+pub async fn list_tokens(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Vec<TokenView>>> {
+    Ok(Json(auth::list_api_tokens(&state.app, &a.actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/me/tokens/{id}", tag = "session", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    auth::revoke_api_token(&state.app, &a.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- territories ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct TerritoryListParams {
+    /// city, district, township, village or grid
+    pub level: Option<String>,
+    pub parent: Option<String>,
+    /// Paging: the `next` of the previous page.
+    pub after: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+    /// Include polygons.
+    pub geometry: Option<bool>,
+    /// wgs84 (default) or gcj02, for polygons.
+    pub crs: Option<String>,
+}
+
+/// Territories the caller may read, by code.
+#[utoipa::path(get, path = "/api/territories", tag = "territories", params(TerritoryListParams),
+    responses((status = 200, body = Page<TerritoryView>), (status = 403, body = ErrorBody)))]
+pub async fn list_territories(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<TerritoryListParams>) -> ApiResult<Json<Page<TerritoryView>>> {
+    let parse_code = |field: &str, v: &Option<String>| -> Result<Option<TerritoryCode>, AppError> {
+        v.as_deref().filter(|s| !s.is_empty()).map(|s| TerritoryCode::parse(s).map_err(|e| AppError::invalid(field, e.reason))).transpose()
+    };
+    let q = ListQuery {
+        level: p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?,
+        parent: parse_code("parent", &p.parent)?,
+        after: parse_code("after", &p.after)?,
+        limit: p.limit,
+        with_geometry: p.geometry.unwrap_or(false),
+        crs: Some(crs(p.crs.as_deref())?),
+    };
+    Ok(Json(territory::list(&state.app, &a.actor, &q).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct GeometryParams {
+    pub geometry: Option<bool>,
+    pub crs: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/territories/{code}", tag = "territories", params(("code" = String, Path), GeometryParams),
+    responses((status = 200, body = TerritoryView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_territory(State(state): State<AppState>, a: Authed, Path(code): Path<String>, ApiQuery(p): ApiQuery<GeometryParams>) -> ApiResult<Json<TerritoryView>> {
+    Ok(Json(territory::get(&state.app, &a.actor, &code, p.geometry.unwrap_or(false), crs(p.crs.as_deref())?).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExportParams {
+    pub level: Option<String>,
+    pub crs: Option<String>,
+}
+
+/// The territory and everything under it as a GeoJSON FeatureCollection.
+#[utoipa::path(get, path = "/api/territories/{code}/export.geojson", tag = "territories", params(("code" = String, Path), ExportParams),
+    responses((status = 200, content_type = "application/geo+json", body = Object), (status = 403, body = ErrorBody)))]
+pub async fn export_territories(State(state): State<AppState>, a: Authed, Path(code): Path<String>, ApiQuery(p): ApiQuery<ExportParams>) -> ApiResult<Response> {
+    let level = p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?;
+    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?).await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportParams {
+    /// csv (division-code table) or geojson
+    pub format: String,
+    /// Coordinates of a GeoJSON body: wgs84 (default) or gcj02.
+    pub crs: Option<String>,
+    /// Only validate; write nothing.
+    pub dry_run: Option<bool>,
+}
+
+/// Import territories from the request body, all or nothing. A rejected import lists every
+/// problem with its row or feature.
+#[utoipa::path(post, path = "/api/territories/import", tag = "territories", params(ImportParams), request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = ImportReport), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import_territories(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<ImportParams>, body: String) -> ApiResult<Json<ImportReport>> {
+    let format = Format::parse(&p.format)?;
+    let report = territory::import(&state.app, Some(&a.actor), format, crs(p.crs.as_deref())?, &body, p.dry_run.unwrap_or(false)).await?;
+    Ok(Json(report))
+}
+
+/// How many territories of each level the caller may read.
+#[utoipa::path(get, path = "/api/territories/counts", tag = "territories", responses((status = 200, body = BTreeMap<String, i64>)))]
+pub async fn territory_counts(State(state): State<AppState>, a: Authed) -> ApiResult<Json<BTreeMap<String, i64>>> {
+    Ok(Json(territory::counts(&state.app, &a.actor).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct LocateParams {
+    pub lon: f64,
+    pub lat: f64,
+    /// wgs84 (default) or gcj02
+    pub crs: Option<String>,
+}
+
+/// The grid a point lies in, with its ancestors.
+#[utoipa::path(get, path = "/api/locate", tag = "territories", params(LocateParams),
+    responses((status = 200, body = Located), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
+pub async fn locate(State(state): State<AppState>, _a: Authed, ApiQuery(p): ApiQuery<LocateParams>) -> ApiResult<Json<Located>> {
+    Ok(Json(wuzhi_app::locate::locate(&state.app, p.lon, p.lat, crs(p.crs.as_deref())?)?))
+}
+
+// ---- organisations ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct OrgListParams {
+    pub kind: Option<String>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/organisations", tag = "organisations", params(OrgListParams), responses((status = 200, body = Vec<OrgView>), (status = 403, body = ErrorBody)))]
+pub async fn list_orgs(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<OrgListParams>) -> ApiResult<Json<Vec<OrgView>>> {
+    Ok(Json(org::list(&state.app, &a.actor, p.kind.as_deref().filter(|s| !s.is_empty()), p.after.unwrap_or(0), p.limit).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct OrgBody {
+    pub name: String,
+    /// party_organisation, department, street_office, community_committee, command_centre,
+    /// volunteer_team, legal_service or admin_office
+    pub kind: String,
+    pub territory_code: String,
+    pub parent_id: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/api/organisations", tag = "organisations", request_body = OrgBody,
+    responses((status = 201, body = OrgView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_org(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<OrgBody>) -> ApiResult<(StatusCode, Json<OrgView>)> {
+    let v = org::create(&state.app, Some(&a.actor), NewOrg { name: &b.name, kind: &b.kind, territory_code: &b.territory_code, parent_id: b.parent_id }).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(get, path = "/api/organisations/{id}", tag = "organisations", params(("id" = i64, Path)),
+    responses((status = 200, body = OrgView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_org(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<OrgView>> {
+    Ok(Json(org::get(&state.app, &a.actor, id).await?))
+}
+
+// ---- people ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct PeopleListParams {
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// People living or working in the caller's territory; phones masked.
+#[utoipa::path(get, path = "/api/people", tag = "people", params(PeopleListParams), responses((status = 200, body = Vec<PersonView>), (status = 403, body = ErrorBody)))]
+pub async fn list_people(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<PeopleListParams>) -> ApiResult<Json<Vec<PersonView>>> {
+    Ok(Json(people::list(&state.app, &a.actor, p.after.unwrap_or(0), p.limit).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PersonBody {
+    pub name: String,
+    pub phone: Option<String>,
+    pub home_territory: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/people", tag = "people", request_body = PersonBody,
+    responses((status = 201, body = PersonView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_person(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<PersonBody>) -> ApiResult<(StatusCode, Json<PersonView>)> {
+    let v = people::create(
+        &state.app,
+        Some(&a.actor),
+        NewPerson { name: &b.name, phone: b.phone.as_deref(), home_territory: &b.home_territory, username: b.username.as_deref(), password: b.password.as_deref() },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RevealParams {
+    /// Show personal data in full (roles that need it only; audited).
+    pub reveal: Option<bool>,
+}
+
+#[utoipa::path(get, path = "/api/people/{id}", tag = "people", params(("id" = i64, Path), RevealParams),
+    responses((status = 200, body = PersonView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_person(State(state): State<AppState>, a: Authed, Path(id): Path<i64>, ApiQuery(p): ApiQuery<RevealParams>) -> ApiResult<Json<PersonView>> {
+    Ok(Json(people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?))
+}
+
+#[utoipa::path(get, path = "/api/people/{id}/memberships", tag = "people", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<MembershipView>), (status = 403, body = ErrorBody)))]
+pub async fn person_memberships(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<Vec<MembershipView>>> {
+    Ok(Json(people::memberships(&state.app, &a.actor, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MembershipBody {
+    pub person_id: i64,
+    pub organisation_id: i64,
+    /// resident, grid_worker, steward, community_staff, street_commander,
+    /// department_handler, dispatcher, district_leader, city_leader or admin
+    pub role: String,
+    pub scope_code: String,
+    pub post: String,
+}
+
+#[utoipa::path(post, path = "/api/memberships", tag = "people", request_body = MembershipBody,
+    responses((status = 201, body = MembershipView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn grant_membership(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<MembershipBody>) -> ApiResult<(StatusCode, Json<MembershipView>)> {
+    let v = people::grant(
+        &state.app,
+        Some(&a.actor),
+        NewMembership { person_id: b.person_id, organisation_id: b.organisation_id, role: &b.role, scope_code: &b.scope_code, post: &b.post },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(delete, path = "/api/memberships/{id}", tag = "people", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn end_membership(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    people::end_membership(&state.app, &a.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- audit ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct AuditParams {
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// The audit log, oldest first (city administrators only).
+#[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditParams), responses((status = 200, body = Vec<EntryView>), (status = 403, body = ErrorBody)))]
+pub async fn list_audit(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult<Json<Vec<EntryView>>> {
+    let limit = wuzhi_app::page_limit(p.limit)?;
+    Ok(Json(wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?))
+}
