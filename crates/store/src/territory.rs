@@ -46,8 +46,10 @@ pub async fn upsert_many(conn: &mut Conn, rows: &[TerritoryRow]) -> Result<()> {
         }
         sql.push_str(
             " ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
-             parent_code = excluded.parent_code, geometry = excluded.geometry, \
-             urban_rural = excluded.urban_rural, updated_at_ms = excluded.updated_at_ms",
+             parent_code = excluded.parent_code, \
+             geometry = COALESCE(excluded.geometry, territories.geometry), \
+             urban_rural = COALESCE(excluded.urban_rural, territories.urban_rural), \
+             updated_at_ms = excluded.updated_at_ms",
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for r in chunk {

@@ -59,9 +59,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// serde's messages name the field in backticks: "missing field `name`".
-fn field_of(msg: &str) -> String {
-    msg.split('`').nth(1).unwrap_or("body").to_owned()
+/// Splits axum's rejection text into the field and the reason. After axum's own prefix
+/// ("Failed to deserialize …: "), serde either starts with the field's path
+/// ("lon: invalid float literal") or names it in backticks ("missing field `name`").
+fn field_and_reason(msg: &str) -> (String, String) {
+    let rest = msg.split_once(": ").map(|(_, r)| r).unwrap_or(msg);
+    if let Some((path, reason)) = rest.split_once(": ") {
+        if !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "_.[]".contains(c)) {
+            return (path.to_owned(), reason.to_owned());
+        }
+    }
+    if rest.starts_with("missing field") || rest.starts_with("unknown field") {
+        if let Some(f) = rest.split('`').nth(1) {
+            return (f.to_owned(), rest.to_owned());
+        }
+    }
+    ("body".to_owned(), rest.to_owned())
 }
 
 /// A JSON body whose errors name the field.
@@ -74,9 +87,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
-                let msg = rej.body_text();
-                let reason = msg.split_once(": ").map(|(_, r)| r.to_owned()).unwrap_or(msg.clone());
-                Err(AppError::Invalid { field: field_of(&msg), reason }.into())
+                let (field, reason) = field_and_reason(&rej.body_text());
+                Err(AppError::Invalid { field, reason }.into())
             }
         }
     }
@@ -92,10 +104,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => {
-                let msg = rej.body_text();
-                let reason = msg.split_once(": ").map(|(_, r)| r.to_owned()).unwrap_or(msg.clone());
-                Err(AppError::Invalid { field: field_of(&msg), reason }.into())
+                let (field, reason) = field_and_reason(&rej.body_text());
+                Err(AppError::Invalid { field, reason }.into())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field_and_reason;
+
+    #[test]
+    fn rejection_texts_name_their_field() {
+        let check = |msg: &str, field: &str| assert_eq!(field_and_reason(msg).0, field, "{msg}");
+        check("Failed to deserialize query string: lon: invalid float literal", "lon");
+        check("Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 9", "name");
+        check("Failed to deserialize the JSON body into the target type: name: invalid type: integer `5`, expected a string at line 1 column 9", "name");
+        check("Failed to parse the request body as JSON: key must be a string at line 1 column 2", "body");
     }
 }

@@ -1,0 +1,181 @@
+//! `spawn_app()`: a wuzhi server on a free port with its own fresh database (a SQLite file in
+//! a temporary directory, or a new PostgreSQL database when `WUZHI_TEST_DATABASE_URL` names
+//! a server), seeded with the demo city, started through the same `Application` calls as
+//! `wuzhi serve`.
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wuzhi_app::{App, Clock, ManualClock, Settings};
+
+pub const PASSWORD: &str = wuzhi_app::demo::DEMO_PASSWORD;
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestDb {
+    pub url: String,
+    pub dir: PathBuf,
+}
+
+/// A fresh, empty database for one test.
+pub async fn fresh_db() -> TestDb {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let tag = format!("{}_{}_{}", std::process::id(), n, std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000);
+    let dir = std::env::temp_dir().join(format!("wuzhi-test-{tag}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = match std::env::var("WUZHI_TEST_DATABASE_URL") {
+        Ok(base) if base.starts_with("postgres") => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
+            let name = format!("wuzhi_t_{tag}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+            let (head, _) = base.rsplit_once('/').expect("URL with a database name");
+            format!("{head}/{name}")
+        }
+        _ => format!("sqlite://{}", dir.join("wuzhi.sqlite").display()),
+    };
+    TestDb { url, dir }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    pub clock: Arc<ManualClock>,
+    pub db: TestDb,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.db.dir);
+    }
+}
+
+/// The demo city's first district (和平区), with every demo account.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Some(1)).await
+}
+
+pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
+    let db = fresh_db().await;
+    let (app, clock) = open_app(&db.url).await;
+    wuzhi_app::demo::seed(&app, districts).await.expect("seed demo city");
+    serve(app, clock, db).await
+}
+
+pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
+    let store = wuzhi_store::Db::connect(url, 8).await.expect("connect");
+    let app = App::open(store, clock.clone(), Settings::default()).await.expect("open app");
+    (app, clock)
+}
+
+pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestApp {
+    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp { base, app, clock, db, client: reqwest::Client::new(), stop: Some(tx) }
+}
+
+/// A signed-in browser session: the cookie and the CSRF token.
+#[derive(Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+    pub person_id: i64,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl TestApp {
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        self.call(None, Method::POST, "/api/session", Some(serde_json::json!({"username": username, "password": password}))).await
+    }
+
+    pub async fn login(&self, username: &str) -> Session {
+        let r = self.try_login(username, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
+        let set = r.headers.get("set-cookie").expect("cookie").to_str().unwrap().to_owned();
+        let cookie = set.split(';').next().unwrap().to_owned();
+        Session { cookie, csrf: r.body["csrf_token"].as_str().unwrap().to_owned(), person_id: r.body["person_id"].as_i64().unwrap() }
+    }
+
+    /// A request with the session's cookie and CSRF token.
+    pub async fn call(&self, s: Option<&Session>, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(s) = s {
+            req = req.header("cookie", &s.cookie).header("x-csrf-token", &s.csrf);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        into_reply(req.send().await.expect("request")).await
+    }
+
+    pub async fn get(&self, s: &Session, path: &str) -> Reply {
+        self.call(Some(s), Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, s: &Session, path: &str, body: Value) -> Reply {
+        self.call(Some(s), Method::POST, path, Some(body)).await
+    }
+
+    pub async fn post_text(&self, s: &Session, path: &str, body: &str) -> Reply {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &s.cookie)
+            .header("x-csrf-token", &s.csrf)
+            .header("content-type", "text/plain")
+            .body(body.to_owned());
+        into_reply(req.send().await.unwrap()).await
+    }
+
+    /// The id of a demo person by username.
+    pub async fn person_id(&self, username: &str) -> i64 {
+        let mut conn = self.app.db.read().await.unwrap();
+        wuzhi_store::people::account_by_username(&mut conn, username).await.unwrap().expect("demo account").person_id
+    }
+
+    pub async fn org_id(&self, territory: &str, name: &str) -> i64 {
+        let mut conn = self.app.db.read().await.unwrap();
+        wuzhi_store::org::find(&mut conn, territory, name).await.unwrap().expect("demo organisation")
+    }
+}
+
+pub async fn into_reply(r: reqwest::Response) -> Reply {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Reply { status, body, text, headers }
+}
+
+/// Runs the built `wuzhi` binary with arguments and standard input.
+pub fn wuzhi(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wuzhi"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}

@@ -1,0 +1,10 @@
+//! Black-box tests of the wuzhi server over HTTP and of the `wuzhi` command line, on SQLite
+//! by default and on PostgreSQL when `WUZHI_TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod permissions;
+mod platform;
+mod territories;
