@@ -33,7 +33,11 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 12 * 3600 * 1000, max_failed_logins: 5, lockout_ms: 15 * 60 * 1000 }
+        Settings {
+            session_ttl_ms: 12 * 3600 * 1000,
+            max_failed_logins: 5,
+            lockout_ms: 15 * 60 * 1000,
+        }
     }
 }
 
@@ -48,7 +52,12 @@ impl App {
     /// Applies migrations and loads the grid index.
     pub async fn open(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Arc<App>> {
         wuzhi_store::migrate::run(&db, clock.now_ms()).await?;
-        let app = Arc::new(App { db, clock, settings, locator: RwLock::new(Arc::new(locate::Locator::empty())) });
+        let app = Arc::new(App {
+            db,
+            clock,
+            settings,
+            locator: RwLock::new(Arc::new(locate::Locator::empty())),
+        });
         app.reload_index().await?;
         Ok(app)
     }

@@ -33,12 +33,22 @@ pub struct Located {
 
 impl Locator {
     pub fn empty() -> Locator {
-        Locator { version: -1, index: GridIndex::build(&[]), grids: vec![], names: HashMap::new(), cities: vec![] }
+        Locator {
+            version: -1,
+            index: GridIndex::build(&[]),
+            grids: vec![],
+            names: HashMap::new(),
+            cities: vec![],
+        }
     }
 
     /// `grids` are (code, name, stored geometry); `names` the (code, name) of every
     /// territory above grid level.
-    pub fn build(version: i64, grids: Vec<(String, String, String)>, names: Vec<(String, String)>) -> Locator {
+    pub fn build(
+        version: i64,
+        grids: Vec<(String, String, String)>,
+        names: Vec<(String, String)>,
+    ) -> Locator {
         let mut grid_names = Vec::with_capacity(grids.len());
         let mut polys = Vec::with_capacity(grids.len());
         for (code, name, geometry) in grids {
@@ -52,11 +62,24 @@ impl Locator {
             .iter()
             .filter_map(|(c, n)| {
                 let code = wuzhi_domain::TerritoryCode::parse(c).ok()?;
-                (code.level() == wuzhi_domain::Level::City)
-                    .then(|| (code.scope_prefix().to_owned(), Named { code: c.clone(), name: n.clone() }))
+                (code.level() == wuzhi_domain::Level::City).then(|| {
+                    (
+                        code.scope_prefix().to_owned(),
+                        Named {
+                            code: c.clone(),
+                            name: n.clone(),
+                        },
+                    )
+                })
             })
             .collect();
-        Locator { version, index: GridIndex::build(&polys), grids: grid_names, names, cities }
+        Locator {
+            version,
+            index: GridIndex::build(&polys),
+            grids: grid_names,
+            names,
+            cities,
+        }
     }
 
     pub fn grid_count(&self) -> usize {
@@ -71,13 +94,26 @@ impl Locator {
         for len in [6usize, 9, 12] {
             if code.len() > len {
                 let c = &code[..len];
-                ancestors.push(Named { code: c.to_owned(), name: self.names.get(c).cloned().unwrap_or_default() });
+                ancestors.push(Named {
+                    code: c.to_owned(),
+                    name: self.names.get(c).cloned().unwrap_or_default(),
+                });
             }
         }
-        if let Some((_, city)) = self.cities.iter().find(|(prefix, _)| code.starts_with(prefix.as_str())) {
+        if let Some((_, city)) = self
+            .cities
+            .iter()
+            .find(|(prefix, _)| code.starts_with(prefix.as_str()))
+        {
             ancestors.insert(0, city.clone());
         }
-        Some(Located { grid: Named { code: code.clone(), name: name.clone() }, ancestors })
+        Some(Located {
+            grid: Named {
+                code: code.clone(),
+                name: name.clone(),
+            },
+            ancestors,
+        })
     }
 }
 
@@ -117,10 +153,16 @@ impl App {
 /// Parses and checks a point given as longitude/latitude in `crs`; returns WGS84.
 pub fn point(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64)> {
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(AppError::invalid("lon", "must be a longitude between -180 and 180"));
+        return Err(AppError::invalid(
+            "lon",
+            "must be a longitude between -180 and 180",
+        ));
     }
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(AppError::invalid("lat", "must be a latitude between -90 and 90"));
+        return Err(AppError::invalid(
+            "lat",
+            "must be a latitude between -90 and 90",
+        ));
     }
     Ok(match crs {
         Crs::Wgs84 => (lon, lat),
@@ -131,5 +173,9 @@ pub fn point(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64)> {
 /// Locates a point for anyone signed in: which grid a place is in is public geography.
 pub fn locate(app: &App, lon: f64, lat: f64, crs: Crs) -> Result<Located> {
     let (x, y) = point(lon, lat, crs)?;
-    app.locator().locate(x, y).ok_or_else(|| AppError::NotFound { what: format!("grid at ({lon}, {lat})") })
+    app.locator()
+        .locate(x, y)
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("grid at ({lon}, {lat})"),
+        })
 }

@@ -43,16 +43,25 @@ pub struct NewPerson<'a> {
 /// Registers a person (and an account, when a username is given).
 pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Result<PersonView> {
     let name = text::name("name", n.name, 50)?;
-    let phone = n.phone.filter(|p| !p.trim().is_empty()).map(text::phone).transpose()?;
-    let home = TerritoryCode::parse(n.home_territory).map_err(|e| AppError::invalid("home_territory", e.reason))?;
+    let phone = n
+        .phone
+        .filter(|p| !p.trim().is_empty())
+        .map(text::phone)
+        .transpose()?;
+    let home = TerritoryCode::parse(n.home_territory)
+        .map_err(|e| AppError::invalid("home_territory", e.reason))?;
     let username = n.username.map(text::username).transpose()?;
     let hash = match (&username, n.password) {
         (Some(_), Some(p)) => {
             text::password("password", p)?;
             Some(auth::hash_password(p).await?)
         }
-        (Some(_), None) => return Err(AppError::invalid("password", "is required with a username")),
-        (None, Some(_)) => return Err(AppError::invalid("username", "is required with a password")),
+        (Some(_), None) => {
+            return Err(AppError::invalid("password", "is required with a username"));
+        }
+        (None, Some(_)) => {
+            return Err(AppError::invalid("username", "is required with a password"));
+        }
         (None, None) => None,
     };
     if let Some(a) = actor {
@@ -60,16 +69,46 @@ pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Resul
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    if wuzhi_store::territory::get(&mut tx, home.as_str(), false).await?.is_none() {
-        return Err(AppError::invalid("home_territory", format!("{home} is not in the territory tree")));
+    if wuzhi_store::territory::get(&mut tx, home.as_str(), false)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "home_territory",
+            format!("{home} is not in the territory tree"),
+        ));
     }
-    let id = wuzhi_store::people::insert_person(&mut tx, &name, phone.as_deref(), Some(home.as_str()), now).await?;
+    let id = wuzhi_store::people::insert_person(
+        &mut tx,
+        &name,
+        phone.as_deref(),
+        Some(home.as_str()),
+        now,
+    )
+    .await?;
     if let (Some(u), Some(h)) = (&username, &hash) {
         wuzhi_store::people::insert_account(&mut tx, id, u, h, now)
             .await
-            .map_err(|e| unique_as(e, "uq_account_username", "accounts.username", "username", "is taken"))?;
+            .map_err(|e| {
+                unique_as(
+                    e,
+                    "uq_account_username",
+                    "accounts.username",
+                    "username",
+                    "is taken",
+                )
+            })?;
     }
-    record(&mut tx, now, actor, "create_person", "person", &id.to_string(), json!({"home": home.as_str(), "account": username.is_some()})).await?;
+    record(
+        &mut tx,
+        now,
+        actor,
+        "create_person",
+        "person",
+        &id.to_string(),
+        json!({"home": home.as_str(), "account": username.is_some()}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(PersonView {
         id,
@@ -82,14 +121,18 @@ pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Resul
 }
 
 fn home_of(r: &PersonRow) -> Option<TerritoryCode> {
-    r.home_territory.as_deref().and_then(|h| TerritoryCode::parse(h).ok())
+    r.home_territory
+        .as_deref()
+        .and_then(|h| TerritoryCode::parse(h).ok())
 }
 
 /// One person. With `reveal`, the phone is shown in full if the actor's role needs it (or it
 /// is their own record); a reveal of someone else's data is audited in the same transaction.
 pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<PersonView> {
     let mut conn = app.db.read().await?;
-    let row = wuzhi_store::people::get_person(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("person {id}")))?;
+    let row = wuzhi_store::people::get_person(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
     drop(conn);
     let home = home_of(&row);
     actor.can(Action::ReadPeople, &Target::person(id, home.as_ref()))?;
@@ -99,7 +142,16 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Pers
     actor.can(Action::ReadPersonalData, &Target::person(id, home.as_ref()))?;
     if id != actor.person_id {
         let mut tx = app.db.write().await?;
-        record(&mut tx, app.now_ms(), Some(actor), "read_personal_data", "person", &id.to_string(), json!({"fields": ["phone"]})).await?;
+        record(
+            &mut tx,
+            app.now_ms(),
+            Some(actor),
+            "read_personal_data",
+            "person",
+            &id.to_string(),
+            json!({"fields": ["phone"]}),
+        )
+        .await?;
         wuzhi_store::commit(tx).await?;
     }
     Ok(PersonView {
@@ -113,15 +165,28 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Pers
 }
 
 /// People whose home lies in the actor's territory, masked.
-pub async fn list(app: &App, actor: &Actor, after: i64, limit: Option<i64>) -> Result<Vec<PersonView>> {
+pub async fn list(
+    app: &App,
+    actor: &Actor,
+    after: i64,
+    limit: Option<i64>,
+) -> Result<Vec<PersonView>> {
     let limit = crate::page_limit(limit)?;
     let scopes = actor.scopes_for(Action::ReadPeople);
     if scopes.is_empty() {
-        return Err(AppError::Forbidden { action: Action::ReadPeople.as_str().into() });
+        return Err(AppError::Forbidden {
+            action: Action::ReadPeople.as_str().into(),
+        });
     }
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let mut conn = app.db.read().await?;
-    Ok(wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit).await?.into_iter().map(masked).collect())
+    Ok(
+        wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit)
+            .await?
+            .into_iter()
+            .map(masked)
+            .collect(),
+    )
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -137,8 +202,13 @@ pub struct MembershipView {
 
 pub async fn memberships(app: &App, actor: &Actor, person_id: i64) -> Result<Vec<MembershipView>> {
     let mut conn = app.db.read().await?;
-    let row = wuzhi_store::people::get_person(&mut conn, person_id).await?.ok_or_else(|| AppError::not_found(format!("person {person_id}")))?;
-    actor.can(Action::ReadPeople, &Target::person(person_id, home_of(&row).as_ref()))?;
+    let row = wuzhi_store::people::get_person(&mut conn, person_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("person {person_id}")))?;
+    actor.can(
+        Action::ReadPeople,
+        &Target::person(person_id, home_of(&row).as_ref()),
+    )?;
     let rows = wuzhi_store::people::active_memberships(&mut conn, person_id, app.now_ms()).await?;
     Ok(rows
         .into_iter()
@@ -164,29 +234,63 @@ pub struct NewMembership<'a> {
 
 /// Gives a person a post with a role over a territory subtree inside the organisation's
 /// territory. The granting administrator's own scope must contain it.
-pub async fn grant(app: &App, actor: Option<&Actor>, n: NewMembership<'_>) -> Result<MembershipView> {
+pub async fn grant(
+    app: &App,
+    actor: Option<&Actor>,
+    n: NewMembership<'_>,
+) -> Result<MembershipView> {
     let role = Role::parse(n.role)?;
-    let scope = TerritoryCode::parse(n.scope_code).map_err(|e| AppError::invalid("scope_code", e.reason))?;
+    let scope = TerritoryCode::parse(n.scope_code)
+        .map_err(|e| AppError::invalid("scope_code", e.reason))?;
     let post = text::name("post", n.post, 50)?;
     if let Some(a) = actor {
         a.can(Action::ManageMemberships, &Target::territory(&scope))?;
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    if wuzhi_store::people::get_person(&mut tx, n.person_id).await?.is_none() {
-        return Err(AppError::invalid("person_id", format!("person {} does not exist", n.person_id)));
+    if wuzhi_store::people::get_person(&mut tx, n.person_id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "person_id",
+            format!("person {} does not exist", n.person_id),
+        ));
     }
     let org = wuzhi_store::org::get(&mut tx, n.organisation_id)
         .await?
-        .ok_or_else(|| AppError::invalid("organisation_id", format!("organisation {} does not exist", n.organisation_id)))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "organisation_id",
+                format!("organisation {} does not exist", n.organisation_id),
+            )
+        })?;
     let org_t = TerritoryCode::parse(&org.territory_code)?;
     if !org_t.contains(&scope) {
-        return Err(AppError::invalid("scope_code", format!("{scope} is outside the organisation's territory {org_t}")));
+        return Err(AppError::invalid(
+            "scope_code",
+            format!("{scope} is outside the organisation's territory {org_t}"),
+        ));
     }
-    if wuzhi_store::territory::get(&mut tx, scope.as_str(), false).await?.is_none() {
-        return Err(AppError::invalid("scope_code", format!("{scope} is not in the territory tree")));
+    if wuzhi_store::territory::get(&mut tx, scope.as_str(), false)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(
+            "scope_code",
+            format!("{scope} is not in the territory tree"),
+        ));
     }
-    let id = wuzhi_store::people::insert_membership(&mut tx, n.person_id, n.organisation_id, role.as_str(), scope.as_str(), &post, now).await?;
+    let id = wuzhi_store::people::insert_membership(
+        &mut tx,
+        n.person_id,
+        n.organisation_id,
+        role.as_str(),
+        scope.as_str(),
+        &post,
+        now,
+    )
+    .await?;
     record(&mut tx, now, actor, "grant_membership", "person", &n.person_id.to_string(), json!({"membership": id, "role": role.as_str(), "scope": scope.as_str(), "organisation": org.id})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(MembershipView {
@@ -209,7 +313,16 @@ pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Res
     let scope = TerritoryCode::parse(&scope)?;
     actor.can(Action::ManageMemberships, &Target::territory(&scope))?;
     wuzhi_store::people::end_membership(&mut tx, membership_id, now).await?;
-    record(&mut tx, now, Some(actor), "end_membership", "person", &person_id.to_string(), json!({"membership": membership_id})).await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "end_membership",
+        "person",
+        &person_id.to_string(),
+        json!({"membership": membership_id}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(())
 }

@@ -21,7 +21,10 @@ impl Format {
         match s {
             "csv" => Ok(Format::Csv),
             "geojson" | "json" => Ok(Format::GeoJson),
-            _ => Err(AppError::invalid("format", format!("`{s}` is not csv or geojson"))),
+            _ => Err(AppError::invalid(
+                "format",
+                format!("`{s}` is not csv or geojson"),
+            )),
         }
     }
 }
@@ -43,15 +46,23 @@ pub async fn check_import(app: &App, format: Format, crs: Crs, text: &str) -> Re
     .map_err(AppError::Import)?;
     // Fetch the existing territories the batch may attach to (parents not in the batch and
     // the cities a parentless district may join), so validation itself is pure.
-    let in_batch: std::collections::HashSet<&TerritoryCode> = batch.records.iter().map(|r| &r.code).collect();
+    let in_batch: std::collections::HashSet<&TerritoryCode> =
+        batch.records.iter().map(|r| &r.code).collect();
     let mut wanted: Vec<String> = Vec::new();
     for r in &batch.records {
         let candidates = match (&r.parent, r.level()) {
             (Some(p), _) => vec![p.as_str().to_owned()],
             (None, Level::District) => {
-                vec![format!("{}0000", &r.code.as_str()[..2]), format!("{}00", &r.code.as_str()[..4])]
+                vec![
+                    format!("{}0000", &r.code.as_str()[..2]),
+                    format!("{}00", &r.code.as_str()[..4]),
+                ]
             }
-            (None, _) => r.code.implied_parent().map(|p| vec![p.as_str().to_owned()]).unwrap_or_default(),
+            (None, _) => r
+                .code
+                .implied_parent()
+                .map(|p| vec![p.as_str().to_owned()])
+                .unwrap_or_default(),
         };
         for c in candidates {
             if !in_batch.iter().any(|b| b.as_str() == c) && !wanted.contains(&c) {
@@ -68,15 +79,28 @@ pub async fn check_import(app: &App, format: Format, crs: Crs, text: &str) -> Re
     }
     drop(conn);
     let lookup = |code: &TerritoryCode| {
-        existing.get(code.as_str()).map(|g| Existing { geometry: g.as_deref().and_then(geometry_from_stored) })
+        existing.get(code.as_str()).map(|g| Existing {
+            geometry: g.as_deref().and_then(geometry_from_stored),
+        })
     };
     let errors = validate(&mut batch, &lookup);
-    if errors.is_empty() { Ok(batch) } else { Err(AppError::Import(errors)) }
+    if errors.is_empty() {
+        Ok(batch)
+    } else {
+        Err(AppError::Import(errors))
+    }
 }
 
 /// Imports territories all or nothing. `actor` is `None` for the system (command line).
 /// Each record needs `manage_territory` over its own code.
-pub async fn import(app: &App, actor: Option<&Actor>, format: Format, crs: Crs, text: &str, dry_run: bool) -> Result<ImportReport> {
+pub async fn import(
+    app: &App,
+    actor: Option<&Actor>,
+    format: Format,
+    crs: Crs,
+    text: &str,
+    dry_run: bool,
+) -> Result<ImportReport> {
     let batch = check_import(app, format, crs, text).await?;
     if let Some(a) = actor {
         for r in &batch.records {
@@ -88,7 +112,12 @@ pub async fn import(app: &App, actor: Option<&Actor>, format: Format, crs: Crs, 
 
 /// Writes a validated batch in one transaction, bumps the territory version and rebuilds the
 /// grid index.
-pub async fn store_batch(app: &App, actor: Option<&Actor>, batch: Batch, dry_run: bool) -> Result<ImportReport> {
+pub async fn store_batch(
+    app: &App,
+    actor: Option<&Actor>,
+    batch: Batch,
+    dry_run: bool,
+) -> Result<ImportReport> {
     let now = app.now_ms();
     let mut by_level: BTreeMap<String, usize> = BTreeMap::new();
     let rows: Vec<TerritoryRow> = batch
@@ -101,13 +130,20 @@ pub async fn store_batch(app: &App, actor: Option<&Actor>, batch: Batch, dry_run
                 name: r.name.clone(),
                 level: r.level().as_str().to_owned(),
                 parent_code: r.parent.as_ref().map(|p| p.to_string()),
-                geometry: r.geometry.as_ref().map(|g| geometry_json(g, Crs::Wgs84).to_string()),
+                geometry: r
+                    .geometry
+                    .as_ref()
+                    .map(|g| geometry_json(g, Crs::Wgs84).to_string()),
                 urban_rural: r.urban_rural.clone(),
                 updated_at_ms: now,
             }
         })
         .collect();
-    let report = ImportReport { imported: rows.len(), by_level, dry_run };
+    let report = ImportReport {
+        imported: rows.len(),
+        by_level,
+        dry_run,
+    };
     if dry_run {
         return Ok(report);
     }
@@ -115,8 +151,16 @@ pub async fn store_batch(app: &App, actor: Option<&Actor>, batch: Batch, dry_run
     wuzhi_store::territory::upsert_many(&mut tx, &rows).await?;
     let version = wuzhi_store::territory::bump_version(&mut tx).await?;
     let first = rows.first().map(|r| r.code.as_str()).unwrap_or("");
-    record(&mut tx, now, actor, "import_territories", "territory", first, json!({"by_level": report.by_level, "version": version}))
-        .await?;
+    record(
+        &mut tx,
+        now,
+        actor,
+        "import_territories",
+        "territory",
+        first,
+        json!({"by_level": report.by_level, "version": version}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     app.reload_index().await?;
     Ok(report)
@@ -140,10 +184,23 @@ fn view(r: TerritoryRow, crs: Crs) -> TerritoryView {
         let mp = geometry_from_stored(g)?;
         Some(geometry_json(&mp, crs))
     });
-    TerritoryView { code: r.code, name: r.name, level: r.level, parent_code: r.parent_code, urban_rural: r.urban_rural, geometry }
+    TerritoryView {
+        code: r.code,
+        name: r.name,
+        level: r.level,
+        parent_code: r.parent_code,
+        urban_rural: r.urban_rural,
+        geometry,
+    }
 }
 
-pub async fn get(app: &App, actor: &Actor, code: &str, with_geometry: bool, crs: Crs) -> Result<TerritoryView> {
+pub async fn get(
+    app: &App,
+    actor: &Actor,
+    code: &str,
+    with_geometry: bool,
+    crs: Crs,
+) -> Result<TerritoryView> {
     let code = TerritoryCode::parse(code)?;
     actor.can(Action::ReadTerritory, &Target::territory(&code))?;
     let mut conn = app.db.read().await?;
@@ -176,7 +233,9 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Page<Territ
     let limit = crate::page_limit(q.limit)?;
     let scopes = actor.scopes_for(Action::ReadTerritory);
     if scopes.is_empty() {
-        return Err(AppError::Forbidden { action: Action::ReadTerritory.as_str().into() });
+        return Err(AppError::Forbidden {
+            action: Action::ReadTerritory.as_str().into(),
+        });
     }
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let filter = Filter {
@@ -197,12 +256,22 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Page<Territ
         None
     };
     let crs = q.crs.unwrap_or(Crs::Wgs84);
-    Ok(Page { items: rows.into_iter().map(|r| view(r, crs)).collect(), total, next })
+    Ok(Page {
+        items: rows.into_iter().map(|r| view(r, crs)).collect(),
+        total,
+        next,
+    })
 }
 
 /// A GeoJSON FeatureCollection of the territories under `root` the actor may read (the
 /// root itself included), optionally of one level, in `crs`.
-pub async fn export_geojson(app: &App, actor: &Actor, root: &str, level: Option<Level>, crs: Crs) -> Result<serde_json::Value> {
+pub async fn export_geojson(
+    app: &App,
+    actor: &Actor,
+    root: &str,
+    level: Option<Level>,
+    crs: Crs,
+) -> Result<serde_json::Value> {
     let root = TerritoryCode::parse(root)?;
     actor.can(Action::ReadTerritory, &Target::territory(&root))?;
     let mut conn = app.db.read().await?;
@@ -222,8 +291,18 @@ pub async fn export_geojson(app: &App, actor: &Actor, root: &str, level: Option<
         after = Some(last.code.clone());
         for r in rows {
             let level = Level::parse(&r.level)?;
-            let geometry = r.geometry.as_deref().and_then(geometry_from_stored).map(|g| geometry_json(&g, crs));
-            features.push(feature_json(&r.code, &r.name, level, r.parent_code.as_deref(), geometry));
+            let geometry = r
+                .geometry
+                .as_deref()
+                .and_then(geometry_from_stored)
+                .map(|g| geometry_json(&g, crs));
+            features.push(feature_json(
+                &r.code,
+                &r.name,
+                level,
+                r.parent_code.as_deref(),
+                geometry,
+            ));
         }
     }
     Ok(json!({"type": "FeatureCollection", "features": features}))
@@ -236,8 +315,16 @@ pub async fn counts(app: &App, actor: &Actor) -> Result<BTreeMap<String, i64>> {
     let mut conn = app.db.read().await?;
     let mut out = BTreeMap::new();
     for level in Level::ALL {
-        let f = Filter { level: Some(level.as_str()), scopes: prefixes.clone(), limit: 0, ..Default::default() };
-        out.insert(level.as_str().to_owned(), wuzhi_store::territory::count(&mut conn, &f).await?);
+        let f = Filter {
+            level: Some(level.as_str()),
+            scopes: prefixes.clone(),
+            limit: 0,
+            ..Default::default()
+        };
+        out.insert(
+            level.as_str().to_owned(),
+            wuzhi_store::territory::count(&mut conn, &f).await?,
+        );
     }
     Ok(out)
 }

@@ -27,7 +27,14 @@ fn row(r: &sqlx::any::AnyRow) -> Result<OrgRow> {
     })
 }
 
-pub async fn insert(conn: &mut Conn, name: &str, kind: &str, territory: &str, parent: Option<i64>, now_ms: i64) -> Result<i64> {
+pub async fn insert(
+    conn: &mut Conn,
+    name: &str,
+    kind: &str,
+    territory: &str,
+    parent: Option<i64>,
+    now_ms: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "INSERT INTO organisations (name, kind, territory_code, parent_id, created_at_ms) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
@@ -42,17 +49,32 @@ pub async fn insert(conn: &mut Conn, name: &str, kind: &str, territory: &str, pa
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<OrgRow>> {
     let sql = format!("SELECT {COLS} FROM organisations WHERE id = $1");
-    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(row).transpose()
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()
 }
 
-pub async fn list(conn: &mut Conn, scopes: &[&str], kind: Option<&str>, after_id: i64, limit: i64) -> Result<Vec<OrgRow>> {
+pub async fn list(
+    conn: &mut Conn,
+    scopes: &[&str],
+    kind: Option<&str>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<OrgRow>> {
     let (scope_sql, mut binds) = scope_filter("territory_code", scopes, 1);
     let mut sql = format!("SELECT {COLS} FROM organisations WHERE {scope_sql}");
     if let Some(k) = kind {
         binds.push(k.to_owned());
         sql.push_str(&format!(" AND kind = ${}", binds.len()));
     }
-    sql.push_str(&format!(" AND id > {after_id} ORDER BY id LIMIT {}", limit.max(0)));
+    sql.push_str(&format!(
+        " AND id > {after_id} ORDER BY id LIMIT {}",
+        limit.max(0)
+    ));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
@@ -62,9 +84,15 @@ pub async fn list(conn: &mut Conn, scopes: &[&str], kind: Option<&str>, after_id
 
 /// Inserts many organisations in multi-row statements (for seeding); returns nothing.
 /// Rows are (name, kind, territory_code).
-pub async fn insert_many(conn: &mut Conn, rows: &[(String, String, String)], now_ms: i64) -> Result<()> {
+pub async fn insert_many(
+    conn: &mut Conn,
+    rows: &[(String, String, String)],
+    now_ms: i64,
+) -> Result<()> {
     for chunk in rows.chunks(300) {
-        let mut sql = String::from("INSERT INTO organisations (name, kind, territory_code, created_at_ms) VALUES ");
+        let mut sql = String::from(
+            "INSERT INTO organisations (name, kind, territory_code, created_at_ms) VALUES ",
+        );
         for i in 0..chunk.len() {
             let b = i * 4;
             if i > 0 {
@@ -83,9 +111,11 @@ pub async fn insert_many(conn: &mut Conn, rows: &[(String, String, String)], now
 
 /// The id of the organisation of this name on this territory.
 pub async fn find(conn: &mut Conn, territory: &str, name: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND name = $2")
-        .bind(territory)
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND name = $2")
+            .bind(territory)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }

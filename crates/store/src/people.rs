@@ -13,8 +13,7 @@ pub struct PersonRow {
     pub username: Option<String>,
 }
 
-const PERSON_COLS: &str =
-    "p.id, p.name, p.phone, p.home_territory, p.created_at_ms, a.username FROM people p LEFT JOIN accounts a ON a.person_id = p.id";
+const PERSON_COLS: &str = "p.id, p.name, p.phone, p.home_territory, p.created_at_ms, a.username FROM people p LEFT JOIN accounts a ON a.person_id = p.id";
 
 fn person(r: &sqlx::any::AnyRow) -> Result<PersonRow> {
     Ok(PersonRow {
@@ -27,7 +26,13 @@ fn person(r: &sqlx::any::AnyRow) -> Result<PersonRow> {
     })
 }
 
-pub async fn insert_person(conn: &mut Conn, name: &str, phone: Option<&str>, home: Option<&str>, now_ms: i64) -> Result<i64> {
+pub async fn insert_person(
+    conn: &mut Conn,
+    name: &str,
+    phone: Option<&str>,
+    home: Option<&str>,
+    now_ms: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar("INSERT INTO people (name, phone, home_territory, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(name)
         .bind(phone)
@@ -39,13 +44,27 @@ pub async fn insert_person(conn: &mut Conn, name: &str, phone: Option<&str>, hom
 
 pub async fn get_person(conn: &mut Conn, id: i64) -> Result<Option<PersonRow>> {
     let sql = format!("SELECT {PERSON_COLS} WHERE p.id = $1");
-    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(person).transpose()
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(person)
+        .transpose()
 }
 
 /// People whose home territory lies in the given scopes.
-pub async fn list_people(conn: &mut Conn, scopes: &[&str], after_id: i64, limit: i64) -> Result<Vec<PersonRow>> {
+pub async fn list_people(
+    conn: &mut Conn,
+    scopes: &[&str],
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<PersonRow>> {
     let (scope_sql, binds) = scope_filter("p.home_territory", scopes, 1);
-    let sql = format!("SELECT {PERSON_COLS} WHERE {scope_sql} AND p.id > {after_id} ORDER BY p.id LIMIT {}", limit.max(0));
+    let sql = format!(
+        "SELECT {PERSON_COLS} WHERE {scope_sql} AND p.id > {after_id} ORDER BY p.id LIMIT {}",
+        limit.max(0)
+    );
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
@@ -65,7 +84,13 @@ pub struct AccountRow {
     pub disabled: bool,
 }
 
-pub async fn insert_account(conn: &mut Conn, person_id: i64, username: &str, password_hash: &str, now_ms: i64) -> Result<()> {
+pub async fn insert_account(
+    conn: &mut Conn,
+    person_id: i64,
+    username: &str,
+    password_hash: &str,
+    now_ms: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO accounts (person_id, username, password_hash, password_changed_at_ms) VALUES ($1, $2, $3, $4)")
         .bind(person_id)
         .bind(username)
@@ -91,17 +116,34 @@ const ACCOUNT_COLS: &str = "SELECT person_id, username, password_hash, failed_lo
 
 pub async fn account_by_username(conn: &mut Conn, username: &str) -> Result<Option<AccountRow>> {
     let sql = format!("{ACCOUNT_COLS} WHERE username = $1");
-    sqlx::query(AssertSqlSafe(sql)).bind(username).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(username)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(account)
+        .transpose()
 }
 
 pub async fn account_by_person(conn: &mut Conn, person_id: i64) -> Result<Option<AccountRow>> {
     let sql = format!("{ACCOUNT_COLS} WHERE person_id = $1");
-    sqlx::query(AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(person_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(account)
+        .transpose()
 }
 
 /// Records a failed login; locks the account until `lock_until_ms` when the count reaches
 /// `max_failures`. Returns the new count.
-pub async fn record_failed_login(conn: &mut Conn, person_id: i64, max_failures: i64, lock_until_ms: i64) -> Result<i64> {
+pub async fn record_failed_login(
+    conn: &mut Conn,
+    person_id: i64,
+    max_failures: i64,
+    lock_until_ms: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE accounts SET failed_logins = failed_logins + 1, \
          locked_until_ms = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until_ms END \
@@ -170,7 +212,11 @@ pub async fn insert_membership(
 }
 
 /// Memberships of a person that are active at `now_ms`.
-pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Vec<MembershipRow>> {
+pub async fn active_memberships(
+    conn: &mut Conn,
+    person_id: i64,
+    now_ms: i64,
+) -> Result<Vec<MembershipRow>> {
     let rows = sqlx::query(
         "SELECT m.id, m.person_id, m.organisation_id, o.name AS organisation_name, m.role, m.scope_code, m.post, m.start_ms, m.end_ms \
          FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
@@ -198,10 +244,12 @@ pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) ->
 }
 
 pub async fn get_membership(conn: &mut Conn, id: i64) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query("SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL")
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let r = sqlx::query(
+        "SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
@@ -217,7 +265,14 @@ pub async fn end_membership(conn: &mut Conn, id: i64, now_ms: i64) -> Result<boo
 
 // ---- sessions and API tokens ----
 
-pub async fn insert_session(conn: &mut Conn, token_hash: &str, person_id: i64, csrf: &str, now_ms: i64, expires_ms: i64) -> Result<()> {
+pub async fn insert_session(
+    conn: &mut Conn,
+    token_hash: &str,
+    person_id: i64,
+    csrf: &str,
+    now_ms: i64,
+    expires_ms: i64,
+) -> Result<()> {
     sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf_token, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)")
         .bind(token_hash)
         .bind(person_id)
@@ -230,17 +285,26 @@ pub async fn insert_session(conn: &mut Conn, token_hash: &str, person_id: i64, c
 }
 
 /// (person_id, csrf token) of a live session.
-pub async fn session(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query("SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
-        .bind(token_hash)
-        .bind(now_ms)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn session(
+    conn: &mut Conn,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(i64, String)>> {
+    let r = sqlx::query(
+        "SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
     r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -254,7 +318,13 @@ pub async fn delete_other_sessions(conn: &mut Conn, person_id: i64, keep: &str) 
     Ok(())
 }
 
-pub async fn insert_api_token(conn: &mut Conn, token_hash: &str, person_id: i64, name: &str, now_ms: i64) -> Result<i64> {
+pub async fn insert_api_token(
+    conn: &mut Conn,
+    token_hash: &str,
+    person_id: i64,
+    name: &str,
+    now_ms: i64,
+) -> Result<i64> {
     Ok(sqlx::query_scalar("INSERT INTO api_tokens (token_hash, person_id, name, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(token_hash)
         .bind(person_id)
@@ -265,22 +335,34 @@ pub async fn insert_api_token(conn: &mut Conn, token_hash: &str, person_id: i64,
 }
 
 pub async fn api_token_person(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL")
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// (id, name, created, revoked) of a person's tokens.
-pub async fn list_api_tokens(conn: &mut Conn, person_id: i64) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
+pub async fn list_api_tokens(
+    conn: &mut Conn,
+    person_id: i64,
+) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
     let rows = sqlx::query("SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE person_id = $1 ORDER BY id")
         .bind(person_id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
 }
 
-pub async fn revoke_api_token(conn: &mut Conn, id: i64, person_id: i64, now_ms: i64) -> Result<bool> {
+pub async fn revoke_api_token(
+    conn: &mut Conn,
+    id: i64,
+    person_id: i64,
+    now_ms: i64,
+) -> Result<bool> {
     let n = sqlx::query("UPDATE api_tokens SET revoked_at_ms = $3 WHERE id = $1 AND person_id = $2 AND revoked_at_ms IS NULL")
         .bind(id)
         .bind(person_id)

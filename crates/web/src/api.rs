@@ -33,18 +33,36 @@ pub struct LoginBody {
     pub password: String,
 }
 
-fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age_s: i64) -> HeaderValue {
-    let behind_tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let secure = if state.secure_cookies || behind_tls { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"))
-        .expect("cookie is ASCII")
+fn session_cookie(
+    state: &AppState,
+    headers: &HeaderMap,
+    value: &str,
+    max_age_s: i64,
+) -> HeaderValue {
+    let behind_tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        == Some("https");
+    let secure = if state.secure_cookies || behind_tls {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
+    ))
+    .expect("cookie is ASCII")
 }
 
 /// Sign in with username and password; sets the session cookie and returns the CSRF token
 /// to send as `X-CSRF-Token` on every state-changing request.
 #[utoipa::path(post, path = "/api/session", tag = "session", request_body = LoginBody,
     responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody)))]
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(body): ApiJson<LoginBody>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
     let s = auth::login(&state.app, &body.username, &body.password).await?;
     let max_age = (s.expires_at_ms - state.app.now_ms()) / 1000;
     let cookie = session_cookie(&state, &headers, &s.session_token, max_age);
@@ -53,7 +71,11 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, ApiJson(bo
 
 /// Sign out: ends the session and clears the cookie.
 #[utoipa::path(delete, path = "/api/session", tag = "session", responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    authed: Authed,
+) -> ApiResult<Response> {
     if let Some(t) = &authed.session {
         auth::logout(&state.app, t).await?;
     }
@@ -74,7 +96,11 @@ pub struct Me {
 pub async fn me(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Me>> {
     let person = people::get(&state.app, &a.actor, a.actor.person_id, true).await?;
     let memberships = people::memberships(&state.app, &a.actor, a.actor.person_id).await?;
-    Ok(Json(Me { person, memberships, grants: a.actor.grants.clone() }))
+    Ok(Json(Me {
+        person,
+        memberships,
+        grants: a.actor.grants.clone(),
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -86,8 +112,19 @@ pub struct PasswordBody {
 /// Change one's own password; other sessions end.
 #[utoipa::path(post, path = "/api/me/password", tag = "session", request_body = PasswordBody,
     responses((status = 204), (status = 400, body = ErrorBody)))]
-pub async fn change_password(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<PasswordBody>) -> ApiResult<StatusCode> {
-    auth::change_password(&state.app, &a.actor, &b.current_password, &b.new_password, a.session.as_deref()).await?;
+pub async fn change_password(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<PasswordBody>,
+) -> ApiResult<StatusCode> {
+    auth::change_password(
+        &state.app,
+        &a.actor,
+        &b.current_password,
+        &b.new_password,
+        a.session.as_deref(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,17 +135,31 @@ pub struct TokenBody {
 
 /// Create an API token for machine clients (`Authorization: Bearer …`); shown once.
 #[utoipa::path(post, path = "/api/me/tokens", tag = "session", request_body = TokenBody, responses((status = 201, body = NewToken)))]
-pub async fn create_token(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<TokenBody>) -> ApiResult<(StatusCode, Json<NewToken>)> {
-    Ok((StatusCode::CREATED, Json(auth::create_api_token(&state.app, &a.actor, &b.name).await?)))
+pub async fn create_token(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<TokenBody>,
+) -> ApiResult<(StatusCode, Json<NewToken>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(auth::create_api_token(&state.app, &a.actor, &b.name).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/me/tokens", tag = "session", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn list_tokens(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    a: Authed,
+) -> ApiResult<Json<Vec<TokenView>>> {
     Ok(Json(auth::list_api_tokens(&state.app, &a.actor).await?))
 }
 
 #[utoipa::path(delete, path = "/api/me/tokens/{id}", tag = "session", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     auth::revoke_api_token(&state.app, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -133,12 +184,24 @@ pub struct TerritoryListParams {
 /// Territories the caller may read, by code.
 #[utoipa::path(get, path = "/api/territories", tag = "territories", params(TerritoryListParams),
     responses((status = 200, body = Page<TerritoryView>), (status = 403, body = ErrorBody)))]
-pub async fn list_territories(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<TerritoryListParams>) -> ApiResult<Json<Page<TerritoryView>>> {
+pub async fn list_territories(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<TerritoryListParams>,
+) -> ApiResult<Json<Page<TerritoryView>>> {
     let parse_code = |field: &str, v: &Option<String>| -> Result<Option<TerritoryCode>, AppError> {
-        v.as_deref().filter(|s| !s.is_empty()).map(|s| TerritoryCode::parse(s).map_err(|e| AppError::invalid(field, e.reason))).transpose()
+        v.as_deref()
+            .filter(|s| !s.is_empty())
+            .map(|s| TerritoryCode::parse(s).map_err(|e| AppError::invalid(field, e.reason)))
+            .transpose()
     };
     let q = ListQuery {
-        level: p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?,
+        level: p
+            .level
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .map(Level::parse)
+            .transpose()?,
         parent: parse_code("parent", &p.parent)?,
         after: parse_code("after", &p.after)?,
         limit: p.limit,
@@ -156,8 +219,22 @@ pub struct GeometryParams {
 
 #[utoipa::path(get, path = "/api/territories/{code}", tag = "territories", params(("code" = String, Path), GeometryParams),
     responses((status = 200, body = TerritoryView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_territory(State(state): State<AppState>, a: Authed, Path(code): Path<String>, ApiQuery(p): ApiQuery<GeometryParams>) -> ApiResult<Json<TerritoryView>> {
-    Ok(Json(territory::get(&state.app, &a.actor, &code, p.geometry.unwrap_or(false), crs(p.crs.as_deref())?).await?))
+pub async fn get_territory(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(code): Path<String>,
+    ApiQuery(p): ApiQuery<GeometryParams>,
+) -> ApiResult<Json<TerritoryView>> {
+    Ok(Json(
+        territory::get(
+            &state.app,
+            &a.actor,
+            &code,
+            p.geometry.unwrap_or(false),
+            crs(p.crs.as_deref())?,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -169,10 +246,25 @@ pub struct ExportParams {
 /// The territory and everything under it as a GeoJSON FeatureCollection.
 #[utoipa::path(get, path = "/api/territories/{code}/export.geojson", tag = "territories", params(("code" = String, Path), ExportParams),
     responses((status = 200, content_type = "application/geo+json", body = Object), (status = 403, body = ErrorBody)))]
-pub async fn export_territories(State(state): State<AppState>, a: Authed, Path(code): Path<String>, ApiQuery(p): ApiQuery<ExportParams>) -> ApiResult<Response> {
-    let level = p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?;
-    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?).await?;
-    Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
+pub async fn export_territories(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(code): Path<String>,
+    ApiQuery(p): ApiQuery<ExportParams>,
+) -> ApiResult<Response> {
+    let level = p
+        .level
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(Level::parse)
+        .transpose()?;
+    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?)
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/geo+json")],
+        fc.to_string(),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -189,15 +281,31 @@ pub struct ImportParams {
 /// problem with its row or feature.
 #[utoipa::path(post, path = "/api/territories/import", tag = "territories", params(ImportParams), request_body(content = String, content_type = "text/plain"),
     responses((status = 200, body = ImportReport), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn import_territories(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<ImportParams>, body: String) -> ApiResult<Json<ImportReport>> {
+pub async fn import_territories(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<ImportParams>,
+    body: String,
+) -> ApiResult<Json<ImportReport>> {
     let format = Format::parse(&p.format)?;
-    let report = territory::import(&state.app, Some(&a.actor), format, crs(p.crs.as_deref())?, &body, p.dry_run.unwrap_or(false)).await?;
+    let report = territory::import(
+        &state.app,
+        Some(&a.actor),
+        format,
+        crs(p.crs.as_deref())?,
+        &body,
+        p.dry_run.unwrap_or(false),
+    )
+    .await?;
     Ok(Json(report))
 }
 
 /// How many territories of each level the caller may read.
 #[utoipa::path(get, path = "/api/territories/counts", tag = "territories", responses((status = 200, body = BTreeMap<String, i64>)))]
-pub async fn territory_counts(State(state): State<AppState>, a: Authed) -> ApiResult<Json<BTreeMap<String, i64>>> {
+pub async fn territory_counts(
+    State(state): State<AppState>,
+    a: Authed,
+) -> ApiResult<Json<BTreeMap<String, i64>>> {
     Ok(Json(territory::counts(&state.app, &a.actor).await?))
 }
 
@@ -212,8 +320,17 @@ pub struct LocateParams {
 /// The grid a point lies in, with its ancestors.
 #[utoipa::path(get, path = "/api/locate", tag = "territories", params(LocateParams),
     responses((status = 200, body = Located), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
-pub async fn locate(State(state): State<AppState>, _a: Authed, ApiQuery(p): ApiQuery<LocateParams>) -> ApiResult<Json<Located>> {
-    Ok(Json(wuzhi_app::locate::locate(&state.app, p.lon, p.lat, crs(p.crs.as_deref())?)?))
+pub async fn locate(
+    State(state): State<AppState>,
+    _a: Authed,
+    ApiQuery(p): ApiQuery<LocateParams>,
+) -> ApiResult<Json<Located>> {
+    Ok(Json(wuzhi_app::locate::locate(
+        &state.app,
+        p.lon,
+        p.lat,
+        crs(p.crs.as_deref())?,
+    )?))
 }
 
 // ---- organisations ----
@@ -226,8 +343,21 @@ pub struct OrgListParams {
 }
 
 #[utoipa::path(get, path = "/api/organisations", tag = "organisations", params(OrgListParams), responses((status = 200, body = Vec<OrgView>), (status = 403, body = ErrorBody)))]
-pub async fn list_orgs(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<OrgListParams>) -> ApiResult<Json<Vec<OrgView>>> {
-    Ok(Json(org::list(&state.app, &a.actor, p.kind.as_deref().filter(|s| !s.is_empty()), p.after.unwrap_or(0), p.limit).await?))
+pub async fn list_orgs(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<OrgListParams>,
+) -> ApiResult<Json<Vec<OrgView>>> {
+    Ok(Json(
+        org::list(
+            &state.app,
+            &a.actor,
+            p.kind.as_deref().filter(|s| !s.is_empty()),
+            p.after.unwrap_or(0),
+            p.limit,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -242,14 +372,32 @@ pub struct OrgBody {
 
 #[utoipa::path(post, path = "/api/organisations", tag = "organisations", request_body = OrgBody,
     responses((status = 201, body = OrgView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_org(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<OrgBody>) -> ApiResult<(StatusCode, Json<OrgView>)> {
-    let v = org::create(&state.app, Some(&a.actor), NewOrg { name: &b.name, kind: &b.kind, territory_code: &b.territory_code, parent_id: b.parent_id }).await?;
+pub async fn create_org(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<OrgBody>,
+) -> ApiResult<(StatusCode, Json<OrgView>)> {
+    let v = org::create(
+        &state.app,
+        Some(&a.actor),
+        NewOrg {
+            name: &b.name,
+            kind: &b.kind,
+            territory_code: &b.territory_code,
+            parent_id: b.parent_id,
+        },
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(v)))
 }
 
 #[utoipa::path(get, path = "/api/organisations/{id}", tag = "organisations", params(("id" = i64, Path)),
     responses((status = 200, body = OrgView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_org(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<OrgView>> {
+pub async fn get_org(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<OrgView>> {
     Ok(Json(org::get(&state.app, &a.actor, id).await?))
 }
 
@@ -263,8 +411,14 @@ pub struct PeopleListParams {
 
 /// People living or working in the caller's territory; phones masked.
 #[utoipa::path(get, path = "/api/people", tag = "people", params(PeopleListParams), responses((status = 200, body = Vec<PersonView>), (status = 403, body = ErrorBody)))]
-pub async fn list_people(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<PeopleListParams>) -> ApiResult<Json<Vec<PersonView>>> {
-    Ok(Json(people::list(&state.app, &a.actor, p.after.unwrap_or(0), p.limit).await?))
+pub async fn list_people(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<PeopleListParams>,
+) -> ApiResult<Json<Vec<PersonView>>> {
+    Ok(Json(
+        people::list(&state.app, &a.actor, p.after.unwrap_or(0), p.limit).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -278,11 +432,21 @@ pub struct PersonBody {
 
 #[utoipa::path(post, path = "/api/people", tag = "people", request_body = PersonBody,
     responses((status = 201, body = PersonView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-pub async fn create_person(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<PersonBody>) -> ApiResult<(StatusCode, Json<PersonView>)> {
+pub async fn create_person(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<PersonBody>,
+) -> ApiResult<(StatusCode, Json<PersonView>)> {
     let v = people::create(
         &state.app,
         Some(&a.actor),
-        NewPerson { name: &b.name, phone: b.phone.as_deref(), home_territory: &b.home_territory, username: b.username.as_deref(), password: b.password.as_deref() },
+        NewPerson {
+            name: &b.name,
+            phone: b.phone.as_deref(),
+            home_territory: &b.home_territory,
+            username: b.username.as_deref(),
+            password: b.password.as_deref(),
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -296,13 +460,24 @@ pub struct RevealParams {
 
 #[utoipa::path(get, path = "/api/people/{id}", tag = "people", params(("id" = i64, Path), RevealParams),
     responses((status = 200, body = PersonView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_person(State(state): State<AppState>, a: Authed, Path(id): Path<i64>, ApiQuery(p): ApiQuery<RevealParams>) -> ApiResult<Json<PersonView>> {
-    Ok(Json(people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?))
+pub async fn get_person(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiQuery(p): ApiQuery<RevealParams>,
+) -> ApiResult<Json<PersonView>> {
+    Ok(Json(
+        people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/people/{id}/memberships", tag = "people", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<MembershipView>), (status = 403, body = ErrorBody)))]
-pub async fn person_memberships(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<Vec<MembershipView>>> {
+pub async fn person_memberships(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<MembershipView>>> {
     Ok(Json(people::memberships(&state.app, &a.actor, id).await?))
 }
 
@@ -319,11 +494,21 @@ pub struct MembershipBody {
 
 #[utoipa::path(post, path = "/api/memberships", tag = "people", request_body = MembershipBody,
     responses((status = 201, body = MembershipView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn grant_membership(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<MembershipBody>) -> ApiResult<(StatusCode, Json<MembershipView>)> {
+pub async fn grant_membership(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<MembershipBody>,
+) -> ApiResult<(StatusCode, Json<MembershipView>)> {
     let v = people::grant(
         &state.app,
         Some(&a.actor),
-        NewMembership { person_id: b.person_id, organisation_id: b.organisation_id, role: &b.role, scope_code: &b.scope_code, post: &b.post },
+        NewMembership {
+            person_id: b.person_id,
+            organisation_id: b.organisation_id,
+            role: &b.role,
+            scope_code: &b.scope_code,
+            post: &b.post,
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -331,7 +516,11 @@ pub async fn grant_membership(State(state): State<AppState>, a: Authed, ApiJson(
 
 #[utoipa::path(delete, path = "/api/memberships/{id}", tag = "people", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn end_membership(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn end_membership(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
     people::end_membership(&state.app, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -346,7 +535,13 @@ pub struct AuditParams {
 
 /// The audit log, oldest first (city administrators only).
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditParams), responses((status = 200, body = Vec<EntryView>), (status = 403, body = ErrorBody)))]
-pub async fn list_audit(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult<Json<Vec<EntryView>>> {
+pub async fn list_audit(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Json<Vec<EntryView>>> {
     let limit = wuzhi_app::page_limit(p.limit)?;
-    Ok(Json(wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?))
+    Ok(Json(
+        wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?,
+    ))
 }

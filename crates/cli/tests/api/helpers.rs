@@ -22,15 +22,29 @@ pub struct TestDb {
 /// A fresh, empty database for one test.
 pub async fn fresh_db() -> TestDb {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let tag = format!("{}_{}_{}", std::process::id(), n, std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000);
+    let tag = format!(
+        "{}_{}_{}",
+        std::process::id(),
+        n,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+            % 1_000_000
+    );
     let dir = std::env::temp_dir().join(format!("wuzhi-test-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let url = match std::env::var("WUZHI_TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
+            let mut conn = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("connect to the test PostgreSQL server");
             let name = format!("wuzhi_t_{tag}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
             let (head, _) = base.rsplit_once('/').expect("URL with a database name");
             format!("{head}/{name}")
         }
@@ -65,25 +79,38 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
     let db = fresh_db().await;
     let (app, clock) = open_app(&db.url).await;
-    wuzhi_app::demo::seed(&app, districts).await.expect("seed demo city");
+    wuzhi_app::demo::seed(&app, districts)
+        .await
+        .expect("seed demo city");
     serve(app, clock, db).await
 }
 
 pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
     let store = wuzhi_store::Db::connect(url, 8).await.expect("connect");
-    let app = App::open(store, clock.clone(), Settings::default()).await.expect("open app");
+    let app = App::open(store, clock.clone(), Settings::default())
+        .await
+        .expect("open app");
     (app, clock)
 }
 
 pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestApp {
-    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false)
+        .await
+        .unwrap();
     let base = format!("http://{}", server.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run_until_stopped(async move {
         let _ = rx.await;
     }));
-    TestApp { base, app, clock, db, client: reqwest::Client::new(), stop: Some(tx) }
+    TestApp {
+        base,
+        app,
+        clock,
+        db,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+    }
 }
 
 /// A signed-in browser session: the cookie and the CSRF token.
@@ -103,22 +130,46 @@ pub struct Reply {
 
 impl TestApp {
     pub async fn try_login(&self, username: &str, password: &str) -> Reply {
-        self.call(None, Method::POST, "/api/session", Some(serde_json::json!({"username": username, "password": password}))).await
+        self.call(
+            None,
+            Method::POST,
+            "/api/session",
+            Some(serde_json::json!({"username": username, "password": password})),
+        )
+        .await
     }
 
     pub async fn login(&self, username: &str) -> Session {
         let r = self.try_login(username, PASSWORD).await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
-        let set = r.headers.get("set-cookie").expect("cookie").to_str().unwrap().to_owned();
+        let set = r
+            .headers
+            .get("set-cookie")
+            .expect("cookie")
+            .to_str()
+            .unwrap()
+            .to_owned();
         let cookie = set.split(';').next().unwrap().to_owned();
-        Session { cookie, csrf: r.body["csrf_token"].as_str().unwrap().to_owned(), person_id: r.body["person_id"].as_i64().unwrap() }
+        Session {
+            cookie,
+            csrf: r.body["csrf_token"].as_str().unwrap().to_owned(),
+            person_id: r.body["person_id"].as_i64().unwrap(),
+        }
     }
 
     /// A request with the session's cookie and CSRF token.
-    pub async fn call(&self, s: Option<&Session>, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        s: Option<&Session>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(s) = s {
-            req = req.header("cookie", &s.cookie).header("x-csrf-token", &s.csrf);
+            req = req
+                .header("cookie", &s.cookie)
+                .header("x-csrf-token", &s.csrf);
         }
         if let Some(b) = body {
             req = req.json(&b);
@@ -148,12 +199,19 @@ impl TestApp {
     /// The id of a demo person by username.
     pub async fn person_id(&self, username: &str) -> i64 {
         let mut conn = self.app.db.read().await.unwrap();
-        wuzhi_store::people::account_by_username(&mut conn, username).await.unwrap().expect("demo account").person_id
+        wuzhi_store::people::account_by_username(&mut conn, username)
+            .await
+            .unwrap()
+            .expect("demo account")
+            .person_id
     }
 
     pub async fn org_id(&self, territory: &str, name: &str) -> i64 {
         let mut conn = self.app.db.read().await.unwrap();
-        wuzhi_store::org::find(&mut conn, territory, name).await.unwrap().expect("demo organisation")
+        wuzhi_store::org::find(&mut conn, territory, name)
+            .await
+            .unwrap()
+            .expect("demo organisation")
     }
 }
 
@@ -162,7 +220,12 @@ pub async fn into_reply(r: reqwest::Response) -> Reply {
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply { status, body, text, headers }
+    Reply {
+        status,
+        body,
+        text,
+        headers,
+    }
 }
 
 /// Runs the built `wuzhi` binary with arguments and standard input.
@@ -175,7 +238,16 @@ pub fn wuzhi(args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
