@@ -326,3 +326,152 @@ pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Res
     wuzhi_store::commit(tx).await?;
     Ok(())
 }
+
+/// Changes to a person's record; absent fields stay as they are.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct PersonPatch {
+    pub name: Option<String>,
+    /// An empty string removes the phone number.
+    pub phone: Option<String>,
+    pub home_territory: Option<String>,
+}
+
+/// Edits a person. The actor needs `manage_people` over the person's home, and over the new
+/// home when it moves.
+pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Result<PersonView> {
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| text::name("name", n, 50))
+        .transpose()?;
+    let phone = match patch.phone.as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(p) => Some(Some(text::phone(p)?)),
+    };
+    let home = patch
+        .home_territory
+        .as_deref()
+        .map(|h| TerritoryCode::parse(h).map_err(|e| AppError::invalid("home_territory", e.reason)))
+        .transpose()?;
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let row = wuzhi_store::people::get_person(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
+    let old_home = home_of(&row);
+    actor.can(
+        Action::ManagePeople,
+        &Target {
+            territory: old_home.as_ref(),
+            owner: None,
+        },
+    )?;
+    if let Some(h) = &home {
+        actor.can(Action::ManagePeople, &Target::territory(h))?;
+        if wuzhi_store::territory::get(&mut tx, h.as_str(), false)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::invalid(
+                "home_territory",
+                format!("{h} is not in the territory tree"),
+            ));
+        }
+    }
+    let new_name = name.unwrap_or(row.name.clone());
+    let new_phone = phone.unwrap_or(row.phone.clone());
+    let new_home = home.map(|h| h.to_string()).or(row.home_territory.clone());
+    wuzhi_store::people::update_person(
+        &mut tx,
+        id,
+        &new_name,
+        new_phone.as_deref(),
+        new_home.as_deref(),
+    )
+    .await?;
+    let changed: Vec<&str> = [
+        ("name", patch.name.is_some()),
+        ("phone", patch.phone.is_some()),
+        ("home_territory", patch.home_territory.is_some()),
+    ]
+    .iter()
+    .filter(|(_, c)| *c)
+    .map(|(f, _)| *f)
+    .collect();
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "update_person",
+        "person",
+        &id.to_string(),
+        json!({"fields": changed}),
+    )
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(masked(PersonRow {
+        name: new_name,
+        phone: new_phone,
+        home_territory: new_home,
+        ..row
+    }))
+}
+
+/// An administrator's change to someone's account: disable or enable it, or set a new
+/// password. Either ends the person's sessions.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+pub struct AccountPatch {
+    pub disabled: Option<bool>,
+    pub password: Option<String>,
+}
+
+pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPatch) -> Result<()> {
+    if patch.disabled.is_none() && patch.password.is_none() {
+        return Err(AppError::invalid("body", "give disabled, password or both"));
+    }
+    let hash = match &patch.password {
+        Some(p) => {
+            text::password("password", p)?;
+            Some(auth::hash_password(p).await?)
+        }
+        None => None,
+    };
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let row = wuzhi_store::people::get_person(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
+    actor.can(
+        Action::ManagePeople,
+        &Target {
+            territory: home_of(&row).as_ref(),
+            owner: None,
+        },
+    )?;
+    if wuzhi_store::people::account_by_person(&mut tx, id)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::not_found(format!("account of person {id}")));
+    }
+    if let Some(d) = patch.disabled {
+        wuzhi_store::people::set_disabled(&mut tx, id, d).await?;
+    }
+    if let Some(h) = &hash {
+        wuzhi_store::people::set_password(&mut tx, id, h, now).await?;
+    }
+    wuzhi_store::people::delete_sessions_of(&mut tx, id).await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "manage_account",
+        "person",
+        &id.to_string(),
+        json!({"disabled": patch.disabled, "password_reset": hash.is_some()}),
+    )
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}

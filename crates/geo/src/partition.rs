@@ -206,11 +206,18 @@ mod tests {
         // No overlaps: pairwise intersections have (almost) no area.
         for i in 0..parts.len() {
             for j in i + 1..parts.len() {
-                assert!(parts[i].intersection(&parts[j]).unsigned_area() < 1e-9);
+                let overlap = parts[i].intersection(&parts[j]).unsigned_area();
+                assert!(
+                    overlap < 1e-9 * whole,
+                    "parts {i} and {j} overlap by {overlap}"
+                );
             }
         }
         let sum: f64 = parts.iter().map(|x| x.unsigned_area()).sum();
-        assert!((sum - whole).abs() < 1e-9);
+        assert!(
+            (sum - whole).abs() < 1e-9 * whole,
+            "parts cover {sum} of {whole}"
+        );
     }
 
     #[test]

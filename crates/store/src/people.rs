@@ -372,3 +372,41 @@ pub async fn revoke_api_token(
         .rows_affected();
     Ok(n == 1)
 }
+
+pub async fn update_person(
+    conn: &mut Conn,
+    id: i64,
+    name: &str,
+    phone: Option<&str>,
+    home: Option<&str>,
+) -> Result<bool> {
+    let n =
+        sqlx::query("UPDATE people SET name = $2, phone = $3, home_territory = $4 WHERE id = $1")
+            .bind(id)
+            .bind(name)
+            .bind(phone)
+            .bind(home)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn set_disabled(conn: &mut Conn, person_id: i64, disabled: bool) -> Result<bool> {
+    let n = sqlx::query("UPDATE accounts SET disabled = $2 WHERE person_id = $1")
+        .bind(person_id)
+        .bind(disabled as i64)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+/// Ends every session of a person (account disabled or password reset).
+pub async fn delete_sessions_of(conn: &mut Conn, person_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE person_id = $1")
+        .bind(person_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -15,7 +15,9 @@ use wuzhi_app::audit::EntryView;
 use wuzhi_app::auth::{NewToken, SignedIn, TokenView};
 use wuzhi_app::locate::Located;
 use wuzhi_app::org::{NewOrg, OrgView};
-use wuzhi_app::people::{MembershipView, NewMembership, NewPerson, PersonView};
+use wuzhi_app::people::{
+    AccountPatch, MembershipView, NewMembership, NewPerson, PersonPatch, PersonView,
+};
 use wuzhi_app::territory::{Format, ImportReport, ListQuery, Page, TerritoryView};
 use wuzhi_app::{AppError, auth, org, people, territory};
 use wuzhi_domain::{Grant, Level, TerritoryCode};
@@ -469,6 +471,31 @@ pub async fn get_person(
     Ok(Json(
         people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?,
     ))
+}
+
+/// Edit a person (name, phone, home territory).
+#[utoipa::path(patch, path = "/api/people/{id}", tag = "people", params(("id" = i64, Path)), request_body = PersonPatch,
+    responses((status = 200, body = PersonView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_person(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<PersonPatch>,
+) -> ApiResult<Json<PersonView>> {
+    Ok(Json(people::update(&state.app, &a.actor, id, b).await?))
+}
+
+/// Disable or enable a person's account, or set a new password; their sessions end.
+#[utoipa::path(post, path = "/api/people/{id}/account", tag = "people", params(("id" = i64, Path)), request_body = AccountPatch,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn manage_account(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<AccountPatch>,
+) -> ApiResult<StatusCode> {
+    people::manage_account(&state.app, &a.actor, id, b).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(get, path = "/api/people/{id}/memberships", tag = "people", params(("id" = i64, Path)),

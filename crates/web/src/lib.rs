@@ -41,7 +41,7 @@ pub struct AppState {
         api::login, api::logout, api::me, api::change_password, api::create_token, api::list_tokens, api::revoke_token,
         api::list_territories, api::get_territory, api::export_territories, api::import_territories, api::territory_counts, api::locate,
         api::list_orgs, api::create_org, api::get_org,
-        api::list_people, api::create_person, api::get_person, api::person_memberships, api::grant_membership, api::end_membership,
+        api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"))
@@ -150,7 +150,11 @@ pub fn router(state: AppState) -> Router {
             "/api/people",
             get(api::list_people).post(api::create_person),
         )
-        .route("/api/people/{id}", get(api::get_person))
+        .route(
+            "/api/people/{id}",
+            get(api::get_person).patch(api::update_person),
+        )
+        .route("/api/people/{id}/account", post(api::manage_account))
         .route("/api/people/{id}/memberships", get(api::person_memberships))
         .route("/api/memberships", post(api::grant_membership))
         .route(

@@ -179,6 +179,22 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
         ),
         case(
+            Method::PATCH,
+            "/api/people/{id}",
+            format!("/api/people/{resident2}"),
+            Some(json!({"name": "改名"})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/people/{id}/account",
+            format!("/api/people/{resident2}/account"),
+            Some(json!({"disabled": true})),
+            403,
+            403,
+        ),
+        case(
             Method::GET,
             "/api/people/{id}/memberships",
             format!("/api/people/{resident2}/memberships"),

@@ -280,3 +280,79 @@ async fn administrators_manage_organisations_people_and_memberships() {
     assert_eq!(no.status, StatusCode::FORBIDDEN);
     assert_eq!(app.post(&cw, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "admin", "scope_code": "120101001001", "post": "x"})).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn administrators_edit_people_and_disable_or_reset_accounts() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let r2 = app.person_id("resident2").await;
+    let s = app.login("resident2").await;
+    let edited = app
+        .call(
+            Some(&admin),
+            Method::PATCH,
+            &format!("/api/people/{r2}"),
+            Some(json!({"phone": "13912345678", "home_territory": "120101001001001"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    assert_eq!(edited.body["phone"], "139****5678");
+    assert_eq!(edited.body["home_territory"], "120101001001001");
+    assert_eq!(edited.body["name"], "花园路另一居民");
+    let bad = app
+        .call(
+            Some(&admin),
+            Method::PATCH,
+            &format!("/api/people/{r2}"),
+            Some(json!({"home_territory": "120101001001999"})),
+        )
+        .await;
+    assert_eq!(bad.body["error"]["field"], "home_territory");
+    let empty = app
+        .post(&admin, &format!("/api/people/{r2}/account"), json!({}))
+        .await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST);
+    let off = app
+        .post(
+            &admin,
+            &format!("/api/people/{r2}/account"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&s, "/api/me").await.status,
+        StatusCode::UNAUTHORIZED,
+        "sessions end"
+    );
+    assert_eq!(
+        app.try_login("resident2", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let on = app
+        .post(
+            &admin,
+            &format!("/api/people/{r2}/account"),
+            json!({"disabled": false, "password": "reset by the admin"}),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.try_login("resident2", PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.try_login("resident2", "reset by the admin")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let log = app.get(&admin, "/api/audit?limit=1000").await.body;
+    let n = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "manage_account" && e["object_id"] == r2.to_string())
+        .count();
+    assert_eq!(n, 2);
+}
