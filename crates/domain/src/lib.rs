@@ -5,6 +5,7 @@
 //! inputs (including `now`) as parameters, so the rules are tested in microseconds.
 
 pub mod audit;
+pub mod calendar;
 pub mod error;
 pub mod mask;
 pub mod org;
