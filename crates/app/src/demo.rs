@@ -111,6 +111,27 @@ pub const ACCOUNTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ),
 ];
 
+/// The departments every demo district has: those the default taxonomy sends cases to.
+pub const DISTRICT_DEPARTMENTS: [&str; 17] = [
+    "城市管理委员会",
+    "水务局",
+    "住房和建设委员会",
+    "农业农村委员会",
+    "公安分局",
+    "教育局",
+    "人力资源和社会保障局",
+    "民政局",
+    "政务服务办公室",
+    "发展和改革委员会",
+    "卫生健康委员会",
+    "商务局",
+    "生态环境局",
+    "交通运输局",
+    "纪委监委",
+    "规划和自然资源局",
+    "科学技术局",
+];
+
 fn short(name: &str) -> &str {
     for suffix in ["社区居委会", "居委会", "村委会", "村民委员会", "居民委员会"]
     {
@@ -167,9 +188,9 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
                     code,
                 );
                 org(format!("{n}社会治理中心"), OrgKind::CommandCentre, code);
-                org(format!("{n}城市管理委员会"), OrgKind::Department, code);
-                org(format!("{n}住房和建设委员会"), OrgKind::Department, code);
-                org(format!("{n}生态环境局"), OrgKind::Department, code);
+                for dept in DISTRICT_DEPARTMENTS {
+                    org(format!("{n}{dept}"), OrgKind::Department, code);
+                }
                 org(format!("{n}公共法律服务中心"), OrgKind::LegalService, code);
                 org(format!("{n}志愿服务队"), OrgKind::VolunteerTeam, code);
             }

@@ -7,6 +7,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cases;
+pub mod categories;
 pub mod clock;
 pub mod demo;
 pub mod error;
@@ -46,6 +48,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub settings: Settings,
     locator: RwLock<Arc<locate::Locator>>,
+    calendar: RwLock<Arc<wuzhi_domain::calendar::Calendar>>,
 }
 
 impl App {
@@ -57,13 +60,24 @@ impl App {
             clock,
             settings,
             locator: RwLock::new(Arc::new(locate::Locator::empty())),
+            calendar: RwLock::new(Arc::new(wuzhi_domain::calendar::Calendar::default())),
         });
+        categories::seed_defaults(&app).await?;
+        app.set_calendar(categories::load_calendar(&app).await?);
         app.reload_index().await?;
         Ok(app)
     }
 
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    pub fn calendar(&self) -> Arc<wuzhi_domain::calendar::Calendar> {
+        self.calendar.read().expect("calendar lock").clone()
+    }
+
+    pub fn set_calendar(&self, c: wuzhi_domain::calendar::Calendar) {
+        *self.calendar.write().expect("calendar lock") = Arc::new(c);
     }
 
     /// The acting person with the grants of their active memberships.
@@ -79,7 +93,11 @@ pub(crate) async fn actor_on(conn: &mut Conn, person_id: i64, now_ms: i64) -> Re
     for m in rows {
         // Rows were validated on the way in; one that no longer parses grants nothing.
         if let (Ok(role), Ok(scope)) = (Role::parse(&m.role), TerritoryCode::parse(&m.scope_code)) {
-            grants.push(Grant { role, scope });
+            grants.push(Grant {
+                role,
+                scope,
+                org: Some(m.organisation_id),
+            });
         }
     }
     Ok(Actor { person_id, grants })

@@ -16,6 +16,8 @@ pub struct Locator {
     names: HashMap<String, String>,
     /// (scope prefix, city) for naming the top ancestor.
     cities: Vec<(String, Named)>,
+    /// (text to look for in an address, territory code), most specific first.
+    address_patterns: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -39,6 +41,7 @@ impl Locator {
             grids: vec![],
             names: HashMap::new(),
             cities: vec![],
+            address_patterns: vec![],
         }
     }
 
@@ -73,13 +76,57 @@ impl Locator {
                 })
             })
             .collect();
+        let address_patterns = address_patterns(&names);
         Locator {
+            address_patterns,
             version,
             index: GridIndex::build(&polys),
             grids: grid_names,
             names,
             cities,
         }
+    }
+
+    /// The most specific territory (village before township before district) whose name
+    /// appears in an address text.
+    pub fn match_address(&self, text: &str) -> Option<Named> {
+        let (_, code) = self
+            .address_patterns
+            .iter()
+            .find(|(p, _)| text.contains(p.as_str()))?;
+        Some(Named {
+            code: code.clone(),
+            name: self.names.get(code).cloned().unwrap_or_default(),
+        })
+    }
+
+    /// A territory and its ancestors, itself first, up to the city.
+    pub fn chain(&self, code: &str) -> Vec<String> {
+        let mut out = vec![code.to_owned()];
+        let mut c = code;
+        while c.len() > 6 {
+            c = &c[..c.len() - 3];
+            out.push(c.to_owned());
+        }
+        if let Some((_, city)) = self
+            .cities
+            .iter()
+            .find(|(p, _)| code.starts_with(p.as_str()))
+        {
+            if city.code != code {
+                out.push(city.code.clone());
+            }
+        }
+        out
+    }
+
+    pub fn name_of(&self, code: &str) -> Option<String> {
+        self.names.get(code).cloned().or_else(|| {
+            self.grids
+                .iter()
+                .find(|(c, _)| c == code)
+                .map(|(_, n)| n.clone())
+        })
     }
 
     pub fn grid_count(&self) -> usize {
@@ -178,4 +225,41 @@ pub fn locate(app: &App, lon: f64, lat: f64, crs: Crs) -> Result<Located> {
         .ok_or_else(|| AppError::NotFound {
             what: format!("grid at ({lon}, {lat})"),
         })
+}
+
+/// Address patterns for every named territory below the city: the full name and the name
+/// without the committee suffix (花园路社区居委会 → 花园路社区), longest codes first.
+fn address_patterns(names: &HashMap<String, String>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (code, name) in names {
+        if code.len() <= 6 && code.ends_with("00") {
+            continue;
+        }
+        out.push((name.clone(), code.clone()));
+        for (suffix, keep) in [
+            ("居委会", ""),
+            ("居民委员会", ""),
+            ("村委会", "村"),
+            ("村民委员会", "村"),
+            ("街道", "街"),
+        ] {
+            if let Some(stem) = name.strip_suffix(suffix) {
+                let short = if stem.ends_with(keep) {
+                    stem.to_owned()
+                } else {
+                    format!("{stem}{keep}")
+                };
+                if short.chars().count() >= 3 {
+                    out.push((short, code.clone()));
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        b.1.len()
+            .cmp(&a.1.len())
+            .then(b.0.chars().count().cmp(&a.0.chars().count()))
+            .then(a.1.cmp(&b.1))
+    });
+    out
 }

@@ -384,6 +384,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 grants: vec![wuzhi_domain::Grant {
                     role: wuzhi_domain::Role::Admin,
                     scope: wuzhi_domain::TerritoryCode::parse(&root).map_err(|e| e.to_string())?,
+                    org: None,
                 }],
             };
             let fc = wuzhi_app::territory::export_geojson(&app, &system, &root, level, crs)

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod case;
 pub mod error;
 pub mod mask;
 pub mod org;

@@ -81,25 +81,44 @@ impl Role {
                 ReadOrganisation,
                 ReadPeople,
                 ReadPersonalData,
+                ReadCase,
+                VerifyCase,
             ],
-            Role::Steward => &[ReadTerritory, ReadOrganisation],
+            Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::CommunityStaff => &[
                 ReadTerritory,
                 ReadOrganisation,
                 ReadPeople,
                 ReadPersonalData,
                 ManagePeople,
+                ReadCase,
+                FileCase,
+                VerifyCase,
             ],
-            Role::StreetCommander => &[ReadTerritory, ReadOrganisation, ReadPeople],
-            Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation],
+            Role::StreetCommander => &[
+                ReadTerritory,
+                ReadOrganisation,
+                ReadPeople,
+                ReadCase,
+                FileCase,
+                DispatchCase,
+                ApproveCase,
+            ],
+            Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
                 ReadTerritory,
                 ReadOrganisation,
                 ReadPeople,
                 ReadPersonalData,
+                ReadCase,
+                FileCase,
+                DispatchCase,
+                ApproveCase,
+                MergeCase,
+                TakeCalls,
             ],
             Role::DistrictLeader | Role::CityLeader => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople]
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase]
             }
             Role::Admin => &[
                 ReadTerritory,
@@ -111,6 +130,8 @@ impl Role {
                 ManagePeople,
                 ManageMemberships,
                 ReadAudit,
+                ReadCase,
+                ManageCategories,
             ],
         }
     }
@@ -133,6 +154,22 @@ pub enum Action {
     /// Grant and end memberships (posts with roles).
     ManageMemberships,
     ReadAudit,
+    /// Read cases located in the territory.
+    ReadCase,
+    /// 立案 or refuse to file.
+    FileCase,
+    /// 派遣: send a case to a unit, or assign an owner after returns.
+    DispatchCase,
+    /// 核查: verify the handling on site, or send it back for rework.
+    VerifyCase,
+    /// Approve extensions and parking.
+    ApproveCase,
+    /// Merge duplicates into a main case.
+    MergeCase,
+    /// Take hotline calls: report cases on a caller's behalf.
+    TakeCalls,
+    /// Edit the category taxonomy and the working calendar.
+    ManageCategories,
 }
 
 impl Action {
@@ -147,6 +184,14 @@ impl Action {
             Action::ManagePeople => "manage_people",
             Action::ManageMemberships => "manage_memberships",
             Action::ReadAudit => "read_audit",
+            Action::ReadCase => "read_case",
+            Action::FileCase => "file_case",
+            Action::DispatchCase => "dispatch_case",
+            Action::VerifyCase => "verify_case",
+            Action::ApproveCase => "approve_case",
+            Action::MergeCase => "merge_case",
+            Action::TakeCalls => "take_calls",
+            Action::ManageCategories => "manage_categories",
         }
     }
 
@@ -161,6 +206,9 @@ impl Action {
 pub struct Grant {
     pub role: Role,
     pub scope: TerritoryCode,
+    /// The organisation the post is in (absent for grants made by the system itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub org: Option<i64>,
 }
 
 /// The person acting, with every grant of their active memberships.
@@ -243,6 +291,20 @@ impl Actor {
     pub fn has_role(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }
+
+    /// True when one of the actor's posts is in this organisation (a unit's own work:
+    /// accepting, returning and handling its cases).
+    pub fn member_of(&self, org: i64) -> bool {
+        self.grants.iter().any(|g| g.org == Some(org))
+    }
+
+    /// The organisations the actor holds posts in.
+    pub fn orgs(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.grants.iter().filter_map(|g| g.org).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
 }
 
 #[cfg(test)]
@@ -259,6 +321,7 @@ mod tests {
             grants: vec![Grant {
                 role,
                 scope: code(scope),
+                org: Some(3),
             }],
         }
     }
@@ -351,14 +414,17 @@ mod tests {
                 Grant {
                     role: Role::CommunityStaff,
                     scope: code("120101001001"),
+                    org: None,
                 },
                 Grant {
                     role: Role::Admin,
                     scope: code("120000"),
+                    org: None,
                 },
                 Grant {
                     role: Role::GridWorker,
                     scope: code("120102001001001"),
+                    org: Some(4),
                 },
             ],
         };

@@ -7,6 +7,7 @@
 //! above never see a driver error type.
 
 pub mod audit;
+pub mod cases;
 pub mod migrate;
 pub mod org;
 pub mod people;

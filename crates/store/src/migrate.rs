@@ -10,11 +10,14 @@ use crate::{Backend, Db, Result};
 use sqlx::Executor;
 
 /// (version, description, SQL template)
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (2, "cases", include_str!("../migrations/0002_cases.sql")),
+];
 
 pub fn render(template: &str, backend: Backend) -> String {
     let (id, code, blob) = match backend {

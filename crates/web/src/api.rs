@@ -572,3 +572,129 @@ pub async fn list_audit(
         wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?,
     ))
 }
+
+// ---- cases ----
+
+/// Report a case (信息收集) from the app, the hotline or a grid patrol. A repeated
+/// `idempotency_key` returns the case the first submission created, with status 200.
+#[utoipa::path(post, path = "/api/cases", tag = "cases", request_body = wuzhi_app::cases::NewCase,
+    responses((status = 201, body = wuzhi_app::cases::CaseView), (status = 200, body = wuzhi_app::cases::CaseView),
+        (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn report_case(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<wuzhi_app::cases::NewCase>,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::cases::CaseView>)> {
+    let (view, created) = wuzhi_app::cases::report(&state.app, &a.actor, b).await?;
+    Ok((
+        if created {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
+        Json(view),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CaseListParams {
+    pub status: Option<String>,
+    /// A category code or the code of a class (prefix).
+    pub category: Option<String>,
+    pub overdue: Option<bool>,
+    /// Paging: ids below this one (newest first).
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Cases in the caller's territories, owned by the caller's units, or reported by the caller.
+#[utoipa::path(get, path = "/api/cases", tag = "cases", params(CaseListParams), responses((status = 200, body = Vec<wuzhi_app::cases::CaseView>)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<CaseListParams>,
+) -> ApiResult<Json<Vec<wuzhi_app::cases::CaseView>>> {
+    let q = wuzhi_app::cases::ListQuery {
+        status: p.status.filter(|s| !s.is_empty()),
+        category: p.category.filter(|s| !s.is_empty()),
+        overdue: p.overdue,
+        before: p.before,
+        limit: p.limit,
+    };
+    Ok(Json(
+        wuzhi_app::cases::list(&state.app, &a.actor, &q).await?,
+    ))
+}
+
+/// One case with its timeline and the steps the caller may take now.
+#[utoipa::path(get, path = "/api/cases/{id}", tag = "cases", params(("id" = i64, Path), RevealParams),
+    responses((status = 200, body = wuzhi_app::cases::CaseView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_case(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiQuery(p): ApiQuery<RevealParams>,
+) -> ApiResult<Json<wuzhi_app::cases::CaseView>> {
+    Ok(Json(
+        wuzhi_app::cases::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?,
+    ))
+}
+
+/// Take one step of the loop: `{"action": "file", "category": "E0102"}`, `dispatch`,
+/// `accept`, `return`, `handle`, `verify`, `rework`, `request_extension`,
+/// `decide_extension`, `park`, `unpark`, `escalate`, `merge`, `comment`, `reopen`, `rate`.
+/// A step the case's state does not allow is refused with 409 and changes nothing.
+#[utoipa::path(post, path = "/api/cases/{id}/actions", tag = "cases", params(("id" = i64, Path)), request_body = wuzhi_app::cases::Command,
+    responses((status = 200, body = wuzhi_app::cases::CaseView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn case_action(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(cmd): ApiJson<wuzhi_app::cases::Command>,
+) -> ApiResult<Json<wuzhi_app::cases::CaseView>> {
+    Ok(Json(
+        wuzhi_app::cases::act(&state.app, &a.actor, id, cmd).await?,
+    ))
+}
+
+/// The category taxonomy with time limits and responsible units.
+#[utoipa::path(get, path = "/api/categories", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::categories::CategoryView>)))]
+pub async fn list_categories(
+    State(state): State<AppState>,
+    _a: Authed,
+) -> ApiResult<Json<Vec<wuzhi_app::categories::CategoryView>>> {
+    Ok(Json(wuzhi_app::categories::list(&state.app).await?))
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
+/// Add or replace categories from a CSV body (columns of `data/categories/default.csv`),
+/// all or nothing (city administrators).
+#[utoipa::path(post, path = "/api/categories/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Imported), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import_categories(
+    State(state): State<AppState>,
+    a: Authed,
+    body: String,
+) -> ApiResult<Json<Imported>> {
+    Ok(Json(Imported {
+        imported: wuzhi_app::categories::import(&state.app, Some(&a.actor), &body).await?,
+    }))
+}
+
+/// Replace the working calendar's holidays and adjusted working days with a
+/// `date,kind,name` CSV body (city administrators).
+#[utoipa::path(put, path = "/api/calendar", tag = "cases", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn replace_calendar(
+    State(state): State<AppState>,
+    a: Authed,
+    body: String,
+) -> ApiResult<Json<Imported>> {
+    Ok(Json(Imported {
+        imported: wuzhi_app::categories::store_calendar(&state.app, Some(&a.actor), &body).await?,
+    }))
+}

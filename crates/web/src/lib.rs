@@ -43,8 +43,9 @@ pub struct AppState {
         api::list_orgs, api::create_org, api::get_org,
         api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
+        api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
     ),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"))
 )]
 pub struct ApiDoc;
 
@@ -162,6 +163,12 @@ pub fn router(state: AppState) -> Router {
             axum::routing::delete(api::end_membership),
         )
         .route("/api/audit", get(api::list_audit))
+        .route("/api/cases", get(api::list_cases).post(api::report_case))
+        .route("/api/cases/{id}", get(api::get_case))
+        .route("/api/cases/{id}/actions", post(api::case_action))
+        .route("/api/categories", get(api::list_categories))
+        .route("/api/categories/import", post(api::import_categories))
+        .route("/api/calendar", axum::routing::put(api::replace_calendar))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .route("/", get(home))

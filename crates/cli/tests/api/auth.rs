@@ -22,10 +22,9 @@ async fn login_sets_a_hardened_cookie_and_me_shows_the_grants() {
     let s = app.login("gridworker").await;
     let me = app.get(&s, "/api/me").await;
     assert_eq!(me.status, StatusCode::OK);
-    assert_eq!(
-        me.body["grants"],
-        json!([{"role": "grid_worker", "scope": "120101001001001"}])
-    );
+    assert_eq!(me.body["grants"][0]["role"], "grid_worker");
+    assert_eq!(me.body["grants"][0]["scope"], "120101001001001");
+    assert_eq!(me.body["grants"].as_array().unwrap().len(), 1);
     assert_eq!(
         me.body["person"]["phone"], "13800000008",
         "one's own phone is shown in full"

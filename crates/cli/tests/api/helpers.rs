@@ -186,9 +186,13 @@ impl TestApp {
     }
 
     pub async fn post_text(&self, s: &Session, path: &str, body: &str) -> Reply {
+        self.send_text(s, Method::POST, path, body).await
+    }
+
+    pub async fn send_text(&self, s: &Session, method: Method, path: &str, body: &str) -> Reply {
         let req = self
             .client
-            .post(format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.base))
             .header("cookie", &s.cookie)
             .header("x-csrf-token", &s.csrf)
             .header("content-type", "text/plain")

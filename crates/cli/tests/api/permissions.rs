@@ -47,6 +47,10 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "accounts",
         "memberships",
         "api_tokens",
+        "cases",
+        "case_events",
+        "categories",
+        "calendar_days",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -78,6 +82,14 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .as_i64()
         .unwrap();
 
+    let (x2, y2) = crate::cases::point_in(&app, &admin, OTHER_GRID).await;
+    let r2s = app.login("resident2").await;
+    let other_case = app
+        .post(&r2s, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "网格二的案件", "description": "d", "lon": x2, "lat": y2}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
     let csv = format!("code,name,level,parent_code\n{OTHER_GRID},改名网格,grid,120101001001\n");
     let cases = vec![
         case(
@@ -228,6 +240,66 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        case(
+            Method::POST,
+            "/api/cases",
+            "/api/cases".into(),
+            Some(
+                json!({"channel": "hotline", "kind": "complaint", "subject": "s", "description": "d", "lon": x2, "lat": y2}),
+            ),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/cases",
+            "/api/cases".into(),
+            None,
+            200,
+            200,
+        ),
+        case(
+            Method::GET,
+            "/api/cases/{id}",
+            format!("/api/cases/{other_case}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/cases/{id}/actions",
+            format!("/api/cases/{other_case}/actions"),
+            Some(json!({"action": "comment", "text": "越权评论"})),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/categories",
+            "/api/categories".into(),
+            None,
+            200,
+            200,
+        ),
+        case(
+            Method::POST,
+            "/api/categories/import",
+            "/api/categories/import".into(),
+            Some(Value::String(
+                "code,name,parent_code\nX1,越权分类,\n".into(),
+            )),
+            403,
+            403,
+        ),
+        case(
+            Method::PUT,
+            "/api/calendar",
+            "/api/calendar".into(),
+            Some(Value::String("date,kind,name\n".into())),
+            403,
+            403,
+        ),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(
@@ -308,7 +380,9 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             // Signing out ends the session, so each row gets a fresh one.
             let s = app.login(username).await;
             let r = match (&c.body, c.template) {
-                (Some(Value::String(text)), _) => app.post_text(&s, &c.path, text).await,
+                (Some(Value::String(text)), _) => {
+                    app.send_text(&s, c.method.clone(), &c.path, text).await
+                }
                 _ => {
                     app.call(Some(&s), c.method.clone(), &c.path, c.body.clone())
                         .await

@@ -1,0 +1,1066 @@
+//! Case use cases: intake from every channel and every step of the closed loop. Each step
+//! loads the case, checks the permission rule for that step, applies the domain state
+//! machine, and commits the projection, the timeline event and an outbox row together.
+
+use crate::{App, AppError, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use wuzhi_domain::calendar::{TimeLimit, format_local};
+use wuzhi_domain::case::{CaseState, Event, Refused, Satisfaction, Status};
+use wuzhi_domain::{Action, Actor, Target, TerritoryCode, mask, text};
+use wuzhi_geo::Crs;
+use wuzhi_store::StoreError;
+use wuzhi_store::cases::{CaseRow, CategoryRow};
+
+pub const KINDS: [&str; 7] = [
+    "request",
+    "complaint",
+    "report",
+    "dispute",
+    "emergency",
+    "suggestion",
+    "consultation",
+];
+
+/// Where a report comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// A resident through the portal or app.
+    App,
+    /// A hotline operator on a caller's behalf (12345).
+    Hotline,
+    /// A grid worker's or steward's patrol finding.
+    Grid,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Channel::App => "app",
+            Channel::Hotline => "hotline",
+            Channel::Grid => "grid",
+        }
+    }
+}
+
+/// A new report.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewCase {
+    pub channel: Channel,
+    /// request, complaint, report, dispute, emergency, suggestion or consultation
+    pub kind: String,
+    pub subject: String,
+    pub description: String,
+    /// A leaf of the taxonomy, when the reporter knows it.
+    pub category: Option<String>,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    /// wgs84 (default) or gcj02
+    pub crs: Option<String>,
+    /// Located by name (village, township) when there is no point.
+    pub address: Option<String>,
+    /// The caller's name and phone (hotline).
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+    /// A retried submission with the same key returns the same case.
+    pub idempotency_key: Option<String>,
+    /// A grid worker fixed it on the spot: the case opens and closes at once.
+    pub fixed_on_spot: Option<String>,
+}
+
+/// One step of the loop.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Command {
+    /// 立案 with a category (a leaf of the taxonomy).
+    File {
+        category: String,
+        priority: Option<String>,
+    },
+    /// 不予立案
+    Reject {
+        reason: String,
+    },
+    /// 派遣 to the unit the rules name, or to `org_id`; `assign` fixes the owner after three returns.
+    Dispatch {
+        org_id: Option<i64>,
+        #[serde(default)]
+        assign: bool,
+    },
+    /// 签收
+    Accept,
+    /// 退回
+    Return {
+        reason: String,
+    },
+    /// 处置完成
+    Handle {
+        result: String,
+    },
+    /// 核查通过 (and so 结案)
+    Verify {
+        #[serde(default)]
+        note: String,
+    },
+    /// 返工
+    Rework {
+        reason: String,
+    },
+    /// 申请延期 by some working days
+    RequestExtension {
+        working_days: u32,
+        reason: String,
+    },
+    /// 审批延期
+    DecideExtension {
+        granted: bool,
+        #[serde(default)]
+        note: String,
+    },
+    /// 挂账
+    Park {
+        reason: String,
+    },
+    /// 解除挂账
+    Unpark,
+    /// 升级 to the command centre one level up
+    Escalate {
+        reason: String,
+    },
+    /// 合并 into a main case
+    Merge {
+        into: i64,
+    },
+    Comment {
+        text: String,
+    },
+    /// 重启 after a resident's complaint
+    Reopen {
+        reason: String,
+    },
+    /// 评价
+    Rate {
+        satisfaction: String,
+        #[serde(default)]
+        text: String,
+    },
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::File { .. } => "file",
+            Command::Reject { .. } => "reject",
+            Command::Dispatch { .. } => "dispatch",
+            Command::Accept => "accept",
+            Command::Return { .. } => "return",
+            Command::Handle { .. } => "handle",
+            Command::Verify { .. } => "verify",
+            Command::Rework { .. } => "rework",
+            Command::RequestExtension { .. } => "request_extension",
+            Command::DecideExtension { .. } => "decide_extension",
+            Command::Park { .. } => "park",
+            Command::Unpark => "unpark",
+            Command::Escalate { .. } => "escalate",
+            Command::Merge { .. } => "merge",
+            Command::Comment { .. } => "comment",
+            Command::Reopen { .. } => "reopen",
+            Command::Rate { .. } => "rate",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+pub struct Reporter {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub anonymous: bool,
+    /// True when name and phone are shown in full.
+    pub revealed: bool,
+}
+
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub at: String,
+    pub actor_id: Option<i64>,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub subject: String,
+    pub description: String,
+    pub category_code: Option<String>,
+    pub priority: Option<String>,
+    pub status: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub territory_code: String,
+    pub reporter: Reporter,
+    pub owner_org_id: Option<i64>,
+    pub due_at_ms: Option<i64>,
+    /// The due time in Asia/Shanghai.
+    pub due_at: Option<String>,
+    pub overdue: bool,
+    pub returns: i64,
+    pub reworks: i64,
+    pub extension_until_ms: Option<i64>,
+    pub satisfaction: Option<String>,
+    pub merged_into: Option<i64>,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    /// What the viewer may do now.
+    pub actions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeline: Option<Vec<TimelineEntry>>,
+}
+
+fn state_of(r: &CaseRow) -> Result<CaseState> {
+    Ok(CaseState {
+        status: Status::parse(&r.status)?,
+        category: r.category_code.clone(),
+        priority: r.priority.clone(),
+        owner_org: r.owner_org_id,
+        returns: r.returns as u32,
+        dispatches: r.dispatches as u32,
+        total_returns: r.total_returns as u32,
+        reworks: r.reworks as u32,
+        due_ms: r.due_at_ms,
+        overdue: r.overdue,
+        extension_until_ms: r.extension_until_ms,
+        satisfaction: r
+            .satisfaction
+            .as_deref()
+            .map(Satisfaction::parse)
+            .transpose()?,
+        merged_into: r.merged_into,
+        filed_at_ms: r.filed_at_ms,
+        closed_at_ms: r.closed_at_ms,
+        closed_late: r.closed_late,
+    })
+}
+
+fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
+    r.status = s.status.as_str().into();
+    r.category_code = s.category.clone();
+    r.priority = s.priority.clone();
+    r.owner_org_id = s.owner_org;
+    r.returns = s.returns as i64;
+    r.dispatches = s.dispatches as i64;
+    r.total_returns = s.total_returns as i64;
+    r.reworks = s.reworks as i64;
+    r.due_at_ms = s.due_ms;
+    r.overdue = s.overdue;
+    r.extension_until_ms = s.extension_until_ms;
+    r.satisfaction = s.satisfaction.map(|x| x.as_str().to_owned());
+    r.merged_into = s.merged_into;
+    r.filed_at_ms = s.filed_at_ms;
+    r.closed_at_ms = s.closed_at_ms;
+    r.closed_late = s.closed_late;
+    r.updated_at_ms = now;
+}
+
+fn refused(e: Refused) -> AppError {
+    AppError::Conflict {
+        field: "action".into(),
+        reason: e.to_string(),
+    }
+}
+
+fn territory(r: &CaseRow) -> Result<TerritoryCode> {
+    Ok(TerritoryCode::parse(&r.territory_code)?)
+}
+
+fn is_reporter(a: &Actor, r: &CaseRow) -> bool {
+    r.reporter_id == Some(a.person_id)
+}
+
+fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
+    Ok(is_reporter(a, r)
+        || r.owner_org_id.is_some_and(|o| a.member_of(o))
+        || a.can(Action::ReadCase, &Target::territory(&territory(r)?))
+            .is_ok())
+}
+
+fn can_in(a: &Actor, action: Action, r: &CaseRow) -> Result<bool> {
+    Ok(a.can(action, &Target::territory(&territory(r)?)).is_ok())
+}
+
+fn forbid(action: &str) -> AppError {
+    AppError::Forbidden {
+        action: format!("{action} this case"),
+    }
+}
+
+/// Limit of a stage from the category, with the defaults for a case not yet classified.
+fn limit(cat: Option<&CategoryRow>, stage: &str) -> TimeLimit {
+    let text = cat.and_then(|c| match stage {
+        "accept" => c.accept_limit.clone(),
+        "handle" => c.handle_limit.clone(),
+        _ => c.verify_limit.clone(),
+    });
+    let fallback = match stage {
+        "accept" => TimeLimit::WorkingHours(2),
+        "handle" => TimeLimit::WorkingDays(5),
+        _ => TimeLimit::WorkingDays(1),
+    };
+    text.and_then(|t| TimeLimit::parse(stage, &t).ok())
+        .unwrap_or(fallback)
+}
+
+async fn leaf_category(conn: &mut wuzhi_store::Conn, code: &str) -> Result<CategoryRow> {
+    let cat = wuzhi_store::cases::get_category(conn, code)
+        .await?
+        .ok_or_else(|| AppError::invalid("category", format!("{code} is not in the taxonomy")))?;
+    if cat.accept_limit.is_none() {
+        return Err(AppError::invalid(
+            "category",
+            format!("{code} ({}) is a class, not a leaf category", cat.name),
+        ));
+    }
+    Ok(cat)
+}
+
+/// Where a case is: the grid of its point, or the territory its address names.
+fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
+    match (n.lon, n.lat) {
+        (Some(lon), Some(lat)) => {
+            let crs = n
+                .crs
+                .as_deref()
+                .map(Crs::parse)
+                .transpose()?
+                .unwrap_or(Crs::Wgs84);
+            let (x, y) = crate::locate::point(lon, lat, crs)?;
+            let loc = app.locator().locate(x, y).ok_or_else(|| {
+                AppError::invalid(
+                    "lon",
+                    format!("({lon}, {lat}) is outside every grid of this city"),
+                )
+            })?;
+            Ok((loc.grid.code, Some((x, y))))
+        }
+        (None, None) => {
+            let addr = n.address.as_deref().unwrap_or("").trim();
+            if addr.is_empty() {
+                return Err(AppError::invalid(
+                    "address",
+                    "give lon and lat, or an address naming a community, village or street",
+                ));
+            }
+            let t = app.locator().match_address(addr).ok_or_else(|| {
+                AppError::invalid(
+                    "address",
+                    "names no community, village, street or district of this city",
+                )
+            })?;
+            Ok((t.code, None))
+        }
+        _ => Err(AppError::invalid(
+            if n.lon.is_none() { "lon" } else { "lat" },
+            "lon and lat come together",
+        )),
+    }
+}
+
+/// Intake: validates, locates, and stores a new case with its first event, or returns the
+/// case an earlier submission with the same idempotency key created. Returns the case and
+/// whether it is new.
+pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, bool)> {
+    if !KINDS.contains(&n.kind.as_str()) {
+        return Err(AppError::invalid(
+            "kind",
+            format!("`{}` is not one of {}", n.kind, KINDS.join(", ")),
+        ));
+    }
+    let subject = text::name("subject", &n.subject, 100)?;
+    let description = n.description.trim().to_owned();
+    if description.is_empty() || description.chars().count() > 5000 {
+        return Err(AppError::invalid(
+            "description",
+            "must be 1 to 5000 characters",
+        ));
+    }
+    let key = match &n.idempotency_key {
+        Some(k) if k.is_empty() || k.len() > 100 => {
+            return Err(AppError::invalid(
+                "idempotency_key",
+                "must be 1 to 100 characters",
+            ));
+        }
+        Some(k) => Some(format!("{}:{}:{k}", n.channel.as_str(), actor.person_id)),
+        None => None,
+    };
+    if let Some(k) = &key {
+        let mut conn = app.db.read().await?;
+        if let Some(id) = wuzhi_store::cases::by_idempotency_key(&mut conn, k).await? {
+            drop(conn);
+            return Ok((get(app, actor, id, false).await?, false));
+        }
+    }
+    let (code, point) = place(app, &n)?;
+    let tcode = TerritoryCode::parse(&code)?;
+    let (reporter_id, reporter_name, reporter_phone) = match n.channel {
+        Channel::App => (Some(actor.person_id), None, None),
+        Channel::Hotline => {
+            actor.can(Action::TakeCalls, &Target::territory(&tcode))?;
+            let name = n
+                .reporter_name
+                .as_deref()
+                .map(|s| text::name("reporter_name", s, 50))
+                .transpose()?;
+            let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
+            (None, name, phone)
+        }
+        Channel::Grid => {
+            actor
+                .can(Action::ReadCase, &Target::territory(&tcode))
+                .map_err(|_| AppError::Forbidden {
+                    action: "report a patrol finding outside one's own grid".into(),
+                })?;
+            (Some(actor.person_id), None, None)
+        }
+    };
+    let now = app.now_ms();
+    let cal = app.calendar();
+    let mut tx = app.db.write().await?;
+    let cat = match &n.category {
+        Some(c) => Some(leaf_category(&mut tx, c).await?),
+        None => None,
+    };
+    let fixed = match (&n.fixed_on_spot, n.channel) {
+        (Some(_), ch) if ch != Channel::Grid => {
+            return Err(AppError::invalid(
+                "fixed_on_spot",
+                "only a grid worker's patrol finding can be fixed on the spot",
+            ));
+        }
+        (Some(_), _) if cat.is_none() => {
+            return Err(AppError::invalid(
+                "category",
+                "a case fixed on the spot needs its category",
+            ));
+        }
+        (Some(r), _) => Some(text::name("fixed_on_spot", r, 2000)?),
+        (None, _) => None,
+    };
+    let due = cal.due(now, limit(cat.as_ref(), "accept"));
+    let mut row = CaseRow {
+        channel: n.channel.as_str().into(),
+        kind: n.kind.clone(),
+        subject,
+        description,
+        category_code: None,
+        status: Status::Reported.as_str().into(),
+        lon: point.map(|p| p.0),
+        lat: point.map(|p| p.1),
+        address: n.address.clone().filter(|a| !a.trim().is_empty()),
+        territory_code: code,
+        reporter_id,
+        reporter_name,
+        reporter_phone,
+        anonymous: n.anonymous,
+        due_at_ms: Some(due),
+        created_at_ms: now,
+        updated_at_ms: now,
+        version: 1,
+        ..Default::default()
+    };
+    let id = match wuzhi_store::cases::insert(&mut tx, &row, key.as_deref()).await {
+        Ok(id) => id,
+        Err(e) if e.is_unique("uq_case_idempotency", "cases.idempotency_key") => {
+            // A concurrent retry won the race: answer with its case.
+            drop(tx);
+            let mut conn = app.db.read().await?;
+            let id =
+                wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
+                    .await?
+                    .ok_or(AppError::not_found("case"))?;
+            drop(conn);
+            return Ok((get(app, actor, id, false).await?, false));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    row.id = id;
+    let first = Event::Reported { due_ms: due };
+    wuzhi_store::cases::append_event(
+        &mut tx,
+        id,
+        now,
+        Some(actor.person_id),
+        first.kind(),
+        &event_json(&first, None),
+    )
+    .await?;
+    if let (Some(result), Some(cat)) = (fixed, cat) {
+        // 就地解决: filed, owned by the reporter's own unit, handled and verified at once.
+        let org = actor
+            .grants
+            .iter()
+            .find(|g| g.scope.contains(&tcode))
+            .and_then(|g| g.org)
+            .ok_or_else(|| forbid("fix on the spot"))?;
+        let mut state = CaseState::reported(due);
+        for e in [
+            Event::Filed {
+                category: cat.code.clone(),
+                priority: cat.priority.clone().unwrap_or_else(|| "normal".into()),
+                due_ms: due,
+            },
+            Event::Dispatched {
+                org,
+                due_ms: due,
+                assigned: true,
+            },
+            Event::Accepted { due_ms: due },
+            Event::Handled {
+                result: result.clone(),
+            },
+            Event::Verified {
+                note: "就地解决".into(),
+            },
+        ] {
+            state = state.apply(&e, now).map_err(refused)?;
+            wuzhi_store::cases::append_event(
+                &mut tx,
+                id,
+                now,
+                Some(actor.person_id),
+                e.kind(),
+                &event_json(&e, None),
+            )
+            .await?;
+        }
+        project(&mut row, &state, now);
+        wuzhi_store::cases::update(&mut tx, &row).await?;
+    }
+    wuzhi_store::commit(tx).await?;
+    Ok((get(app, actor, id, false).await?, true))
+}
+
+fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    if let (Some(obj), Some(serde_json::Value::Object(x))) = (v.as_object_mut(), extra) {
+        obj.extend(x);
+    }
+    v.to_string()
+}
+
+/// The unit a case goes to by the rules: the category's default organisation on the case's
+/// territory or the nearest above it; failing that, the nearest command centre.
+async fn rule_target(
+    app: &App,
+    conn: &mut wuzhi_store::Conn,
+    r: &CaseRow,
+    cat: Option<&CategoryRow>,
+) -> Result<i64> {
+    let chain = app.locator().chain(&r.territory_code);
+    if let Some(spec) = cat.and_then(|c| c.default_org.clone()) {
+        let (kind, name) = match spec.split_once(':') {
+            Some((k, n)) => (k.to_owned(), Some(n.to_owned())),
+            None => (spec.clone(), None),
+        };
+        if let Some(id) =
+            wuzhi_store::cases::find_org_for(conn, &kind, name.as_deref(), &chain).await?
+        {
+            return Ok(id);
+        }
+    }
+    wuzhi_store::cases::find_org_for(conn, "command_centre", None, &chain)
+        .await?
+        .ok_or_else(|| AppError::invalid("org_id", "no unit is responsible by the rules; name one"))
+}
+
+/// One step of the loop.
+pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<CaseView> {
+    let now = app.now_ms();
+    let cal = app.calendar();
+    let mut tx = app.db.write().await?;
+    let mut row = wuzhi_store::cases::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+    if !can_read(actor, &row)? {
+        return Err(forbid("read"));
+    }
+    let state = state_of(&row)?;
+    let cat = match &row.category_code {
+        Some(c) => wuzhi_store::cases::get_category(&mut tx, c).await?,
+        None => None,
+    };
+    let owner = |a: &Actor| row.owner_org_id.is_some_and(|o| a.member_of(o));
+    let name = cmd.name();
+    let mut extra = None;
+    let mut also: Option<(i64, Event)> = None;
+    let event = match cmd {
+        Command::File { category, priority } => {
+            if !can_in(actor, Action::FileCase, &row)? {
+                return Err(forbid(name));
+            }
+            let c = leaf_category(&mut tx, &category).await?;
+            let priority = match priority {
+                Some(p) if ["emergency", "urgent", "normal"].contains(&p.as_str()) => p,
+                Some(p) => {
+                    return Err(AppError::invalid(
+                        "priority",
+                        format!("`{p}` is not emergency, urgent or normal"),
+                    ));
+                }
+                None => c.priority.clone().unwrap_or_else(|| "normal".into()),
+            };
+            Event::Filed {
+                due_ms: cal.due(now, limit(Some(&c), "accept")),
+                category: c.code,
+                priority,
+            }
+        }
+        Command::Reject { reason } => {
+            if !can_in(actor, Action::FileCase, &row)? {
+                return Err(forbid(name));
+            }
+            Event::Rejected {
+                reason: text::name("reason", &reason, 500)?,
+            }
+        }
+        Command::Dispatch { org_id, assign } => {
+            if !can_in(actor, Action::DispatchCase, &row)? {
+                return Err(forbid(name));
+            }
+            let org = match org_id {
+                Some(o) => {
+                    wuzhi_store::org::get(&mut tx, o).await?.ok_or_else(|| {
+                        AppError::invalid("org_id", format!("organisation {o} does not exist"))
+                    })?;
+                    o
+                }
+                None if assign => {
+                    return Err(AppError::invalid(
+                        "org_id",
+                        "assigning an owner names the organisation",
+                    ));
+                }
+                None => rule_target(app, &mut tx, &row, cat.as_ref()).await?,
+            };
+            Event::Dispatched {
+                org,
+                due_ms: cal.due(now, limit(cat.as_ref(), "accept")),
+                assigned: assign,
+            }
+        }
+        Command::Accept => {
+            if !owner(actor) {
+                return Err(forbid(name));
+            }
+            Event::Accepted {
+                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
+            }
+        }
+        Command::Return { reason } => {
+            if !owner(actor) {
+                return Err(forbid(name));
+            }
+            Event::Returned {
+                reason: text::name("reason", &reason, 500)?,
+            }
+        }
+        Command::Handle { result } => {
+            if !owner(actor) {
+                return Err(forbid(name));
+            }
+            Event::Handled {
+                result: text::name("result", &result, 2000)?,
+            }
+        }
+        Command::Verify { note } => {
+            if !(can_in(actor, Action::VerifyCase, &row)? || is_reporter(actor, &row)) {
+                return Err(forbid(name));
+            }
+            Event::Verified { note }
+        }
+        Command::Rework { reason } => {
+            if !(can_in(actor, Action::VerifyCase, &row)? || is_reporter(actor, &row)) {
+                return Err(forbid(name));
+            }
+            Event::Reworked {
+                reason: text::name("reason", &reason, 500)?,
+                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
+            }
+        }
+        Command::RequestExtension {
+            working_days,
+            reason,
+        } => {
+            if !owner(actor) {
+                return Err(forbid(name));
+            }
+            if !(1..=60).contains(&working_days) {
+                return Err(AppError::invalid("working_days", "must be 1 to 60"));
+            }
+            let from = row.due_at_ms.unwrap_or(now);
+            Event::ExtensionRequested {
+                until_ms: cal.due(from, TimeLimit::WorkingDays(working_days)),
+                reason: text::name("reason", &reason, 500)?,
+            }
+        }
+        Command::DecideExtension { granted, note } => {
+            if !can_in(actor, Action::ApproveCase, &row)? {
+                return Err(forbid(name));
+            }
+            Event::ExtensionDecided { granted, note }
+        }
+        Command::Park { reason } => {
+            if !can_in(actor, Action::ApproveCase, &row)? {
+                return Err(forbid(name));
+            }
+            Event::Parked {
+                reason: text::name("reason", &reason, 500)?,
+            }
+        }
+        Command::Unpark => {
+            if !can_in(actor, Action::ApproveCase, &row)? {
+                return Err(forbid(name));
+            }
+            Event::Unparked {
+                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
+            }
+        }
+        Command::Escalate { reason } => {
+            if !(owner(actor) || can_in(actor, Action::DispatchCase, &row)?) {
+                return Err(forbid(name));
+            }
+            let from = match row.owner_org_id {
+                Some(o) => wuzhi_store::org::get(&mut tx, o)
+                    .await?
+                    .map(|o| o.territory_code)
+                    .unwrap_or(row.territory_code.clone()),
+                None => row.territory_code.clone(),
+            };
+            let mut above = app.locator().chain(&from);
+            above.remove(0);
+            let org = wuzhi_store::cases::find_org_for(&mut tx, "command_centre", None, &above)
+                .await?
+                .ok_or_else(|| AppError::Conflict {
+                    field: "action".into(),
+                    reason: "there is no command centre above".into(),
+                })?;
+            Event::Escalated {
+                org,
+                reason: text::name("reason", &reason, 500)?,
+                due_ms: cal.due(now, limit(cat.as_ref(), "accept")),
+            }
+        }
+        Command::Merge { into } => {
+            if !can_in(actor, Action::MergeCase, &row)? {
+                return Err(forbid(name));
+            }
+            if into == id {
+                return Err(AppError::invalid(
+                    "into",
+                    "a case cannot be merged into itself",
+                ));
+            }
+            let main = wuzhi_store::cases::get(&mut tx, into)
+                .await?
+                .ok_or_else(|| AppError::invalid("into", format!("case {into} does not exist")))?;
+            if !can_in(actor, Action::MergeCase, &main)? {
+                return Err(forbid(name));
+            }
+            if !Status::parse(&main.status)?.is_open() {
+                return Err(AppError::invalid(
+                    "into",
+                    format!("case {into} is {}; merge into an open case", main.status),
+                ));
+            }
+            also = Some((
+                into,
+                Event::Commented {
+                    text: format!("合并重复案件 #{id}"),
+                },
+            ));
+            Event::MergedInto { main: into }
+        }
+        Command::Comment { text: t } => {
+            let t = text::name("text", &t, 2000)?;
+            Event::Commented { text: t }
+        }
+        Command::Reopen { reason } => {
+            if !(is_reporter(actor, &row) || can_in(actor, Action::DispatchCase, &row)?) {
+                return Err(forbid(name));
+            }
+            Event::Reopened {
+                reason: text::name("reason", &reason, 500)?,
+                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
+            }
+        }
+        Command::Rate {
+            satisfaction,
+            text: t,
+        } => {
+            if !is_reporter(actor, &row) {
+                return Err(forbid(name));
+            }
+            extra = Some(json!({"by": "reporter"}));
+            Event::Rated {
+                satisfaction: Satisfaction::parse(&satisfaction)?,
+                text: t,
+            }
+        }
+    };
+    let next = state.apply(&event, now).map_err(refused)?;
+    project(&mut row, &next, now);
+    wuzhi_store::cases::update(&mut tx, &row)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => AppError::Conflict {
+                field: "version".into(),
+                reason: "the case changed meanwhile; reload it".into(),
+            },
+            other => other.into(),
+        })?;
+    wuzhi_store::cases::append_event(
+        &mut tx,
+        id,
+        now,
+        Some(actor.person_id),
+        event.kind(),
+        &event_json(&event, extra),
+    )
+    .await?;
+    if let Some((main, e)) = also {
+        wuzhi_store::cases::append_event(
+            &mut tx,
+            main,
+            now,
+            Some(actor.person_id),
+            e.kind(),
+            &event_json(&e, None),
+        )
+        .await?;
+    }
+    wuzhi_store::commit(tx).await?;
+    get(app, actor, id, false).await
+}
+
+/// The steps the actor may take now: allowed by the rule and by the case's state.
+fn allowed(actor: &Actor, r: &CaseRow, s: &CaseState) -> Vec<String> {
+    let owner = r.owner_org_id.is_some_and(|o| actor.member_of(o));
+    let reporter = is_reporter(actor, r);
+    let can = |a: Action| can_in(actor, a, r).unwrap_or(false);
+    use Status::*;
+    let mut out = Vec::new();
+    let mut add = |ok: bool, n: &str| {
+        if ok {
+            out.push(n.to_owned());
+        }
+    };
+    add(s.status == Reported && can(Action::FileCase), "file");
+    add(s.status == Reported && can(Action::FileCase), "reject");
+    add(
+        matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase),
+        "dispatch",
+    );
+    add(s.status == Dispatched && owner, "accept");
+    add(s.status == Dispatched && owner, "return");
+    add(s.status == Handling && owner, "handle");
+    add(
+        s.status == Handling && owner && s.extension_until_ms.is_none(),
+        "request_extension",
+    );
+    add(
+        s.extension_until_ms.is_some() && can(Action::ApproveCase),
+        "decide_extension",
+    );
+    add(
+        s.status == Handled && (can(Action::VerifyCase) || reporter),
+        "verify",
+    );
+    add(
+        s.status == Handled && (can(Action::VerifyCase) || reporter),
+        "rework",
+    );
+    add(
+        matches!(s.status, Handling | Filed) && can(Action::ApproveCase),
+        "park",
+    );
+    add(s.status == Parked && can(Action::ApproveCase), "unpark");
+    add(
+        matches!(s.status, Filed | Dispatched | Handling) && (owner || can(Action::DispatchCase)),
+        "escalate",
+    );
+    add(s.status.is_open() && can(Action::MergeCase), "merge");
+    add(
+        s.status == Closed && (reporter || can(Action::DispatchCase)),
+        "reopen",
+    );
+    add(
+        s.status == Closed && reporter && s.satisfaction.is_none(),
+        "rate",
+    );
+    out.push("comment".into());
+    out
+}
+
+fn view(
+    actor: &Actor,
+    r: CaseRow,
+    reveal: bool,
+    timeline: Option<Vec<TimelineEntry>>,
+) -> Result<CaseView> {
+    let state = state_of(&r)?;
+    let actions = allowed(actor, &r, &state);
+    let own = is_reporter(actor, &r);
+    let hidden = r.anonymous && !own;
+    let reporter = Reporter {
+        name: if hidden {
+            None
+        } else if reveal || own {
+            r.reporter_name.clone()
+        } else {
+            r.reporter_name.as_deref().map(mask::name)
+        },
+        phone: if hidden {
+            None
+        } else if reveal || own {
+            r.reporter_phone.clone()
+        } else {
+            r.reporter_phone.as_deref().map(mask::phone)
+        },
+        anonymous: r.anonymous,
+        revealed: (reveal || own) && !hidden,
+    };
+    Ok(CaseView {
+        id: r.id,
+        channel: r.channel,
+        kind: r.kind,
+        subject: r.subject,
+        description: r.description,
+        category_code: r.category_code,
+        priority: r.priority,
+        status: r.status,
+        lon: r.lon,
+        lat: r.lat,
+        address: r.address,
+        territory_code: r.territory_code,
+        reporter,
+        owner_org_id: r.owner_org_id,
+        due_at: r.due_at_ms.map(format_local),
+        due_at_ms: r.due_at_ms,
+        overdue: r.overdue,
+        returns: r.returns,
+        reworks: r.reworks,
+        extension_until_ms: r.extension_until_ms,
+        satisfaction: r.satisfaction,
+        merged_into: r.merged_into,
+        created_at_ms: r.created_at_ms,
+        closed_at_ms: r.closed_at_ms,
+        actions,
+        timeline,
+    })
+}
+
+/// One case with its timeline. `reveal` shows the caller's name and phone to roles that
+/// may read personal data (audited).
+pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<CaseView> {
+    let mut conn = app.db.read().await?;
+    let row = wuzhi_store::cases::get(&mut conn, id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+    if !can_read(actor, &row)? {
+        return Err(forbid("read"));
+    }
+    if reveal && !is_reporter(actor, &row) {
+        actor.can(
+            Action::ReadPersonalData,
+            &Target::territory(&territory(&row)?),
+        )?;
+        if row.anonymous {
+            return Err(AppError::Forbidden {
+                action: "reveal an anonymous reporter".into(),
+            });
+        }
+    }
+    let events = wuzhi_store::cases::events(&mut conn, id).await?;
+    drop(conn);
+    if reveal
+        && !is_reporter(actor, &row)
+        && (row.reporter_name.is_some() || row.reporter_phone.is_some())
+    {
+        let mut tx = app.db.write().await?;
+        crate::audit::record(
+            &mut tx,
+            app.now_ms(),
+            Some(actor),
+            "read_personal_data",
+            "case",
+            &id.to_string(),
+            json!({"fields": ["reporter_name", "reporter_phone"]}),
+        )
+        .await?;
+        wuzhi_store::commit(tx).await?;
+    }
+    let timeline = events
+        .into_iter()
+        .map(|e| TimelineEntry {
+            seq: e.seq,
+            at: format_local(e.at_ms),
+            at_ms: e.at_ms,
+            actor_id: e.actor_id,
+            kind: e.kind,
+            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    view(actor, row, reveal, Some(timeline))
+}
+
+#[derive(Debug, Default)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub overdue: Option<bool>,
+    pub before: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Cases the actor may see: in their territories, owned by their units, or reported by them;
+/// newest first.
+pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseView>> {
+    let limit = crate::page_limit(q.limit)?;
+    if let Some(s) = &q.status {
+        Status::parse(s)?;
+    }
+    if let Some(c) = &q.category {
+        if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric()) {
+            return Err(AppError::invalid(
+                "category",
+                "must be a category code (letters and digits)",
+            ));
+        }
+    }
+    let scopes = actor.scopes_for(Action::ReadCase);
+    let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
+    let filter = wuzhi_store::cases::Filter {
+        scopes: prefixes,
+        owner_orgs: actor.orgs(),
+        reporter: Some(actor.person_id),
+        status: q.status.as_deref(),
+        category_prefix: q.category.as_deref(),
+        overdue: q.overdue,
+        before_id: q.before,
+        limit,
+    };
+    let mut conn = app.db.read().await?;
+    let rows = wuzhi_store::cases::list(&mut conn, &filter).await?;
+    rows.into_iter()
+        .map(|r| view(actor, r, false, None))
+        .collect()
+}

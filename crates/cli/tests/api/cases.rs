@@ -1,0 +1,523 @@
+//! The case hub over HTTP: each role's part of the closed loop, returns and assignment,
+//! extensions, hotline intake by address, fixing on the spot, idempotent retries, merging,
+//! and refusals that change nothing.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A point inside a grid: the mean of its polygon's vertices (the demo grids are convex
+/// enough for that).
+pub async fn point_in(app: &TestApp, s: &Session, grid: &str) -> (f64, f64) {
+    let g = app
+        .get(s, &format!("/api/territories/{grid}?geometry=true"))
+        .await
+        .body;
+    let ring = g["geometry"]["coordinates"][0][0]
+        .as_array()
+        .unwrap()
+        .clone();
+    let n = (ring.len() - 1) as f64;
+    let x = ring[..ring.len() - 1]
+        .iter()
+        .map(|p| p[0].as_f64().unwrap())
+        .sum::<f64>()
+        / n;
+    let y = ring[..ring.len() - 1]
+        .iter()
+        .map(|p| p[1].as_f64().unwrap())
+        .sum::<f64>()
+        / n;
+    (x, y)
+}
+
+async fn act(app: &TestApp, s: &Session, id: i64, body: Value) -> Reply {
+    app.post(s, &format!("/api/cases/{id}/actions"), body).await
+}
+
+fn kinds(case: &Value) -> Vec<String> {
+    case["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_residents_report_goes_round_the_whole_loop() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let report = json!({"channel": "app", "kind": "report", "subject": "楼下垃圾堆积", "description": "花园路小区门口垃圾三天无人清理，气味很大。",
+        "category": "E0102", "lon": x, "lat": y, "idempotency_key": "phone-42-1"});
+    let r = app.post(&resident, "/api/cases", report.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(r.body["status"], "reported");
+    assert_eq!(r.body["territory_code"], "120101001001001");
+    assert_eq!(r.body["actions"], json!(["comment"]));
+    // A retried submission returns the same case.
+    let again = app.post(&resident, "/api/cases", report).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["id"], id);
+
+    let dispatcher = app.login("dispatcher").await;
+    let seen = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
+    assert!(seen["actions"].as_array().unwrap().contains(&json!("file")));
+    let r = act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "file", "category": "E0102"}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "filed", "{}", r.text);
+    // Dispatch by the rules: 暴露垃圾 is the street office's on its own township.
+    let r = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+    assert_eq!(r.body["status"], "dispatched", "{}", r.text);
+    assert_eq!(
+        r.body["owner_org_id"],
+        app.org_id("120101001", "劝业场街道办事处").await
+    );
+    // Handling before accepting is refused and changes nothing.
+    let commander = app.login("commander").await;
+    let early = act(
+        &app,
+        &commander,
+        id,
+        json!({"action": "handle", "result": "已清理"}),
+    )
+    .await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert_eq!(early.body["error"]["field"], "action");
+    // Only the owning unit accepts.
+    assert_eq!(
+        act(&app, &dispatcher, id, json!({"action": "accept"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = act(&app, &commander, id, json!({"action": "accept"})).await;
+    assert_eq!(r.body["status"], "handling", "{}", r.text);
+    let r = act(
+        &app,
+        &commander,
+        id,
+        json!({"action": "handle", "result": "已清运垃圾"}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "handled");
+    // The grid worker checks on site and sends it back once.
+    let gw = app.login("gridworker").await;
+    let r = act(
+        &app,
+        &gw,
+        id,
+        json!({"action": "rework", "reason": "墙角仍有垃圾"}),
+    )
+    .await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["reworks"].as_i64()),
+        (Some("handling"), Some(1))
+    );
+    act(
+        &app,
+        &commander,
+        id,
+        json!({"action": "handle", "result": "已彻底清理并消毒"}),
+    )
+    .await;
+    let r = act(
+        &app,
+        &gw,
+        id,
+        json!({"action": "verify", "note": "现场核查合格"}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "closed", "{}", r.text);
+    // The resident rates it, once.
+    let mine = app.get(&resident, &format!("/api/cases/{id}")).await.body;
+    assert!(mine["actions"].as_array().unwrap().contains(&json!("rate")));
+    let r = act(
+        &app,
+        &resident,
+        id,
+        json!({"action": "rate", "satisfaction": "satisfied", "text": "处理及时"}),
+    )
+    .await;
+    assert_eq!(r.body["satisfaction"], "satisfied");
+    assert_eq!(
+        act(
+            &app,
+            &resident,
+            id,
+            json!({"action": "rate", "satisfaction": "dissatisfied"})
+        )
+        .await
+        .status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        kinds(&r.body),
+        [
+            "reported",
+            "filed",
+            "dispatched",
+            "accepted",
+            "handled",
+            "reworked",
+            "handled",
+            "verified",
+            "rated"
+        ]
+    );
+    // The reporter follows it in "my cases".
+    let list = app.get(&resident, "/api/cases").await.body;
+    assert_eq!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"] == id)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn three_returns_then_the_centre_assigns_and_extensions_need_approval() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001002").await;
+    let r2 = app.login("resident2").await;
+    let id = app
+        .post(&r2, "/api/cases", json!({"channel": "app", "kind": "request", "subject": "井盖缺失", "description": "路口雨水井盖丢失，很危险。", "lon": x, "lat": y}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let bad = act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "file", "category": "E01"}),
+    )
+    .await;
+    assert_eq!(
+        bad.body["error"]["field"], "category",
+        "a class is not a leaf: {}",
+        bad.text
+    );
+    act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "file", "category": "C0103"}),
+    )
+    .await;
+    let handler = app.login("handler").await;
+    let cmc = app.org_id("120101", "和平区城市管理委员会").await;
+    for i in 0..3 {
+        let d = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+        assert_eq!(d.body["owner_org_id"], cmc, "round {i}: {}", d.text);
+        let no_reason = act(
+            &app,
+            &handler,
+            id,
+            json!({"action": "return", "reason": " "}),
+        )
+        .await;
+        assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
+        let r = act(
+            &app,
+            &handler,
+            id,
+            json!({"action": "return", "reason": "属水务部门职责"}),
+        )
+        .await;
+        assert_eq!(r.body["status"], "filed");
+    }
+    let refused = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(
+        refused.body["error"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("must assign an owner")
+    );
+    let r = act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "dispatch", "org_id": cmc, "assign": true}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "dispatched", "{}", r.text);
+    let r = act(&app, &handler, id, json!({"action": "accept"})).await;
+    let due = r.body["due_at_ms"].as_i64().unwrap();
+    let r = act(
+        &app,
+        &handler,
+        id,
+        json!({"action": "request_extension", "working_days": 2, "reason": "需采购井盖"}),
+    )
+    .await;
+    assert!(r.body["extension_until_ms"].as_i64().unwrap() > due);
+    // The handler cannot approve their own extension; the dispatcher can.
+    assert_eq!(
+        act(
+            &app,
+            &handler,
+            id,
+            json!({"action": "decide_extension", "granted": true})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "decide_extension", "granted": true, "note": "同意"}),
+    )
+    .await;
+    assert!(r.body["due_at_ms"].as_i64().unwrap() > due);
+    act(
+        &app,
+        &handler,
+        id,
+        json!({"action": "handle", "result": "已更换井盖"}),
+    )
+    .await;
+    // The reporter may verify their own case.
+    let r = act(&app, &r2, id, json!({"action": "verify"})).await;
+    assert_eq!(r.body["status"], "closed", "{}", r.text);
+    assert_eq!(r.body["returns"], 0);
+}
+
+#[tokio::test]
+async fn hotline_calls_are_located_by_address_and_the_caller_is_protected() {
+    let app = spawn_app().await;
+    let dispatcher = app.login("dispatcher").await;
+    let call = json!({"channel": "hotline", "kind": "complaint", "subject": "夜间施工噪音", "description": "每晚十一点后仍在施工。",
+        "address": "和平区劝业场街道花园路社区滨江道附近", "reporter_name": "张三", "reporter_phone": "13912345678"});
+    let r = app.post(&dispatcher, "/api/cases", call.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        r.body["territory_code"], "120101001001",
+        "the community named in the address"
+    );
+    assert_eq!(r.body["reporter"]["phone"], "139****5678");
+    assert_eq!(r.body["reporter"]["name"], "张*");
+    let nowhere = app.post(&dispatcher, "/api/cases", json!({"channel": "hotline", "kind": "complaint", "subject": "x", "description": "y", "address": "火星"})).await;
+    assert_eq!(nowhere.body["error"]["field"], "address");
+    // A resident cannot take hotline calls.
+    let resident = app.login("resident").await;
+    assert_eq!(
+        app.post(&resident, "/api/cases", call).await.status,
+        StatusCode::FORBIDDEN
+    );
+    // The community worker sees it masked and may not reveal; the dispatcher may, audited.
+    let cw = app.login("community").await;
+    assert_eq!(
+        app.get(&cw, &format!("/api/cases/{id}")).await.body["reporter"]["phone"],
+        "139****5678"
+    );
+    let full = app
+        .get(&dispatcher, &format!("/api/cases/{id}?reveal=true"))
+        .await;
+    assert_eq!(full.body["reporter"]["phone"], "13912345678");
+    let log = app
+        .get(&app.login("admin").await, "/api/audit?limit=1000")
+        .await
+        .body;
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "read_personal_data"
+                && e["object_type"] == "case"
+                && e["object_id"] == id.to_string())
+    );
+}
+
+#[tokio::test]
+async fn grid_workers_fix_on_the_spot_but_only_in_their_own_grid() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let (x2, y2) = point_in(&app, &admin, "120101001001002").await;
+    let gw = app.login("gridworker").await;
+    let r = app
+        .post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "小广告", "description": "电线杆上张贴小广告", "category": "E0201",
+            "lon": x, "lat": y, "fixed_on_spot": "已当场清除"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["status"], "closed");
+    assert_eq!(
+        kinds(&r.body),
+        [
+            "reported",
+            "filed",
+            "dispatched",
+            "accepted",
+            "handled",
+            "verified"
+        ]
+    );
+    let outside = app.post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x2, "lat": y2})).await;
+    assert_eq!(outside.status, StatusCode::FORBIDDEN);
+    let no_cat = app.post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x, "lat": y, "fixed_on_spot": "done"})).await;
+    assert_eq!(no_cat.body["error"]["field"], "category");
+}
+
+#[tokio::test]
+async fn duplicates_merge_into_a_main_case_and_bad_input_is_named() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let mk = |subject: &str| json!({"channel": "app", "kind": "report", "subject": subject, "description": "自来水管爆裂，路面积水", "lon": x, "lat": y});
+    let main = app.post(&resident, "/api/cases", mk("水管爆裂")).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let dup = app
+        .post(&resident, "/api/cases", mk("路口水管爆了"))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let r = act(
+        &app,
+        &dispatcher,
+        dup,
+        json!({"action": "merge", "into": main}),
+    )
+    .await;
+    assert_eq!(r.body["status"], "merged", "{}", r.text);
+    assert_eq!(r.body["merged_into"], main);
+    let m = app
+        .get(&dispatcher, &format!("/api/cases/{main}"))
+        .await
+        .body;
+    assert_eq!(kinds(&m), ["reported", "commented"]);
+    assert_eq!(
+        act(
+            &app,
+            &dispatcher,
+            main,
+            json!({"action": "merge", "into": main})
+        )
+        .await
+        .body["error"]["field"],
+        "into"
+    );
+    assert_eq!(
+        act(&app, &dispatcher, main, json!({"action": "fly"}))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    for (body, field) in [
+        (
+            json!({"channel": "app", "kind": "rumour", "subject": "x", "description": "y", "lon": x, "lat": y}),
+            "kind",
+        ),
+        (
+            json!({"channel": "app", "kind": "report", "subject": "", "description": "y", "lon": x, "lat": y}),
+            "subject",
+        ),
+        (
+            json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": x}),
+            "lat",
+        ),
+        (
+            json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": 116.4, "lat": 39.9}),
+            "lon",
+        ),
+        (
+            json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": x, "lat": y, "category": "ZZ"}),
+            "category",
+        ),
+        (
+            json!({"channel": "fax", "kind": "report", "subject": "x", "description": "y", "lon": x, "lat": y}),
+            "channel",
+        ),
+    ] {
+        let r = app.post(&resident, "/api/cases", body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.text);
+        assert_eq!(r.body["error"]["field"], field, "{}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn lists_show_each_role_only_its_cases() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x1, y1) = point_in(&app, &admin, "120101001001001").await;
+    let (x2, y2) = point_in(&app, &admin, "120101001001002").await;
+    let r1 = app.login("resident").await;
+    let r2 = app.login("resident2").await;
+    let c1 = app.post(&r1, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "一", "description": "一", "lon": x1, "lat": y1})).await.body["id"].clone();
+    let c2 = app.post(&r2, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "二", "description": "二", "lon": x2, "lat": y2})).await.body["id"].clone();
+    let ids = |v: Value| -> Vec<Value> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].clone())
+            .collect()
+    };
+    assert_eq!(ids(app.get(&r1, "/api/cases").await.body), vec![c1.clone()]);
+    assert_eq!(
+        ids(app
+            .get(&app.login("gridworker").await, "/api/cases")
+            .await
+            .body),
+        vec![c1.clone()]
+    );
+    assert_eq!(
+        ids(app
+            .get(&app.login("gridworker2").await, "/api/cases")
+            .await
+            .body),
+        vec![c2.clone()]
+    );
+    assert_eq!(
+        ids(app
+            .get(&app.login("community").await, "/api/cases")
+            .await
+            .body),
+        vec![c2.clone(), c1.clone()]
+    );
+    assert_eq!(
+        ids(app
+            .get(&app.login("dispatcher").await, "/api/cases?status=reported")
+            .await
+            .body),
+        vec![c2, c1]
+    );
+    assert_eq!(
+        app.get(&r1, "/api/cases?status=nonsense").await.body["error"]["field"],
+        "status"
+    );
+    let cats = app.get(&r1, "/api/categories").await.body;
+    let leaf = cats
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "E0502")
+        .unwrap();
+    assert_eq!(
+        (
+            leaf["accept_limit"].as_str(),
+            leaf["emergency"].as_bool(),
+            leaf["leaf"].as_bool()
+        ),
+        (Some("30m"), Some(true), Some(true))
+    );
+}

@@ -1,0 +1,439 @@
+//! Cases, their timeline, categories, calendar days and the outbox.
+//!
+//! A case row is the projection of its timeline; every change updates the row under
+//! optimistic concurrency (`version`) and appends its event and an outbox row in the same
+//! transaction.
+
+use crate::{Conn, Result, StoreError, scope_filter};
+use sqlx::{AssertSqlSafe, Row};
+
+#[derive(Debug, Clone, Default)]
+pub struct CaseRow {
+    pub id: i64,
+    pub channel: String,
+    pub kind: String,
+    pub subject: String,
+    pub description: String,
+    pub category_code: Option<String>,
+    pub priority: Option<String>,
+    pub status: String,
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub address: Option<String>,
+    pub territory_code: String,
+    pub reporter_id: Option<i64>,
+    pub reporter_name: Option<String>,
+    pub reporter_phone: Option<String>,
+    pub anonymous: bool,
+    pub owner_org_id: Option<i64>,
+    pub due_at_ms: Option<i64>,
+    pub overdue: bool,
+    pub returns: i64,
+    pub total_returns: i64,
+    pub dispatches: i64,
+    pub reworks: i64,
+    pub extension_until_ms: Option<i64>,
+    pub satisfaction: Option<String>,
+    pub merged_into: Option<i64>,
+    pub filed_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    pub closed_late: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub version: i64,
+}
+
+const COLS: &str = "id, channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
+    territory_code, reporter_id, reporter_name, reporter_phone, anonymous, owner_org_id, due_at_ms, overdue, returns, \
+    total_returns, dispatches, reworks, extension_until_ms, satisfaction, merged_into, filed_at_ms, closed_at_ms, \
+    closed_late, created_at_ms, updated_at_ms, version";
+
+fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+    Ok(CaseRow {
+        id: r.try_get("id")?,
+        channel: r.try_get("channel")?,
+        kind: r.try_get("kind")?,
+        subject: r.try_get("subject")?,
+        description: r.try_get("description")?,
+        category_code: r.try_get("category_code")?,
+        priority: r.try_get("priority")?,
+        status: r.try_get("status")?,
+        lon: r.try_get("lon")?,
+        lat: r.try_get("lat")?,
+        address: r.try_get("address")?,
+        territory_code: r.try_get("territory_code")?,
+        reporter_id: r.try_get("reporter_id")?,
+        reporter_name: r.try_get("reporter_name")?,
+        reporter_phone: r.try_get("reporter_phone")?,
+        anonymous: r.try_get::<i64, _>("anonymous")? != 0,
+        owner_org_id: r.try_get("owner_org_id")?,
+        due_at_ms: r.try_get("due_at_ms")?,
+        overdue: r.try_get::<i64, _>("overdue")? != 0,
+        returns: r.try_get("returns")?,
+        total_returns: r.try_get("total_returns")?,
+        dispatches: r.try_get("dispatches")?,
+        reworks: r.try_get("reworks")?,
+        extension_until_ms: r.try_get("extension_until_ms")?,
+        satisfaction: r.try_get("satisfaction")?,
+        merged_into: r.try_get("merged_into")?,
+        filed_at_ms: r.try_get("filed_at_ms")?,
+        closed_at_ms: r.try_get("closed_at_ms")?,
+        closed_late: r.try_get::<i64, _>("closed_late")? != 0,
+        created_at_ms: r.try_get("created_at_ms")?,
+        updated_at_ms: r.try_get("updated_at_ms")?,
+        version: r.try_get("version")?,
+    })
+}
+
+/// Inserts a new case; returns its id. A repeated idempotency key is a `Unique` error.
+pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO cases (channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
+         territory_code, reporter_id, reporter_name, reporter_phone, anonymous, due_at_ms, created_at_ms, updated_at_ms, \
+         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+    )
+    .bind(&c.channel)
+    .bind(&c.kind)
+    .bind(&c.subject)
+    .bind(&c.description)
+    .bind(&c.category_code)
+    .bind(&c.priority)
+    .bind(&c.status)
+    .bind(c.lon)
+    .bind(c.lat)
+    .bind(&c.address)
+    .bind(&c.territory_code)
+    .bind(c.reporter_id)
+    .bind(&c.reporter_name)
+    .bind(&c.reporter_phone)
+    .bind(c.anonymous as i64)
+    .bind(c.due_at_ms)
+    .bind(c.created_at_ms)
+    .bind(c.updated_at_ms)
+    .bind(idempotency_key)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn by_idempotency_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM cases WHERE idempotency_key = $1")
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
+    let sql = format!("SELECT {COLS} FROM cases WHERE id = $1");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()
+}
+
+/// Writes the projection back if nobody changed the case since `c.version` was read.
+/// Returns `StoreError::NotFound` when the version moved (a concurrent change).
+pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
+    let n = sqlx::query(
+        "UPDATE cases SET category_code = $3, priority = $4, status = $5, owner_org_id = $6, due_at_ms = $7, overdue = $8, \
+         returns = $9, total_returns = $10, dispatches = $11, reworks = $12, extension_until_ms = $13, satisfaction = $14, \
+         merged_into = $15, filed_at_ms = $16, closed_at_ms = $17, closed_late = $18, updated_at_ms = $19, version = version + 1 \
+         WHERE id = $1 AND version = $2",
+    )
+    .bind(c.id)
+    .bind(c.version)
+    .bind(&c.category_code)
+    .bind(&c.priority)
+    .bind(&c.status)
+    .bind(c.owner_org_id)
+    .bind(c.due_at_ms)
+    .bind(c.overdue as i64)
+    .bind(c.returns)
+    .bind(c.total_returns)
+    .bind(c.dispatches)
+    .bind(c.reworks)
+    .bind(c.extension_until_ms)
+    .bind(&c.satisfaction)
+    .bind(c.merged_into)
+    .bind(c.filed_at_ms)
+    .bind(c.closed_at_ms)
+    .bind(c.closed_late as i64)
+    .bind(c.updated_at_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+/// Appends an event (its seq is one past the last) and an outbox row.
+pub async fn append_event(
+    conn: &mut Conn,
+    case_id: i64,
+    at_ms: i64,
+    actor: Option<i64>,
+    kind: &str,
+    data: &str,
+) -> Result<i64> {
+    let seq: i64 =
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, actor_id, kind, data) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(case_id)
+        .bind(seq)
+        .bind(at_ms)
+        .bind(actor)
+        .bind(kind)
+        .bind(data)
+        .execute(&mut *conn)
+        .await?;
+    let payload = format!("{{\"case_id\":{case_id},\"seq\":{seq},\"kind\":\"{kind}\"}}");
+    sqlx::query(
+        "INSERT INTO outbox (topic, case_id, payload, created_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(format!("case.{kind}"))
+    .bind(case_id)
+    .bind(payload)
+    .bind(at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(seq)
+}
+
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub seq: i64,
+    pub at_ms: i64,
+    pub actor_id: Option<i64>,
+    pub kind: String,
+    pub data: String,
+}
+
+pub async fn events(conn: &mut Conn, case_id: i64) -> Result<Vec<EventRow>> {
+    let rows = sqlx::query(
+        "SELECT seq, at_ms, actor_id, kind, data FROM case_events WHERE case_id = $1 ORDER BY seq",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(EventRow {
+                seq: r.try_get(0)?,
+                at_ms: r.try_get(1)?,
+                actor_id: r.try_get(2)?,
+                kind: r.try_get(3)?,
+                data: r.try_get(4)?,
+            })
+        })
+        .collect()
+}
+
+/// Which cases a list returns: those in the scopes, or owned by the organisations, or
+/// reported by the person.
+#[derive(Debug, Default, Clone)]
+pub struct Filter<'a> {
+    pub scopes: Vec<&'a str>,
+    pub owner_orgs: Vec<i64>,
+    pub reporter: Option<i64>,
+    pub status: Option<&'a str>,
+    pub category_prefix: Option<&'a str>,
+    pub overdue: Option<bool>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn list(conn: &mut Conn, f: &Filter<'_>) -> Result<Vec<CaseRow>> {
+    let (scope_sql, mut binds) = scope_filter("territory_code", &f.scopes, 1);
+    let mut who = vec![scope_sql];
+    if !f.owner_orgs.is_empty() {
+        let ids: Vec<String> = f.owner_orgs.iter().map(|i| i.to_string()).collect();
+        who.push(format!("owner_org_id IN ({})", ids.join(",")));
+    }
+    if let Some(r) = f.reporter {
+        who.push(format!("reporter_id = {r}"));
+    }
+    let mut sql = format!("SELECT {COLS} FROM cases WHERE ({})", who.join(" OR "));
+    if let Some(s) = f.status {
+        binds.push(s.to_owned());
+        sql.push_str(&format!(" AND status = ${}", binds.len()));
+    }
+    if let Some(c) = f.category_prefix {
+        binds.push(format!("{c}%"));
+        sql.push_str(&format!(" AND category_code LIKE ${}", binds.len()));
+    }
+    if let Some(o) = f.overdue {
+        sql.push_str(&format!(" AND overdue = {}", o as i64));
+    }
+    if let Some(b) = f.before_id {
+        sql.push_str(&format!(" AND id < {b}"));
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit.max(0)));
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(row).collect()
+}
+
+// ---- categories ----
+
+#[derive(Debug, Clone, Default)]
+pub struct CategoryRow {
+    pub code: String,
+    pub name: String,
+    pub parent_code: Option<String>,
+    pub kind: String,
+    pub emergency: bool,
+    pub accept_limit: Option<String>,
+    pub handle_limit: Option<String>,
+    pub verify_limit: Option<String>,
+    pub priority: Option<String>,
+    pub default_org: Option<String>,
+    pub filing_condition: Option<String>,
+    pub closing_condition: Option<String>,
+}
+
+const CAT_COLS: &str = "code, name, parent_code, kind, emergency, accept_limit, handle_limit, verify_limit, priority, \
+    default_org, filing_condition, closing_condition";
+
+fn category(r: &sqlx::any::AnyRow) -> Result<CategoryRow> {
+    Ok(CategoryRow {
+        code: r.try_get("code")?,
+        name: r.try_get("name")?,
+        parent_code: r.try_get("parent_code")?,
+        kind: r.try_get("kind")?,
+        emergency: r.try_get::<i64, _>("emergency")? != 0,
+        accept_limit: r.try_get("accept_limit")?,
+        handle_limit: r.try_get("handle_limit")?,
+        verify_limit: r.try_get("verify_limit")?,
+        priority: r.try_get("priority")?,
+        default_org: r.try_get("default_org")?,
+        filing_condition: r.try_get("filing_condition")?,
+        closing_condition: r.try_get("closing_condition")?,
+    })
+}
+
+pub async fn upsert_categories(conn: &mut Conn, rows: &[CategoryRow], now_ms: i64) -> Result<()> {
+    for c in rows {
+        sqlx::query(
+            "INSERT INTO categories (code, name, parent_code, kind, emergency, accept_limit, handle_limit, verify_limit, priority, \
+             default_org, filing_condition, closing_condition, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+             ON CONFLICT (code) DO UPDATE SET name = excluded.name, parent_code = excluded.parent_code, kind = excluded.kind, \
+             emergency = excluded.emergency, accept_limit = excluded.accept_limit, handle_limit = excluded.handle_limit, \
+             verify_limit = excluded.verify_limit, priority = excluded.priority, default_org = excluded.default_org, \
+             filing_condition = excluded.filing_condition, closing_condition = excluded.closing_condition, updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(&c.code)
+        .bind(&c.name)
+        .bind(&c.parent_code)
+        .bind(&c.kind)
+        .bind(c.emergency as i64)
+        .bind(&c.accept_limit)
+        .bind(&c.handle_limit)
+        .bind(&c.verify_limit)
+        .bind(&c.priority)
+        .bind(&c.default_org)
+        .bind(&c.filing_condition)
+        .bind(&c.closing_condition)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn get_category(conn: &mut Conn, code: &str) -> Result<Option<CategoryRow>> {
+    let sql = format!("SELECT {CAT_COLS} FROM categories WHERE code = $1");
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(code)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(category)
+        .transpose()
+}
+
+pub async fn categories(conn: &mut Conn) -> Result<Vec<CategoryRow>> {
+    let sql = format!("SELECT {CAT_COLS} FROM categories ORDER BY code");
+    sqlx::query(AssertSqlSafe(sql))
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(category)
+        .collect()
+}
+
+pub async fn count_categories(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM categories")
+        .fetch_one(&mut *conn)
+        .await?)
+}
+
+// ---- calendar ----
+
+pub async fn replace_calendar(conn: &mut Conn, days: &[(i64, String, String)]) -> Result<()> {
+    sqlx::query("DELETE FROM calendar_days")
+        .execute(&mut *conn)
+        .await?;
+    for (day, kind, name) in days {
+        sqlx::query("INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)")
+            .bind(day)
+            .bind(kind)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn calendar(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
+
+/// The organisation of a kind (and name ending) on the nearest of the given territories,
+/// tried in order (the case's own territory first, then up the tree).
+pub async fn find_org_for(
+    conn: &mut Conn,
+    kind: &str,
+    name_suffix: Option<&str>,
+    territories: &[String],
+) -> Result<Option<i64>> {
+    for t in territories {
+        let id: Option<i64> = match name_suffix {
+            Some(n) => {
+                sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND kind = $2 AND name LIKE $3 ORDER BY id LIMIT 1")
+                    .bind(t)
+                    .bind(kind)
+                    .bind(format!("%{n}"))
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => {
+                sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND kind = $2 ORDER BY id LIMIT 1")
+                    .bind(t)
+                    .bind(kind)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+        };
+        if id.is_some() {
+            return Ok(id);
+        }
+    }
+    Ok(None)
+}
