@@ -226,7 +226,7 @@ pub struct CaseView {
     pub timeline: Option<Vec<TimelineEntry>>,
 }
 
-fn state_of(r: &CaseRow) -> Result<CaseState> {
+pub(crate) fn state_of(r: &CaseRow) -> Result<CaseState> {
     Ok(CaseState {
         status: Status::parse(&r.status)?,
         category: r.category_code.clone(),
@@ -251,7 +251,7 @@ fn state_of(r: &CaseRow) -> Result<CaseState> {
     })
 }
 
-fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
+pub(crate) fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
     r.status = s.status.as_str().into();
     r.category_code = s.category.clone();
     r.priority = s.priority.clone();
@@ -582,6 +582,25 @@ async fn rule_target(
         .ok_or_else(|| AppError::invalid("org_id", "no unit is responsible by the rules; name one"))
 }
 
+/// The command centre one level above the case's owner (or above the case's own territory
+/// when it has no owner yet): where escalations go.
+pub(crate) async fn command_centre_above(
+    app: &App,
+    conn: &mut wuzhi_store::Conn,
+    row: &CaseRow,
+) -> Result<Option<i64>> {
+    let from = match row.owner_org_id {
+        Some(o) => wuzhi_store::org::get(conn, o)
+            .await?
+            .map(|o| o.territory_code)
+            .unwrap_or(row.territory_code.clone()),
+        None => row.territory_code.clone(),
+    };
+    let mut above = app.locator().chain(&from);
+    above.remove(0);
+    Ok(wuzhi_store::cases::find_org_for(conn, "command_centre", None, &above).await?)
+}
+
 /// One step of the loop.
 pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<CaseView> {
     let now = app.now_ms();
@@ -738,16 +757,7 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             if !(owner(actor) || can_in(actor, Action::DispatchCase, &row)?) {
                 return Err(forbid(name));
             }
-            let from = match row.owner_org_id {
-                Some(o) => wuzhi_store::org::get(&mut tx, o)
-                    .await?
-                    .map(|o| o.territory_code)
-                    .unwrap_or(row.territory_code.clone()),
-                None => row.territory_code.clone(),
-            };
-            let mut above = app.locator().chain(&from);
-            above.remove(0);
-            let org = wuzhi_store::cases::find_org_for(&mut tx, "command_centre", None, &above)
+            let org = command_centre_above(app, &mut tx, &row)
                 .await?
                 .ok_or_else(|| AppError::Conflict {
                     field: "action".into(),

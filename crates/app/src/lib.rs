@@ -13,8 +13,10 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod locate;
+pub mod notify;
 pub mod org;
 pub mod people;
+pub mod sweep;
 pub mod territory;
 
 pub use clock::{Clock, ManualClock, SystemClock};

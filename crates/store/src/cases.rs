@@ -437,3 +437,207 @@ pub async fn find_org_for(
     }
     Ok(None)
 }
+
+// ---- deadline sweep ----
+
+/// Ids of open cases (not parked) whose stage is due before `before_ms` and that match
+/// `overdue`; at most `limit`, earliest due first.
+pub async fn due_before(
+    conn: &mut Conn,
+    before_ms: i64,
+    overdue: bool,
+    limit: i64,
+) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT id FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
+         AND due_at_ms < $1 AND overdue = $2 ORDER BY due_at_ms LIMIT $3",
+    )
+    .bind(before_ms)
+    .bind(overdue as i64)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// Open cases due between now and `until_ms` whose current due time was not warned yet.
+pub async fn due_soon_unwarned(
+    conn: &mut Conn,
+    now_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT id, due_at_ms FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
+         AND overdue = 0 AND due_at_ms >= $1 AND due_at_ms < $2 AND (warned_due_ms IS NULL OR warned_due_ms <> due_at_ms) \
+         ORDER BY due_at_ms LIMIT $3",
+    )
+    .bind(now_ms)
+    .bind(until_ms)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Records that the warning for this due time was sent; false if another server did it.
+pub async fn mark_warned(conn: &mut Conn, id: i64, due_ms: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE cases SET warned_due_ms = $2 WHERE id = $1 AND due_at_ms = $2 AND (warned_due_ms IS NULL OR warned_due_ms <> $2)",
+    )
+    .bind(id)
+    .bind(due_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+pub async fn insert_notification(
+    conn: &mut Conn,
+    person: i64,
+    case_id: Option<i64>,
+    kind: &str,
+    body: &str,
+    now_ms: i64,
+) -> Result<()> {
+    sqlx::query("INSERT INTO notifications (person_id, case_id, kind, body, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        .bind(person)
+        .bind(case_id)
+        .bind(kind)
+        .bind(body)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// People holding an active post in an organisation.
+pub async fn org_members(conn: &mut Conn, org: i64, now_ms: i64) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT person_id FROM memberships WHERE organisation_id = $1 AND start_ms <= $2 AND (end_ms IS NULL OR end_ms > $2)",
+    )
+    .bind(org)
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub kind: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    pub read_at_ms: Option<i64>,
+}
+
+pub async fn notifications(
+    conn: &mut Conn,
+    person: i64,
+    unread_only: bool,
+    limit: i64,
+) -> Result<Vec<NotificationRow>> {
+    let sql = format!(
+        "SELECT id, case_id, kind, body, created_at_ms, read_at_ms FROM notifications WHERE person_id = $1{} ORDER BY id DESC LIMIT $2",
+        if unread_only {
+            " AND read_at_ms IS NULL"
+        } else {
+            ""
+        }
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(person)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(NotificationRow {
+                id: r.try_get(0)?,
+                case_id: r.try_get(1)?,
+                kind: r.try_get(2)?,
+                body: r.try_get(3)?,
+                created_at_ms: r.try_get(4)?,
+                read_at_ms: r.try_get(5)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn mark_read(conn: &mut Conn, person: i64, id: i64, now_ms: i64) -> Result<bool> {
+    let n = sqlx::query("UPDATE notifications SET read_at_ms = $3 WHERE id = $1 AND person_id = $2 AND read_at_ms IS NULL")
+        .bind(id)
+        .bind(person)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    Ok(n == 1)
+}
+
+// ---- outbox ----
+
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub topic: String,
+    pub case_id: Option<i64>,
+    pub payload: String,
+    pub created_at_ms: i64,
+}
+
+/// Claims up to `limit` unprocessed rows for `worker` until `until_ms`. The conditions are
+/// repeated on the updated row, so two servers racing for the same row cannot both claim it
+/// (PostgreSQL re-checks them after the first claim commits; SQLite has one writer).
+pub async fn claim_outbox(
+    conn: &mut Conn,
+    worker: &str,
+    now_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<OutboxRow>> {
+    let rows = sqlx::query(
+        "UPDATE outbox SET claimed_by = $1, claimed_until_ms = $2 \
+         WHERE id IN (SELECT id FROM outbox WHERE processed = 0 AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) ORDER BY id LIMIT $4) \
+         AND processed = 0 AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) \
+         RETURNING id, topic, case_id, payload, created_at_ms",
+    )
+    .bind(worker)
+    .bind(until_ms)
+    .bind(now_ms)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<OutboxRow> = rows
+        .iter()
+        .map(|r| {
+            Ok(OutboxRow {
+                id: r.try_get(0)?,
+                topic: r.try_get(1)?,
+                case_id: r.try_get(2)?,
+                payload: r.try_get(3)?,
+                created_at_ms: r.try_get(4)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    out.sort_by_key(|r| r.id);
+    Ok(out)
+}
+
+/// Marks a claimed row processed; false when the claim was lost to another worker.
+pub async fn finish_outbox(conn: &mut Conn, id: i64, worker: &str) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE outbox SET processed = 1 WHERE id = $1 AND claimed_by = $2 AND processed = 0",
+    )
+    .bind(id)
+    .bind(worker)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}

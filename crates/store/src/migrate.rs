@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0001_foundation.sql"),
     ),
     (2, "cases", include_str!("../migrations/0002_cases.sql")),
+    (
+        3,
+        "sweep and inbox",
+        include_str!("../migrations/0003_sweep_and_inbox.sql"),
+    ),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

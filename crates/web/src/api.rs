@@ -698,3 +698,42 @@ pub async fn replace_calendar(
         imported: wuzhi_app::categories::store_calendar(&state.app, Some(&a.actor), &body).await?,
     }))
 }
+
+// ---- inbox ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct InboxParams {
+    pub unread: Option<bool>,
+    pub limit: Option<i64>,
+}
+
+/// The caller's in-app messages, newest first.
+#[utoipa::path(get, path = "/api/me/notifications", tag = "session", params(InboxParams),
+    responses((status = 200, body = Vec<wuzhi_app::notify::NotificationView>)))]
+pub async fn notifications(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<InboxParams>,
+) -> ApiResult<Json<Vec<wuzhi_app::notify::NotificationView>>> {
+    let limit = wuzhi_app::page_limit(p.limit)?;
+    Ok(Json(
+        wuzhi_app::notify::inbox(
+            &state.app,
+            a.actor.person_id,
+            p.unread.unwrap_or(false),
+            limit,
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/me/notifications/{id}/read", tag = "session", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn read_notification(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    wuzhi_app::notify::mark_read(&state.app, a.actor.person_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -44,6 +44,7 @@ pub struct AppState {
         api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
+        api::notifications, api::read_notification,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"))
 )]
@@ -169,6 +170,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/categories", get(api::list_categories))
         .route("/api/categories/import", post(api::import_categories))
         .route("/api/calendar", axum::routing::put(api::replace_calendar))
+        .route("/api/me/notifications", get(api::notifications))
+        .route(
+            "/api/me/notifications/{id}/read",
+            post(api::read_notification),
+        )
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .route("/", get(home))
@@ -185,6 +191,7 @@ pub fn router(state: AppState) -> Router {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    background: bool,
 }
 
 impl Application {
@@ -202,7 +209,14 @@ impl Application {
                 secure_cookies,
                 metrics: metrics_handle(),
             },
+            background: true,
         })
+    }
+
+    /// Serve without the background workers (tests step them with `run_once` instead).
+    pub fn without_background_workers(mut self) -> Self {
+        self.background = false;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -210,18 +224,44 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight. A background
-    /// task keeps the grid index in step with territory changes made by other servers.
+    /// task processes the outbox (every second), keeps the grid index in step with territory
+    /// changes made by other servers (every 5 s) and sweeps deadlines (every minute).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let app = self.state.app.clone();
-        let refresher = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
+        let worker = format!(
+            "{}-{}",
+            std::process::id(),
+            wuzhi_app::auth::random_token().get(..8).unwrap_or("0")
+        );
+        let run_workers = self.background;
+        let background = tokio::spawn(async move {
+            if !run_workers {
+                return;
+            }
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            let mut n: u64 = 0;
             loop {
                 tick.tick().await;
-                if let Err(e) = app.refresh_index_if_stale().await {
-                    tracing::warn!(error = %e, "grid index refresh failed");
+                n += 1;
+                if let Err(e) = wuzhi_app::notify::run_once(&app, &worker).await {
+                    tracing::warn!(error = %e, "outbox pass failed");
+                }
+                if n % 5 == 0 {
+                    if let Err(e) = app.refresh_index_if_stale().await {
+                        tracing::warn!(error = %e, "grid index refresh failed");
+                    }
+                }
+                if n % 60 == 0 {
+                    match wuzhi_app::sweep::run_once(&app).await {
+                        Ok(o) if o.marked_overdue + o.escalated + o.warned > 0 => {
+                            tracing::info!(?o, "deadline sweep")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
+                    }
                 }
             }
         });
@@ -229,7 +269,7 @@ impl Application {
         let res = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
-        refresher.abort();
+        background.abort();
         res
     }
 }

@@ -521,3 +521,174 @@ async fn lists_show_each_role_only_its_cases() {
         (Some("30m"), Some(true), Some(true))
     );
 }
+
+/// Wednesday 2026-11-25 10:00 in Tianjin (02:00 UTC): a working morning.
+const WEDNESDAY_10AM: i64 = 20_782 * 86_400_000 + 2 * 3_600_000;
+
+#[tokio::test]
+async fn the_sweep_warns_marks_overdue_and_escalates() {
+    let app = spawn_app_at(WEDNESDAY_10AM).await;
+    assert_eq!(
+        wuzhi_domain::calendar::format_local(WEDNESDAY_10AM),
+        "2026-11-25T10:00:00+08:00"
+    );
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let id = app
+        .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "暴露垃圾", "description": "路边垃圾", "category": "E0102", "lon": x, "lat": y}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    act(
+        &app,
+        &dispatcher,
+        id,
+        json!({"action": "file", "category": "E0102"}),
+    )
+    .await;
+    let d = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+    assert_eq!(
+        d.body["due_at"], "2026-11-25T11:00:00+08:00",
+        "accept within one working hour"
+    );
+    let sweep = |app: &TestApp| {
+        let a = app.app.clone();
+        async move { wuzhi_app::sweep::run_once(&a).await.unwrap() }
+    };
+    app.clock.advance_ms(30 * 60_000);
+    let o = sweep(&app).await;
+    assert_eq!((o.warned, o.marked_overdue, o.escalated), (1, 0, 0));
+    assert_eq!(sweep(&app).await.warned, 0, "warned once per stage");
+    app.clock.advance_ms(60 * 60_000);
+    let o = sweep(&app).await;
+    assert_eq!((o.marked_overdue, o.escalated), (1, 0));
+    let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
+    assert_eq!(c["overdue"], true);
+    assert_eq!(kinds(&c).last().unwrap(), "marked_overdue");
+    assert_eq!(
+        sweep(&app).await,
+        wuzhi_app::sweep::Outcome::default(),
+        "nothing more until a working day passes"
+    );
+    // Thursday noon: overdue by more than a working day, so up to the district centre.
+    app.clock.set_ms(WEDNESDAY_10AM + 26 * 3_600_000);
+    let o = sweep(&app).await;
+    assert_eq!(o.escalated, 1);
+    let dispatcher = app.login("dispatcher").await; // a day later: the old session has expired
+    let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
+    assert_eq!(
+        c["owner_org_id"],
+        app.org_id("120101", "和平区社会治理中心").await
+    );
+    assert_eq!(
+        (c["status"].as_str(), c["overdue"].as_bool()),
+        (Some("dispatched"), Some(false))
+    );
+    // The street office's staff were warned; the commander's inbox has it.
+    let commander = app.login("commander").await;
+    let inbox = app.get(&commander, "/api/me/notifications").await.body;
+    assert!(
+        inbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["kind"] == "due_soon" && n["case_id"] == id),
+        "{inbox}"
+    );
+}
+
+#[tokio::test]
+async fn the_outbox_notifies_each_person_once_even_with_two_workers() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let dispatcher = app.login("dispatcher").await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let id = app
+            .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": format!("垃圾{i}"), "description": "d", "category": "E0102", "lon": x, "lat": y}))
+            .await
+            .body["id"]
+            .as_i64()
+            .unwrap();
+        act(
+            &app,
+            &dispatcher,
+            id,
+            json!({"action": "file", "category": "E0102"}),
+        )
+        .await;
+        act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+        ids.push(id);
+    }
+    let (a, b) = (app.app.clone(), app.app.clone());
+    let (o1, o2) = tokio::join!(
+        async move { wuzhi_app::notify::run_once(&a, "server-a").await.unwrap() },
+        async move { wuzhi_app::notify::run_once(&b, "server-b").await.unwrap() }
+    );
+    assert_eq!(
+        o1.processed + o2.processed,
+        15,
+        "5 reports, 5 filings, 5 dispatches"
+    );
+    assert_eq!(
+        wuzhi_app::notify::run_once(&app.app, "server-a")
+            .await
+            .unwrap()
+            .processed,
+        0
+    );
+    let mine = app
+        .get(&resident, "/api/me/notifications?limit=100")
+        .await
+        .body;
+    let mine = mine.as_array().unwrap();
+    assert_eq!(
+        mine.len(),
+        10,
+        "filed and dispatched, for each of five cases"
+    );
+    let commander = app.login("commander").await;
+    let theirs = app
+        .get(&commander, "/api/me/notifications?unread=true")
+        .await
+        .body;
+    let theirs = theirs.as_array().unwrap();
+    assert_eq!(theirs.len(), 5);
+    assert!(theirs.iter().all(|n| n["kind"] == "dispatched"));
+    let first = theirs[0]["id"].as_i64().unwrap();
+    assert_eq!(
+        app.post(
+            &commander,
+            &format!("/api/me/notifications/{first}/read"),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        app.get(&commander, "/api/me/notifications?unread=true")
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+    // Someone else's message cannot be marked.
+    assert_eq!(
+        app.post(
+            &resident,
+            &format!("/api/me/notifications/{first}/read"),
+            json!({})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}

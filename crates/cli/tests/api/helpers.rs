@@ -76,9 +76,22 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Some(1)).await
 }
 
+/// A test app whose clock starts at `start_ms` (before the demo is seeded, so every post
+/// is held from then on).
+pub async fn spawn_app_at(start_ms: i64) -> TestApp {
+    spawn(Some(1), Some(start_ms)).await
+}
+
 pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
+    spawn(districts, None).await
+}
+
+async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
     let db = fresh_db().await;
     let (app, clock) = open_app(&db.url).await;
+    if let Some(t) = start_ms {
+        clock.set_ms(t);
+    }
     wuzhi_app::demo::seed(&app, districts)
         .await
         .expect("seed demo city");
@@ -97,7 +110,8 @@ pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
 pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestApp {
     let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false)
         .await
-        .unwrap();
+        .unwrap()
+        .without_background_workers();
     let base = format!("http://{}", server.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run_until_stopped(async move {

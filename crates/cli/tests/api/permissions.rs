@@ -300,6 +300,22 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        case(
+            Method::GET,
+            "/api/me/notifications",
+            "/api/me/notifications".into(),
+            None,
+            200,
+            200,
+        ),
+        case(
+            Method::POST,
+            "/api/me/notifications/{id}/read",
+            "/api/me/notifications/999999/read".into(),
+            Some(json!({})),
+            404,
+            404,
+        ),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(

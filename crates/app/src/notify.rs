@@ -1,0 +1,143 @@
+//! Notifications: the outbox worker turns each case change into in-app messages for the
+//! people concerned (the owning unit's staff, the reporter). Rows are claimed with a lease,
+//! so several app servers sharing one database process each row once.
+
+use crate::{App, Result};
+use serde::Serialize;
+use wuzhi_store::Conn;
+use wuzhi_store::cases::CaseRow;
+
+/// Messages every member of the owning unit.
+pub(crate) async fn tell_owner(
+    conn: &mut Conn,
+    row: &CaseRow,
+    kind: &str,
+    text: &str,
+    now: i64,
+) -> Result<usize> {
+    let Some(org) = row.owner_org_id else {
+        return Ok(0);
+    };
+    let members = wuzhi_store::cases::org_members(conn, org, now).await?;
+    for p in &members {
+        wuzhi_store::cases::insert_notification(conn, *p, Some(row.id), kind, text, now).await?;
+    }
+    Ok(members.len())
+}
+
+fn reporter_text(kind: &str, id: i64, subject: &str) -> Option<String> {
+    let what = match kind {
+        "filed" => "已立案",
+        "rejected" => "不予立案",
+        "dispatched" => "已派遣至承办单位",
+        "handled" => "已处置，等待核查",
+        "verified" => "已办结，请评价",
+        "reopened" => "已重新办理",
+        _ => return None,
+    };
+    Some(format!("您反映的案件 #{id}「{subject}」{what}"))
+}
+
+fn owner_text(kind: &str, id: i64, subject: &str) -> Option<String> {
+    let what = match kind {
+        "dispatched" => "派遣至本单位，请签收",
+        "escalated" => "已升级至本单位督办",
+        "reworked" => "核查未通过，请返工",
+        "reopened" => "被重新启动，请办理",
+        "extension_decided" => "的延期申请已审批",
+        "marked_overdue" => "已超期",
+        "commented" => "有新的留言",
+        _ => return None,
+    };
+    Some(format!("案件 #{id}「{subject}」{what}"))
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    pub processed: usize,
+    pub notifications: usize,
+}
+
+/// Processes up to one batch of outbox rows as `worker`.
+pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, 200).await?;
+    wuzhi_store::commit(tx).await?;
+    let mut out = Outcome::default();
+    for r in rows {
+        let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
+        let mut tx = app.db.write().await?;
+        if let Some(case_id) = r.case_id {
+            if let Some(row) = wuzhi_store::cases::get(&mut tx, case_id).await? {
+                if let (Some(p), Some(text)) =
+                    (row.reporter_id, reporter_text(&kind, row.id, &row.subject))
+                {
+                    wuzhi_store::cases::insert_notification(
+                        &mut tx,
+                        p,
+                        Some(row.id),
+                        &kind,
+                        &text,
+                        now,
+                    )
+                    .await?;
+                    out.notifications += 1;
+                }
+                if let Some(text) = owner_text(&kind, row.id, &row.subject) {
+                    out.notifications += tell_owner(&mut tx, &row, &kind, &text, now).await?;
+                }
+            }
+        }
+        if wuzhi_store::cases::finish_outbox(&mut tx, r.id, worker).await? {
+            wuzhi_store::commit(tx).await?;
+            out.processed += 1;
+        }
+        // A lost claim rolls back: the other worker delivers it.
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    pub case_id: Option<i64>,
+    pub kind: String,
+    pub body: String,
+    pub created_at_ms: i64,
+    pub read: bool,
+}
+
+pub async fn inbox(
+    app: &App,
+    person: i64,
+    unread_only: bool,
+    limit: i64,
+) -> Result<Vec<NotificationView>> {
+    let mut conn = app.db.read().await?;
+    Ok(
+        wuzhi_store::cases::notifications(&mut conn, person, unread_only, limit)
+            .await?
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                case_id: n.case_id,
+                kind: n.kind,
+                body: n.body,
+                created_at_ms: n.created_at_ms,
+                read: n.read_at_ms.is_some(),
+            })
+            .collect(),
+    )
+}
+
+pub async fn mark_read(app: &App, person: i64, id: i64) -> Result<()> {
+    let mut tx = app.db.write().await?;
+    if !wuzhi_store::cases::mark_read(&mut tx, person, id, app.now_ms()).await? {
+        return Err(crate::AppError::not_found(format!(
+            "unread notification {id}"
+        )));
+    }
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}
