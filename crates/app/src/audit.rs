@@ -51,10 +51,7 @@ pub async fn verify(app: &App) -> Result<Result<Verified, Break>> {
             }
         }
     }
-    Ok(v.finish((head.0, &head.1)).map(|n| Verified {
-        entries: n,
-        head_hash: head.1.clone(),
-    }))
+    Ok(v.finish((head.0, &head.1)).map(|n| Verified { entries: n, head_hash: head.1.clone() }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -72,14 +69,9 @@ pub struct EntryView {
 
 /// The log is city-wide: only an administrator whose scope is a whole city may read it.
 pub async fn list(app: &App, actor: &Actor, after: i64, limit: i64) -> Result<Vec<EntryView>> {
-    let allowed = actor
-        .scopes_for(Action::ReadAudit)
-        .iter()
-        .any(|s| s.level() == Level::City);
+    let allowed = actor.scopes_for(Action::ReadAudit).iter().any(|s| s.level() == Level::City);
     if !allowed {
-        return Err(AppError::Forbidden {
-            action: Action::ReadAudit.as_str().into(),
-        });
+        return Err(AppError::Forbidden { action: Action::ReadAudit.as_str().into() });
     }
     let mut conn = app.db.read().await?;
     let page = wuzhi_store::audit::page(&mut conn, after, limit).await?;

@@ -5,9 +5,7 @@
 use crate::audit::record;
 use crate::{App, AppError, Result};
 use argon2::Argon2;
-use argon2::password_hash::{
-    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
-};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use rand::RngCore;
 use serde::Serialize;
 use serde_json::json;
@@ -21,9 +19,7 @@ pub async fn hash_password(password: &str) -> Result<String> {
     let p = password.to_owned();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default()
-            .hash_password(p.as_bytes(), &salt)
-            .map(|h| h.to_string())
+        Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| h.to_string())
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))?
@@ -34,11 +30,7 @@ async fn verify_password(hash: &str, password: &str) -> Result<bool> {
     let (h, p) = (hash.to_owned(), password.to_owned());
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&h)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(p.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            .map(|parsed| Argon2::default().verify_password(p.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
     })
     .await
@@ -74,16 +66,12 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
     let account = wuzhi_store::people::account_by_username(&mut conn, username).await?;
     drop(conn);
     let Some(acc) = account else {
-        let dummy = DUMMY_HASH
-            .get_or_try_init(|| hash_password("not a password of anyone"))
-            .await?;
+        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password("not a password of anyone")).await?;
         let _ = verify_password(dummy, password).await?;
         return Err(AppError::BadCredentials);
     };
     if acc.locked_until_ms > now {
-        return Err(AppError::Locked {
-            until_ms: acc.locked_until_ms,
-        });
+        return Err(AppError::Locked { until_ms: acc.locked_until_ms });
     }
     if acc.disabled || !verify_password(&acc.password_hash, password).await? {
         let mut tx = app.db.write().await?;
@@ -107,45 +95,17 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
         )
         .await?;
         wuzhi_store::commit(tx).await?;
-        return Err(if locked {
-            AppError::Locked {
-                until_ms: lock_until,
-            }
-        } else {
-            AppError::BadCredentials
-        });
+        return Err(if locked { AppError::Locked { until_ms: lock_until } } else { AppError::BadCredentials });
     }
     let token = random_token();
     let csrf = random_token();
     let expires = now + app.settings.session_ttl_ms;
     let mut tx = app.db.write().await?;
     wuzhi_store::people::reset_failed_logins(&mut tx, acc.person_id).await?;
-    wuzhi_store::people::insert_session(
-        &mut tx,
-        &sha256_hex(&token),
-        acc.person_id,
-        &csrf,
-        now,
-        expires,
-    )
-    .await?;
-    record(
-        &mut tx,
-        now,
-        None,
-        "login",
-        "person",
-        &acc.person_id.to_string(),
-        json!({}),
-    )
-    .await?;
+    wuzhi_store::people::insert_session(&mut tx, &sha256_hex(&token), acc.person_id, &csrf, now, expires).await?;
+    record(&mut tx, now, None, "login", "person", &acc.person_id.to_string(), json!({})).await?;
     wuzhi_store::commit(tx).await?;
-    Ok(SignedIn {
-        session_token: token,
-        csrf_token: csrf,
-        person_id: acc.person_id,
-        expires_at_ms: expires,
-    })
+    Ok(SignedIn { session_token: token, csrf_token: csrf, person_id: acc.person_id, expires_at_ms: expires })
 }
 
 /// The person and CSRF token of a live session.
@@ -184,16 +144,7 @@ pub async fn change_password(
     wuzhi_store::people::set_password(&mut tx, actor.person_id, &hash, now).await?;
     let keep = keep_session.map(sha256_hex).unwrap_or_default();
     wuzhi_store::people::delete_other_sessions(&mut tx, actor.person_id, &keep).await?;
-    record(
-        &mut tx,
-        now,
-        Some(actor),
-        "change_password",
-        "person",
-        &actor.person_id.to_string(),
-        json!({}),
-    )
-    .await?;
+    record(&mut tx, now, Some(actor), "change_password", "person", &actor.person_id.to_string(), json!({})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(())
 }
@@ -211,24 +162,8 @@ pub async fn create_api_token(app: &App, actor: &Actor, name: &str) -> Result<Ne
     let token = format!("wzt_{}", random_token());
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let id = wuzhi_store::people::insert_api_token(
-        &mut tx,
-        &sha256_hex(&token),
-        actor.person_id,
-        &name,
-        now,
-    )
-    .await?;
-    record(
-        &mut tx,
-        now,
-        Some(actor),
-        "create_api_token",
-        "api_token",
-        &id.to_string(),
-        json!({"name": name}),
-    )
-    .await?;
+    let id = wuzhi_store::people::insert_api_token(&mut tx, &sha256_hex(&token), actor.person_id, &name, now).await?;
+    record(&mut tx, now, Some(actor), "create_api_token", "api_token", &id.to_string(), json!({"name": name})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(NewToken { id, name, token })
 }
@@ -248,18 +183,11 @@ pub struct TokenView {
 
 pub async fn list_api_tokens(app: &App, actor: &Actor) -> Result<Vec<TokenView>> {
     let mut conn = app.db.read().await?;
-    Ok(
-        wuzhi_store::people::list_api_tokens(&mut conn, actor.person_id)
-            .await?
-            .into_iter()
-            .map(|(id, name, created_at_ms, revoked_at_ms)| TokenView {
-                id,
-                name,
-                created_at_ms,
-                revoked_at_ms,
-            })
-            .collect(),
-    )
+    Ok(wuzhi_store::people::list_api_tokens(&mut conn, actor.person_id)
+        .await?
+        .into_iter()
+        .map(|(id, name, created_at_ms, revoked_at_ms)| TokenView { id, name, created_at_ms, revoked_at_ms })
+        .collect())
 }
 
 pub async fn revoke_api_token(app: &App, actor: &Actor, id: i64) -> Result<()> {
@@ -268,16 +196,7 @@ pub async fn revoke_api_token(app: &App, actor: &Actor, id: i64) -> Result<()> {
     if !wuzhi_store::people::revoke_api_token(&mut tx, id, actor.person_id, now).await? {
         return Err(AppError::not_found(format!("api token {id}")));
     }
-    record(
-        &mut tx,
-        now,
-        Some(actor),
-        "revoke_api_token",
-        "api_token",
-        &id.to_string(),
-        json!({}),
-    )
-    .await?;
+    record(&mut tx, now, Some(actor), "revoke_api_token", "api_token", &id.to_string(), json!({})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(())
 }

@@ -12,15 +12,7 @@ use wuzhi_geo::Crs;
 use wuzhi_store::StoreError;
 use wuzhi_store::cases::{CaseRow, CategoryRow};
 
-pub const KINDS: [&str; 7] = [
-    "request",
-    "complaint",
-    "report",
-    "dispute",
-    "emergency",
-    "suggestion",
-    "consultation",
-];
+pub const KINDS: [&str; 7] = ["request", "complaint", "report", "dispute", "emergency", "suggestion", "consultation"];
 
 /// Where a report comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -239,15 +231,12 @@ pub(crate) fn state_of(r: &CaseRow) -> Result<CaseState> {
         due_ms: r.due_at_ms,
         overdue: r.overdue,
         extension_until_ms: r.extension_until_ms,
-        satisfaction: r
-            .satisfaction
-            .as_deref()
-            .map(Satisfaction::parse)
-            .transpose()?,
+        satisfaction: r.satisfaction.as_deref().map(Satisfaction::parse).transpose()?,
         merged_into: r.merged_into,
         filed_at_ms: r.filed_at_ms,
         closed_at_ms: r.closed_at_ms,
         closed_late: r.closed_late,
+        filed_late: r.filed_late,
     })
 }
 
@@ -268,14 +257,12 @@ pub(crate) fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
     r.filed_at_ms = s.filed_at_ms;
     r.closed_at_ms = s.closed_at_ms;
     r.closed_late = s.closed_late;
+    r.filed_late = s.filed_late;
     r.updated_at_ms = now;
 }
 
 fn refused(e: Refused) -> AppError {
-    AppError::Conflict {
-        field: "action".into(),
-        reason: e.to_string(),
-    }
+    AppError::Conflict { field: "action".into(), reason: e.to_string() }
 }
 
 fn territory(r: &CaseRow) -> Result<TerritoryCode> {
@@ -289,8 +276,7 @@ fn is_reporter(a: &Actor, r: &CaseRow) -> bool {
 fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
     Ok(is_reporter(a, r)
         || r.owner_org_id.is_some_and(|o| a.member_of(o))
-        || a.can(Action::ReadCase, &Target::territory(&territory(r)?))
-            .is_ok())
+        || a.can(Action::ReadCase, &Target::territory(&territory(r)?)).is_ok())
 }
 
 fn can_in(a: &Actor, action: Action, r: &CaseRow) -> Result<bool> {
@@ -298,9 +284,7 @@ fn can_in(a: &Actor, action: Action, r: &CaseRow) -> Result<bool> {
 }
 
 fn forbid(action: &str) -> AppError {
-    AppError::Forbidden {
-        action: format!("{action} this case"),
-    }
+    AppError::Forbidden { action: format!("{action} this case") }
 }
 
 /// Limit of a stage from the category, with the defaults for a case not yet classified.
@@ -315,8 +299,7 @@ fn limit(cat: Option<&CategoryRow>, stage: &str) -> TimeLimit {
         "handle" => TimeLimit::WorkingDays(5),
         _ => TimeLimit::WorkingDays(1),
     };
-    text.and_then(|t| TimeLimit::parse(stage, &t).ok())
-        .unwrap_or(fallback)
+    text.and_then(|t| TimeLimit::parse(stage, &t).ok()).unwrap_or(fallback)
 }
 
 async fn leaf_category(conn: &mut wuzhi_store::Conn, code: &str) -> Result<CategoryRow> {
@@ -324,10 +307,7 @@ async fn leaf_category(conn: &mut wuzhi_store::Conn, code: &str) -> Result<Categ
         .await?
         .ok_or_else(|| AppError::invalid("category", format!("{code} is not in the taxonomy")))?;
     if cat.accept_limit.is_none() {
-        return Err(AppError::invalid(
-            "category",
-            format!("{code} ({}) is a class, not a leaf category", cat.name),
-        ));
+        return Err(AppError::invalid("category", format!("{code} ({}) is a class, not a leaf category", cat.name)));
     }
     Ok(cat)
 }
@@ -336,18 +316,10 @@ async fn leaf_category(conn: &mut wuzhi_store::Conn, code: &str) -> Result<Categ
 fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
     match (n.lon, n.lat) {
         (Some(lon), Some(lat)) => {
-            let crs = n
-                .crs
-                .as_deref()
-                .map(Crs::parse)
-                .transpose()?
-                .unwrap_or(Crs::Wgs84);
+            let crs = n.crs.as_deref().map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84);
             let (x, y) = crate::locate::point(lon, lat, crs)?;
             let loc = app.locator().locate(x, y).ok_or_else(|| {
-                AppError::invalid(
-                    "lon",
-                    format!("({lon}, {lat}) is outside every grid of this city"),
-                )
+                AppError::invalid("lon", format!("({lon}, {lat}) is outside every grid of this city"))
             })?;
             Ok((loc.grid.code, Some((x, y))))
         }
@@ -360,17 +332,11 @@ fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
                 ));
             }
             let t = app.locator().match_address(addr).ok_or_else(|| {
-                AppError::invalid(
-                    "address",
-                    "names no community, village, street or district of this city",
-                )
+                AppError::invalid("address", "names no community, village, street or district of this city")
             })?;
             Ok((t.code, None))
         }
-        _ => Err(AppError::invalid(
-            if n.lon.is_none() { "lon" } else { "lat" },
-            "lon and lat come together",
-        )),
+        _ => Err(AppError::invalid(if n.lon.is_none() { "lon" } else { "lat" }, "lon and lat come together")),
     }
 }
 
@@ -379,25 +345,16 @@ fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
 /// whether it is new.
 pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, bool)> {
     if !KINDS.contains(&n.kind.as_str()) {
-        return Err(AppError::invalid(
-            "kind",
-            format!("`{}` is not one of {}", n.kind, KINDS.join(", ")),
-        ));
+        return Err(AppError::invalid("kind", format!("`{}` is not one of {}", n.kind, KINDS.join(", "))));
     }
     let subject = text::name("subject", &n.subject, 100)?;
     let description = n.description.trim().to_owned();
     if description.is_empty() || description.chars().count() > 5000 {
-        return Err(AppError::invalid(
-            "description",
-            "must be 1 to 5000 characters",
-        ));
+        return Err(AppError::invalid("description", "must be 1 to 5000 characters"));
     }
     let key = match &n.idempotency_key {
         Some(k) if k.is_empty() || k.len() > 100 => {
-            return Err(AppError::invalid(
-                "idempotency_key",
-                "must be 1 to 100 characters",
-            ));
+            return Err(AppError::invalid("idempotency_key", "must be 1 to 100 characters"));
         }
         Some(k) => Some(format!("{}:{}:{k}", n.channel.as_str(), actor.person_id)),
         None => None,
@@ -415,20 +372,14 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
         Channel::App => (Some(actor.person_id), None, None),
         Channel::Hotline => {
             actor.can(Action::TakeCalls, &Target::territory(&tcode))?;
-            let name = n
-                .reporter_name
-                .as_deref()
-                .map(|s| text::name("reporter_name", s, 50))
-                .transpose()?;
+            let name = n.reporter_name.as_deref().map(|s| text::name("reporter_name", s, 50)).transpose()?;
             let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
             (None, name, phone)
         }
         Channel::Grid => {
             actor
                 .can(Action::ReadCase, &Target::territory(&tcode))
-                .map_err(|_| AppError::Forbidden {
-                    action: "report a patrol finding outside one's own grid".into(),
-                })?;
+                .map_err(|_| AppError::Forbidden { action: "report a patrol finding outside one's own grid".into() })?;
             (Some(actor.person_id), None, None)
         }
     };
@@ -447,10 +398,7 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             ));
         }
         (Some(_), _) if cat.is_none() => {
-            return Err(AppError::invalid(
-                "category",
-                "a case fixed on the spot needs its category",
-            ));
+            return Err(AppError::invalid("category", "a case fixed on the spot needs its category"));
         }
         (Some(r), _) => Some(text::name("fixed_on_spot", r, 2000)?),
         (None, _) => None,
@@ -483,10 +431,9 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             // A concurrent retry won the race: answer with its case.
             drop(tx);
             let mut conn = app.db.read().await?;
-            let id =
-                wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
-                    .await?
-                    .ok_or(AppError::not_found("case"))?;
+            let id = wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
+                .await?
+                .ok_or(AppError::not_found("case"))?;
             drop(conn);
             return Ok((get(app, actor, id, false).await?, false));
         }
@@ -494,15 +441,8 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
     };
     row.id = id;
     let first = Event::Reported { due_ms: due };
-    wuzhi_store::cases::append_event(
-        &mut tx,
-        id,
-        now,
-        Some(actor.person_id),
-        first.kind(),
-        &event_json(&first, None),
-    )
-    .await?;
+    wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), first.kind(), &event_json(&first, None))
+        .await?;
     if let (Some(result), Some(cat)) = (fixed, cat) {
         // 就地解决: filed, owned by the reporter's own unit, handled and verified at once.
         let org = actor
@@ -518,29 +458,14 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
                 priority: cat.priority.clone().unwrap_or_else(|| "normal".into()),
                 due_ms: due,
             },
-            Event::Dispatched {
-                org,
-                due_ms: due,
-                assigned: true,
-            },
+            Event::Dispatched { org, due_ms: due, assigned: true },
             Event::Accepted { due_ms: due },
-            Event::Handled {
-                result: result.clone(),
-            },
-            Event::Verified {
-                note: "就地解决".into(),
-            },
+            Event::Handled { result: result.clone() },
+            Event::Verified { note: "就地解决".into() },
         ] {
             state = state.apply(&e, now).map_err(refused)?;
-            wuzhi_store::cases::append_event(
-                &mut tx,
-                id,
-                now,
-                Some(actor.person_id),
-                e.kind(),
-                &event_json(&e, None),
-            )
-            .await?;
+            wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
+                .await?;
         }
         project(&mut row, &state, now);
         wuzhi_store::cases::update(&mut tx, &row).await?;
@@ -559,21 +484,14 @@ fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {
 
 /// The unit a case goes to by the rules: the category's default organisation on the case's
 /// territory or the nearest above it; failing that, the nearest command centre.
-async fn rule_target(
-    app: &App,
-    conn: &mut wuzhi_store::Conn,
-    r: &CaseRow,
-    cat: Option<&CategoryRow>,
-) -> Result<i64> {
+async fn rule_target(app: &App, conn: &mut wuzhi_store::Conn, r: &CaseRow, cat: Option<&CategoryRow>) -> Result<i64> {
     let chain = app.locator().chain(&r.territory_code);
     if let Some(spec) = cat.and_then(|c| c.default_org.clone()) {
         let (kind, name) = match spec.split_once(':') {
             Some((k, n)) => (k.to_owned(), Some(n.to_owned())),
             None => (spec.clone(), None),
         };
-        if let Some(id) =
-            wuzhi_store::cases::find_org_for(conn, &kind, name.as_deref(), &chain).await?
-        {
+        if let Some(id) = wuzhi_store::cases::find_org_for(conn, &kind, name.as_deref(), &chain).await? {
             return Ok(id);
         }
     }
@@ -590,10 +508,9 @@ pub(crate) async fn command_centre_above(
     row: &CaseRow,
 ) -> Result<Option<i64>> {
     let from = match row.owner_org_id {
-        Some(o) => wuzhi_store::org::get(conn, o)
-            .await?
-            .map(|o| o.territory_code)
-            .unwrap_or(row.territory_code.clone()),
+        Some(o) => {
+            wuzhi_store::org::get(conn, o).await?.map(|o| o.territory_code).unwrap_or(row.territory_code.clone())
+        }
         None => row.territory_code.clone(),
     };
     let mut above = app.locator().chain(&from);
@@ -606,9 +523,8 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
     let now = app.now_ms();
     let cal = app.calendar();
     let mut tx = app.db.write().await?;
-    let mut row = wuzhi_store::cases::get(&mut tx, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+    let mut row =
+        wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
     if !can_read(actor, &row)? {
         return Err(forbid("read"));
     }
@@ -630,26 +546,17 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             let priority = match priority {
                 Some(p) if ["emergency", "urgent", "normal"].contains(&p.as_str()) => p,
                 Some(p) => {
-                    return Err(AppError::invalid(
-                        "priority",
-                        format!("`{p}` is not emergency, urgent or normal"),
-                    ));
+                    return Err(AppError::invalid("priority", format!("`{p}` is not emergency, urgent or normal")));
                 }
                 None => c.priority.clone().unwrap_or_else(|| "normal".into()),
             };
-            Event::Filed {
-                due_ms: cal.due(now, limit(Some(&c), "accept")),
-                category: c.code,
-                priority,
-            }
+            Event::Filed { due_ms: cal.due(now, limit(Some(&c), "accept")), category: c.code, priority }
         }
         Command::Reject { reason } => {
             if !can_in(actor, Action::FileCase, &row)? {
                 return Err(forbid(name));
             }
-            Event::Rejected {
-                reason: text::name("reason", &reason, 500)?,
-            }
+            Event::Rejected { reason: text::name("reason", &reason, 500)? }
         }
         Command::Dispatch { org_id, assign } => {
             if !can_in(actor, Action::DispatchCase, &row)? {
@@ -657,48 +564,35 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             }
             let org = match org_id {
                 Some(o) => {
-                    wuzhi_store::org::get(&mut tx, o).await?.ok_or_else(|| {
-                        AppError::invalid("org_id", format!("organisation {o} does not exist"))
-                    })?;
+                    wuzhi_store::org::get(&mut tx, o)
+                        .await?
+                        .ok_or_else(|| AppError::invalid("org_id", format!("organisation {o} does not exist")))?;
                     o
                 }
                 None if assign => {
-                    return Err(AppError::invalid(
-                        "org_id",
-                        "assigning an owner names the organisation",
-                    ));
+                    return Err(AppError::invalid("org_id", "assigning an owner names the organisation"));
                 }
                 None => rule_target(app, &mut tx, &row, cat.as_ref()).await?,
             };
-            Event::Dispatched {
-                org,
-                due_ms: cal.due(now, limit(cat.as_ref(), "accept")),
-                assigned: assign,
-            }
+            Event::Dispatched { org, due_ms: cal.due(now, limit(cat.as_ref(), "accept")), assigned: assign }
         }
         Command::Accept => {
             if !owner(actor) {
                 return Err(forbid(name));
             }
-            Event::Accepted {
-                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
-            }
+            Event::Accepted { due_ms: cal.due(now, limit(cat.as_ref(), "handle")) }
         }
         Command::Return { reason } => {
             if !owner(actor) {
                 return Err(forbid(name));
             }
-            Event::Returned {
-                reason: text::name("reason", &reason, 500)?,
-            }
+            Event::Returned { reason: text::name("reason", &reason, 500)? }
         }
         Command::Handle { result } => {
             if !owner(actor) {
                 return Err(forbid(name));
             }
-            Event::Handled {
-                result: text::name("result", &result, 2000)?,
-            }
+            Event::Handled { result: text::name("result", &result, 2000)? }
         }
         Command::Verify { note } => {
             if !(can_in(actor, Action::VerifyCase, &row)? || is_reporter(actor, &row)) {
@@ -715,10 +609,7 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
                 due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
             }
         }
-        Command::RequestExtension {
-            working_days,
-            reason,
-        } => {
+        Command::RequestExtension { working_days, reason } => {
             if !owner(actor) {
                 return Err(forbid(name));
             }
@@ -741,28 +632,22 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             if !can_in(actor, Action::ApproveCase, &row)? {
                 return Err(forbid(name));
             }
-            Event::Parked {
-                reason: text::name("reason", &reason, 500)?,
-            }
+            Event::Parked { reason: text::name("reason", &reason, 500)? }
         }
         Command::Unpark => {
             if !can_in(actor, Action::ApproveCase, &row)? {
                 return Err(forbid(name));
             }
-            Event::Unparked {
-                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
-            }
+            Event::Unparked { due_ms: cal.due(now, limit(cat.as_ref(), "handle")) }
         }
         Command::Escalate { reason } => {
             if !(owner(actor) || can_in(actor, Action::DispatchCase, &row)?) {
                 return Err(forbid(name));
             }
-            let org = command_centre_above(app, &mut tx, &row)
-                .await?
-                .ok_or_else(|| AppError::Conflict {
-                    field: "action".into(),
-                    reason: "there is no command centre above".into(),
-                })?;
+            let org = command_centre_above(app, &mut tx, &row).await?.ok_or_else(|| AppError::Conflict {
+                field: "action".into(),
+                reason: "there is no command centre above".into(),
+            })?;
             Event::Escalated {
                 org,
                 reason: text::name("reason", &reason, 500)?,
@@ -774,10 +659,7 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
                 return Err(forbid(name));
             }
             if into == id {
-                return Err(AppError::invalid(
-                    "into",
-                    "a case cannot be merged into itself",
-                ));
+                return Err(AppError::invalid("into", "a case cannot be merged into itself"));
             }
             let main = wuzhi_store::cases::get(&mut tx, into)
                 .await?
@@ -791,12 +673,7 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
                     format!("case {into} is {}; merge into an open case", main.status),
                 ));
             }
-            also = Some((
-                into,
-                Event::Commented {
-                    text: format!("合并重复案件 #{id}"),
-                },
-            ));
+            also = Some((into, Event::Commented { text: format!("合并重复案件 #{id}") }));
             Event::MergedInto { main: into }
         }
         Command::Comment { text: t } => {
@@ -812,50 +689,27 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
                 due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
             }
         }
-        Command::Rate {
-            satisfaction,
-            text: t,
-        } => {
+        Command::Rate { satisfaction, text: t } => {
             if !is_reporter(actor, &row) {
                 return Err(forbid(name));
             }
             extra = Some(json!({"by": "reporter"}));
-            Event::Rated {
-                satisfaction: Satisfaction::parse(&satisfaction)?,
-                text: t,
-            }
+            Event::Rated { satisfaction: Satisfaction::parse(&satisfaction)?, text: t }
         }
     };
     let next = state.apply(&event, now).map_err(refused)?;
     project(&mut row, &next, now);
-    wuzhi_store::cases::update(&mut tx, &row)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => AppError::Conflict {
-                field: "version".into(),
-                reason: "the case changed meanwhile; reload it".into(),
-            },
-            other => other.into(),
-        })?;
-    wuzhi_store::cases::append_event(
-        &mut tx,
-        id,
-        now,
-        Some(actor.person_id),
-        event.kind(),
-        &event_json(&event, extra),
-    )
-    .await?;
-    if let Some((main, e)) = also {
-        wuzhi_store::cases::append_event(
-            &mut tx,
-            main,
-            now,
-            Some(actor.person_id),
-            e.kind(),
-            &event_json(&e, None),
-        )
+    wuzhi_store::cases::update(&mut tx, &row).await.map_err(|e| match e {
+        StoreError::NotFound => {
+            AppError::Conflict { field: "version".into(), reason: "the case changed meanwhile; reload it".into() }
+        }
+        other => other.into(),
+    })?;
+    wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), event.kind(), &event_json(&event, extra))
         .await?;
+    if let Some((main, e)) = also {
+        wuzhi_store::cases::append_event(&mut tx, main, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
+            .await?;
     }
     wuzhi_store::commit(tx).await?;
     get(app, actor, id, false).await
@@ -875,57 +729,25 @@ fn allowed(actor: &Actor, r: &CaseRow, s: &CaseState) -> Vec<String> {
     };
     add(s.status == Reported && can(Action::FileCase), "file");
     add(s.status == Reported && can(Action::FileCase), "reject");
-    add(
-        matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase),
-        "dispatch",
-    );
+    add(matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase), "dispatch");
     add(s.status == Dispatched && owner, "accept");
     add(s.status == Dispatched && owner, "return");
     add(s.status == Handling && owner, "handle");
-    add(
-        s.status == Handling && owner && s.extension_until_ms.is_none(),
-        "request_extension",
-    );
-    add(
-        s.extension_until_ms.is_some() && can(Action::ApproveCase),
-        "decide_extension",
-    );
-    add(
-        s.status == Handled && (can(Action::VerifyCase) || reporter),
-        "verify",
-    );
-    add(
-        s.status == Handled && (can(Action::VerifyCase) || reporter),
-        "rework",
-    );
-    add(
-        matches!(s.status, Handling | Filed) && can(Action::ApproveCase),
-        "park",
-    );
+    add(s.status == Handling && owner && s.extension_until_ms.is_none(), "request_extension");
+    add(s.extension_until_ms.is_some() && can(Action::ApproveCase), "decide_extension");
+    add(s.status == Handled && (can(Action::VerifyCase) || reporter), "verify");
+    add(s.status == Handled && (can(Action::VerifyCase) || reporter), "rework");
+    add(matches!(s.status, Handling | Filed) && can(Action::ApproveCase), "park");
     add(s.status == Parked && can(Action::ApproveCase), "unpark");
-    add(
-        matches!(s.status, Filed | Dispatched | Handling) && (owner || can(Action::DispatchCase)),
-        "escalate",
-    );
+    add(matches!(s.status, Filed | Dispatched | Handling) && (owner || can(Action::DispatchCase)), "escalate");
     add(s.status.is_open() && can(Action::MergeCase), "merge");
-    add(
-        s.status == Closed && (reporter || can(Action::DispatchCase)),
-        "reopen",
-    );
-    add(
-        s.status == Closed && reporter && s.satisfaction.is_none(),
-        "rate",
-    );
+    add(s.status == Closed && (reporter || can(Action::DispatchCase)), "reopen");
+    add(s.status == Closed && reporter && s.satisfaction.is_none(), "rate");
     out.push("comment".into());
     out
 }
 
-fn view(
-    actor: &Actor,
-    r: CaseRow,
-    reveal: bool,
-    timeline: Option<Vec<TimelineEntry>>,
-) -> Result<CaseView> {
+fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEntry>>) -> Result<CaseView> {
     let state = state_of(&r)?;
     let actions = allowed(actor, &r, &state);
     let own = is_reporter(actor, &r);
@@ -982,29 +804,19 @@ fn view(
 /// may read personal data (audited).
 pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<CaseView> {
     let mut conn = app.db.read().await?;
-    let row = wuzhi_store::cases::get(&mut conn, id)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+    let row = wuzhi_store::cases::get(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
     if !can_read(actor, &row)? {
         return Err(forbid("read"));
     }
     if reveal && !is_reporter(actor, &row) {
-        actor.can(
-            Action::ReadPersonalData,
-            &Target::territory(&territory(&row)?),
-        )?;
+        actor.can(Action::ReadPersonalData, &Target::territory(&territory(&row)?))?;
         if row.anonymous {
-            return Err(AppError::Forbidden {
-                action: "reveal an anonymous reporter".into(),
-            });
+            return Err(AppError::Forbidden { action: "reveal an anonymous reporter".into() });
         }
     }
     let events = wuzhi_store::cases::events(&mut conn, id).await?;
     drop(conn);
-    if reveal
-        && !is_reporter(actor, &row)
-        && (row.reporter_name.is_some() || row.reporter_phone.is_some())
-    {
+    if reveal && !is_reporter(actor, &row) && (row.reporter_name.is_some() || row.reporter_phone.is_some()) {
         let mut tx = app.db.write().await?;
         crate::audit::record(
             &mut tx,
@@ -1050,10 +862,7 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
     }
     if let Some(c) = &q.category {
         if c.is_empty() || !c.chars().all(|ch| ch.is_ascii_alphanumeric()) {
-            return Err(AppError::invalid(
-                "category",
-                "must be a category code (letters and digits)",
-            ));
+            return Err(AppError::invalid("category", "must be a category code (letters and digits)"));
         }
     }
     let scopes = actor.scopes_for(Action::ReadCase);
@@ -1070,7 +879,5 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
     };
     let mut conn = app.db.read().await?;
     let rows = wuzhi_store::cases::list(&mut conn, &filter).await?;
-    rows.into_iter()
-        .map(|r| view(actor, r, false, None))
-        .collect()
+    rows.into_iter().map(|r| view(actor, r, false, None)).collect()
 }

@@ -18,10 +18,7 @@ const KINDS: [&str; 3] = ["hotline", "event", "component"];
 
 /// Parses a category CSV (the columns of `data/categories/default.csv`); every problem is
 /// reported with its line. `known` are codes already in the database.
-pub fn parse_csv(
-    text: &str,
-    known: &HashSet<String>,
-) -> Result<Vec<CategoryRow>, Vec<ImportError>> {
+pub fn parse_csv(text: &str, known: &HashSet<String>) -> Result<Vec<CategoryRow>, Vec<ImportError>> {
     let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
@@ -38,22 +35,12 @@ pub fn parse_csv(
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                errors.push(err(
-                    e.position().map(|p| p.line()).unwrap_or(0),
-                    "row",
-                    &e.to_string(),
-                ));
+                errors.push(err(e.position().map(|p| p.line()).unwrap_or(0), "row", &e.to_string()));
                 continue;
             }
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
-        let get = |n: &str| {
-            col(n)
-                .and_then(|c| rec.get(c))
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
+        let get = |n: &str| col(n).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let code = rec.get(c_code).unwrap_or("").trim().to_owned();
         let mut problem = |field: &str, reason: String| errors.push(err(line, field, &reason));
         if code.is_empty() || code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric()) {
@@ -67,18 +54,12 @@ pub fn parse_csv(
         let parent = get("parent_code");
         if let Some(p) = &parent {
             if !codes.contains(p) {
-                problem(
-                    "parent_code",
-                    format!("{p} is not defined above this line nor in the taxonomy"),
-                );
+                problem("parent_code", format!("{p} is not defined above this line nor in the taxonomy"));
             }
         }
         let kind = get("kind").unwrap_or_else(|| "hotline".into());
         if !KINDS.contains(&kind.as_str()) {
-            problem(
-                "kind",
-                format!("`{kind}` is not hotline, event or component"),
-            );
+            problem("kind", format!("`{kind}` is not hotline, event or component"));
         }
         for f in ["accept_limit", "handle_limit", "verify_limit"] {
             if let Some(v) = get(f) {
@@ -89,19 +70,13 @@ pub fn parse_csv(
         }
         if let Some(p) = get("priority") {
             if !PRIORITIES.contains(&p.as_str()) {
-                problem(
-                    "priority",
-                    format!("`{p}` is not emergency, urgent or normal"),
-                );
+                problem("priority", format!("`{p}` is not emergency, urgent or normal"));
             }
         }
         if let Some(o) = get("default_org") {
             let kind_part = o.split(':').next().unwrap_or("");
             if OrgKind::parse(kind_part).is_err() {
-                problem(
-                    "default_org",
-                    format!("`{o}` must be an organisation kind, optionally with :NAME"),
-                );
+                problem("default_org", format!("`{o}` must be an organisation kind, optionally with :NAME"));
             }
         }
         let emergency = match get("emergency").as_deref() {
@@ -128,19 +103,11 @@ pub fn parse_csv(
             closing_condition: get("closing_condition"),
         });
     }
-    if errors.is_empty() {
-        Ok(rows)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(rows) } else { Err(errors) }
 }
 
 fn err(line: u64, field: &str, reason: &str) -> ImportError {
-    ImportError {
-        location: format!("line {line}"),
-        field: field.into(),
-        reason: reason.into(),
-    }
+    ImportError { location: format!("line {line}"), field: field.into(), reason: reason.into() }
 }
 
 /// Loads the default taxonomy and calendar into an empty database.
@@ -168,40 +135,22 @@ pub async fn import(app: &App, actor: Option<&Actor>, text: &str) -> Result<usiz
         require_manage(a)?;
     }
     let mut conn = app.db.read().await?;
-    let known: HashSet<String> = wuzhi_store::cases::categories(&mut conn)
-        .await?
-        .into_iter()
-        .map(|c| c.code)
-        .collect();
+    let known: HashSet<String> = wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| c.code).collect();
     drop(conn);
     let rows = parse_csv(text, &known).map_err(AppError::Import)?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::cases::upsert_categories(&mut tx, &rows, now).await?;
-    record(
-        &mut tx,
-        now,
-        actor,
-        "import_categories",
-        "category",
-        "*",
-        json!({"rows": rows.len()}),
-    )
-    .await?;
+    record(&mut tx, now, actor, "import_categories", "category", "*", json!({"rows": rows.len()})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(rows.len())
 }
 
 fn require_manage(a: &Actor) -> Result<()> {
-    if a.scopes_for(Action::ManageCategories)
-        .iter()
-        .any(|s| s.level() == Level::City)
-    {
+    if a.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == Level::City) {
         Ok(())
     } else {
-        Err(AppError::Forbidden {
-            action: Action::ManageCategories.as_str().into(),
-        })
+        Err(AppError::Forbidden { action: Action::ManageCategories.as_str().into() })
     }
 }
 
@@ -263,16 +212,7 @@ pub async fn store_calendar(app: &App, actor: Option<&Actor>, text: &str) -> Res
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::cases::replace_calendar(&mut tx, &days).await?;
-    record(
-        &mut tx,
-        now,
-        actor,
-        "replace_calendar",
-        "calendar",
-        "*",
-        json!({"days": days.len()}),
-    )
-    .await?;
+    record(&mut tx, now, actor, "replace_calendar", "calendar", "*", json!({"days": days.len()})).await?;
     wuzhi_store::commit(tx).await?;
     app.set_calendar(cal);
     Ok(days.len())
@@ -282,16 +222,9 @@ pub async fn store_calendar(app: &App, actor: Option<&Actor>, text: &str) -> Res
 pub async fn load_calendar(app: &App) -> Result<Calendar> {
     let mut conn = app.db.read().await?;
     let days = wuzhi_store::cases::calendar(&mut conn).await?;
-    Ok(Calendar::new(days.into_iter().map(|(d, k, _)| {
-        (
-            d,
-            if k == "holiday" {
-                DayKind::Holiday
-            } else {
-                DayKind::Workday
-            },
-        )
-    })))
+    Ok(Calendar::new(
+        days.into_iter().map(|(d, k, _)| (d, if k == "holiday" { DayKind::Holiday } else { DayKind::Workday })),
+    ))
 }
 
 /// Whether an actor may see a territory at all (used to keep dispatch targets honest).

@@ -13,102 +13,18 @@ pub const DEMO_PASSWORD: &str = "wuzhi-demo-2026";
 
 /// One demo account: (username, name, role, scope, organisation name, phone).
 pub const ACCOUNTS: &[(&str, &str, &str, &str, &str, &str)] = &[
-    (
-        "admin",
-        "系统管理员",
-        "admin",
-        "120000",
-        "天津市社会治理系统管理办公室",
-        "13800000001",
-    ),
-    (
-        "city_leader",
-        "市领导",
-        "city_leader",
-        "120000",
-        "中共天津市委员会",
-        "13800000002",
-    ),
-    (
-        "dispatcher",
-        "市指挥中心派遣员",
-        "dispatcher",
-        "120000",
-        "天津市社会治理指挥中心",
-        "13800000003",
-    ),
-    (
-        "district_leader",
-        "和平区领导",
-        "district_leader",
-        "120101",
-        "中共天津市和平区委员会",
-        "13800000004",
-    ),
-    (
-        "handler",
-        "和平区城管委承办人",
-        "department_handler",
-        "120101",
-        "和平区城市管理委员会",
-        "13800000005",
-    ),
-    (
-        "commander",
-        "劝业场街道指挥长",
-        "street_commander",
-        "120101001",
-        "劝业场街道办事处",
-        "13800000006",
-    ),
-    (
-        "community",
-        "花园路社区工作者",
-        "community_staff",
-        "120101001001",
-        "花园路社区居委会",
-        "13800000007",
-    ),
-    (
-        "gridworker",
-        "花园路第1网格网格员",
-        "grid_worker",
-        "120101001001001",
-        "花园路社区居委会",
-        "13800000008",
-    ),
-    (
-        "gridworker2",
-        "花园路第2网格网格员",
-        "grid_worker",
-        "120101001001002",
-        "花园路社区居委会",
-        "13800000009",
-    ),
-    (
-        "steward",
-        "花园路小巷管家",
-        "steward",
-        "120101001001001",
-        "和平区志愿服务队",
-        "13800000010",
-    ),
-    (
-        "resident",
-        "花园路居民",
-        "resident",
-        "120101001001001",
-        "花园路社区居委会",
-        "13800000011",
-    ),
-    (
-        "resident2",
-        "花园路另一居民",
-        "resident",
-        "120101001001002",
-        "花园路社区居委会",
-        "13800000012",
-    ),
+    ("admin", "系统管理员", "admin", "120000", "天津市社会治理系统管理办公室", "13800000001"),
+    ("city_leader", "市领导", "city_leader", "120000", "中共天津市委员会", "13800000002"),
+    ("dispatcher", "市指挥中心派遣员", "dispatcher", "120000", "天津市社会治理指挥中心", "13800000003"),
+    ("district_leader", "和平区领导", "district_leader", "120101", "中共天津市和平区委员会", "13800000004"),
+    ("handler", "和平区城管委承办人", "department_handler", "120101", "和平区城市管理委员会", "13800000005"),
+    ("commander", "劝业场街道指挥长", "street_commander", "120101001", "劝业场街道办事处", "13800000006"),
+    ("community", "花园路社区工作者", "community_staff", "120101001001", "花园路社区居委会", "13800000007"),
+    ("gridworker", "花园路第1网格网格员", "grid_worker", "120101001001001", "花园路社区居委会", "13800000008"),
+    ("gridworker2", "花园路第2网格网格员", "grid_worker", "120101001001002", "花园路社区居委会", "13800000009"),
+    ("steward", "花园路小巷管家", "steward", "120101001001001", "和平区志愿服务队", "13800000010"),
+    ("resident", "花园路居民", "resident", "120101001001001", "花园路社区居委会", "13800000011"),
+    ("resident2", "花园路另一居民", "resident", "120101001001002", "花园路社区居委会", "13800000012"),
 ];
 
 /// The departments every demo district has: those the default taxonomy sends cases to.
@@ -133,8 +49,7 @@ pub const DISTRICT_DEPARTMENTS: [&str; 17] = [
 ];
 
 fn short(name: &str) -> &str {
-    for suffix in ["社区居委会", "居委会", "村委会", "村民委员会", "居民委员会"]
-    {
+    for suffix in ["社区居委会", "居委会", "村委会", "村民委员会", "居民委员会"] {
         if let Some(s) = name.strip_suffix(suffix) {
             return s;
         }
@@ -147,10 +62,7 @@ fn short(name: &str) -> &str {
 pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
     {
         let mut conn = app.db.read().await?;
-        if wuzhi_store::territory::get(&mut conn, "120000", false)
-            .await?
-            .is_some()
-        {
+        if wuzhi_store::territory::get(&mut conn, "120000", false).await?.is_some() {
             return Ok(false);
         }
     }
@@ -162,9 +74,8 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
         return Err(AppError::Import(errors));
     }
     let mut orgs: Vec<(String, String, String)> = Vec::new();
-    let mut org = |name: String, kind: OrgKind, code: &str| {
-        orgs.push((name, kind.as_str().to_owned(), code.to_owned()))
-    };
+    let mut org =
+        |name: String, kind: OrgKind, code: &str| orgs.push((name, kind.as_str().to_owned(), code.to_owned()));
     for r in &batch.records {
         let code = r.code.as_str();
         let n = r.name.as_str();
@@ -175,18 +86,10 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
                 org(format!("{n}城市管理委员会"), OrgKind::Department, code);
                 org(format!("{n}司法局"), OrgKind::LegalService, code);
                 org(format!("{n}志愿服务联合会"), OrgKind::VolunteerTeam, code);
-                org(
-                    format!("{n}社会治理系统管理办公室"),
-                    OrgKind::AdminOffice,
-                    code,
-                );
+                org(format!("{n}社会治理系统管理办公室"), OrgKind::AdminOffice, code);
             }
             Level::District => {
-                org(
-                    format!("中共天津市{n}委员会"),
-                    OrgKind::PartyOrganisation,
-                    code,
-                );
+                org(format!("中共天津市{n}委员会"), OrgKind::PartyOrganisation, code);
                 org(format!("{n}社会治理中心"), OrgKind::CommandCentre, code);
                 for dept in DISTRICT_DEPARTMENTS {
                     org(format!("{n}{dept}"), OrgKind::Department, code);
@@ -196,20 +99,12 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
             }
             Level::Township => {
                 org(format!("{n}党工委"), OrgKind::PartyOrganisation, code);
-                let office = if n.ends_with("街道") {
-                    format!("{n}办事处")
-                } else {
-                    format!("{n}人民政府")
-                };
+                let office = if n.ends_with("街道") { format!("{n}办事处") } else { format!("{n}人民政府") };
                 org(office, OrgKind::StreetOffice, code);
             }
             Level::Village => {
                 org(n.to_owned(), OrgKind::CommunityCommittee, code);
-                org(
-                    format!("{}党组织", short(n)),
-                    OrgKind::PartyOrganisation,
-                    code,
-                );
+                org(format!("{}党组织", short(n)), OrgKind::PartyOrganisation, code);
             }
             Level::Grid => {}
         }
@@ -218,34 +113,15 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::org::insert_many(&mut tx, &orgs, now).await?;
-    record(
-        &mut tx,
-        now,
-        None,
-        "seed_demo",
-        "organisation",
-        "*",
-        json!({"organisations": orgs.len()}),
-    )
-    .await?;
+    record(&mut tx, now, None, "seed_demo", "organisation", "*", json!({"organisations": orgs.len()})).await?;
     wuzhi_store::commit(tx).await?;
 
     for &(username, name, role, scope, org_name, phone) in ACCOUNTS {
         let mut conn = app.db.read().await?;
-        let org_scope = if org_name.ends_with("居委会") {
-            "120101001001"
-        } else {
-            scope
-        };
-        let org_scope = if org_name.ends_with("志愿服务队") {
-            "120101"
-        } else {
-            org_scope
-        };
+        let org_scope = if org_name.ends_with("居委会") { "120101001001" } else { scope };
+        let org_scope = if org_name.ends_with("志愿服务队") { "120101" } else { org_scope };
         let Some(org_id) = wuzhi_store::org::find(&mut conn, org_scope, org_name).await? else {
-            return Err(AppError::Internal(format!(
-                "demo organisation {org_name} missing"
-            )));
+            return Err(AppError::Internal(format!("demo organisation {org_name} missing")));
         };
         drop(conn);
         let p = people::create(
@@ -275,13 +151,7 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
         people::grant(
             app,
             None,
-            NewMembership {
-                person_id: p.id,
-                organisation_id: org_id,
-                role,
-                scope_code: scope,
-                post,
-            },
+            NewMembership { person_id: p.id, organisation_id: org_id, role, scope_code: scope, post },
         )
         .await?;
     }

@@ -31,10 +31,7 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        AppError::Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        AppError::Invalid { field: field.into(), reason: reason.into() }
     }
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::NotFound { what: what.into() }
@@ -43,18 +40,13 @@ impl AppError {
 
 impl From<Invalid> for AppError {
     fn from(e: Invalid) -> Self {
-        AppError::Invalid {
-            field: e.field,
-            reason: e.reason,
-        }
+        AppError::Invalid { field: e.field, reason: e.reason }
     }
 }
 
 impl From<Denied> for AppError {
     fn from(e: Denied) -> Self {
-        AppError::Forbidden {
-            action: e.action.as_str().to_owned(),
-        }
+        AppError::Forbidden { action: e.action.as_str().to_owned() }
     }
 }
 
@@ -62,16 +54,14 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::not_found("record"),
-            StoreError::ForeignKey(w) => AppError::Conflict {
-                field: "reference".into(),
-                reason: format!("points at nothing ({w})"),
-            },
+            StoreError::ForeignKey(w) => {
+                AppError::Conflict { field: "reference".into(), reason: format!("points at nothing ({w})") }
+            }
             // Callers that expect a unique violation map it to their field first
             // (see `unique_as`); one that reaches here unmapped is still the caller's fault.
-            StoreError::Unique(w) => AppError::Conflict {
-                field: "unique".into(),
-                reason: format!("already exists ({w})"),
-            },
+            StoreError::Unique(w) => {
+                AppError::Conflict { field: "unique".into(), reason: format!("already exists ({w})") }
+            }
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -79,18 +69,9 @@ impl From<StoreError> for AppError {
 
 /// Maps the unique violation of `constraint` (or `columns` on SQLite) to a conflict on
 /// `field`; every other error passes through.
-pub fn unique_as(
-    e: StoreError,
-    constraint: &str,
-    columns: &str,
-    field: &str,
-    reason: &str,
-) -> AppError {
+pub fn unique_as(e: StoreError, constraint: &str, columns: &str, field: &str, reason: &str) -> AppError {
     if e.is_unique(constraint, columns) {
-        AppError::Conflict {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        AppError::Conflict { field: field.into(), reason: reason.into() }
     } else {
         e.into()
     }

@@ -12,6 +12,7 @@ pub mod categories;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod kpi;
 pub mod locate;
 pub mod notify;
 pub mod org;
@@ -37,11 +38,7 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings {
-            session_ttl_ms: 12 * 3600 * 1000,
-            max_failed_logins: 5,
-            lockout_ms: 15 * 60 * 1000,
-        }
+        Settings { session_ttl_ms: 12 * 3600 * 1000, max_failed_logins: 5, lockout_ms: 15 * 60 * 1000 }
     }
 }
 
@@ -95,11 +92,7 @@ pub(crate) async fn actor_on(conn: &mut Conn, person_id: i64, now_ms: i64) -> Re
     for m in rows {
         // Rows were validated on the way in; one that no longer parses grants nothing.
         if let (Ok(role), Ok(scope)) = (Role::parse(&m.role), TerritoryCode::parse(&m.scope_code)) {
-            grants.push(Grant {
-                role,
-                scope,
-                org: Some(m.organisation_id),
-            });
+            grants.push(Grant { role, scope, org: Some(m.organisation_id) });
         }
     }
     Ok(Actor { person_id, grants })

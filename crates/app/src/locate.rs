@@ -47,11 +47,7 @@ impl Locator {
 
     /// `grids` are (code, name, stored geometry); `names` the (code, name) of every
     /// territory above grid level.
-    pub fn build(
-        version: i64,
-        grids: Vec<(String, String, String)>,
-        names: Vec<(String, String)>,
-    ) -> Locator {
+    pub fn build(version: i64, grids: Vec<(String, String, String)>, names: Vec<(String, String)>) -> Locator {
         let mut grid_names = Vec::with_capacity(grids.len());
         let mut polys = Vec::with_capacity(grids.len());
         for (code, name, geometry) in grids {
@@ -65,39 +61,19 @@ impl Locator {
             .iter()
             .filter_map(|(c, n)| {
                 let code = wuzhi_domain::TerritoryCode::parse(c).ok()?;
-                (code.level() == wuzhi_domain::Level::City).then(|| {
-                    (
-                        code.scope_prefix().to_owned(),
-                        Named {
-                            code: c.clone(),
-                            name: n.clone(),
-                        },
-                    )
-                })
+                (code.level() == wuzhi_domain::Level::City)
+                    .then(|| (code.scope_prefix().to_owned(), Named { code: c.clone(), name: n.clone() }))
             })
             .collect();
         let address_patterns = address_patterns(&names);
-        Locator {
-            address_patterns,
-            version,
-            index: GridIndex::build(&polys),
-            grids: grid_names,
-            names,
-            cities,
-        }
+        Locator { address_patterns, version, index: GridIndex::build(&polys), grids: grid_names, names, cities }
     }
 
     /// The most specific territory (village before township before district) whose name
     /// appears in an address text.
     pub fn match_address(&self, text: &str) -> Option<Named> {
-        let (_, code) = self
-            .address_patterns
-            .iter()
-            .find(|(p, _)| text.contains(p.as_str()))?;
-        Some(Named {
-            code: code.clone(),
-            name: self.names.get(code).cloned().unwrap_or_default(),
-        })
+        let (_, code) = self.address_patterns.iter().find(|(p, _)| text.contains(p.as_str()))?;
+        Some(Named { code: code.clone(), name: self.names.get(code).cloned().unwrap_or_default() })
     }
 
     /// A territory and its ancestors, itself first, up to the city.
@@ -108,11 +84,7 @@ impl Locator {
             c = &c[..c.len() - 3];
             out.push(c.to_owned());
         }
-        if let Some((_, city)) = self
-            .cities
-            .iter()
-            .find(|(p, _)| code.starts_with(p.as_str()))
-        {
+        if let Some((_, city)) = self.cities.iter().find(|(p, _)| code.starts_with(p.as_str())) {
             if city.code != code {
                 out.push(city.code.clone());
             }
@@ -121,12 +93,7 @@ impl Locator {
     }
 
     pub fn name_of(&self, code: &str) -> Option<String> {
-        self.names.get(code).cloned().or_else(|| {
-            self.grids
-                .iter()
-                .find(|(c, _)| c == code)
-                .map(|(_, n)| n.clone())
-        })
+        self.names.get(code).cloned().or_else(|| self.grids.iter().find(|(c, _)| c == code).map(|(_, n)| n.clone()))
     }
 
     pub fn grid_count(&self) -> usize {
@@ -141,26 +108,13 @@ impl Locator {
         for len in [6usize, 9, 12] {
             if code.len() > len {
                 let c = &code[..len];
-                ancestors.push(Named {
-                    code: c.to_owned(),
-                    name: self.names.get(c).cloned().unwrap_or_default(),
-                });
+                ancestors.push(Named { code: c.to_owned(), name: self.names.get(c).cloned().unwrap_or_default() });
             }
         }
-        if let Some((_, city)) = self
-            .cities
-            .iter()
-            .find(|(prefix, _)| code.starts_with(prefix.as_str()))
-        {
+        if let Some((_, city)) = self.cities.iter().find(|(prefix, _)| code.starts_with(prefix.as_str())) {
             ancestors.insert(0, city.clone());
         }
-        Some(Located {
-            grid: Named {
-                code: code.clone(),
-                name: name.clone(),
-            },
-            ancestors,
-        })
+        Some(Located { grid: Named { code: code.clone(), name: name.clone() }, ancestors })
     }
 }
 
@@ -200,16 +154,10 @@ impl App {
 /// Parses and checks a point given as longitude/latitude in `crs`; returns WGS84.
 pub fn point(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64)> {
     if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-        return Err(AppError::invalid(
-            "lon",
-            "must be a longitude between -180 and 180",
-        ));
+        return Err(AppError::invalid("lon", "must be a longitude between -180 and 180"));
     }
     if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-        return Err(AppError::invalid(
-            "lat",
-            "must be a latitude between -90 and 90",
-        ));
+        return Err(AppError::invalid("lat", "must be a latitude between -90 and 90"));
     }
     Ok(match crs {
         Crs::Wgs84 => (lon, lat),
@@ -220,11 +168,7 @@ pub fn point(lon: f64, lat: f64, crs: Crs) -> Result<(f64, f64)> {
 /// Locates a point for anyone signed in: which grid a place is in is public geography.
 pub fn locate(app: &App, lon: f64, lat: f64, crs: Crs) -> Result<Located> {
     let (x, y) = point(lon, lat, crs)?;
-    app.locator()
-        .locate(x, y)
-        .ok_or_else(|| AppError::NotFound {
-            what: format!("grid at ({lon}, {lat})"),
-        })
+    app.locator().locate(x, y).ok_or_else(|| AppError::NotFound { what: format!("grid at ({lon}, {lat})") })
 }
 
 /// Address patterns for every named territory below the city: the full name and the name
@@ -236,19 +180,11 @@ fn address_patterns(names: &HashMap<String, String>) -> Vec<(String, String)> {
             continue;
         }
         out.push((name.clone(), code.clone()));
-        for (suffix, keep) in [
-            ("居委会", ""),
-            ("居民委员会", ""),
-            ("村委会", "村"),
-            ("村民委员会", "村"),
-            ("街道", "街"),
-        ] {
+        for (suffix, keep) in
+            [("居委会", ""), ("居民委员会", ""), ("村委会", "村"), ("村民委员会", "村"), ("街道", "街")]
+        {
             if let Some(stem) = name.strip_suffix(suffix) {
-                let short = if stem.ends_with(keep) {
-                    stem.to_owned()
-                } else {
-                    format!("{stem}{keep}")
-                };
+                let short = if stem.ends_with(keep) { stem.to_owned() } else { format!("{stem}{keep}") };
                 if short.chars().count() >= 3 {
                     out.push((short, code.clone()));
                 }
@@ -256,10 +192,7 @@ fn address_patterns(names: &HashMap<String, String>) -> Vec<(String, String)> {
         }
     }
     out.sort_by(|a, b| {
-        b.1.len()
-            .cmp(&a.1.len())
-            .then(b.0.chars().count().cmp(&a.0.chars().count()))
-            .then(a.1.cmp(&b.1))
+        b.1.len().cmp(&a.1.len()).then(b.0.chars().count().cmp(&a.0.chars().count())).then(a.1.cmp(&b.1))
     });
     out
 }

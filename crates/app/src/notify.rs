@@ -8,13 +8,7 @@ use wuzhi_store::Conn;
 use wuzhi_store::cases::CaseRow;
 
 /// Messages every member of the owning unit.
-pub(crate) async fn tell_owner(
-    conn: &mut Conn,
-    row: &CaseRow,
-    kind: &str,
-    text: &str,
-    now: i64,
-) -> Result<usize> {
+pub(crate) async fn tell_owner(conn: &mut Conn, row: &CaseRow, kind: &str, text: &str, now: i64) -> Result<usize> {
     let Some(org) = row.owner_org_id else {
         return Ok(0);
     };
@@ -70,18 +64,8 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
         let mut tx = app.db.write().await?;
         if let Some(case_id) = r.case_id {
             if let Some(row) = wuzhi_store::cases::get(&mut tx, case_id).await? {
-                if let (Some(p), Some(text)) =
-                    (row.reporter_id, reporter_text(&kind, row.id, &row.subject))
-                {
-                    wuzhi_store::cases::insert_notification(
-                        &mut tx,
-                        p,
-                        Some(row.id),
-                        &kind,
-                        &text,
-                        now,
-                    )
-                    .await?;
+                if let (Some(p), Some(text)) = (row.reporter_id, reporter_text(&kind, row.id, &row.subject)) {
+                    wuzhi_store::cases::insert_notification(&mut tx, p, Some(row.id), &kind, &text, now).await?;
                     out.notifications += 1;
                 }
                 if let Some(text) = owner_text(&kind, row.id, &row.subject) {
@@ -108,35 +92,26 @@ pub struct NotificationView {
     pub read: bool,
 }
 
-pub async fn inbox(
-    app: &App,
-    person: i64,
-    unread_only: bool,
-    limit: i64,
-) -> Result<Vec<NotificationView>> {
+pub async fn inbox(app: &App, person: i64, unread_only: bool, limit: i64) -> Result<Vec<NotificationView>> {
     let mut conn = app.db.read().await?;
-    Ok(
-        wuzhi_store::cases::notifications(&mut conn, person, unread_only, limit)
-            .await?
-            .into_iter()
-            .map(|n| NotificationView {
-                id: n.id,
-                case_id: n.case_id,
-                kind: n.kind,
-                body: n.body,
-                created_at_ms: n.created_at_ms,
-                read: n.read_at_ms.is_some(),
-            })
-            .collect(),
-    )
+    Ok(wuzhi_store::cases::notifications(&mut conn, person, unread_only, limit)
+        .await?
+        .into_iter()
+        .map(|n| NotificationView {
+            id: n.id,
+            case_id: n.case_id,
+            kind: n.kind,
+            body: n.body,
+            created_at_ms: n.created_at_ms,
+            read: n.read_at_ms.is_some(),
+        })
+        .collect())
 }
 
 pub async fn mark_read(app: &App, person: i64, id: i64) -> Result<()> {
     let mut tx = app.db.write().await?;
     if !wuzhi_store::cases::mark_read(&mut tx, person, id, app.now_ms()).await? {
-        return Err(crate::AppError::not_found(format!(
-            "unread notification {id}"
-        )));
+        return Err(crate::AppError::not_found(format!("unread notification {id}")));
     }
     wuzhi_store::commit(tx).await?;
     Ok(())

@@ -43,13 +43,8 @@ pub struct NewPerson<'a> {
 /// Registers a person (and an account, when a username is given).
 pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Result<PersonView> {
     let name = text::name("name", n.name, 50)?;
-    let phone = n
-        .phone
-        .filter(|p| !p.trim().is_empty())
-        .map(text::phone)
-        .transpose()?;
-    let home = TerritoryCode::parse(n.home_territory)
-        .map_err(|e| AppError::invalid("home_territory", e.reason))?;
+    let phone = n.phone.filter(|p| !p.trim().is_empty()).map(text::phone).transpose()?;
+    let home = TerritoryCode::parse(n.home_territory).map_err(|e| AppError::invalid("home_territory", e.reason))?;
     let username = n.username.map(text::username).transpose()?;
     let hash = match (&username, n.password) {
         (Some(_), Some(p)) => {
@@ -69,35 +64,14 @@ pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Resul
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    if wuzhi_store::territory::get(&mut tx, home.as_str(), false)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid(
-            "home_territory",
-            format!("{home} is not in the territory tree"),
-        ));
+    if wuzhi_store::territory::get(&mut tx, home.as_str(), false).await?.is_none() {
+        return Err(AppError::invalid("home_territory", format!("{home} is not in the territory tree")));
     }
-    let id = wuzhi_store::people::insert_person(
-        &mut tx,
-        &name,
-        phone.as_deref(),
-        Some(home.as_str()),
-        now,
-    )
-    .await?;
+    let id = wuzhi_store::people::insert_person(&mut tx, &name, phone.as_deref(), Some(home.as_str()), now).await?;
     if let (Some(u), Some(h)) = (&username, &hash) {
         wuzhi_store::people::insert_account(&mut tx, id, u, h, now)
             .await
-            .map_err(|e| {
-                unique_as(
-                    e,
-                    "uq_account_username",
-                    "accounts.username",
-                    "username",
-                    "is taken",
-                )
-            })?;
+            .map_err(|e| unique_as(e, "uq_account_username", "accounts.username", "username", "is taken"))?;
     }
     record(
         &mut tx,
@@ -121,9 +95,7 @@ pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Resul
 }
 
 fn home_of(r: &PersonRow) -> Option<TerritoryCode> {
-    r.home_territory
-        .as_deref()
-        .and_then(|h| TerritoryCode::parse(h).ok())
+    r.home_territory.as_deref().and_then(|h| TerritoryCode::parse(h).ok())
 }
 
 /// One person. With `reveal`, the phone is shown in full if the actor's role needs it (or it
@@ -165,28 +137,15 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Pers
 }
 
 /// People whose home lies in the actor's territory, masked.
-pub async fn list(
-    app: &App,
-    actor: &Actor,
-    after: i64,
-    limit: Option<i64>,
-) -> Result<Vec<PersonView>> {
+pub async fn list(app: &App, actor: &Actor, after: i64, limit: Option<i64>) -> Result<Vec<PersonView>> {
     let limit = crate::page_limit(limit)?;
     let scopes = actor.scopes_for(Action::ReadPeople);
     if scopes.is_empty() {
-        return Err(AppError::Forbidden {
-            action: Action::ReadPeople.as_str().into(),
-        });
+        return Err(AppError::Forbidden { action: Action::ReadPeople.as_str().into() });
     }
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let mut conn = app.db.read().await?;
-    Ok(
-        wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit)
-            .await?
-            .into_iter()
-            .map(masked)
-            .collect(),
-    )
+    Ok(wuzhi_store::people::list_people(&mut conn, &prefixes, after, limit).await?.into_iter().map(masked).collect())
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -205,10 +164,7 @@ pub async fn memberships(app: &App, actor: &Actor, person_id: i64) -> Result<Vec
     let row = wuzhi_store::people::get_person(&mut conn, person_id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("person {person_id}")))?;
-    actor.can(
-        Action::ReadPeople,
-        &Target::person(person_id, home_of(&row).as_ref()),
-    )?;
+    actor.can(Action::ReadPeople, &Target::person(person_id, home_of(&row).as_ref()))?;
     let rows = wuzhi_store::people::active_memberships(&mut conn, person_id, app.now_ms()).await?;
     Ok(rows
         .into_iter()
@@ -234,37 +190,21 @@ pub struct NewMembership<'a> {
 
 /// Gives a person a post with a role over a territory subtree inside the organisation's
 /// territory. The granting administrator's own scope must contain it.
-pub async fn grant(
-    app: &App,
-    actor: Option<&Actor>,
-    n: NewMembership<'_>,
-) -> Result<MembershipView> {
+pub async fn grant(app: &App, actor: Option<&Actor>, n: NewMembership<'_>) -> Result<MembershipView> {
     let role = Role::parse(n.role)?;
-    let scope = TerritoryCode::parse(n.scope_code)
-        .map_err(|e| AppError::invalid("scope_code", e.reason))?;
+    let scope = TerritoryCode::parse(n.scope_code).map_err(|e| AppError::invalid("scope_code", e.reason))?;
     let post = text::name("post", n.post, 50)?;
     if let Some(a) = actor {
         a.can(Action::ManageMemberships, &Target::territory(&scope))?;
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    if wuzhi_store::people::get_person(&mut tx, n.person_id)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid(
-            "person_id",
-            format!("person {} does not exist", n.person_id),
-        ));
+    if wuzhi_store::people::get_person(&mut tx, n.person_id).await?.is_none() {
+        return Err(AppError::invalid("person_id", format!("person {} does not exist", n.person_id)));
     }
-    let org = wuzhi_store::org::get(&mut tx, n.organisation_id)
-        .await?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "organisation_id",
-                format!("organisation {} does not exist", n.organisation_id),
-            )
-        })?;
+    let org = wuzhi_store::org::get(&mut tx, n.organisation_id).await?.ok_or_else(|| {
+        AppError::invalid("organisation_id", format!("organisation {} does not exist", n.organisation_id))
+    })?;
     let org_t = TerritoryCode::parse(&org.territory_code)?;
     if !org_t.contains(&scope) {
         return Err(AppError::invalid(
@@ -272,14 +212,8 @@ pub async fn grant(
             format!("{scope} is outside the organisation's territory {org_t}"),
         ));
     }
-    if wuzhi_store::territory::get(&mut tx, scope.as_str(), false)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid(
-            "scope_code",
-            format!("{scope} is not in the territory tree"),
-        ));
+    if wuzhi_store::territory::get(&mut tx, scope.as_str(), false).await?.is_none() {
+        return Err(AppError::invalid("scope_code", format!("{scope} is not in the territory tree")));
     }
     let id = wuzhi_store::people::insert_membership(
         &mut tx,
@@ -291,7 +225,16 @@ pub async fn grant(
         now,
     )
     .await?;
-    record(&mut tx, now, actor, "grant_membership", "person", &n.person_id.to_string(), json!({"membership": id, "role": role.as_str(), "scope": scope.as_str(), "organisation": org.id})).await?;
+    record(
+        &mut tx,
+        now,
+        actor,
+        "grant_membership",
+        "person",
+        &n.person_id.to_string(),
+        json!({"membership": id, "role": role.as_str(), "scope": scope.as_str(), "organisation": org.id}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(MembershipView {
         id,
@@ -339,11 +282,7 @@ pub struct PersonPatch {
 /// Edits a person. The actor needs `manage_people` over the person's home, and over the new
 /// home when it moves.
 pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Result<PersonView> {
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| text::name("name", n, 50))
-        .transpose()?;
+    let name = patch.name.as_deref().map(|n| text::name("name", n, 50)).transpose()?;
     let phone = match patch.phone.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(None),
@@ -360,36 +299,17 @@ pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Re
         .await?
         .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
     let old_home = home_of(&row);
-    actor.can(
-        Action::ManagePeople,
-        &Target {
-            territory: old_home.as_ref(),
-            owner: None,
-        },
-    )?;
+    actor.can(Action::ManagePeople, &Target { territory: old_home.as_ref(), owner: None })?;
     if let Some(h) = &home {
         actor.can(Action::ManagePeople, &Target::territory(h))?;
-        if wuzhi_store::territory::get(&mut tx, h.as_str(), false)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(
-                "home_territory",
-                format!("{h} is not in the territory tree"),
-            ));
+        if wuzhi_store::territory::get(&mut tx, h.as_str(), false).await?.is_none() {
+            return Err(AppError::invalid("home_territory", format!("{h} is not in the territory tree")));
         }
     }
     let new_name = name.unwrap_or(row.name.clone());
     let new_phone = phone.unwrap_or(row.phone.clone());
     let new_home = home.map(|h| h.to_string()).or(row.home_territory.clone());
-    wuzhi_store::people::update_person(
-        &mut tx,
-        id,
-        &new_name,
-        new_phone.as_deref(),
-        new_home.as_deref(),
-    )
-    .await?;
+    wuzhi_store::people::update_person(&mut tx, id, &new_name, new_phone.as_deref(), new_home.as_deref()).await?;
     let changed: Vec<&str> = [
         ("name", patch.name.is_some()),
         ("phone", patch.phone.is_some()),
@@ -399,23 +319,9 @@ pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Re
     .filter(|(_, c)| *c)
     .map(|(f, _)| *f)
     .collect();
-    record(
-        &mut tx,
-        now,
-        Some(actor),
-        "update_person",
-        "person",
-        &id.to_string(),
-        json!({"fields": changed}),
-    )
-    .await?;
+    record(&mut tx, now, Some(actor), "update_person", "person", &id.to_string(), json!({"fields": changed})).await?;
     wuzhi_store::commit(tx).await?;
-    Ok(masked(PersonRow {
-        name: new_name,
-        phone: new_phone,
-        home_territory: new_home,
-        ..row
-    }))
+    Ok(masked(PersonRow { name: new_name, phone: new_phone, home_territory: new_home, ..row }))
 }
 
 /// An administrator's change to someone's account: disable or enable it, or set a new
@@ -442,17 +348,8 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
     let row = wuzhi_store::people::get_person(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
-    actor.can(
-        Action::ManagePeople,
-        &Target {
-            territory: home_of(&row).as_ref(),
-            owner: None,
-        },
-    )?;
-    if wuzhi_store::people::account_by_person(&mut tx, id)
-        .await?
-        .is_none()
-    {
+    actor.can(Action::ManagePeople, &Target { territory: home_of(&row).as_ref(), owner: None })?;
+    if wuzhi_store::people::account_by_person(&mut tx, id).await?.is_none() {
         return Err(AppError::not_found(format!("account of person {id}")));
     }
     if let Some(d) = patch.disabled {

@@ -26,8 +26,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     let cal = app.calendar();
     let mut out = Outcome::default();
     let mut conn = app.db.read().await?;
-    let soon =
-        wuzhi_store::cases::due_soon_unwarned(&mut conn, now, now + WARN_BEFORE_MS, BATCH).await?;
+    let soon = wuzhi_store::cases::due_soon_unwarned(&mut conn, now, now + WARN_BEFORE_MS, BATCH).await?;
     let late = wuzhi_store::cases::due_before(&mut conn, now, false, BATCH).await?;
     let overdue = wuzhi_store::cases::due_before(&mut conn, now, true, BATCH).await?;
     drop(conn);
@@ -36,11 +35,8 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
         let mut tx = app.db.write().await?;
         if wuzhi_store::cases::mark_warned(&mut tx, id, due).await? {
             if let Some(row) = wuzhi_store::cases::get(&mut tx, id).await? {
-                let text = format!(
-                    "案件 #{id}「{}」将于 {} 到期",
-                    row.subject,
-                    wuzhi_domain::calendar::format_local(due)
-                );
+                let text =
+                    format!("案件 #{id}「{}」将于 {} 到期", row.subject, wuzhi_domain::calendar::format_local(due));
                 crate::notify::tell_owner(&mut tx, &row, "due_soon", &text, now).await?;
             }
             out.warned += 1;
@@ -48,12 +44,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
         wuzhi_store::commit(tx).await?;
     }
     for id in late {
-        if step(app, id, |row, _| {
-            row.due_at_ms
-                .map(|d| Event::MarkedOverdue { stage_due_ms: d })
-        })
-        .await?
-        {
+        if step(app, id, |row, _| row.due_at_ms.map(|d| Event::MarkedOverdue { stage_due_ms: d })).await? {
             out.marked_overdue += 1;
         }
     }
@@ -62,12 +53,10 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
             let due = row.due_at_ms?;
             let escalatable = matches!(row.status.as_str(), "filed" | "dispatched" | "handling");
             let org = target?;
-            (escalatable && cal.due(due, TimeLimit::WorkingDays(1)) < now).then(|| {
-                Event::Escalated {
-                    org,
-                    reason: "超期一个工作日未办结，自动升级".into(),
-                    due_ms: cal.due(now, TimeLimit::WorkingHours(2)),
-                }
+            (escalatable && cal.due(due, TimeLimit::WorkingDays(1)) < now).then(|| Event::Escalated {
+                org,
+                reason: "超期一个工作日未办结，自动升级".into(),
+                due_ms: cal.due(now, TimeLimit::WorkingHours(2)),
             })
         })
         .await?;

@@ -21,10 +21,7 @@ impl Format {
         match s {
             "csv" => Ok(Format::Csv),
             "geojson" | "json" => Ok(Format::GeoJson),
-            _ => Err(AppError::invalid(
-                "format",
-                format!("`{s}` is not csv or geojson"),
-            )),
+            _ => Err(AppError::invalid("format", format!("`{s}` is not csv or geojson"))),
         }
     }
 }
@@ -46,23 +43,15 @@ pub async fn check_import(app: &App, format: Format, crs: Crs, text: &str) -> Re
     .map_err(AppError::Import)?;
     // Fetch the existing territories the batch may attach to (parents not in the batch and
     // the cities a parentless district may join), so validation itself is pure.
-    let in_batch: std::collections::HashSet<&TerritoryCode> =
-        batch.records.iter().map(|r| &r.code).collect();
+    let in_batch: std::collections::HashSet<&TerritoryCode> = batch.records.iter().map(|r| &r.code).collect();
     let mut wanted: Vec<String> = Vec::new();
     for r in &batch.records {
         let candidates = match (&r.parent, r.level()) {
             (Some(p), _) => vec![p.as_str().to_owned()],
             (None, Level::District) => {
-                vec![
-                    format!("{}0000", &r.code.as_str()[..2]),
-                    format!("{}00", &r.code.as_str()[..4]),
-                ]
+                vec![format!("{}0000", &r.code.as_str()[..2]), format!("{}00", &r.code.as_str()[..4])]
             }
-            (None, _) => r
-                .code
-                .implied_parent()
-                .map(|p| vec![p.as_str().to_owned()])
-                .unwrap_or_default(),
+            (None, _) => r.code.implied_parent().map(|p| vec![p.as_str().to_owned()]).unwrap_or_default(),
         };
         for c in candidates {
             if !in_batch.iter().any(|b| b.as_str() == c) && !wanted.contains(&c) {
@@ -79,16 +68,10 @@ pub async fn check_import(app: &App, format: Format, crs: Crs, text: &str) -> Re
     }
     drop(conn);
     let lookup = |code: &TerritoryCode| {
-        existing.get(code.as_str()).map(|g| Existing {
-            geometry: g.as_deref().and_then(geometry_from_stored),
-        })
+        existing.get(code.as_str()).map(|g| Existing { geometry: g.as_deref().and_then(geometry_from_stored) })
     };
     let errors = validate(&mut batch, &lookup);
-    if errors.is_empty() {
-        Ok(batch)
-    } else {
-        Err(AppError::Import(errors))
-    }
+    if errors.is_empty() { Ok(batch) } else { Err(AppError::Import(errors)) }
 }
 
 /// Imports territories all or nothing. `actor` is `None` for the system (command line).
@@ -112,12 +95,7 @@ pub async fn import(
 
 /// Writes a validated batch in one transaction, bumps the territory version and rebuilds the
 /// grid index.
-pub async fn store_batch(
-    app: &App,
-    actor: Option<&Actor>,
-    batch: Batch,
-    dry_run: bool,
-) -> Result<ImportReport> {
+pub async fn store_batch(app: &App, actor: Option<&Actor>, batch: Batch, dry_run: bool) -> Result<ImportReport> {
     let now = app.now_ms();
     let mut by_level: BTreeMap<String, usize> = BTreeMap::new();
     let rows: Vec<TerritoryRow> = batch
@@ -130,20 +108,13 @@ pub async fn store_batch(
                 name: r.name.clone(),
                 level: r.level().as_str().to_owned(),
                 parent_code: r.parent.as_ref().map(|p| p.to_string()),
-                geometry: r
-                    .geometry
-                    .as_ref()
-                    .map(|g| geometry_json(g, Crs::Wgs84).to_string()),
+                geometry: r.geometry.as_ref().map(|g| geometry_json(g, Crs::Wgs84).to_string()),
                 urban_rural: r.urban_rural.clone(),
                 updated_at_ms: now,
             }
         })
         .collect();
-    let report = ImportReport {
-        imported: rows.len(),
-        by_level,
-        dry_run,
-    };
+    let report = ImportReport { imported: rows.len(), by_level, dry_run };
     if dry_run {
         return Ok(report);
     }
@@ -194,13 +165,7 @@ fn view(r: TerritoryRow, crs: Crs) -> TerritoryView {
     }
 }
 
-pub async fn get(
-    app: &App,
-    actor: &Actor,
-    code: &str,
-    with_geometry: bool,
-    crs: Crs,
-) -> Result<TerritoryView> {
+pub async fn get(app: &App, actor: &Actor, code: &str, with_geometry: bool, crs: Crs) -> Result<TerritoryView> {
     let code = TerritoryCode::parse(code)?;
     actor.can(Action::ReadTerritory, &Target::territory(&code))?;
     let mut conn = app.db.read().await?;
@@ -233,9 +198,7 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Page<Territ
     let limit = crate::page_limit(q.limit)?;
     let scopes = actor.scopes_for(Action::ReadTerritory);
     if scopes.is_empty() {
-        return Err(AppError::Forbidden {
-            action: Action::ReadTerritory.as_str().into(),
-        });
+        return Err(AppError::Forbidden { action: Action::ReadTerritory.as_str().into() });
     }
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let filter = Filter {
@@ -256,11 +219,7 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Page<Territ
         None
     };
     let crs = q.crs.unwrap_or(Crs::Wgs84);
-    Ok(Page {
-        items: rows.into_iter().map(|r| view(r, crs)).collect(),
-        total,
-        next,
-    })
+    Ok(Page { items: rows.into_iter().map(|r| view(r, crs)).collect(), total, next })
 }
 
 /// A GeoJSON FeatureCollection of the territories under `root` the actor may read (the
@@ -291,18 +250,8 @@ pub async fn export_geojson(
         after = Some(last.code.clone());
         for r in rows {
             let level = Level::parse(&r.level)?;
-            let geometry = r
-                .geometry
-                .as_deref()
-                .and_then(geometry_from_stored)
-                .map(|g| geometry_json(&g, crs));
-            features.push(feature_json(
-                &r.code,
-                &r.name,
-                level,
-                r.parent_code.as_deref(),
-                geometry,
-            ));
+            let geometry = r.geometry.as_deref().and_then(geometry_from_stored).map(|g| geometry_json(&g, crs));
+            features.push(feature_json(&r.code, &r.name, level, r.parent_code.as_deref(), geometry));
         }
     }
     Ok(json!({"type": "FeatureCollection", "features": features}))
@@ -315,16 +264,8 @@ pub async fn counts(app: &App, actor: &Actor) -> Result<BTreeMap<String, i64>> {
     let mut conn = app.db.read().await?;
     let mut out = BTreeMap::new();
     for level in Level::ALL {
-        let f = Filter {
-            level: Some(level.as_str()),
-            scopes: prefixes.clone(),
-            limit: 0,
-            ..Default::default()
-        };
-        out.insert(
-            level.as_str().to_owned(),
-            wuzhi_store::territory::count(&mut conn, &f).await?,
-        );
+        let f = Filter { level: Some(level.as_str()), scopes: prefixes.clone(), limit: 0, ..Default::default() };
+        out.insert(level.as_str().to_owned(), wuzhi_store::territory::count(&mut conn, &f).await?);
     }
     Ok(out)
 }

@@ -82,44 +82,25 @@ impl Config {
     ) -> Result<Config, String> {
         let file: FileConfig = match &storage.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("config {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
                 toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
             }
             None => FileConfig::default(),
         };
-        let data_dir = storage
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("wuzhi-data"));
-        let database_url = match storage
-            .database_url
-            .clone()
-            .map(Secret)
-            .or(file.database_url)
-        {
+        let data_dir = storage.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("wuzhi-data"));
+        let database_url = match storage.database_url.clone().map(Secret).or(file.database_url) {
             Some(u) => u,
             None => {
-                std::fs::create_dir_all(&data_dir)
-                    .map_err(|e| format!("data dir {}: {e}", data_dir.display()))?;
-                Secret(format!(
-                    "sqlite://{}",
-                    data_dir.join("wuzhi.sqlite").display()
-                ))
+                std::fs::create_dir_all(&data_dir).map_err(|e| format!("data dir {}: {e}", data_dir.display()))?;
+                Secret(format!("sqlite://{}", data_dir.join("wuzhi.sqlite").display()))
             }
         };
         Ok(Config {
-            listen: listen
-                .or(file.listen)
-                .unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
+            listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
             data_dir,
             database_url,
             secure_cookies: secure_cookies.or(file.secure_cookies).unwrap_or(false),
-            log_format: std::env::var("WUZHI_LOG_FORMAT")
-                .ok()
-                .or(file.log_format)
-                .unwrap_or_else(|| "text".into()),
+            log_format: std::env::var("WUZHI_LOG_FORMAT").ok().or(file.log_format).unwrap_or_else(|| "text".into()),
             max_connections: file.max_connections.unwrap_or(16),
         })
     }
@@ -140,29 +121,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("wuzhi-config-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("wuzhi.toml");
-        std::fs::write(&path, "listen = \"127.0.0.1:9999\"\nsecure_cookies = true\ndatabase_url = \"postgres://x@y/z\"\n").unwrap();
-        let storage = StorageArgs {
-            config: Some(path.clone()),
-            ..Default::default()
-        };
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9999\"\nsecure_cookies = true\ndatabase_url = \"postgres://x@y/z\"\n",
+        )
+        .unwrap();
+        let storage = StorageArgs { config: Some(path.clone()), ..Default::default() };
         let c = Config::load(&storage, None, None).unwrap();
         assert_eq!(c.listen.port(), 9999);
         assert!(c.secure_cookies);
         assert_eq!(c.database_url.expose(), "postgres://x@y/z");
-        let c = Config::load(
-            &storage,
-            Some("127.0.0.1:7000".parse().unwrap()),
-            Some(false),
-        )
-        .unwrap();
+        let c = Config::load(&storage, Some("127.0.0.1:7000".parse().unwrap()), Some(false)).unwrap();
         assert_eq!(c.listen.port(), 7000);
         assert!(!c.secure_cookies);
         std::fs::write(&path, "lisen = \"x\"\n").unwrap();
-        assert!(
-            Config::load(&storage, None, None)
-                .unwrap_err()
-                .contains("unknown field")
-        );
+        assert!(Config::load(&storage, None, None).unwrap_err().contains("unknown field"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -12,11 +12,7 @@ use wuzhi_app::{App, AppError, Settings, SystemClock};
 use wuzhi_geo::Crs;
 
 #[derive(Parser)]
-#[command(
-    name = "wuzhi",
-    version,
-    about = "wuzhi (五治): the social-governance platform of a city"
-)]
+#[command(name = "wuzhi", version, about = "wuzhi (五治): the social-governance platform of a city")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -140,9 +136,7 @@ enum BenchCmd {
 fn init_logs(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -151,21 +145,15 @@ fn init_logs(format: &str) {
 }
 
 async fn open(cfg: &Config) -> Result<Arc<App>, String> {
-    let db = wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections)
-        .await
-        .map_err(|e| e.to_string())?;
-    App::open(db, Arc::new(SystemClock), Settings::default())
-        .await
-        .map_err(|e| e.to_string())
+    let db =
+        wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
+    App::open(db, Arc::new(SystemClock), Settings::default()).await.map_err(|e| e.to_string())
 }
 
 fn describe(e: AppError) -> String {
     match e {
         AppError::Import(errors) => {
-            let mut s = format!(
-                "the import has {} problem(s); nothing was imported:",
-                errors.len()
-            );
+            let mut s = format!("the import has {} problem(s); nothing was imported:", errors.len());
             for e in errors.iter().take(50) {
                 s.push_str(&format!("\n  {e}"));
             }
@@ -184,8 +172,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };
@@ -201,10 +188,7 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
     let app = open(&cfg).await?;
     if let Some(districts) = demo {
         let t = std::time::Instant::now();
-        if wuzhi_app::demo::seed(&app, districts)
-            .await
-            .map_err(describe)?
-        {
+        if wuzhi_app::demo::seed(&app, districts).await.map_err(describe)? {
             tracing::info!(seconds = t.elapsed().as_secs_f64(), "demo city seeded");
         }
     }
@@ -219,18 +203,12 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
         app.locator().grid_count()
     );
     if demo.is_some() {
-        println!(
-            "demo accounts (password {}):",
-            wuzhi_app::demo::DEMO_PASSWORD
-        );
+        println!("demo accounts (password {}):", wuzhi_app::demo::DEMO_PASSWORD);
         for (username, _, role, scope, org, _) in wuzhi_app::demo::ACCOUNTS {
             println!("  {username:<16} {role:<20} {scope:<16} {org}");
         }
     }
-    server
-        .run_until_stopped(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    server.run_until_stopped(shutdown_signal()).await.map_err(|e| e.to_string())?;
     app.db.close().await;
     Ok(())
 }
@@ -238,28 +216,14 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(args, None).await,
-        Command::Demo {
-            serve: args,
-            districts,
-        } => serve(args, Some(districts)).await,
+        Command::Demo { serve: args, districts } => serve(args, Some(districts)).await,
         Command::Migrate { storage } => {
             let cfg = Config::load(&storage, None, None)?;
             open(&cfg).await?;
             println!("migrations applied");
             Ok(())
         }
-        Command::User {
-            cmd:
-                UserCmd::Create {
-                    storage,
-                    username,
-                    name,
-                    role,
-                    scope,
-                    org,
-                    phone,
-                },
-        } => {
+        Command::User { cmd: UserCmd::Create { storage, username, name, role, scope, org, phone } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
             let mut password = String::new();
@@ -272,10 +236,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 None => {
                     let name = format!("{scope} 系统管理办公室");
                     let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
-                    match wuzhi_store::org::find(&mut conn, &scope, &name)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
+                    match wuzhi_store::org::find(&mut conn, &scope, &name).await.map_err(|e| e.to_string())? {
                         Some(id) => id,
                         None => {
                             drop(conn);
@@ -322,26 +283,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             )
             .await
             .map_err(describe)?;
-            println!(
-                "created person {} with account {username} as {role} over {scope}",
-                p.id
-            );
+            println!("created person {} with account {username} as {role} over {scope}", p.id);
             Ok(())
         }
-        Command::Territory {
-            cmd:
-                TerritoryCmd::Import {
-                    storage,
-                    file,
-                    format,
-                    crs,
-                    dry_run,
-                },
-        } => {
+        Command::Territory { cmd: TerritoryCmd::Import { storage, file, format, crs, dry_run } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let text =
-                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let format = match format {
                 Some(f) => f,
                 None if file.extension().is_some_and(|e| e == "csv") => "csv".into(),
@@ -349,34 +297,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let format = wuzhi_app::territory::Format::parse(&format).map_err(describe)?;
             let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
-            let r = wuzhi_app::territory::import(&app, None, format, crs, &text, dry_run)
-                .await
-                .map_err(describe)?;
-            println!(
-                "{} {} territories {:?}",
-                if dry_run { "validated" } else { "imported" },
-                r.imported,
-                r.by_level
-            );
+            let r = wuzhi_app::territory::import(&app, None, format, crs, &text, dry_run).await.map_err(describe)?;
+            println!("{} {} territories {:?}", if dry_run { "validated" } else { "imported" }, r.imported, r.by_level);
             Ok(())
         }
-        Command::Territory {
-            cmd:
-                TerritoryCmd::Export {
-                    storage,
-                    root,
-                    level,
-                    crs,
-                    out,
-                },
-        } => {
+        Command::Territory { cmd: TerritoryCmd::Export { storage, root, level, crs, out } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let level = level
-                .as_deref()
-                .map(wuzhi_domain::Level::parse)
-                .transpose()
-                .map_err(|e| e.to_string())?;
+            let level = level.as_deref().map(wuzhi_domain::Level::parse).transpose().map_err(|e| e.to_string())?;
             let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
             // The command line acts as the system: it may read the whole tree.
             let system = wuzhi_domain::Actor {
@@ -387,35 +315,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                     org: None,
                 }],
             };
-            let fc = wuzhi_app::territory::export_geojson(&app, &system, &root, level, crs)
-                .await
-                .map_err(describe)?;
+            let fc = wuzhi_app::territory::export_geojson(&app, &system, &root, level, crs).await.map_err(describe)?;
             match out {
-                Some(path) => std::fs::write(&path, fc.to_string())
-                    .map_err(|e| format!("{}: {e}", path.display()))?,
+                Some(path) => std::fs::write(&path, fc.to_string()).map_err(|e| format!("{}: {e}", path.display()))?,
                 None => println!("{fc}"),
             }
             Ok(())
         }
-        Command::Audit {
-            cmd: AuditCmd::Verify { storage },
-        } => {
+        Command::Audit { cmd: AuditCmd::Verify { storage } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
             match wuzhi_app::audit::verify(&app).await.map_err(describe)? {
                 Ok(v) => {
-                    println!(
-                        "audit chain intact: {} entries, head {}",
-                        v.entries, v.head_hash
-                    );
+                    println!("audit chain intact: {} entries, head {}", v.entries, v.head_hash);
                     Ok(())
                 }
                 Err(b) => Err(format!("audit chain broken: {b}")),
             }
         }
-        Command::Bench {
-            cmd: BenchCmd::Locate { points },
-        } => {
+        Command::Bench { cmd: BenchCmd::Locate { points } } => {
             bench::locate(points);
             Ok(())
         }
@@ -424,10 +342,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

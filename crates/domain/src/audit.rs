@@ -36,16 +36,7 @@ pub fn entry_hash(
 ) -> String {
     let mut h = Sha256::new();
     let actor = actor_id.map(|a| a.to_string()).unwrap_or_default();
-    for field in [
-        &seq.to_string(),
-        &at_ms.to_string(),
-        &actor,
-        action,
-        object_type,
-        object_id,
-        detail,
-        prev_hash,
-    ] {
+    for field in [&seq.to_string(), &at_ms.to_string(), &actor, action, object_type, object_id, detail, prev_hash] {
         h.update(field.len().to_string().as_bytes());
         h.update(b":");
         h.update(field.as_bytes());
@@ -70,9 +61,7 @@ pub enum Break {
     Edited { seq: i64 },
     #[error("entry {expected} is missing (deleted): the next entry found is {found}")]
     Missing { expected: i64, found: i64 },
-    #[error(
-        "entry {seq} does not follow its predecessor: an entry was inserted or deleted before it"
-    )]
+    #[error("entry {seq} does not follow its predecessor: an entry was inserted or deleted before it")]
     Relinked { seq: i64 },
     #[error("the chain ends at entry {last} but its head says {head}: entries were {}", if last > head { "inserted after the head" } else { "deleted from the end" })]
     Head { last: i64, head: i64 },
@@ -89,10 +78,7 @@ pub struct Verifier {
 
 impl Default for Verifier {
     fn default() -> Self {
-        Verifier {
-            expected: 1,
-            prev: GENESIS.to_owned(),
-        }
+        Verifier { expected: 1, prev: GENESIS.to_owned() }
     }
 }
 
@@ -100,21 +86,10 @@ impl Verifier {
     /// Checks the next entry in `seq` order.
     pub fn push(&mut self, e: &Entry) -> Result<(), Break> {
         if e.seq != self.expected {
-            return Err(Break::Missing {
-                expected: self.expected,
-                found: e.seq,
-            });
+            return Err(Break::Missing { expected: self.expected, found: e.seq });
         }
-        let recomputed = entry_hash(
-            e.seq,
-            e.at_ms,
-            e.actor_id,
-            &e.action,
-            &e.object_type,
-            &e.object_id,
-            &e.detail,
-            &e.prev_hash,
-        );
+        let recomputed =
+            entry_hash(e.seq, e.at_ms, e.actor_id, &e.action, &e.object_type, &e.object_id, &e.detail, &e.prev_hash);
         if recomputed != e.hash {
             return Err(Break::Edited { seq: e.seq });
         }
@@ -141,10 +116,7 @@ impl Verifier {
 }
 
 /// Checks a whole chain, in `seq` order, against its head.
-pub fn verify<'a>(
-    entries: impl IntoIterator<Item = &'a Entry>,
-    head: (i64, &str),
-) -> Result<i64, Break> {
+pub fn verify<'a>(entries: impl IntoIterator<Item = &'a Entry>, head: (i64, &str)) -> Result<i64, Break> {
     let mut v = Verifier::default();
     for e in entries {
         v.push(e)?;
@@ -161,16 +133,7 @@ mod tests {
         let mut prev = GENESIS.to_owned();
         for seq in 1..=n {
             let detail = format!("{{\"n\":{seq}}}");
-            let hash = entry_hash(
-                seq,
-                1000 + seq,
-                Some(1),
-                "read",
-                "person",
-                "5",
-                &detail,
-                &prev,
-            );
+            let hash = entry_hash(seq, 1000 + seq, Some(1), "read", "person", "5", &detail, &prev);
             out.push(Entry {
                 seq,
                 at_ms: 1000 + seq,
@@ -188,9 +151,7 @@ mod tests {
     }
 
     fn head(c: &[Entry]) -> (i64, String) {
-        c.last()
-            .map(|e| (e.seq, e.hash.clone()))
-            .unwrap_or((0, GENESIS.into()))
+        c.last().map(|e| (e.seq, e.hash.clone())).unwrap_or((0, GENESIS.into()))
     }
 
     #[test]
@@ -212,35 +173,18 @@ mod tests {
 
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(
-            verify(&deleted, (s, &h)),
-            Err(Break::Missing {
-                expected: 2,
-                found: 3
-            })
-        );
+        assert_eq!(verify(&deleted, (s, &h)), Err(Break::Missing { expected: 2, found: 3 }));
 
         let mut tail_cut = c.clone();
         tail_cut.pop();
-        assert_eq!(
-            verify(&tail_cut, (s, &h)),
-            Err(Break::Head { last: 4, head: 5 })
-        );
+        assert_eq!(verify(&tail_cut, (s, &h)), Err(Break::Head { last: 4, head: 5 }));
 
         // An entry forged at position 3 with a self-consistent hash but the wrong predecessor.
         let mut forged = c.clone();
         let e = &mut forged[2];
         e.prev_hash = GENESIS.into();
-        e.hash = entry_hash(
-            e.seq,
-            e.at_ms,
-            e.actor_id,
-            &e.action,
-            &e.object_type,
-            &e.object_id,
-            &e.detail,
-            &e.prev_hash,
-        );
+        e.hash =
+            entry_hash(e.seq, e.at_ms, e.actor_id, &e.action, &e.object_type, &e.object_id, &e.detail, &e.prev_hash);
         assert_eq!(verify(&forged, (s, &h)), Err(Break::Relinked { seq: 3 }));
     }
 }

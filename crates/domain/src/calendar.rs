@@ -56,13 +56,7 @@ pub fn format_local(ms: i64) -> String {
     let local = ms + OFFSET_MS;
     let day = local.div_euclid(DAY_MS);
     let t = local.rem_euclid(DAY_MS) / 1000;
-    format!(
-        "{}T{:02}:{:02}:{:02}+08:00",
-        format_day(day),
-        t / 3600,
-        t / 60 % 60,
-        t % 60
-    )
+    format!("{}T{:02}:{:02}:{:02}+08:00", format_day(day), t / 3600, t / 60 % 60, t % 60)
 }
 
 pub fn parse_day(field: &str, s: &str) -> Result<i64, Invalid> {
@@ -102,14 +96,9 @@ impl TimeLimit {
         let s = s.trim();
         let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
         let (n, unit) = s.split_at(split);
-        let n: u32 = n
-            .parse()
-            .map_err(|_| Invalid::new(field, format!("`{s}` must start with a number")))?;
+        let n: u32 = n.parse().map_err(|_| Invalid::new(field, format!("`{s}` must start with a number")))?;
         if n == 0 || n > 10_000 {
-            return Err(Invalid::new(
-                field,
-                format!("`{s}` must be between 1 and 10000 units"),
-            ));
+            return Err(Invalid::new(field, format!("`{s}` must be between 1 and 10000 units")));
         }
         Ok(match unit {
             "m" => TimeLimit::Minutes(n),
@@ -118,10 +107,7 @@ impl TimeLimit {
             "wd" => TimeLimit::WorkingDays(n),
             "d" => TimeLimit::Days(n),
             _ => {
-                return Err(Invalid::new(
-                    field,
-                    format!("`{s}`: the unit must be m, h, wh, wd or d"),
-                ));
+                return Err(Invalid::new(field, format!("`{s}`: the unit must be m, h, wh, wd or d")));
             }
         })
     }
@@ -152,9 +138,7 @@ pub struct Calendar {
 
 impl Calendar {
     pub fn new(exceptions: impl IntoIterator<Item = (i64, DayKind)>) -> Calendar {
-        Calendar {
-            exceptions: exceptions.into_iter().collect(),
-        }
+        Calendar { exceptions: exceptions.into_iter().collect() }
     }
 
     /// Parses `date,kind,name` rows (kind `holiday` or `workday`), header first.
@@ -283,9 +267,7 @@ mod tests {
         // "YYYY-MM-DD HH:MM" local
         let (d, t) = s.split_once(' ').unwrap();
         let (h, m) = t.split_once(':').unwrap();
-        parse_day("t", d).unwrap() * DAY_MS
-            + h.parse::<i64>().unwrap() * HOUR_MS
-            + m.parse::<i64>().unwrap() * 60_000
+        parse_day("t", d).unwrap() * DAY_MS + h.parse::<i64>().unwrap() * HOUR_MS + m.parse::<i64>().unwrap() * 60_000
             - OFFSET_MS
     }
 
@@ -296,16 +278,9 @@ mod tests {
             assert_eq!(days_from_civil(y, m, d), z);
         }
         assert_eq!(format_day(days_from_civil(2026, 11, 27)), "2026-11-27");
-        assert_eq!(
-            Calendar::weekday(days_from_civil(2026, 11, 27)),
-            4,
-            "a Friday"
-        );
+        assert_eq!(Calendar::weekday(days_from_civil(2026, 11, 27)), 4, "a Friday");
         assert!(parse_day("d", "2026-02-30").is_err());
-        assert_eq!(
-            format_local(at("2026-11-27 09:05")),
-            "2026-11-27T09:05:00+08:00"
-        );
+        assert_eq!(format_local(at("2026-11-27 09:05")), "2026-11-27T09:05:00+08:00");
     }
 
     #[test]
@@ -325,11 +300,7 @@ mod tests {
         let c = Calendar::parse_csv(CN).unwrap();
         let check = |start: &str, limit: &str, want: &str| {
             let got = c.due(at(start), TimeLimit::parse("limit", limit).unwrap());
-            assert_eq!(
-                format_local(got),
-                format_local(at(want)),
-                "{start} + {limit}"
-            );
+            assert_eq!(format_local(got), format_local(at(want)), "{start} + {limit}");
         };
         check("2026-11-27 10:00", "15m", "2026-11-27 10:15");
         check("2026-11-27 23:50", "30m", "2026-11-28 00:20");
@@ -341,18 +312,12 @@ mod tests {
         check("2026-11-27 12:30", "1wh", "2026-11-27 14:00"); // lunch does not count
         check("2026-11-27 20:00", "2h", "2026-11-27 22:00");
         check("2026-11-27 10:00", "3d", "2026-11-30 10:00");
-        assert_eq!(
-            c.working_ms_between(at("2026-11-27 16:00"), at("2026-11-30 11:00")),
-            4 * HOUR_MS
-        );
+        assert_eq!(c.working_ms_between(at("2026-11-27 16:00"), at("2026-11-30 11:00")), 4 * HOUR_MS);
     }
 
     #[test]
     fn limits_parse_with_reasons() {
-        assert_eq!(
-            TimeLimit::parse("l", "3wd").unwrap(),
-            TimeLimit::WorkingDays(3)
-        );
+        assert_eq!(TimeLimit::parse("l", "3wd").unwrap(), TimeLimit::WorkingDays(3));
         assert_eq!(TimeLimit::parse("l", "15m").unwrap().to_text(), "15m");
         assert!(TimeLimit::parse("l", "3 weeks").is_err());
         assert!(TimeLimit::parse("l", "0h").is_err());

@@ -229,6 +229,8 @@ pub struct CaseState {
     pub closed_at_ms: Option<i64>,
     /// Closed after its due time.
     pub closed_late: bool,
+    /// Filed after the filing deadline.
+    pub filed_late: bool,
 }
 
 /// Why an event does not fit the case's state.
@@ -260,15 +262,12 @@ impl CaseState {
             filed_at_ms: None,
             closed_at_ms: None,
             closed_late: false,
+            filed_late: false,
         }
     }
 
     fn refuse(&self, e: &Event, hint: &str) -> Refused {
-        Refused {
-            action: e.kind(),
-            status: self.status.as_str(),
-            hint: hint.to_owned(),
-        }
+        Refused { action: e.kind(), status: self.status.as_str(), hint: hint.to_owned() }
     }
 
     /// The state machine.
@@ -276,24 +275,17 @@ impl CaseState {
         use Status::*;
         let mut s = self.clone();
         let need = |ok: bool, hint: &str| {
-            if ok {
-                Ok(())
-            } else {
-                Err(self.refuse(e, hint))
-            }
+            if ok { Ok(()) } else { Err(self.refuse(e, hint)) }
         };
         match e {
             Event::Reported { .. } => return Err(self.refuse(e, "a case is reported once")),
-            Event::Filed {
-                category,
-                priority,
-                due_ms,
-            } => {
+            Event::Filed { category, priority, due_ms } => {
                 need(self.status == Reported, "")?;
                 s.status = Filed;
                 s.category = Some(category.clone());
                 s.priority = Some(priority.clone());
                 s.filed_at_ms = Some(at_ms);
+                s.filed_late = self.overdue || self.due_ms.is_some_and(|d| at_ms > d);
                 s.due_ms = Some(*due_ms);
                 s.overdue = false;
             }
@@ -303,17 +295,10 @@ impl CaseState {
                 s.due_ms = None;
                 s.closed_at_ms = Some(at_ms);
             }
-            Event::Dispatched {
-                org,
-                due_ms,
-                assigned,
-            } => {
+            Event::Dispatched { org, due_ms, assigned } => {
                 need(matches!(self.status, Filed | Dispatched), "")?;
                 if self.returns >= MAX_RETURNS && !assigned {
-                    return Err(self.refuse(
-                        e,
-                        "returned three times: the command centre must assign an owner",
-                    ));
+                    return Err(self.refuse(e, "returned three times: the command centre must assign an owner"));
                 }
                 s.status = Dispatched;
                 s.owner_org = Some(*org);
@@ -331,10 +316,7 @@ impl CaseState {
                 s.overdue = false;
             }
             Event::Returned { reason } => {
-                need(
-                    self.status == Dispatched,
-                    "only a case not yet accepted can be returned",
-                )?;
+                need(self.status == Dispatched, "only a case not yet accepted can be returned")?;
                 need(!reason.trim().is_empty(), "a return needs a reason")?;
                 s.status = Filed;
                 s.owner_org = None;
@@ -361,20 +343,12 @@ impl CaseState {
             }
             Event::ExtensionRequested { until_ms, .. } => {
                 need(self.status == Handling, "")?;
-                need(
-                    self.extension_until_ms.is_none(),
-                    "an extension is already pending",
-                )?;
-                need(
-                    self.due_ms.is_none_or(|d| *until_ms > d),
-                    "the new due time must be later",
-                )?;
+                need(self.extension_until_ms.is_none(), "an extension is already pending")?;
+                need(self.due_ms.is_none_or(|d| *until_ms > d), "the new due time must be later")?;
                 s.extension_until_ms = Some(*until_ms);
             }
             Event::ExtensionDecided { granted, .. } => {
-                let until = self
-                    .extension_until_ms
-                    .ok_or_else(|| self.refuse(e, "no extension is pending"))?;
+                let until = self.extension_until_ms.ok_or_else(|| self.refuse(e, "no extension is pending"))?;
                 s.extension_until_ms = None;
                 if *granted {
                     s.due_ms = Some(until);
@@ -388,11 +362,7 @@ impl CaseState {
             }
             Event::Unparked { due_ms } => {
                 need(self.status == Parked, "")?;
-                s.status = if self.owner_org.is_some() {
-                    Handling
-                } else {
-                    Filed
-                };
+                s.status = if self.owner_org.is_some() { Handling } else { Filed };
                 s.due_ms = Some(*due_ms);
             }
             Event::Escalated { org, due_ms, .. } => {
@@ -431,10 +401,7 @@ impl CaseState {
             }
             Event::MarkedOverdue { stage_due_ms } => {
                 need(self.status.is_open() && self.status != Parked, "")?;
-                need(
-                    !self.overdue && self.due_ms == Some(*stage_due_ms) && at_ms > *stage_due_ms,
-                    "not overdue",
-                )?;
+                need(!self.overdue && self.due_ms == Some(*stage_due_ms) && at_ms > *stage_due_ms, "not overdue")?;
                 s.overdue = true;
             }
         }
@@ -442,9 +409,7 @@ impl CaseState {
     }
 
     /// Replays a whole timeline (the first event must be `Reported`).
-    pub fn replay<'a>(
-        events: impl IntoIterator<Item = (&'a Event, i64)>,
-    ) -> Result<CaseState, Refused> {
+    pub fn replay<'a>(events: impl IntoIterator<Item = (&'a Event, i64)>) -> Result<CaseState, Refused> {
         let mut it = events.into_iter();
         let mut s = match it.next() {
             Some((Event::Reported { due_ms }, _)) => CaseState::reported(*due_ms),
@@ -469,26 +434,12 @@ mod tests {
 
     fn filed() -> CaseState {
         CaseState::reported(100)
-            .apply(
-                &Event::Filed {
-                    category: "E0102".into(),
-                    priority: "normal".into(),
-                    due_ms: 200,
-                },
-                10,
-            )
+            .apply(&Event::Filed { category: "E0102".into(), priority: "normal".into(), due_ms: 200 }, 10)
             .unwrap()
     }
 
     fn dispatch(s: &CaseState, org: i64, assigned: bool) -> Result<CaseState, Refused> {
-        s.apply(
-            &Event::Dispatched {
-                org,
-                due_ms: 300,
-                assigned,
-            },
-            20,
-        )
+        s.apply(&Event::Dispatched { org, due_ms: 300, assigned }, 20)
     }
 
     #[test]
@@ -496,61 +447,15 @@ mod tests {
         let s = dispatch(&filed(), 7, false).unwrap();
         assert_eq!((s.status, s.owner_org), (Status::Dispatched, Some(7)));
         let s = s.apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
-        let s = s
-            .apply(
-                &Event::Handled {
-                    result: "已清理".into(),
-                },
-                40,
-            )
-            .unwrap();
-        let s = s
-            .apply(
-                &Event::Reworked {
-                    reason: "未清理干净".into(),
-                    due_ms: 2000,
-                },
-                50,
-            )
-            .unwrap();
+        let s = s.apply(&Event::Handled { result: "已清理".into() }, 40).unwrap();
+        let s = s.apply(&Event::Reworked { reason: "未清理干净".into(), due_ms: 2000 }, 50).unwrap();
         assert_eq!((s.status, s.reworks), (Status::Handling, 1));
-        let s = s
-            .apply(
-                &Event::Handled {
-                    result: "已彻底清理".into(),
-                },
-                60,
-            )
-            .unwrap();
-        let s = s
-            .apply(
-                &Event::Verified {
-                    note: "现场核查合格".into(),
-                },
-                70,
-            )
-            .unwrap();
+        let s = s.apply(&Event::Handled { result: "已彻底清理".into() }, 60).unwrap();
+        let s = s.apply(&Event::Verified { note: "现场核查合格".into() }, 70).unwrap();
         assert_eq!(s.status, Status::Closed);
         assert!(!s.closed_late);
-        let s = s
-            .apply(
-                &Event::Rated {
-                    satisfaction: Satisfaction::Satisfied,
-                    text: String::new(),
-                },
-                80,
-            )
-            .unwrap();
-        assert!(
-            s.apply(
-                &Event::Rated {
-                    satisfaction: Satisfaction::Dissatisfied,
-                    text: String::new()
-                },
-                90
-            )
-            .is_err()
-        );
+        let s = s.apply(&Event::Rated { satisfaction: Satisfaction::Satisfied, text: String::new() }, 80).unwrap();
+        assert!(s.apply(&Event::Rated { satisfaction: Satisfaction::Dissatisfied, text: String::new() }, 90).is_err());
     }
 
     #[test]
@@ -558,14 +463,7 @@ mod tests {
         let mut s = filed();
         for _ in 0..3 {
             s = dispatch(&s, 7, false).unwrap();
-            s = s
-                .apply(
-                    &Event::Returned {
-                        reason: "不属本单位职责".into(),
-                    },
-                    30,
-                )
-                .unwrap();
+            s = s.apply(&Event::Returned { reason: "不属本单位职责".into() }, 30).unwrap();
         }
         assert_eq!(s.returns, 3);
         let e = dispatch(&s, 8, false).unwrap_err();
@@ -576,163 +474,51 @@ mod tests {
 
     #[test]
     fn refusals_name_the_action_and_state() {
-        let e = CaseState::reported(100)
-            .apply(&Event::Accepted { due_ms: 1 }, 5)
-            .unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "`accepted` does not fit a case that is reported"
-        );
+        let e = CaseState::reported(100).apply(&Event::Accepted { due_ms: 1 }, 5).unwrap_err();
+        assert_eq!(e.to_string(), "`accepted` does not fit a case that is reported");
         let s = dispatch(&filed(), 7, false).unwrap();
-        assert!(
-            s.apply(&Event::Returned { reason: " ".into() }, 30)
-                .is_err()
-        );
+        assert!(s.apply(&Event::Returned { reason: " ".into() }, 30).is_err());
     }
 
     #[test]
     fn late_closure_and_overdue_marks() {
-        let s = dispatch(&filed(), 7, false)
-            .unwrap()
-            .apply(&Event::Accepted { due_ms: 1000 }, 30)
-            .unwrap();
-        assert!(
-            s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 999)
-                .is_err(),
-            "not yet due"
-        );
-        let s = s
-            .apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1001)
-            .unwrap();
+        let s = dispatch(&filed(), 7, false).unwrap().apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
+        assert!(s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 999).is_err(), "not yet due");
+        let s = s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1001).unwrap();
         assert!(s.overdue);
-        assert!(
-            s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1002)
-                .is_err(),
-            "marked once"
-        );
+        assert!(s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1002).is_err(), "marked once");
         let s = s
-            .apply(
-                &Event::Handled {
-                    result: "ok".into(),
-                },
-                1100,
-            )
+            .apply(&Event::Handled { result: "ok".into() }, 1100)
             .unwrap()
-            .apply(
-                &Event::Verified {
-                    note: String::new(),
-                },
-                1200,
-            )
+            .apply(&Event::Verified { note: String::new() }, 1200)
             .unwrap();
         assert!(s.closed_late);
     }
 
     #[test]
     fn extensions_move_the_due_time_only_when_granted() {
-        let s = dispatch(&filed(), 7, false)
-            .unwrap()
-            .apply(&Event::Accepted { due_ms: 1000 }, 30)
-            .unwrap();
-        assert!(
-            s.apply(
-                &Event::ExtensionRequested {
-                    until_ms: 900,
-                    reason: "x".into()
-                },
-                40
-            )
-            .is_err()
-        );
-        let s = s
-            .apply(
-                &Event::ExtensionRequested {
-                    until_ms: 5000,
-                    reason: "需协调".into(),
-                },
-                40,
-            )
-            .unwrap();
-        let denied = s
-            .apply(
-                &Event::ExtensionDecided {
-                    granted: false,
-                    note: String::new(),
-                },
-                50,
-            )
-            .unwrap();
+        let s = dispatch(&filed(), 7, false).unwrap().apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
+        assert!(s.apply(&Event::ExtensionRequested { until_ms: 900, reason: "x".into() }, 40).is_err());
+        let s = s.apply(&Event::ExtensionRequested { until_ms: 5000, reason: "需协调".into() }, 40).unwrap();
+        let denied = s.apply(&Event::ExtensionDecided { granted: false, note: String::new() }, 50).unwrap();
         assert_eq!(denied.due_ms, Some(1000));
-        let granted = s
-            .apply(
-                &Event::ExtensionDecided {
-                    granted: true,
-                    note: String::new(),
-                },
-                50,
-            )
-            .unwrap();
+        let granted = s.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 50).unwrap();
         assert_eq!(granted.due_ms, Some(5000));
-        assert!(
-            granted
-                .apply(
-                    &Event::ExtensionDecided {
-                        granted: true,
-                        note: String::new()
-                    },
-                    60
-                )
-                .is_err()
-        );
+        assert!(granted.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 60).is_err());
     }
 
     #[test]
     fn replay_equals_stepwise_application() {
         let events = vec![
             (Event::Reported { due_ms: 100 }, 0),
-            (
-                Event::Filed {
-                    category: "H010101".into(),
-                    priority: "normal".into(),
-                    due_ms: 200,
-                },
-                10,
-            ),
-            (
-                Event::Dispatched {
-                    org: 3,
-                    due_ms: 300,
-                    assigned: false,
-                },
-                20,
-            ),
+            (Event::Filed { category: "H010101".into(), priority: "normal".into(), due_ms: 200 }, 10),
+            (Event::Dispatched { org: 3, due_ms: 300, assigned: false }, 20),
             (Event::Accepted { due_ms: 400 }, 30),
-            (
-                Event::Parked {
-                    reason: "待资金".into(),
-                },
-                35,
-            ),
+            (Event::Parked { reason: "待资金".into() }, 35),
             (Event::Unparked { due_ms: 900 }, 36),
-            (
-                Event::Handled {
-                    result: "done".into(),
-                },
-                40,
-            ),
-            (
-                Event::Verified {
-                    note: String::new(),
-                },
-                50,
-            ),
-            (
-                Event::Reopened {
-                    reason: "复发".into(),
-                    due_ms: 999,
-                },
-                60,
-            ),
+            (Event::Handled { result: "done".into() }, 40),
+            (Event::Verified { note: String::new() }, 50),
+            (Event::Reopened { reason: "复发".into(), due_ms: 999 }, 60),
         ];
         let s = CaseState::replay(events.iter().map(|(e, t)| (e, *t))).unwrap();
         assert_eq!(s.status, Status::Handling);

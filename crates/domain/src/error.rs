@@ -11,9 +11,6 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Invalid {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Invalid { field: field.into(), reason: reason.into() }
     }
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod calendar;
 pub mod case;
 pub mod error;
+pub mod kpi;
 pub mod mask;
 pub mod org;
 pub mod permission;

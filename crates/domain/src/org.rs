@@ -50,12 +50,9 @@ impl OrgKind {
     }
 
     pub fn parse(s: &str) -> Result<OrgKind, Invalid> {
-        OrgKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = OrgKind::ALL.iter().map(|k| k.as_str()).collect();
-                Invalid::new("kind", format!("`{s}` is not one of {}", names.join(", ")))
-            })
+        OrgKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = OrgKind::ALL.iter().map(|k| k.as_str()).collect();
+            Invalid::new("kind", format!("`{s}` is not one of {}", names.join(", ")))
+        })
     }
 }

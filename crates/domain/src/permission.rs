@@ -61,13 +61,10 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Result<Role, Invalid> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                Invalid::new("role", format!("`{s}` is not one of {}", names.join(", ")))
-            })
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let names: Vec<_> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            Invalid::new("role", format!("`{s}` is not one of {}", names.join(", ")))
+        })
     }
 
     /// The actions this role grants over its territory subtree. Personal data (phone, ID
@@ -76,14 +73,7 @@ impl Role {
         use Action::*;
         match self {
             Role::Resident => &[],
-            Role::GridWorker => &[
-                ReadTerritory,
-                ReadOrganisation,
-                ReadPeople,
-                ReadPersonalData,
-                ReadCase,
-                VerifyCase,
-            ],
+            Role::GridWorker => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData, ReadCase, VerifyCase],
             Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::CommunityStaff => &[
                 ReadTerritory,
@@ -95,15 +85,9 @@ impl Role {
                 FileCase,
                 VerifyCase,
             ],
-            Role::StreetCommander => &[
-                ReadTerritory,
-                ReadOrganisation,
-                ReadPeople,
-                ReadCase,
-                FileCase,
-                DispatchCase,
-                ApproveCase,
-            ],
+            Role::StreetCommander => {
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, FileCase, DispatchCase, ApproveCase]
+            }
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
                 ReadTerritory,
@@ -117,9 +101,7 @@ impl Role {
                 MergeCase,
                 TakeCalls,
             ],
-            Role::DistrictLeader | Role::CityLeader => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase]
-            }
+            Role::DistrictLeader | Role::CityLeader => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase],
             Role::Admin => &[
                 ReadTerritory,
                 ManageTerritory,
@@ -228,16 +210,10 @@ pub struct Target<'a> {
 
 impl<'a> Target<'a> {
     pub fn territory(code: &'a TerritoryCode) -> Self {
-        Target {
-            territory: Some(code),
-            owner: None,
-        }
+        Target { territory: Some(code), owner: None }
     }
     pub fn person(id: i64, territory: Option<&'a TerritoryCode>) -> Self {
-        Target {
-            territory,
-            owner: Some(id),
-        }
+        Target { territory, owner: Some(id) }
     }
 }
 
@@ -258,11 +234,7 @@ impl Actor {
         let Some(code) = target.territory else {
             return Err(Denied { action });
         };
-        if self
-            .grants
-            .iter()
-            .any(|g| g.role.grants().contains(&action) && g.scope.contains(code))
-        {
+        if self.grants.iter().any(|g| g.role.grants().contains(&action) && g.scope.contains(code)) {
             Ok(())
         } else {
             Err(Denied { action })
@@ -272,12 +244,8 @@ impl Actor {
     /// The territory subtrees in which the actor may take `action`, with nested ones removed:
     /// list queries filter on these. Empty means nothing.
     pub fn scopes_for(&self, action: Action) -> Vec<TerritoryCode> {
-        let mut scopes: Vec<TerritoryCode> = self
-            .grants
-            .iter()
-            .filter(|g| g.role.grants().contains(&action))
-            .map(|g| g.scope.clone())
-            .collect();
+        let mut scopes: Vec<TerritoryCode> =
+            self.grants.iter().filter(|g| g.role.grants().contains(&action)).map(|g| g.scope.clone()).collect();
         scopes.sort_by_key(|c| c.as_str().len());
         let mut kept: Vec<TerritoryCode> = Vec::new();
         for s in scopes {
@@ -316,74 +284,25 @@ mod tests {
     }
 
     fn actor(role: Role, scope: &str) -> Actor {
-        Actor {
-            person_id: 7,
-            grants: vec![Grant {
-                role,
-                scope: code(scope),
-                org: Some(3),
-            }],
-        }
+        Actor { person_id: 7, grants: vec![Grant { role, scope: code(scope), org: Some(3) }] }
     }
 
     #[test]
     fn grid_worker_reads_only_inside_the_grid() {
         let gw = actor(Role::GridWorker, "120101001001001");
-        assert!(
-            gw.can(
-                Action::ReadTerritory,
-                &Target::territory(&code("120101001001001"))
-            )
-            .is_ok()
-        );
-        assert!(
-            gw.can(
-                Action::ReadTerritory,
-                &Target::territory(&code("120101001001002"))
-            )
-            .is_err()
-        );
-        assert!(
-            gw.can(
-                Action::ReadTerritory,
-                &Target::territory(&code("120101001001"))
-            )
-            .is_err()
-        );
-        assert!(
-            gw.can(
-                Action::ManageTerritory,
-                &Target::territory(&code("120101001001001"))
-            )
-            .is_err()
-        );
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001001"))).is_ok());
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001002"))).is_err());
+        assert!(gw.can(Action::ReadTerritory, &Target::territory(&code("120101001001"))).is_err());
+        assert!(gw.can(Action::ManageTerritory, &Target::territory(&code("120101001001001"))).is_err());
     }
 
     #[test]
     fn resident_only_on_self() {
         let r = actor(Role::Resident, "120101001001");
-        assert!(
-            r.can(Action::ReadPersonalData, &Target::person(7, None))
-                .is_ok()
-        );
-        assert!(
-            r.can(
-                Action::ReadPeople,
-                &Target::person(8, Some(&code("120101001001")))
-            )
-            .is_err()
-        );
-        assert!(
-            r.can(
-                Action::ReadTerritory,
-                &Target::territory(&code("120101001001"))
-            )
-            .is_err()
-        );
-        assert!(
-            r.can(Action::ManagePeople, &Target::person(7, None))
-                .is_err()
-        );
+        assert!(r.can(Action::ReadPersonalData, &Target::person(7, None)).is_ok());
+        assert!(r.can(Action::ReadPeople, &Target::person(8, Some(&code("120101001001")))).is_err());
+        assert!(r.can(Action::ReadTerritory, &Target::territory(&code("120101001001"))).is_err());
+        assert!(r.can(Action::ManagePeople, &Target::person(7, None)).is_err());
         assert!(r.scopes_for(Action::ReadTerritory).is_empty());
     }
 
@@ -394,14 +313,8 @@ mod tests {
         for role in Role::ALL {
             let a = actor(role, "120101");
             for &action in role.grants() {
-                assert!(
-                    a.can(action, &Target::territory(&inside)).is_ok(),
-                    "{role:?} {action:?}"
-                );
-                assert!(
-                    a.can(action, &Target::territory(&outside)).is_err(),
-                    "{role:?} {action:?}"
-                );
+                assert!(a.can(action, &Target::territory(&inside)).is_ok(), "{role:?} {action:?}");
+                assert!(a.can(action, &Target::territory(&outside)).is_err(), "{role:?} {action:?}");
             }
         }
     }
@@ -411,21 +324,9 @@ mod tests {
         let a = Actor {
             person_id: 1,
             grants: vec![
-                Grant {
-                    role: Role::CommunityStaff,
-                    scope: code("120101001001"),
-                    org: None,
-                },
-                Grant {
-                    role: Role::Admin,
-                    scope: code("120000"),
-                    org: None,
-                },
-                Grant {
-                    role: Role::GridWorker,
-                    scope: code("120102001001001"),
-                    org: Some(4),
-                },
+                Grant { role: Role::CommunityStaff, scope: code("120101001001"), org: None },
+                Grant { role: Role::Admin, scope: code("120000"), org: None },
+                Grant { role: Role::GridWorker, scope: code("120102001001001"), org: Some(4) },
             ],
         };
         assert_eq!(a.scopes_for(Action::ReadPeople), vec![code("120000")]);

@@ -27,13 +27,7 @@ pub enum Level {
 }
 
 impl Level {
-    pub const ALL: [Level; 5] = [
-        Level::City,
-        Level::District,
-        Level::Township,
-        Level::Village,
-        Level::Grid,
-    ];
+    pub const ALL: [Level; 5] = [Level::City, Level::District, Level::Township, Level::Village, Level::Grid];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,15 +40,9 @@ impl Level {
     }
 
     pub fn parse(s: &str) -> Result<Level, Invalid> {
-        Level::ALL
-            .into_iter()
-            .find(|l| l.as_str() == s)
-            .ok_or_else(|| {
-                Invalid::new(
-                    "level",
-                    format!("`{s}` is not one of city, district, township, village, grid"),
-                )
-            })
+        Level::ALL.into_iter().find(|l| l.as_str() == s).ok_or_else(|| {
+            Invalid::new("level", format!("`{s}` is not one of city, district, township, village, grid"))
+        })
     }
 
     /// The level one step up, if any.
@@ -90,29 +78,17 @@ impl TerritoryCode {
         if ![6, 9, 12, 15].contains(&s.len()) {
             return Err(Invalid::new(
                 "code",
-                format!(
-                    "`{s}` has {} digits; a territory code has 6, 9, 12 or 15",
-                    s.len()
-                ),
+                format!("`{s}` has {} digits; a territory code has 6, 9, 12 or 15", s.len()),
             ));
         }
         if s.starts_with("00") {
-            return Err(Invalid::new(
-                "code",
-                format!("`{s}` does not start with a province code"),
-            ));
+            return Err(Invalid::new("code", format!("`{s}` does not start with a province code")));
         }
         if s.len() > 6 && s[s.len() - 3..] == *"000" {
-            return Err(Invalid::new(
-                "code",
-                format!("`{s}` ends in 000, which no township, village or grid has"),
-            ));
+            return Err(Invalid::new("code", format!("`{s}` ends in 000, which no township, village or grid has")));
         }
         if s.len() > 6 && s[4..6] == *"00" {
-            return Err(Invalid::new(
-                "code",
-                format!("`{s}` is not under a district (digits 5–6 are 00)"),
-            ));
+            return Err(Invalid::new("code", format!("`{s}` is not under a district (digits 5–6 are 00)")));
         }
         Ok(TerritoryCode(s.to_owned()))
     }
@@ -161,8 +137,7 @@ impl TerritoryCode {
 
     /// True when `other` is this territory or lies inside it.
     pub fn contains(&self, other: &TerritoryCode) -> bool {
-        other.0.starts_with(self.scope_prefix())
-            && (self.level() != Level::City || other.level() >= Level::City)
+        other.0.starts_with(self.scope_prefix()) && (self.level() != Level::City || other.level() >= Level::City)
     }
 
     /// The code of the parent implied by the scheme, for every level below district.
@@ -179,10 +154,7 @@ impl TerritoryCode {
             return Err(Invalid::new("seq", format!("{seq} is outside 1–999")));
         }
         match self.level() {
-            Level::City | Level::Grid => Err(Invalid::new(
-                "code",
-                format!("{} has no numbered children", self.0),
-            )),
+            Level::City | Level::Grid => Err(Invalid::new("code", format!("{} has no numbered children", self.0))),
             _ => TerritoryCode::parse(&format!("{}{:03}", self.0, seq)),
         }
     }
@@ -220,15 +192,7 @@ mod tests {
 
     #[test]
     fn malformed_codes_are_refused_with_reason() {
-        for bad in [
-            "",
-            "12a101",
-            "1201011",
-            "000000",
-            "120101000",
-            "120101001000",
-            "120000001",
-        ] {
+        for bad in ["", "12a101", "1201011", "000000", "120101000", "120101001000", "120000001"] {
             let e = TerritoryCode::parse(bad).unwrap_err();
             assert_eq!(e.field, "code", "{bad}");
         }
@@ -252,35 +216,17 @@ mod tests {
 
     #[test]
     fn implied_parent_and_children() {
-        assert_eq!(
-            code("120101001001002").implied_parent(),
-            Some(code("120101001001"))
-        );
+        assert_eq!(code("120101001001002").implied_parent(), Some(code("120101001001")));
         assert_eq!(code("120101").implied_parent(), None);
-        assert_eq!(
-            code("120101001001").child(7).unwrap(),
-            code("120101001001007")
-        );
+        assert_eq!(code("120101001001").child(7).unwrap(), code("120101001001007"));
         assert!(code("120101001001").child(0).is_err());
     }
 
     #[test]
     fn padded_statistics_codes_normalise() {
-        assert_eq!(
-            TerritoryCode::parse_padded("120101000000").unwrap(),
-            code("120101")
-        );
-        assert_eq!(
-            TerritoryCode::parse_padded("120101001000").unwrap(),
-            code("120101001")
-        );
-        assert_eq!(
-            TerritoryCode::parse_padded("120101001001").unwrap(),
-            code("120101001001")
-        );
-        assert_eq!(
-            TerritoryCode::parse_padded("120000000000").unwrap(),
-            code("120000")
-        );
+        assert_eq!(TerritoryCode::parse_padded("120101000000").unwrap(), code("120101"));
+        assert_eq!(TerritoryCode::parse_padded("120101001000").unwrap(), code("120101001"));
+        assert_eq!(TerritoryCode::parse_padded("120101001001").unwrap(), code("120101001001"));
+        assert_eq!(TerritoryCode::parse_padded("120000000000").unwrap(), code("120000"));
     }
 }

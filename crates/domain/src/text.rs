@@ -9,10 +9,7 @@ pub fn name(field: &str, s: &str, max: usize) -> Result<String, Invalid> {
         return Err(Invalid::new(field, "is empty"));
     }
     if t.chars().count() > max {
-        return Err(Invalid::new(
-            field,
-            format!("is longer than {max} characters"),
-        ));
+        return Err(Invalid::new(field, format!("is longer than {max} characters")));
     }
     if t.chars().any(char::is_control) {
         return Err(Invalid::new(field, "contains control characters"));
@@ -27,10 +24,7 @@ pub fn username(s: &str) -> Result<String, Invalid> {
         return Err(Invalid::new("username", "must be 3 to 64 characters"));
     }
     if !s.chars().all(ok_char) || !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
-        return Err(Invalid::new(
-            "username",
-            "may hold only a-z, 0-9, _ . - and must start with a letter or digit",
-        ));
+        return Err(Invalid::new("username", "may hold only a-z, 0-9, _ . - and must start with a letter or digit"));
     }
     Ok(s.to_owned())
 }
@@ -53,10 +47,7 @@ pub fn phone(s: &str) -> Result<String, Invalid> {
     let digits: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let plain: String = digits.chars().filter(|c| *c != '-').collect();
     if !plain.chars().all(|c| c.is_ascii_digit()) {
-        return Err(Invalid::new(
-            "phone",
-            "may hold only digits, spaces and dashes",
-        ));
+        return Err(Invalid::new("phone", "may hold only digits, spaces and dashes"));
     }
     if plain.len() == 11 && plain.starts_with('1') {
         return Ok(plain);
@@ -64,10 +55,7 @@ pub fn phone(s: &str) -> Result<String, Invalid> {
     if plain.starts_with('0') && (10..=12).contains(&plain.len()) {
         return Ok(plain);
     }
-    Err(Invalid::new(
-        "phone",
-        "is not an 11-digit mobile number or a fixed line with area code",
-    ))
+    Err(Invalid::new("phone", "is not an 11-digit mobile number or a fixed line with area code"))
 }
 
 #[cfg(test)]

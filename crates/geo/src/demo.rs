@@ -42,21 +42,15 @@ fn grid_weight(urban_rural: Option<&str>) -> f64 {
 pub fn tianjin(districts: Option<usize>) -> Batch {
     let divisions = parse_divisions_csv(DIVISIONS_CSV).expect("embedded divisions parse");
     let shapes = parse_geojson(DISTRICTS_GEOJSON, Crs::Gcj02).expect("embedded districts parse");
-    let shape_of: BTreeMap<TerritoryCode, MultiPolygon<f64>> = shapes
-        .records
-        .into_iter()
-        .filter_map(|r| Some((r.code, r.geometry?)))
-        .collect();
+    let shape_of: BTreeMap<TerritoryCode, MultiPolygon<f64>> =
+        shapes.records.into_iter().filter_map(|r| Some((r.code, r.geometry?))).collect();
 
     let mut by_parent: BTreeMap<TerritoryCode, Vec<Record>> = BTreeMap::new();
     let mut district_rows = Vec::new();
     for r in divisions.records {
         match r.level() {
             Level::District => district_rows.push(r),
-            _ => by_parent
-                .entry(r.code.implied_parent().expect("below district"))
-                .or_default()
-                .push(r),
+            _ => by_parent.entry(r.code.implied_parent().expect("below district")).or_default().push(r),
         }
     }
     district_rows.sort_by(|a, b| a.code.cmp(&b.code));
@@ -70,18 +64,10 @@ pub fn tianjin(districts: Option<usize>) -> Batch {
         .flat_map(|t| by_parent.get(&t.code).into_iter().flatten())
         .collect();
     let total = (TIANJIN_GRIDS as f64 * all_villages.len() as f64 / 5617.0).round() as usize;
-    let counts = allocate(
-        &all_villages
-            .iter()
-            .map(|v| grid_weight(v.urban_rural.as_deref()))
-            .collect::<Vec<_>>(),
-        total,
-    );
-    let grid_count: BTreeMap<TerritoryCode, usize> = all_villages
-        .iter()
-        .zip(counts)
-        .map(|(v, c)| (v.code.clone(), c))
-        .collect();
+    let counts =
+        allocate(&all_villages.iter().map(|v| grid_weight(v.urban_rural.as_deref())).collect::<Vec<_>>(), total);
+    let grid_count: BTreeMap<TerritoryCode, usize> =
+        all_villages.iter().zip(counts).map(|(v, c)| (v.code.clone(), c)).collect();
 
     let city_code = TerritoryCode::parse("120000").expect("valid");
     let mut city_geom = MultiPolygon(vec![]);
@@ -98,49 +84,26 @@ pub fn tianjin(districts: Option<usize>) -> Batch {
         urban_rural: None,
     }];
     for d in district_rows {
-        let geom = shape_of
-            .get(&d.code)
-            .cloned()
-            .expect("every Tianjin district has a polygon");
+        let geom = shape_of.get(&d.code).cloned().expect("every Tianjin district has a polygon");
         let townships = by_parent.remove(&d.code).unwrap_or_default();
-        let village_lists: Vec<Vec<Record>> = townships
-            .iter()
-            .map(|t| by_parent.remove(&t.code).unwrap_or_default())
-            .collect();
+        let village_lists: Vec<Vec<Record>> =
+            townships.iter().map(|t| by_parent.remove(&t.code).unwrap_or_default()).collect();
         let t_weights: Vec<f64> = village_lists
             .iter()
-            .map(|vs| {
-                vs.iter()
-                    .map(|v| area_weight(v.urban_rural.as_deref()))
-                    .sum::<f64>()
-                    .max(1.0)
-            })
+            .map(|vs| vs.iter().map(|v| area_weight(v.urban_rural.as_deref())).sum::<f64>().max(1.0))
             .collect();
         let t_geoms = split(&geom, &t_weights);
-        out.push(Record {
-            parent: Some(city_code.clone()),
-            geometry: Some(geom),
-            ..d
-        });
+        out.push(Record { parent: Some(city_code.clone()), geometry: Some(geom), ..d });
         for ((t, villages), tg) in townships.into_iter().zip(village_lists).zip(t_geoms) {
-            let v_weights: Vec<f64> = villages
-                .iter()
-                .map(|v| area_weight(v.urban_rural.as_deref()))
-                .collect();
+            let v_weights: Vec<f64> = villages.iter().map(|v| area_weight(v.urban_rural.as_deref())).collect();
             let v_geoms = split(&tg, &v_weights);
-            out.push(Record {
-                geometry: Some(tg),
-                ..t
-            });
+            out.push(Record { geometry: Some(tg), ..t });
             for (v, vg) in villages.into_iter().zip(v_geoms) {
                 let n = grid_count[&v.code];
                 let g_geoms = split(&vg, &vec![1.0; n]);
                 let vcode = v.code.clone();
                 let vname = v.name.clone();
-                out.push(Record {
-                    geometry: Some(vg),
-                    ..v
-                });
+                out.push(Record { geometry: Some(vg), ..v });
                 for (i, gg) in g_geoms.into_iter().enumerate() {
                     out.push(Record {
                         code: vcode.child(i as u32 + 1).expect("fewer than 1000 grids"),
@@ -154,10 +117,7 @@ pub fn tianjin(districts: Option<usize>) -> Batch {
         }
     }
     let locations = out.iter().map(|r| format!("demo {}", r.code)).collect();
-    Batch {
-        records: out,
-        locations,
-    }
+    Batch { records: out, locations }
 }
 
 #[cfg(test)]

@@ -35,10 +35,7 @@ fn offset(lon: f64, lat: f64) -> (f64, f64) {
     let rad = lat / 180.0 * PI;
     let magic = 1.0 - EE * rad.sin() * rad.sin();
     let sq = magic.sqrt();
-    (
-        dlon * 180.0 / (A / sq * rad.cos() * PI),
-        dlat * 180.0 / ((A * (1.0 - EE)) / (magic * sq) * PI),
-    )
+    (dlon * 180.0 / (A / sq * rad.cos() * PI), dlat * 180.0 / ((A * (1.0 - EE)) / (magic * sq) * PI))
 }
 
 /// WGS84 → GCJ-02 (unchanged outside China).

@@ -34,10 +34,7 @@ impl GridIndex {
     }
 
     pub fn build_with(grids: &[MultiPolygon<f64>], target_cells_per_grid: f64) -> GridIndex {
-        let polys: Vec<Prepared> = grids
-            .iter()
-            .map(|g| Prepared::new(g).unwrap_or(Prepared::EMPTY))
-            .collect();
+        let polys: Vec<Prepared> = grids.iter().map(|g| Prepared::new(g).unwrap_or(Prepared::EMPTY)).collect();
         let mut min = [f64::INFINITY; 2];
         let mut max = [f64::NEG_INFINITY; 2];
         let mut area = 0.0;
@@ -61,25 +58,12 @@ impl GridIndex {
             };
         }
         // Square-ish cells (in degrees) so that an average bounding box holds the target count.
-        let side = (area / polys.len() as f64 / target_cells_per_grid)
-            .sqrt()
-            .max(1e-7);
+        let side = (area / polys.len() as f64 / target_cells_per_grid).sqrt().max(1e-7);
         let nx = (((max[0] - min[0]) / side).ceil() as usize).clamp(1, 8192);
         let ny = (((max[1] - min[1]) / side).ceil() as usize).clamp(1, 8192);
-        let cell = [
-            (max[0] - min[0]) / nx as f64 * (1.0 + 1e-12),
-            (max[1] - min[1]) / ny as f64 * (1.0 + 1e-12),
-        ];
-        let mut idx = GridIndex {
-            polys,
-            origin: min,
-            cell,
-            nx,
-            ny,
-            cells: vec![EMPTY; nx * ny],
-            spans: vec![],
-            items: vec![],
-        };
+        let cell = [(max[0] - min[0]) / nx as f64 * (1.0 + 1e-12), (max[1] - min[1]) / ny as f64 * (1.0 + 1e-12)];
+        let mut idx =
+            GridIndex { polys, origin: min, cell, nx, ny, cells: vec![EMPTY; nx * ny], spans: vec![], items: vec![] };
         idx.fill();
         idx
     }
@@ -99,10 +83,7 @@ impl GridIndex {
             for ring in &p.rings {
                 for w in ring.windows(2) {
                     let ([ax, ay], [bx, by]) = (w[0], w[1]);
-                    let (r0, r1) = (
-                        self.row(ay.min(by)).clamp(0, ny - 1),
-                        self.row(ay.max(by)).clamp(0, ny - 1),
-                    );
+                    let (r0, r1) = (self.row(ay.min(by)).clamp(0, ny - 1), self.row(ay.max(by)).clamp(0, ny - 1));
                     for r in r0..=r1 {
                         let y0 = self.origin[1] + r as f64 * self.cell[1];
                         let y1 = y0 + self.cell[1];
@@ -114,8 +95,7 @@ impl GridIndex {
                             let (u, v) = (ax + (bx - ax) * t0, ax + (bx - ax) * t1);
                             (u.min(v), u.max(v))
                         };
-                        let (c0, c1) =
-                            (self.col(xa).clamp(0, nx - 1), self.col(xb).clamp(0, nx - 1));
+                        let (c0, c1) = (self.col(xa).clamp(0, nx - 1), self.col(xb).clamp(0, nx - 1));
                         for c in c0..=c1 {
                             edge.push(((r * nx + c) as u32, pi as u32));
                         }
@@ -140,14 +120,8 @@ impl GridIndex {
             own_edges.clear();
             own_edges.extend_from_slice(&by_poly[pi]);
             own_edges.sort_unstable();
-            let (c0, c1) = (
-                self.col(p.min[0]).clamp(0, nx - 1),
-                self.col(p.max[0]).clamp(0, nx - 1),
-            );
-            let (r0, r1) = (
-                self.row(p.min[1]).clamp(0, ny - 1),
-                self.row(p.max[1]).clamp(0, ny - 1),
-            );
+            let (c0, c1) = (self.col(p.min[0]).clamp(0, nx - 1), self.col(p.max[0]).clamp(0, nx - 1));
+            let (r0, r1) = (self.row(p.min[1]).clamp(0, ny - 1), self.row(p.max[1]).clamp(0, ny - 1));
             for r in r0..=r1 {
                 let cy = self.origin[1] + (r as f64 + 0.5) * self.cell[1];
                 for c in c0..=c1 {
@@ -187,11 +161,7 @@ impl GridIndex {
                 let start = self.items.len() as u32;
                 self.items.extend(whole[wi..i].iter().map(|e| e.1));
                 self.items.extend(edge[ej..j].iter().map(|e| e.1));
-                self.spans.push((
-                    start,
-                    nw.min(u16::MAX as usize) as u16,
-                    (nw + ne).min(u16::MAX as usize) as u16,
-                ));
+                self.spans.push((start, nw.min(u16::MAX as usize) as u16, (nw + ne).min(u16::MAX as usize) as u16));
                 MIXED | (self.spans.len() as u32 - 1)
             };
         }
@@ -216,10 +186,7 @@ impl GridIndex {
         if whole > 0 {
             return Some(items[0] as usize);
         }
-        items
-            .iter()
-            .map(|&i| i as usize)
-            .find(|&i| self.polys[i].contains(x, y))
+        items.iter().map(|&i| i as usize).find(|&i| self.polys[i].contains(x, y))
     }
 
     /// Bytes held by the raster and the prepared polygons (for the benchmark).
@@ -227,11 +194,7 @@ impl GridIndex {
         self.cells.len() * 4
             + self.spans.len() * 8
             + self.items.len() * 4
-            + self
-                .polys
-                .iter()
-                .map(|p| p.rings.iter().map(|r| r.len() * 16).sum::<usize>())
-                .sum::<usize>()
+            + self.polys.iter().map(|p| p.rings.iter().map(|r| r.len() * 16).sum::<usize>()).sum::<usize>()
     }
 
     pub fn raster_size(&self) -> (usize, usize) {
@@ -253,42 +216,23 @@ mod tests {
     use geo::{Contains, Coord, LineString, Point, Polygon, polygon};
 
     fn square(x0: f64, y0: f64, s: f64) -> MultiPolygon<f64> {
-        MultiPolygon(vec![
-            polygon![(x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s)],
-        ])
+        MultiPolygon(vec![polygon![(x: x0, y: y0), (x: x0 + s, y: y0), (x: x0 + s, y: y0 + s), (x: x0, y: y0 + s)]])
     }
 
     #[test]
     fn agrees_with_geo_contains_on_irregular_polygons() {
         // A ring with a hole and a concave notch next to a plain square.
-        let outer = LineString::from(vec![
-            (0.0, 0.0),
-            (4.0, 0.0),
-            (4.0, 4.0),
-            (2.0, 2.5),
-            (0.0, 4.0),
-            (0.0, 0.0),
-        ]);
-        let hole = LineString::from(vec![
-            (1.0, 0.5),
-            (1.5, 0.5),
-            (1.5, 1.0),
-            (1.0, 1.0),
-            (1.0, 0.5),
-        ]);
+        let outer = LineString::from(vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (2.0, 2.5), (0.0, 4.0), (0.0, 0.0)]);
+        let hole = LineString::from(vec![(1.0, 0.5), (1.5, 0.5), (1.5, 1.0), (1.0, 1.0), (1.0, 0.5)]);
         let a = MultiPolygon(vec![Polygon::new(outer, vec![hole])]);
         let b = square(4.0, 0.0, 2.0);
         let grids = vec![a.clone(), b.clone()];
         let idx = GridIndex::build_with(&grids, 50.0);
         let mut seed = 12345u64;
         for _ in 0..20_000 {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let x = (seed >> 11) as f64 / (1u64 << 53) as f64 * 7.0 - 0.5;
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let y = (seed >> 11) as f64 / (1u64 << 53) as f64 * 5.0 - 0.5;
             let p = Point(Coord { x, y });
             let expect = if a.contains(&p) {

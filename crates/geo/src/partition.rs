@@ -16,10 +16,7 @@ fn area_below(mp: &MultiPolygon<f64>, axis: usize, c: f64) -> f64 {
     let mut total = 0.0;
     let mut buf: Vec<[f64; 2]> = Vec::new();
     for p in &mp.0 {
-        for (k, ring) in std::iter::once(p.exterior())
-            .chain(p.interiors())
-            .enumerate()
-        {
+        for (k, ring) in std::iter::once(p.exterior()).chain(p.interiors()).enumerate() {
             buf.clear();
             let pts = &ring.0;
             for i in 0..pts.len().saturating_sub(1) {
@@ -84,11 +81,7 @@ fn split_into(mp: MultiPolygon<f64>, weights: &[f64], out: &mut Vec<MultiPolygon
     };
     let (min, max) = (bb.min(), bb.max());
     let mid_lat = ((min.y + max.y) / 2.0).to_radians();
-    let axis = if (max.x - min.x) * mid_lat.cos() >= max.y - min.y {
-        0
-    } else {
-        1
-    };
+    let axis = if (max.x - min.x) * mid_lat.cos() >= max.y - min.y { 0 } else { 1 };
     let (lo, hi) = (coord(min, axis), coord(max, axis));
     let want = mp.unsigned_area() * frac;
     let (mut a, mut b) = (lo, hi);
@@ -105,49 +98,13 @@ fn split_into(mp: MultiPolygon<f64>, weights: &[f64], out: &mut Vec<MultiPolygon
     let pad = ((max.x - min.x).max(max.y - min.y)) * 0.01 + 1e-9;
     let (low, high) = if axis == 0 {
         (
-            Rect::new(
-                Coord {
-                    x: lo - pad,
-                    y: min.y - pad,
-                },
-                Coord {
-                    x: c,
-                    y: max.y + pad,
-                },
-            ),
-            Rect::new(
-                Coord {
-                    x: c,
-                    y: min.y - pad,
-                },
-                Coord {
-                    x: hi + pad,
-                    y: max.y + pad,
-                },
-            ),
+            Rect::new(Coord { x: lo - pad, y: min.y - pad }, Coord { x: c, y: max.y + pad }),
+            Rect::new(Coord { x: c, y: min.y - pad }, Coord { x: hi + pad, y: max.y + pad }),
         )
     } else {
         (
-            Rect::new(
-                Coord {
-                    x: min.x - pad,
-                    y: lo - pad,
-                },
-                Coord {
-                    x: max.x + pad,
-                    y: c,
-                },
-            ),
-            Rect::new(
-                Coord {
-                    x: min.x - pad,
-                    y: c,
-                },
-                Coord {
-                    x: max.x + pad,
-                    y: hi + pad,
-                },
-            ),
+            Rect::new(Coord { x: min.x - pad, y: lo - pad }, Coord { x: max.x + pad, y: c }),
+            Rect::new(Coord { x: min.x - pad, y: c }, Coord { x: max.x + pad, y: hi + pad }),
         )
     };
     let left = mp.intersection(&low.to_polygon());
@@ -170,11 +127,7 @@ pub fn allocate(weights: &[f64], total: usize) -> Vec<usize> {
     let mut counts: Vec<usize> = exact.iter().map(|e| 1 + e.floor() as usize).collect();
     let mut left = total - counts.iter().sum::<usize>();
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| {
-        (exact[b] - exact[b].floor())
-            .total_cmp(&(exact[a] - exact[a].floor()))
-            .then(a.cmp(&b))
-    });
+    order.sort_by(|&a, &b| (exact[b] - exact[b].floor()).total_cmp(&(exact[a] - exact[a].floor())).then(a.cmp(&b)));
     for &i in order.iter().cycle() {
         if left == 0 {
             break;
@@ -207,17 +160,11 @@ mod tests {
         for i in 0..parts.len() {
             for j in i + 1..parts.len() {
                 let overlap = parts[i].intersection(&parts[j]).unsigned_area();
-                assert!(
-                    overlap < 1e-9 * whole,
-                    "parts {i} and {j} overlap by {overlap}"
-                );
+                assert!(overlap < 1e-9 * whole, "parts {i} and {j} overlap by {overlap}");
             }
         }
         let sum: f64 = parts.iter().map(|x| x.unsigned_area()).sum();
-        assert!(
-            (sum - whole).abs() < 1e-9 * whole,
-            "parts cover {sum} of {whole}"
-        );
+        assert!((sum - whole).abs() < 1e-9 * whole, "parts cover {sum} of {whole}");
     }
 
     #[test]

@@ -19,18 +19,10 @@ impl Prepared {
                 rings.push(ring.0.iter().map(|c| [c.x, c.y]).collect());
             }
         }
-        Some(Prepared {
-            rings,
-            min: [rect.min().x, rect.min().y],
-            max: [rect.max().x, rect.max().y],
-        })
+        Some(Prepared { rings, min: [rect.min().x, rect.min().y], max: [rect.max().x, rect.max().y] })
     }
 
-    pub(crate) const EMPTY: Prepared = Prepared {
-        rings: Vec::new(),
-        min: [0.0; 2],
-        max: [0.0; 2],
-    };
+    pub(crate) const EMPTY: Prepared = Prepared { rings: Vec::new(), min: [0.0; 2], max: [0.0; 2] };
 
     /// Crossing-number test over all rings (holes and several parts count by parity).
     #[inline]
@@ -65,11 +57,7 @@ impl Prepared {
                 let ([ax, ay], [bx, by]) = (w[0], w[1]);
                 let (dx, dy) = (bx - ax, by - ay);
                 let len2 = dx * dx + dy * dy;
-                let t = if len2 == 0.0 {
-                    0.0
-                } else {
-                    (((x - ax) * dx + (y - ay) * dy) / len2).clamp(0.0, 1.0)
-                };
+                let t = if len2 == 0.0 { 0.0 } else { (((x - ax) * dx + (y - ay) * dy) / len2).clamp(0.0, 1.0) };
                 best = best.min((ax + t * dx - x).hypot(ay + t * dy - y));
             }
         }

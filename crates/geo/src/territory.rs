@@ -57,18 +57,10 @@ pub struct ImportError {
 
 impl ImportError {
     fn new(location: &str, field: &str, reason: impl Into<String>) -> Self {
-        ImportError {
-            location: location.to_owned(),
-            field: field.to_owned(),
-            reason: reason.into(),
-        }
+        ImportError { location: location.to_owned(), field: field.to_owned(), reason: reason.into() }
     }
     fn from_invalid(location: &str, e: Invalid) -> Self {
-        ImportError {
-            location: location.to_owned(),
-            field: e.field,
-            reason: e.reason,
-        }
+        ImportError { location: location.to_owned(), field: e.field, reason: e.reason }
     }
 }
 
@@ -87,50 +79,30 @@ pub struct Batch {
 /// Parses the division-code CSV (`code,name,level,parent_code[,urban_rural_type]`), codes
 /// in 12-digit padded or plain form. The header row is required.
 pub fn parse_divisions_csv(text: &str) -> Result<Batch, Vec<ImportError>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => return Err(vec![ImportError::new("line 1", "header", e.to_string())]),
     };
     let col = |name: &str| headers.iter().position(|h| h.trim() == name);
     let (Some(c_code), Some(c_name)) = (col("code"), col("name")) else {
-        return Err(vec![ImportError::new(
-            "line 1",
-            "header",
-            "needs the columns code and name",
-        )]);
+        return Err(vec![ImportError::new("line 1", "header", "needs the columns code and name")]);
     };
     let (c_level, c_parent, c_ur) = (col("level"), col("parent_code"), col("urban_rural_type"));
     let mut errors = Vec::new();
-    let mut batch = Batch {
-        records: Vec::new(),
-        locations: Vec::new(),
-    };
+    let mut batch = Batch { records: Vec::new(), locations: Vec::new() };
     for row in rdr.records() {
         let row = match row {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(ImportError::new(
-                    &format!("line {line}"),
-                    "row",
-                    e.to_string(),
-                ));
+                errors.push(ImportError::new(&format!("line {line}"), "row", e.to_string()));
                 continue;
             }
         };
         let loc = format!("line {}", row.position().map(|p| p.line()).unwrap_or(0));
         let get = |c: Option<usize>| c.and_then(|c| row.get(c)).map(str::trim).unwrap_or("");
-        match record_from_fields(
-            get(Some(c_code)),
-            get(Some(c_name)),
-            get(c_level),
-            get(c_parent),
-            get(c_ur),
-            None,
-        ) {
+        match record_from_fields(get(Some(c_code)), get(Some(c_name)), get(c_level), get(c_parent), get(c_ur), None) {
             Ok(r) => {
                 batch.records.push(r);
                 batch.locations.push(loc);
@@ -138,11 +110,7 @@ pub fn parse_divisions_csv(text: &str) -> Result<Batch, Vec<ImportError>> {
             Err(e) => errors.push(ImportError::from_invalid(&loc, e)),
         }
     }
-    if errors.is_empty() {
-        Ok(batch)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(batch) } else { Err(errors) }
 }
 
 fn record_from_fields(
@@ -163,89 +131,46 @@ fn record_from_fields(
     if !level.is_empty() {
         let l = Level::parse(level)?;
         if l != code.level() {
-            return Err(Invalid::new(
-                "level",
-                format!("is {l} but code {code} is a {}", code.level()),
-            ));
+            return Err(Invalid::new("level", format!("is {l} but code {code} is a {}", code.level())));
         }
     }
     let parent = if parent.is_empty() {
         None
     } else {
-        Some(
-            TerritoryCode::parse_padded(parent)
-                .map_err(|e| Invalid::new("parent_code", e.reason))?,
-        )
+        Some(TerritoryCode::parse_padded(parent).map_err(|e| Invalid::new("parent_code", e.reason))?)
     };
     let urban_rural = (!urban_rural.is_empty()).then(|| urban_rural.to_owned());
-    Ok(Record {
-        code,
-        name: name.to_owned(),
-        parent,
-        geometry,
-        urban_rural,
-    })
+    Ok(Record { code, name: name.to_owned(), parent, geometry, urban_rural })
 }
 
 /// Parses a GeoJSON FeatureCollection whose features carry `code` (or `adcode`), `name`,
 /// optionally `level` and `parent_code`, with Polygon or MultiPolygon geometry in `crs`.
 pub fn parse_geojson(text: &str, crs: Crs) -> Result<Batch, Vec<ImportError>> {
-    let doc: Value = serde_json::from_str(text).map_err(|e| {
-        vec![ImportError::new(
-            "document",
-            "json",
-            format!("is not valid JSON: {e}"),
-        )]
-    })?;
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| vec![ImportError::new("document", "json", format!("is not valid JSON: {e}"))])?;
     if doc.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(vec![ImportError::new(
-            "document",
-            "type",
-            "must be FeatureCollection",
-        )]);
+        return Err(vec![ImportError::new("document", "type", "must be FeatureCollection")]);
     }
     let Some(features) = doc.get("features").and_then(Value::as_array) else {
-        return Err(vec![ImportError::new(
-            "document",
-            "features",
-            "must be an array",
-        )]);
+        return Err(vec![ImportError::new("document", "features", "must be an array")]);
     };
     let mut errors = Vec::new();
-    let mut batch = Batch {
-        records: Vec::new(),
-        locations: Vec::new(),
-    };
+    let mut batch = Batch { records: Vec::new(), locations: Vec::new() };
     for (i, f) in features.iter().enumerate() {
         let loc = format!("feature {}", i + 1);
-        let props = f
-            .get("properties")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let props = f.get("properties").and_then(Value::as_object).cloned().unwrap_or_default();
         let text = |k: &str| match props.get(k) {
             Some(Value::String(s)) => s.trim().to_owned(),
             Some(Value::Number(n)) => n.to_string(),
             _ => String::new(),
         };
-        let code = if text("code").is_empty() {
-            text("adcode")
-        } else {
-            text("code")
-        };
+        let code = if text("code").is_empty() { text("adcode") } else { text("code") };
         let geometry = match f.get("geometry") {
             None | Some(Value::Null) => Ok(None),
             Some(g) => parse_geometry(g, crs).map(Some),
         };
         let rec = geometry.and_then(|g| {
-            record_from_fields(
-                &code,
-                &text("name"),
-                &text("level"),
-                &text("parent_code"),
-                &text("urban_rural_type"),
-                g,
-            )
+            record_from_fields(&code, &text("name"), &text("level"), &text("parent_code"), &text("urban_rural_type"), g)
         });
         match rec {
             Ok(r) => {
@@ -255,17 +180,11 @@ pub fn parse_geojson(text: &str, crs: Crs) -> Result<Batch, Vec<ImportError>> {
             Err(e) => errors.push(ImportError::from_invalid(&loc, e)),
         }
     }
-    if errors.is_empty() {
-        Ok(batch)
-    } else {
-        Err(errors)
-    }
+    if errors.is_empty() { Ok(batch) } else { Err(errors) }
 }
 
 fn parse_ring(v: &Value, crs: Crs) -> Result<LineString<f64>, Invalid> {
-    let pts = v
-        .as_array()
-        .ok_or_else(|| Invalid::new("geometry", "a ring must be an array of positions"))?;
+    let pts = v.as_array().ok_or_else(|| Invalid::new("geometry", "a ring must be an array of positions"))?;
     let mut coords = Vec::with_capacity(pts.len());
     for p in pts {
         let (x, y) = match p.as_array().map(|a| a.as_slice()) {
@@ -274,102 +193,63 @@ fn parse_ring(v: &Value, crs: Crs) -> Result<LineString<f64>, Invalid> {
                 _ => return Err(Invalid::new("geometry", "a position must be numbers")),
             },
             _ => {
-                return Err(Invalid::new(
-                    "geometry",
-                    "a position must be [longitude, latitude]",
-                ));
+                return Err(Invalid::new("geometry", "a position must be [longitude, latitude]"));
             }
         };
         if !(-180.0..=180.0).contains(&x) || !(-90.0..=90.0).contains(&y) {
-            return Err(Invalid::new(
-                "geometry",
-                format!("position [{x}, {y}] is not a longitude/latitude"),
-            ));
+            return Err(Invalid::new("geometry", format!("position [{x}, {y}] is not a longitude/latitude")));
         }
-        let (x, y) = if crs == Crs::Gcj02 {
-            gcj::gcj02_to_wgs84(x, y)
-        } else {
-            (x, y)
-        };
+        let (x, y) = if crs == Crs::Gcj02 { gcj::gcj02_to_wgs84(x, y) } else { (x, y) };
         coords.push(Coord { x, y });
     }
     if coords.len() < 4 {
-        return Err(Invalid::new(
-            "geometry",
-            format!("a ring has {} positions; it needs at least 4", coords.len()),
-        ));
+        return Err(Invalid::new("geometry", format!("a ring has {} positions; it needs at least 4", coords.len())));
     }
     let (first, last) = (pts.first().unwrap(), pts.last().unwrap());
     if first != last {
-        return Err(Invalid::new(
-            "geometry",
-            "a ring is open: its first and last positions differ",
-        ));
+        return Err(Invalid::new("geometry", "a ring is open: its first and last positions differ"));
     }
     Ok(LineString(coords))
 }
 
 fn parse_polygon(v: &Value, crs: Crs) -> Result<Polygon<f64>, Invalid> {
-    let rings = v
-        .as_array()
-        .ok_or_else(|| Invalid::new("geometry", "a polygon must be an array of rings"))?;
+    let rings = v.as_array().ok_or_else(|| Invalid::new("geometry", "a polygon must be an array of rings"))?;
     let mut it = rings.iter();
-    let ext = it
-        .next()
-        .ok_or_else(|| Invalid::new("geometry", "a polygon has no ring"))?;
+    let ext = it.next().ok_or_else(|| Invalid::new("geometry", "a polygon has no ring"))?;
     let ext = parse_ring(ext, crs)?;
-    let holes = it
-        .map(|r| parse_ring(r, crs))
-        .collect::<Result<Vec<_>, _>>()?;
+    let holes = it.map(|r| parse_ring(r, crs)).collect::<Result<Vec<_>, _>>()?;
     Ok(Polygon::new(ext, holes))
 }
 
 /// Parses a GeoJSON Polygon or MultiPolygon, converting to WGS84 and checking it is valid
 /// (closed rings, no self-intersection).
 pub fn parse_geometry(g: &Value, crs: Crs) -> Result<MultiPolygon<f64>, Invalid> {
-    let coords = g
-        .get("coordinates")
-        .ok_or_else(|| Invalid::new("geometry", "has no coordinates"))?;
+    let coords = g.get("coordinates").ok_or_else(|| Invalid::new("geometry", "has no coordinates"))?;
     let mp = match g.get("type").and_then(Value::as_str) {
         Some("Polygon") => MultiPolygon(vec![parse_polygon(coords, crs)?]),
         Some("MultiPolygon") => MultiPolygon(
             coords
                 .as_array()
-                .ok_or_else(|| {
-                    Invalid::new("geometry", "MultiPolygon coordinates must be an array")
-                })?
+                .ok_or_else(|| Invalid::new("geometry", "MultiPolygon coordinates must be an array"))?
                 .iter()
                 .map(|p| parse_polygon(p, crs))
                 .collect::<Result<_, _>>()?,
         ),
         Some(t) => {
-            return Err(Invalid::new(
-                "geometry",
-                format!("type {t} is not Polygon or MultiPolygon"),
-            ));
+            return Err(Invalid::new("geometry", format!("type {t} is not Polygon or MultiPolygon")));
         }
         None => return Err(Invalid::new("geometry", "has no type")),
     };
     for p in &mp.0 {
         if let Err(e) = p.check_validation() {
-            return Err(Invalid::new(
-                "geometry",
-                format!("is not a valid polygon: {e}"),
-            ));
+            return Err(Invalid::new("geometry", format!("is not a valid polygon: {e}")));
         }
     }
     // Parts of a multipolygon that touch along a line or overlap (common in published
     // boundary files) are merged; only invalid rings are refused.
-    let mp = if mp.check_validation().is_err() {
-        geo::unary_union(&mp.0)
-    } else {
-        mp
-    };
+    let mp = if mp.check_validation().is_err() { geo::unary_union(&mp.0) } else { mp };
     if let Err(e) = mp.check_validation() {
-        return Err(Invalid::new(
-            "geometry",
-            format!("is not a valid polygon: {e}"),
-        ));
+        return Err(Invalid::new("geometry", format!("is not a valid polygon: {e}")));
     }
     if mp.unsigned_area() == 0.0 {
         return Err(Invalid::new("geometry", "has no area"));
@@ -380,22 +260,12 @@ pub fn parse_geometry(g: &Value, crs: Crs) -> Result<MultiPolygon<f64>, Invalid>
 /// GeoJSON geometry object for a WGS84 multipolygon, written in `crs`, rounded to 1e-7°.
 pub fn geometry_json(mp: &MultiPolygon<f64>, crs: Crs) -> Value {
     let conv = |c: Coord<f64>| {
-        let (x, y) = if crs == Crs::Gcj02 {
-            gcj::wgs84_to_gcj02(c.x, c.y)
-        } else {
-            (c.x, c.y)
-        };
+        let (x, y) = if crs == Crs::Gcj02 { gcj::wgs84_to_gcj02(c.x, c.y) } else { (c.x, c.y) };
         json!([round7(x), round7(y)])
     };
     let poly = |p: &Polygon<f64>| {
-        let mut rings = vec![Value::Array(
-            p.exterior().0.iter().map(|c| conv(*c)).collect(),
-        )];
-        rings.extend(
-            p.interiors()
-                .iter()
-                .map(|r| Value::Array(r.0.iter().map(|c| conv(*c)).collect())),
-        );
+        let mut rings = vec![Value::Array(p.exterior().0.iter().map(|c| conv(*c)).collect())];
+        rings.extend(p.interiors().iter().map(|r| Value::Array(r.0.iter().map(|c| conv(*c)).collect())));
         Value::Array(rings)
     };
     json!({"type": "MultiPolygon", "coordinates": mp.0.iter().map(poly).collect::<Vec<_>>()})
@@ -413,12 +283,7 @@ pub fn geometry_from_stored(text: &str) -> Option<MultiPolygon<f64>> {
         Some(LineString(
             r.as_array()?
                 .iter()
-                .map(|p| {
-                    Some(Coord {
-                        x: p.get(0)?.as_f64()?,
-                        y: p.get(1)?.as_f64()?,
-                    })
-                })
+                .map(|p| Some(Coord { x: p.get(0)?.as_f64()?, y: p.get(1)?.as_f64()? }))
                 .collect::<Option<Vec<_>>>()?,
         ))
     };
@@ -433,13 +298,7 @@ pub fn geometry_from_stored(text: &str) -> Option<MultiPolygon<f64>> {
 }
 
 /// A feature for export.
-pub fn feature_json(
-    code: &str,
-    name: &str,
-    level: Level,
-    parent: Option<&str>,
-    geometry: Option<Value>,
-) -> Value {
+pub fn feature_json(code: &str, name: &str, level: Level, parent: Option<&str>, geometry: Option<Value>) -> Value {
     let mut props = Map::new();
     props.insert("code".into(), json!(code));
     props.insert("name".into(), json!(name));
@@ -455,10 +314,7 @@ pub struct Existing {
 
 /// Checks a batch against itself and the existing tree. Returns every problem; empty means
 /// the batch can be imported as a whole. `existing` is asked for codes not in the batch.
-pub fn validate(
-    batch: &mut Batch,
-    existing: &dyn Fn(&TerritoryCode) -> Option<Existing>,
-) -> Vec<ImportError> {
+pub fn validate(batch: &mut Batch, existing: &dyn Fn(&TerritoryCode) -> Option<Existing>) -> Vec<ImportError> {
     let mut errors = Vec::new();
     let mut seen: HashMap<TerritoryCode, usize> = HashMap::new();
     for (i, r) in batch.records.iter().enumerate() {
@@ -466,20 +322,13 @@ pub fn validate(
             errors.push(ImportError::new(
                 &batch.locations[i],
                 "code",
-                format!(
-                    "{} appears twice (first at {})",
-                    r.code, batch.locations[first]
-                ),
+                format!("{} appears twice (first at {})", r.code, batch.locations[first]),
             ));
         }
     }
     // The city a parentless district belongs to: the one in the batch.
-    let cities: Vec<TerritoryCode> = batch
-        .records
-        .iter()
-        .filter(|r| r.level() == Level::City)
-        .map(|r| r.code.clone())
-        .collect();
+    let cities: Vec<TerritoryCode> =
+        batch.records.iter().filter(|r| r.level() == Level::City).map(|r| r.code.clone()).collect();
     let mut prepared_cache: HashMap<TerritoryCode, Option<Prepared>> = HashMap::new();
     for i in 0..batch.records.len() {
         let loc = batch.locations[i].clone();
@@ -492,13 +341,9 @@ pub fn validate(
                 [c] => Some(c.clone()),
                 [] => {
                     // The city already in the tree, derived from the province digits.
-                    let guess =
-                        TerritoryCode::parse(&format!("{}0000", &r.code.as_str()[..2])).ok();
+                    let guess = TerritoryCode::parse(&format!("{}0000", &r.code.as_str()[..2])).ok();
                     let guess2 = TerritoryCode::parse(&format!("{}00", &r.code.as_str()[..4])).ok();
-                    [guess, guess2]
-                        .into_iter()
-                        .flatten()
-                        .find(|g| existing(g).is_some())
+                    [guess, guess2].into_iter().flatten().find(|g| existing(g).is_some())
                 }
                 _ => None,
             },
@@ -518,20 +363,12 @@ pub fn validate(
             errors.push(ImportError::new(
                 &loc,
                 "parent_code",
-                format!(
-                    "{parent} is a {} but a {level} belongs to a {}",
-                    parent.level(),
-                    level.parent().unwrap()
-                ),
+                format!("{parent} is a {} but a {level} belongs to a {}", parent.level(), level.parent().unwrap()),
             ));
             continue;
         }
         if !parent.contains(&r.code) {
-            errors.push(ImportError::new(
-                &loc,
-                "code",
-                format!("{} is not under its parent {parent}", r.code),
-            ));
+            errors.push(ImportError::new(&loc, "code", format!("{} is not under its parent {parent}", r.code)));
             continue;
         }
         let parent_geom: Option<MultiPolygon<f64>> = match seen.get(&parent) {
@@ -551,22 +388,13 @@ pub fn validate(
         batch.records[i].parent = Some(parent.clone());
         let r = &batch.records[i];
         if let (Some(g), Some(pg)) = (&r.geometry, parent_geom) {
-            let prep = prepared_cache
-                .entry(parent.clone())
-                .or_insert_with(|| Prepared::new(&pg));
+            let prep = prepared_cache.entry(parent.clone()).or_insert_with(|| Prepared::new(&pg));
             if let Some(prep) = prep {
-                if let Some(c) =
-                    g.0.iter()
-                        .flat_map(|p| p.exterior().0.iter())
-                        .find(|c| !prep.covers(c.x, c.y, 1e-6))
-                {
+                if let Some(c) = g.0.iter().flat_map(|p| p.exterior().0.iter()).find(|c| !prep.covers(c.x, c.y, 1e-6)) {
                     errors.push(ImportError::new(
                         &loc,
                         "geometry",
-                        format!(
-                            "lies outside its parent {parent} (at {:.6}, {:.6})",
-                            c.x, c.y
-                        ),
+                        format!("lies outside its parent {parent} (at {:.6}, {:.6})", c.x, c.y),
                     ));
                 }
             }
@@ -597,28 +425,20 @@ mod tests {
     fn errors_of(csv: &str) -> Vec<String> {
         match parse_divisions_csv(csv) {
             Err(e) => e.iter().map(|e| e.to_string()).collect(),
-            Ok(mut b) => validate(&mut b, &none)
-                .iter()
-                .map(|e| e.to_string())
-                .collect(),
+            Ok(mut b) => validate(&mut b, &none).iter().map(|e| e.to_string()).collect(),
         }
     }
 
     #[test]
     fn csv_errors_name_line_field_and_reason() {
         let head = "code,name,level,parent_code,urban_rural_type\n120000000000,天津市,city,,\n";
-        assert_eq!(
-            errors_of(&format!("{head}120101000000,和平区,district,,\n")),
-            Vec::<String>::new()
-        );
+        assert_eq!(errors_of(&format!("{head}120101000000,和平区,district,,\n")), Vec::<String>::new());
         assert_eq!(
             errors_of(&format!("{head}1201x1000000,和平区,district,,\n")),
             vec!["line 3: code: `1201x1000000` must be digits only"]
         );
         assert_eq!(
-            errors_of(&format!(
-                "{head}120101001000,劝业场街道,township,120102000000,\n"
-            )),
+            errors_of(&format!("{head}120101001000,劝业场街道,township,120102000000,\n")),
             vec!["line 3: code: 120101001 is not under its parent 120102"]
         );
         assert_eq!(
@@ -630,9 +450,7 @@ mod tests {
             vec!["line 3: level: is township but code 120101 is a district"]
         );
         assert_eq!(
-            errors_of(&format!(
-                "{head}120101000000,和平区,district,,\n120101000000,和平区,district,,\n"
-            )),
+            errors_of(&format!("{head}120101000000,和平区,district,,\n120101000000,和平区,district,,\n")),
             vec!["line 4: code: 120101 appears twice (first at line 3)"]
         );
     }
@@ -648,10 +466,7 @@ mod tests {
     fn geo_errors(text: &str) -> Vec<String> {
         match parse_geojson(text, Crs::Wgs84) {
             Err(e) => e.iter().map(|e| e.to_string()).collect(),
-            Ok(mut b) => validate(&mut b, &none)
-                .iter()
-                .map(|e| e.to_string())
-                .collect(),
+            Ok(mut b) => validate(&mut b, &none).iter().map(|e| e.to_string()).collect(),
         }
     }
 
@@ -664,18 +479,13 @@ mod tests {
             geo_errors(&fc(open)),
             vec!["feature 2: geometry: a ring is open: its first and last positions differ"]
         );
-        let bowtie = r#"{"type":"Polygon","coordinates":[[[117.1,39.1],[117.2,39.2],[117.2,39.1],[117.1,39.2],[117.1,39.1]]]}"#;
+        let bowtie =
+            r#"{"type":"Polygon","coordinates":[[[117.1,39.1],[117.2,39.2],[117.2,39.1],[117.1,39.2],[117.1,39.1]]]}"#;
         let e = geo_errors(&fc(bowtie));
-        assert!(
-            e.len() == 1 && e[0].starts_with("feature 2: geometry: is not a valid polygon"),
-            "{e:?}"
-        );
+        assert!(e.len() == 1 && e[0].starts_with("feature 2: geometry: is not a valid polygon"), "{e:?}");
         let outside = r#"{"type":"Polygon","coordinates":[[[117.1,39.1],[118.5,39.1],[118.5,39.2],[117.1,39.1]]]}"#;
         let e = geo_errors(&fc(outside));
-        assert!(
-            e.len() == 1 && e[0].starts_with("feature 2: geometry: lies outside its parent 120000"),
-            "{e:?}"
-        );
+        assert!(e.len() == 1 && e[0].starts_with("feature 2: geometry: lies outside its parent 120000"), "{e:?}");
     }
 
     #[test]
@@ -683,10 +493,7 @@ mod tests {
         let g = r#"{"type":"Polygon","coordinates":[[[117.1,39.1],[117.2,39.1],[117.2,39.2],[117.1,39.1]]]}"#;
         let b = parse_geojson(&fc(g), Crs::Gcj02).unwrap();
         let wgs = b.records[1].geometry.as_ref().unwrap();
-        assert!(
-            (wgs.0[0].exterior().0[0].x - 117.1).abs() > 1e-4,
-            "converted"
-        );
+        assert!((wgs.0[0].exterior().0[0].x - 117.1).abs() > 1e-4, "converted");
         let back = geometry_json(wgs, Crs::Gcj02);
         assert_eq!(back["coordinates"][0][0][0], json!([117.1, 39.1]));
     }

@@ -22,16 +22,7 @@ pub async fn append(
         .fetch_one(&mut *conn)
         .await?;
     let (seq, prev): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
-    let hash = entry_hash(
-        seq,
-        at_ms,
-        actor_id,
-        action,
-        object_type,
-        object_id,
-        detail,
-        &prev,
-    );
+    let hash = entry_hash(seq, at_ms, actor_id, action, object_type, object_id, detail, &prev);
     sqlx::query(
         "INSERT INTO audit_log (seq, at_ms, actor_id, action, object_type, object_id, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -47,17 +38,12 @@ pub async fn append(
     .bind(&hash)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *conn).await?;
     Ok(seq)
 }
 
 pub async fn head(conn: &mut Conn) -> Result<(i64, String)> {
-    let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(&mut *conn)
-        .await?;
+    let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(&mut *conn).await?;
     Ok((r.try_get(0)?, r.try_get(1)?))
 }
 
@@ -89,12 +75,7 @@ pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Entry>>
 }
 
 /// Entries about one object, newest first.
-pub async fn for_object(
-    conn: &mut Conn,
-    object_type: &str,
-    object_id: &str,
-    limit: i64,
-) -> Result<Vec<Entry>> {
+pub async fn for_object(conn: &mut Conn, object_type: &str, object_id: &str, limit: i64) -> Result<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT seq, at_ms, actor_id, action, object_type, object_id, detail, prev_hash, hash FROM audit_log \
          WHERE object_type = $1 AND object_id = $2 ORDER BY seq DESC LIMIT $3",

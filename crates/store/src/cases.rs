@@ -38,6 +38,7 @@ pub struct CaseRow {
     pub filed_at_ms: Option<i64>,
     pub closed_at_ms: Option<i64>,
     pub closed_late: bool,
+    pub filed_late: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub version: i64,
@@ -46,7 +47,7 @@ pub struct CaseRow {
 const COLS: &str = "id, channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
     territory_code, reporter_id, reporter_name, reporter_phone, anonymous, owner_org_id, due_at_ms, overdue, returns, \
     total_returns, dispatches, reworks, extension_until_ms, satisfaction, merged_into, filed_at_ms, closed_at_ms, \
-    closed_late, created_at_ms, updated_at_ms, version";
+    closed_late, filed_late, created_at_ms, updated_at_ms, version";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
@@ -79,6 +80,7 @@ fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         filed_at_ms: r.try_get("filed_at_ms")?,
         closed_at_ms: r.try_get("closed_at_ms")?,
         closed_late: r.try_get::<i64, _>("closed_late")? != 0,
+        filed_late: r.try_get::<i64, _>("filed_late")? != 0,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
         version: r.try_get("version")?,
@@ -116,23 +118,15 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
 }
 
 pub async fn by_idempotency_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM cases WHERE idempotency_key = $1")
-            .bind(key)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT id FROM cases WHERE idempotency_key = $1")
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
     let sql = format!("SELECT {COLS} FROM cases WHERE id = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(row)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(row).transpose()
 }
 
 /// Writes the projection back if nobody changed the case since `c.version` was read.
@@ -141,7 +135,7 @@ pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     let n = sqlx::query(
         "UPDATE cases SET category_code = $3, priority = $4, status = $5, owner_org_id = $6, due_at_ms = $7, overdue = $8, \
          returns = $9, total_returns = $10, dispatches = $11, reworks = $12, extension_until_ms = $13, satisfaction = $14, \
-         merged_into = $15, filed_at_ms = $16, closed_at_ms = $17, closed_late = $18, updated_at_ms = $19, version = version + 1 \
+         merged_into = $15, filed_at_ms = $16, closed_at_ms = $17, closed_late = $18, updated_at_ms = $19, filed_late = $20, version = version + 1 \
          WHERE id = $1 AND version = $2",
     )
     .bind(c.id)
@@ -163,14 +157,11 @@ pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     .bind(c.closed_at_ms)
     .bind(c.closed_late as i64)
     .bind(c.updated_at_ms)
+    .bind(c.filed_late as i64)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(StoreError::NotFound)
-    }
+    if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
 /// Appends an event (its seq is one past the last) and an outbox row.
@@ -182,11 +173,10 @@ pub async fn append_event(
     kind: &str,
     data: &str,
 ) -> Result<i64> {
-    let seq: i64 =
-        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
-            .bind(case_id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
+        .bind(case_id)
+        .fetch_one(&mut *conn)
+        .await?;
     sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, actor_id, kind, data) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(case_id)
         .bind(seq)
@@ -197,15 +187,13 @@ pub async fn append_event(
         .execute(&mut *conn)
         .await?;
     let payload = format!("{{\"case_id\":{case_id},\"seq\":{seq},\"kind\":\"{kind}\"}}");
-    sqlx::query(
-        "INSERT INTO outbox (topic, case_id, payload, created_at_ms) VALUES ($1, $2, $3, $4)",
-    )
-    .bind(format!("case.{kind}"))
-    .bind(case_id)
-    .bind(payload)
-    .bind(at_ms)
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query("INSERT INTO outbox (topic, case_id, payload, created_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(format!("case.{kind}"))
+        .bind(case_id)
+        .bind(payload)
+        .bind(at_ms)
+        .execute(&mut *conn)
+        .await?;
     Ok(seq)
 }
 
@@ -219,12 +207,10 @@ pub struct EventRow {
 }
 
 pub async fn events(conn: &mut Conn, case_id: i64) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query(
-        "SELECT seq, at_ms, actor_id, kind, data FROM case_events WHERE case_id = $1 ORDER BY seq",
-    )
-    .bind(case_id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query("SELECT seq, at_ms, actor_id, kind, data FROM case_events WHERE case_id = $1 ORDER BY seq")
+        .bind(case_id)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter()
         .map(|r| {
             Ok(EventRow {
@@ -354,37 +340,22 @@ pub async fn upsert_categories(conn: &mut Conn, rows: &[CategoryRow], now_ms: i6
 
 pub async fn get_category(conn: &mut Conn, code: &str) -> Result<Option<CategoryRow>> {
     let sql = format!("SELECT {CAT_COLS} FROM categories WHERE code = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(category)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(code).fetch_optional(&mut *conn).await?.as_ref().map(category).transpose()
 }
 
 pub async fn categories(conn: &mut Conn) -> Result<Vec<CategoryRow>> {
     let sql = format!("SELECT {CAT_COLS} FROM categories ORDER BY code");
-    sqlx::query(AssertSqlSafe(sql))
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(category)
-        .collect()
+    sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?.iter().map(category).collect()
 }
 
 pub async fn count_categories(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM categories")
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM categories").fetch_one(&mut *conn).await?)
 }
 
 // ---- calendar ----
 
 pub async fn replace_calendar(conn: &mut Conn, days: &[(i64, String, String)]) -> Result<()> {
-    sqlx::query("DELETE FROM calendar_days")
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("DELETE FROM calendar_days").execute(&mut *conn).await?;
     for (day, kind, name) in days {
         sqlx::query("INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)")
             .bind(day)
@@ -397,12 +368,8 @@ pub async fn replace_calendar(conn: &mut Conn, days: &[(i64, String, String)]) -
 }
 
 pub async fn calendar(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
-    let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day")
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+    let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
 
 /// The organisation of a kind (and name ending) on the nearest of the given territories,
@@ -442,12 +409,7 @@ pub async fn find_org_for(
 
 /// Ids of open cases (not parked) whose stage is due before `before_ms` and that match
 /// `overdue`; at most `limit`, earliest due first.
-pub async fn due_before(
-    conn: &mut Conn,
-    before_ms: i64,
-    overdue: bool,
-    limit: i64,
-) -> Result<Vec<i64>> {
+pub async fn due_before(conn: &mut Conn, before_ms: i64, overdue: bool, limit: i64) -> Result<Vec<i64>> {
     let rows = sqlx::query(
         "SELECT id FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
          AND due_at_ms < $1 AND overdue = $2 ORDER BY due_at_ms LIMIT $3",
@@ -461,12 +423,7 @@ pub async fn due_before(
 }
 
 /// Open cases due between now and `until_ms` whose current due time was not warned yet.
-pub async fn due_soon_unwarned(
-    conn: &mut Conn,
-    now_ms: i64,
-    until_ms: i64,
-    limit: i64,
-) -> Result<Vec<(i64, i64)>> {
+pub async fn due_soon_unwarned(conn: &mut Conn, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
     let rows = sqlx::query(
         "SELECT id, due_at_ms FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
          AND overdue = 0 AND due_at_ms >= $1 AND due_at_ms < $2 AND (warned_due_ms IS NULL OR warned_due_ms <> due_at_ms) \
@@ -477,9 +434,7 @@ pub async fn due_soon_unwarned(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// Records that the warning for this due time was sent; false if another server did it.
@@ -503,14 +458,16 @@ pub async fn insert_notification(
     body: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO notifications (person_id, case_id, kind, body, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-        .bind(person)
-        .bind(case_id)
-        .bind(kind)
-        .bind(body)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO notifications (person_id, case_id, kind, body, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(person)
+    .bind(case_id)
+    .bind(kind)
+    .bind(body)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -544,17 +501,9 @@ pub async fn notifications(
 ) -> Result<Vec<NotificationRow>> {
     let sql = format!(
         "SELECT id, case_id, kind, body, created_at_ms, read_at_ms FROM notifications WHERE person_id = $1{} ORDER BY id DESC LIMIT $2",
-        if unread_only {
-            " AND read_at_ms IS NULL"
-        } else {
-            ""
-        }
+        if unread_only { " AND read_at_ms IS NULL" } else { "" }
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(person)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(person).bind(limit).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
             Ok(NotificationRow {
@@ -570,13 +519,14 @@ pub async fn notifications(
 }
 
 pub async fn mark_read(conn: &mut Conn, person: i64, id: i64, now_ms: i64) -> Result<bool> {
-    let n = sqlx::query("UPDATE notifications SET read_at_ms = $3 WHERE id = $1 AND person_id = $2 AND read_at_ms IS NULL")
-        .bind(id)
-        .bind(person)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    let n =
+        sqlx::query("UPDATE notifications SET read_at_ms = $3 WHERE id = $1 AND person_id = $2 AND read_at_ms IS NULL")
+            .bind(id)
+            .bind(person)
+            .bind(now_ms)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     Ok(n == 1)
 }
 
@@ -631,13 +581,11 @@ pub async fn claim_outbox(
 
 /// Marks a claimed row processed; false when the claim was lost to another worker.
 pub async fn finish_outbox(conn: &mut Conn, id: i64, worker: &str) -> Result<bool> {
-    let n = sqlx::query(
-        "UPDATE outbox SET processed = 1 WHERE id = $1 AND claimed_by = $2 AND processed = 0",
-    )
-    .bind(id)
-    .bind(worker)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
+    let n = sqlx::query("UPDATE outbox SET processed = 1 WHERE id = $1 AND claimed_by = $2 AND processed = 0")
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }

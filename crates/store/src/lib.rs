@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod kpi;
 pub mod migrate;
 pub mod org;
 pub mod people;
@@ -56,10 +57,7 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         if let sqlx::Error::Database(d) = &e {
-            let what = d
-                .constraint()
-                .map(str::to_owned)
-                .unwrap_or_else(|| d.message().to_owned());
+            let what = d.constraint().map(str::to_owned).unwrap_or_else(|| d.message().to_owned());
             if d.is_unique_violation() {
                 return StoreError::Unique(what);
             }
@@ -100,9 +98,7 @@ impl Db {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Backend::Postgres
         } else {
-            return Err(StoreError::Url(
-                "must start with sqlite: or postgres:".into(),
-            ));
+            return Err(StoreError::Url("must start with sqlite: or postgres:".into()));
         };
         let url = if backend == Backend::Sqlite && !url.contains("mode=") {
             format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
@@ -110,9 +106,7 @@ impl Db {
             url.to_owned()
         };
         let opts = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
-        let mut pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30));
+        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30));
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every
             // acknowledged commit durable; busy_timeout queues writers instead of failing.

@@ -49,13 +49,7 @@ pub async fn insert(
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<OrgRow>> {
     let sql = format!("SELECT {COLS} FROM organisations WHERE id = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(row)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(row).transpose()
 }
 
 pub async fn list(
@@ -71,10 +65,7 @@ pub async fn list(
         binds.push(k.to_owned());
         sql.push_str(&format!(" AND kind = ${}", binds.len()));
     }
-    sql.push_str(&format!(
-        " AND id > {after_id} ORDER BY id LIMIT {}",
-        limit.max(0)
-    ));
+    sql.push_str(&format!(" AND id > {after_id} ORDER BY id LIMIT {}", limit.max(0)));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
@@ -84,15 +75,9 @@ pub async fn list(
 
 /// Inserts many organisations in multi-row statements (for seeding); returns nothing.
 /// Rows are (name, kind, territory_code).
-pub async fn insert_many(
-    conn: &mut Conn,
-    rows: &[(String, String, String)],
-    now_ms: i64,
-) -> Result<()> {
+pub async fn insert_many(conn: &mut Conn, rows: &[(String, String, String)], now_ms: i64) -> Result<()> {
     for chunk in rows.chunks(300) {
-        let mut sql = String::from(
-            "INSERT INTO organisations (name, kind, territory_code, created_at_ms) VALUES ",
-        );
+        let mut sql = String::from("INSERT INTO organisations (name, kind, territory_code, created_at_ms) VALUES ");
         for i in 0..chunk.len() {
             let b = i * 4;
             if i > 0 {
@@ -111,11 +96,9 @@ pub async fn insert_many(
 
 /// The id of the organisation of this name on this territory.
 pub async fn find(conn: &mut Conn, territory: &str, name: &str) -> Result<Option<i64>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND name = $2")
-            .bind(territory)
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT id FROM organisations WHERE territory_code = $1 AND name = $2")
+        .bind(territory)
+        .bind(name)
+        .fetch_optional(&mut *conn)
+        .await?)
 }

@@ -33,38 +33,27 @@ pub async fn insert_person(
     home: Option<&str>,
     now_ms: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar("INSERT INTO people (name, phone, home_territory, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(name)
-        .bind(phone)
-        .bind(home)
-        .bind(now_ms)
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "INSERT INTO people (name, phone, home_territory, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(name)
+    .bind(phone)
+    .bind(home)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 pub async fn get_person(conn: &mut Conn, id: i64) -> Result<Option<PersonRow>> {
     let sql = format!("SELECT {PERSON_COLS} WHERE p.id = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(person)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(person).transpose()
 }
 
 /// People whose home territory lies in the given scopes.
-pub async fn list_people(
-    conn: &mut Conn,
-    scopes: &[&str],
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<PersonRow>> {
+pub async fn list_people(conn: &mut Conn, scopes: &[&str], after_id: i64, limit: i64) -> Result<Vec<PersonRow>> {
     let (scope_sql, binds) = scope_filter("p.home_territory", scopes, 1);
-    let sql = format!(
-        "SELECT {PERSON_COLS} WHERE {scope_sql} AND p.id > {after_id} ORDER BY p.id LIMIT {}",
-        limit.max(0)
-    );
+    let sql =
+        format!("SELECT {PERSON_COLS} WHERE {scope_sql} AND p.id > {after_id} ORDER BY p.id LIMIT {}", limit.max(0));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
@@ -91,13 +80,15 @@ pub async fn insert_account(
     password_hash: &str,
     now_ms: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO accounts (person_id, username, password_hash, password_changed_at_ms) VALUES ($1, $2, $3, $4)")
-        .bind(person_id)
-        .bind(username)
-        .bind(password_hash)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "INSERT INTO accounts (person_id, username, password_hash, password_changed_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(person_id)
+    .bind(username)
+    .bind(password_hash)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -112,28 +103,17 @@ fn account(r: &sqlx::any::AnyRow) -> Result<AccountRow> {
     })
 }
 
-const ACCOUNT_COLS: &str = "SELECT person_id, username, password_hash, failed_logins, locked_until_ms, disabled FROM accounts";
+const ACCOUNT_COLS: &str =
+    "SELECT person_id, username, password_hash, failed_logins, locked_until_ms, disabled FROM accounts";
 
 pub async fn account_by_username(conn: &mut Conn, username: &str) -> Result<Option<AccountRow>> {
     let sql = format!("{ACCOUNT_COLS} WHERE username = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(username)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(account)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(username).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
 }
 
 pub async fn account_by_person(conn: &mut Conn, person_id: i64) -> Result<Option<AccountRow>> {
     let sql = format!("{ACCOUNT_COLS} WHERE person_id = $1");
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(person_id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .as_ref()
-        .map(account)
-        .transpose()
+    sqlx::query(AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
 }
 
 /// Records a failed login; locks the account until `lock_until_ms` when the count reaches
@@ -212,11 +192,7 @@ pub async fn insert_membership(
 }
 
 /// Memberships of a person that are active at `now_ms`.
-pub async fn active_memberships(
-    conn: &mut Conn,
-    person_id: i64,
-    now_ms: i64,
-) -> Result<Vec<MembershipRow>> {
+pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Vec<MembershipRow>> {
     let rows = sqlx::query(
         "SELECT m.id, m.person_id, m.organisation_id, o.name AS organisation_name, m.role, m.scope_code, m.post, m.start_ms, m.end_ms \
          FROM memberships m JOIN organisations o ON o.id = m.organisation_id \
@@ -244,12 +220,10 @@ pub async fn active_memberships(
 }
 
 pub async fn get_membership(conn: &mut Conn, id: i64) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query(
-        "SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
+    let r = sqlx::query("SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
     r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
@@ -285,26 +259,17 @@ pub async fn insert_session(
 }
 
 /// (person_id, csrf token) of a live session.
-pub async fn session(
-    conn: &mut Conn,
-    token_hash: &str,
-    now_ms: i64,
-) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query(
-        "SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2",
-    )
-    .bind(token_hash)
-    .bind(now_ms)
-    .fetch_optional(&mut *conn)
-    .await?;
+pub async fn session(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<Option<(i64, String)>> {
+    let r = sqlx::query("SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
+        .bind(token_hash)
+        .bind(now_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
     r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
 }
 
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -325,51 +290,44 @@ pub async fn insert_api_token(
     name: &str,
     now_ms: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar("INSERT INTO api_tokens (token_hash, person_id, name, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id")
-        .bind(token_hash)
-        .bind(person_id)
-        .bind(name)
-        .bind(now_ms)
-        .fetch_one(&mut *conn)
-        .await?)
-}
-
-pub async fn api_token_person(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL",
+        "INSERT INTO api_tokens (token_hash, person_id, name, created_at_ms) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(token_hash)
-    .fetch_optional(&mut *conn)
+    .bind(person_id)
+    .bind(name)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
     .await?)
 }
 
-/// (id, name, created, revoked) of a person's tokens.
-pub async fn list_api_tokens(
-    conn: &mut Conn,
-    person_id: i64,
-) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
-    let rows = sqlx::query("SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE person_id = $1 ORDER BY id")
-        .bind(person_id)
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-        .collect()
+pub async fn api_token_person(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar("SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL")
+        .bind(token_hash)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
-pub async fn revoke_api_token(
-    conn: &mut Conn,
-    id: i64,
-    person_id: i64,
-    now_ms: i64,
-) -> Result<bool> {
-    let n = sqlx::query("UPDATE api_tokens SET revoked_at_ms = $3 WHERE id = $1 AND person_id = $2 AND revoked_at_ms IS NULL")
-        .bind(id)
-        .bind(person_id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+/// (id, name, created, revoked) of a person's tokens.
+pub async fn list_api_tokens(conn: &mut Conn, person_id: i64) -> Result<Vec<(i64, String, i64, Option<i64>)>> {
+    let rows =
+        sqlx::query("SELECT id, name, created_at_ms, revoked_at_ms FROM api_tokens WHERE person_id = $1 ORDER BY id")
+            .bind(person_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))).collect()
+}
+
+pub async fn revoke_api_token(conn: &mut Conn, id: i64, person_id: i64, now_ms: i64) -> Result<bool> {
+    let n = sqlx::query(
+        "UPDATE api_tokens SET revoked_at_ms = $3 WHERE id = $1 AND person_id = $2 AND revoked_at_ms IS NULL",
+    )
+    .bind(id)
+    .bind(person_id)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
     Ok(n == 1)
 }
 
@@ -380,15 +338,14 @@ pub async fn update_person(
     phone: Option<&str>,
     home: Option<&str>,
 ) -> Result<bool> {
-    let n =
-        sqlx::query("UPDATE people SET name = $2, phone = $3, home_territory = $4 WHERE id = $1")
-            .bind(id)
-            .bind(name)
-            .bind(phone)
-            .bind(home)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+    let n = sqlx::query("UPDATE people SET name = $2, phone = $3, home_territory = $4 WHERE id = $1")
+        .bind(id)
+        .bind(name)
+        .bind(phone)
+        .bind(home)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
     Ok(n == 1)
 }
 
@@ -404,9 +361,6 @@ pub async fn set_disabled(conn: &mut Conn, person_id: i64, disabled: bool) -> Re
 
 /// Ends every session of a person (account disabled or password reset).
 pub async fn delete_sessions_of(conn: &mut Conn, person_id: i64) -> Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE person_id = $1")
-        .bind(person_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE person_id = $1").bind(person_id).execute(&mut *conn).await?;
     Ok(())
 }

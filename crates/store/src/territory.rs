@@ -26,11 +26,7 @@ fn row(r: &sqlx::any::AnyRow, with_geometry: bool) -> Result<TerritoryRow> {
         parent_code: r.try_get("parent_code")?,
         urban_rural: r.try_get("urban_rural")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
-        geometry: if with_geometry {
-            r.try_get("geometry")?
-        } else {
-            None
-        },
+        geometry: if with_geometry { r.try_get("geometry")? } else { None },
     })
 }
 
@@ -46,16 +42,7 @@ pub async fn upsert_many(conn: &mut Conn, rows: &[TerritoryRow]) -> Result<()> {
             if i > 0 {
                 sql.push(',');
             }
-            sql.push_str(&format!(
-                "(${},${},${},${},${},${},${})",
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4,
-                b + 5,
-                b + 6,
-                b + 7
-            ));
+            sql.push_str(&format!("(${},${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7));
         }
         sql.push_str(
             " ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, \
@@ -82,10 +69,7 @@ pub async fn upsert_many(conn: &mut Conn, rows: &[TerritoryRow]) -> Result<()> {
 
 pub async fn get(conn: &mut Conn, code: &str, with_geometry: bool) -> Result<Option<TerritoryRow>> {
     let sql = format!("SELECT {COLS}, geometry FROM territories WHERE code = $1");
-    let r = sqlx::query(AssertSqlSafe(sql))
-        .bind(code)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let r = sqlx::query(AssertSqlSafe(sql)).bind(code).fetch_optional(&mut *conn).await?;
     r.map(|r| row(&r, with_geometry)).transpose()
 }
 
@@ -105,11 +89,7 @@ pub struct Filter<'a> {
 fn where_clause(f: &Filter<'_>) -> (String, Vec<String>) {
     let (scope_sql, mut binds) = scope_filter("code", &f.scopes, 1);
     let mut sql = format!(" WHERE {scope_sql}");
-    for (col, val, op) in [
-        ("level", f.level, "="),
-        ("parent_code", f.parent, "="),
-        ("code", f.after, ">"),
-    ] {
+    for (col, val, op) in [("level", f.level, "="), ("parent_code", f.parent, "="), ("code", f.after, ">")] {
         if let Some(v) = val {
             binds.push(v.to_owned());
             sql.push_str(&format!(" AND {col} {op} ${}", binds.len()));
@@ -121,27 +101,17 @@ fn where_clause(f: &Filter<'_>) -> (String, Vec<String>) {
 pub async fn list(conn: &mut Conn, f: &Filter<'_>) -> Result<Vec<TerritoryRow>> {
     let (w, binds) = where_clause(f);
     let geom = if f.with_geometry { ", geometry" } else { "" };
-    let sql = format!(
-        "SELECT {COLS}{geom} FROM territories{w} ORDER BY code LIMIT {}",
-        f.limit.max(0)
-    );
+    let sql = format!("SELECT {COLS}{geom} FROM territories{w} ORDER BY code LIMIT {}", f.limit.max(0));
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
     }
-    q.fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| row(r, f.with_geometry))
-        .collect()
+    q.fetch_all(&mut *conn).await?.iter().map(|r| row(r, f.with_geometry)).collect()
 }
 
 /// How many rows match the filter, ignoring paging.
 pub async fn count(conn: &mut Conn, f: &Filter<'_>) -> Result<i64> {
-    let f = Filter {
-        after: None,
-        ..f.clone()
-    };
+    let f = Filter { after: None, ..f.clone() };
     let (w, binds) = where_clause(&f);
     let sql = format!("SELECT COUNT(*) FROM territories{w}");
     let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
@@ -153,37 +123,28 @@ pub async fn count(conn: &mut Conn, f: &Filter<'_>) -> Result<i64> {
 
 /// Every grid with its name and polygon, for the grid index.
 pub async fn grids_with_geometry(conn: &mut Conn) -> Result<Vec<(String, String, String)>> {
-    let rows = sqlx::query("SELECT code, name, geometry FROM territories WHERE level = 'grid' AND geometry IS NOT NULL ORDER BY code")
-        .fetch_all(&mut *conn)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .collect()
+    let rows = sqlx::query(
+        "SELECT code, name, geometry FROM territories WHERE level = 'grid' AND geometry IS NOT NULL ORDER BY code",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
 
 /// (code, name) of every territory above grid level, for naming a located grid's ancestors.
 pub async fn names_above_grid(conn: &mut Conn) -> Result<Vec<(String, String)>> {
-    let rows =
-        sqlx::query("SELECT code, name FROM territories WHERE level <> 'grid' ORDER BY code")
-            .fetch_all(&mut *conn)
-            .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect()
+    let rows = sqlx::query("SELECT code, name FROM territories WHERE level <> 'grid' ORDER BY code")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 pub async fn version(conn: &mut Conn) -> Result<i64> {
-    Ok(
-        sqlx::query_scalar("SELECT version FROM territory_state WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT version FROM territory_state WHERE id = 1").fetch_one(&mut *conn).await?)
 }
 
 pub async fn bump_version(conn: &mut Conn) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "UPDATE territory_state SET version = version + 1 WHERE id = 1 RETURNING version",
-    )
-    .fetch_one(&mut *conn)
-    .await?)
+    Ok(sqlx::query_scalar("UPDATE territory_state SET version = version + 1 WHERE id = 1 RETURNING version")
+        .fetch_one(&mut *conn)
+        .await?)
 }

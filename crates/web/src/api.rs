@@ -15,9 +15,7 @@ use wuzhi_app::audit::EntryView;
 use wuzhi_app::auth::{NewToken, SignedIn, TokenView};
 use wuzhi_app::locate::Located;
 use wuzhi_app::org::{NewOrg, OrgView};
-use wuzhi_app::people::{
-    AccountPatch, MembershipView, NewMembership, NewPerson, PersonPatch, PersonView,
-};
+use wuzhi_app::people::{AccountPatch, MembershipView, NewMembership, NewPerson, PersonPatch, PersonView};
 use wuzhi_app::territory::{Format, ImportReport, ListQuery, Page, TerritoryView};
 use wuzhi_app::{AppError, auth, org, people, territory};
 use wuzhi_domain::{Grant, Level, TerritoryCode};
@@ -35,21 +33,9 @@ pub struct LoginBody {
     pub password: String,
 }
 
-fn session_cookie(
-    state: &AppState,
-    headers: &HeaderMap,
-    value: &str,
-    max_age_s: i64,
-) -> HeaderValue {
-    let behind_tls = headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        == Some("https");
-    let secure = if state.secure_cookies || behind_tls {
-        "; Secure"
-    } else {
-        ""
-    };
+fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age_s: i64) -> HeaderValue {
+    let behind_tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if state.secure_cookies || behind_tls { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
     ))
@@ -73,11 +59,7 @@ pub async fn login(
 
 /// Sign out: ends the session and clears the cookie.
 #[utoipa::path(delete, path = "/api/session", tag = "session", responses((status = 204)))]
-pub async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    authed: Authed,
-) -> ApiResult<Response> {
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, authed: Authed) -> ApiResult<Response> {
     if let Some(t) = &authed.session {
         auth::logout(&state.app, t).await?;
     }
@@ -98,11 +80,7 @@ pub struct Me {
 pub async fn me(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Me>> {
     let person = people::get(&state.app, &a.actor, a.actor.person_id, true).await?;
     let memberships = people::memberships(&state.app, &a.actor, a.actor.person_id).await?;
-    Ok(Json(Me {
-        person,
-        memberships,
-        grants: a.actor.grants.clone(),
-    }))
+    Ok(Json(Me { person, memberships, grants: a.actor.grants.clone() }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -119,14 +97,7 @@ pub async fn change_password(
     a: Authed,
     ApiJson(b): ApiJson<PasswordBody>,
 ) -> ApiResult<StatusCode> {
-    auth::change_password(
-        &state.app,
-        &a.actor,
-        &b.current_password,
-        &b.new_password,
-        a.session.as_deref(),
-    )
-    .await?;
+    auth::change_password(&state.app, &a.actor, &b.current_password, &b.new_password, a.session.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,26 +113,16 @@ pub async fn create_token(
     a: Authed,
     ApiJson(b): ApiJson<TokenBody>,
 ) -> ApiResult<(StatusCode, Json<NewToken>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(auth::create_api_token(&state.app, &a.actor, &b.name).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(auth::create_api_token(&state.app, &a.actor, &b.name).await?)))
 }
 
 #[utoipa::path(get, path = "/api/me/tokens", tag = "session", responses((status = 200, body = Vec<TokenView>)))]
-pub async fn list_tokens(
-    State(state): State<AppState>,
-    a: Authed,
-) -> ApiResult<Json<Vec<TokenView>>> {
+pub async fn list_tokens(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Vec<TokenView>>> {
     Ok(Json(auth::list_api_tokens(&state.app, &a.actor).await?))
 }
 
 #[utoipa::path(delete, path = "/api/me/tokens/{id}", tag = "session", params(("id" = i64, Path)), responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn revoke_token(
-    State(state): State<AppState>,
-    a: Authed,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn revoke_token(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     auth::revoke_api_token(&state.app, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -198,12 +159,7 @@ pub async fn list_territories(
             .transpose()
     };
     let q = ListQuery {
-        level: p
-            .level
-            .as_deref()
-            .filter(|s| !s.is_empty())
-            .map(Level::parse)
-            .transpose()?,
+        level: p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?,
         parent: parse_code("parent", &p.parent)?,
         after: parse_code("after", &p.after)?,
         limit: p.limit,
@@ -227,16 +183,7 @@ pub async fn get_territory(
     Path(code): Path<String>,
     ApiQuery(p): ApiQuery<GeometryParams>,
 ) -> ApiResult<Json<TerritoryView>> {
-    Ok(Json(
-        territory::get(
-            &state.app,
-            &a.actor,
-            &code,
-            p.geometry.unwrap_or(false),
-            crs(p.crs.as_deref())?,
-        )
-        .await?,
-    ))
+    Ok(Json(territory::get(&state.app, &a.actor, &code, p.geometry.unwrap_or(false), crs(p.crs.as_deref())?).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -254,19 +201,9 @@ pub async fn export_territories(
     Path(code): Path<String>,
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
-    let level = p
-        .level
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(Level::parse)
-        .transpose()?;
-    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?)
-        .await?;
-    Ok((
-        [(header::CONTENT_TYPE, "application/geo+json")],
-        fc.to_string(),
-    )
-        .into_response())
+    let level = p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?;
+    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?).await?;
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -304,10 +241,7 @@ pub async fn import_territories(
 
 /// How many territories of each level the caller may read.
 #[utoipa::path(get, path = "/api/territories/counts", tag = "territories", responses((status = 200, body = BTreeMap<String, i64>)))]
-pub async fn territory_counts(
-    State(state): State<AppState>,
-    a: Authed,
-) -> ApiResult<Json<BTreeMap<String, i64>>> {
+pub async fn territory_counts(State(state): State<AppState>, a: Authed) -> ApiResult<Json<BTreeMap<String, i64>>> {
     Ok(Json(territory::counts(&state.app, &a.actor).await?))
 }
 
@@ -327,12 +261,7 @@ pub async fn locate(
     _a: Authed,
     ApiQuery(p): ApiQuery<LocateParams>,
 ) -> ApiResult<Json<Located>> {
-    Ok(Json(wuzhi_app::locate::locate(
-        &state.app,
-        p.lon,
-        p.lat,
-        crs(p.crs.as_deref())?,
-    )?))
+    Ok(Json(wuzhi_app::locate::locate(&state.app, p.lon, p.lat, crs(p.crs.as_deref())?)?))
 }
 
 // ---- organisations ----
@@ -351,14 +280,8 @@ pub async fn list_orgs(
     ApiQuery(p): ApiQuery<OrgListParams>,
 ) -> ApiResult<Json<Vec<OrgView>>> {
     Ok(Json(
-        org::list(
-            &state.app,
-            &a.actor,
-            p.kind.as_deref().filter(|s| !s.is_empty()),
-            p.after.unwrap_or(0),
-            p.limit,
-        )
-        .await?,
+        org::list(&state.app, &a.actor, p.kind.as_deref().filter(|s| !s.is_empty()), p.after.unwrap_or(0), p.limit)
+            .await?,
     ))
 }
 
@@ -382,12 +305,7 @@ pub async fn create_org(
     let v = org::create(
         &state.app,
         Some(&a.actor),
-        NewOrg {
-            name: &b.name,
-            kind: &b.kind,
-            territory_code: &b.territory_code,
-            parent_id: b.parent_id,
-        },
+        NewOrg { name: &b.name, kind: &b.kind, territory_code: &b.territory_code, parent_id: b.parent_id },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(v)))
@@ -395,11 +313,7 @@ pub async fn create_org(
 
 #[utoipa::path(get, path = "/api/organisations/{id}", tag = "organisations", params(("id" = i64, Path)),
     responses((status = 200, body = OrgView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn get_org(
-    State(state): State<AppState>,
-    a: Authed,
-    Path(id): Path<i64>,
-) -> ApiResult<Json<OrgView>> {
+pub async fn get_org(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<OrgView>> {
     Ok(Json(org::get(&state.app, &a.actor, id).await?))
 }
 
@@ -418,9 +332,7 @@ pub async fn list_people(
     a: Authed,
     ApiQuery(p): ApiQuery<PeopleListParams>,
 ) -> ApiResult<Json<Vec<PersonView>>> {
-    Ok(Json(
-        people::list(&state.app, &a.actor, p.after.unwrap_or(0), p.limit).await?,
-    ))
+    Ok(Json(people::list(&state.app, &a.actor, p.after.unwrap_or(0), p.limit).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -468,9 +380,7 @@ pub async fn get_person(
     Path(id): Path<i64>,
     ApiQuery(p): ApiQuery<RevealParams>,
 ) -> ApiResult<Json<PersonView>> {
-    Ok(Json(
-        people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?,
-    ))
+    Ok(Json(people::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?))
 }
 
 /// Edit a person (name, phone, home territory).
@@ -543,11 +453,7 @@ pub async fn grant_membership(
 
 #[utoipa::path(delete, path = "/api/memberships/{id}", tag = "people", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn end_membership(
-    State(state): State<AppState>,
-    a: Authed,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn end_membership(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     people::end_membership(&state.app, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -568,9 +474,7 @@ pub async fn list_audit(
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Vec<EntryView>>> {
     let limit = wuzhi_app::page_limit(p.limit)?;
-    Ok(Json(
-        wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?,
-    ))
+    Ok(Json(wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?))
 }
 
 // ---- cases ----
@@ -586,14 +490,7 @@ pub async fn report_case(
     ApiJson(b): ApiJson<wuzhi_app::cases::NewCase>,
 ) -> ApiResult<(StatusCode, Json<wuzhi_app::cases::CaseView>)> {
     let (view, created) = wuzhi_app::cases::report(&state.app, &a.actor, b).await?;
-    Ok((
-        if created {
-            StatusCode::CREATED
-        } else {
-            StatusCode::OK
-        },
-        Json(view),
-    ))
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -621,9 +518,7 @@ pub async fn list_cases(
         before: p.before,
         limit: p.limit,
     };
-    Ok(Json(
-        wuzhi_app::cases::list(&state.app, &a.actor, &q).await?,
-    ))
+    Ok(Json(wuzhi_app::cases::list(&state.app, &a.actor, &q).await?))
 }
 
 /// One case with its timeline and the steps the caller may take now.
@@ -635,9 +530,7 @@ pub async fn get_case(
     Path(id): Path<i64>,
     ApiQuery(p): ApiQuery<RevealParams>,
 ) -> ApiResult<Json<wuzhi_app::cases::CaseView>> {
-    Ok(Json(
-        wuzhi_app::cases::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?,
-    ))
+    Ok(Json(wuzhi_app::cases::get(&state.app, &a.actor, id, p.reveal.unwrap_or(false)).await?))
 }
 
 /// Take one step of the loop: `{"action": "file", "category": "E0102"}`, `dispatch`,
@@ -652,9 +545,7 @@ pub async fn case_action(
     Path(id): Path<i64>,
     ApiJson(cmd): ApiJson<wuzhi_app::cases::Command>,
 ) -> ApiResult<Json<wuzhi_app::cases::CaseView>> {
-    Ok(Json(
-        wuzhi_app::cases::act(&state.app, &a.actor, id, cmd).await?,
-    ))
+    Ok(Json(wuzhi_app::cases::act(&state.app, &a.actor, id, cmd).await?))
 }
 
 /// The category taxonomy with time limits and responsible units.
@@ -675,28 +566,16 @@ pub struct Imported {
 /// all or nothing (city administrators).
 #[utoipa::path(post, path = "/api/categories/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = Imported), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn import_categories(
-    State(state): State<AppState>,
-    a: Authed,
-    body: String,
-) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported {
-        imported: wuzhi_app::categories::import(&state.app, Some(&a.actor), &body).await?,
-    }))
+pub async fn import_categories(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
+    Ok(Json(Imported { imported: wuzhi_app::categories::import(&state.app, Some(&a.actor), &body).await? }))
 }
 
 /// Replace the working calendar's holidays and adjusted working days with a
 /// `date,kind,name` CSV body (city administrators).
 #[utoipa::path(put, path = "/api/calendar", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn replace_calendar(
-    State(state): State<AppState>,
-    a: Authed,
-    body: String,
-) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported {
-        imported: wuzhi_app::categories::store_calendar(&state.app, Some(&a.actor), &body).await?,
-    }))
+pub async fn replace_calendar(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
+    Ok(Json(Imported { imported: wuzhi_app::categories::store_calendar(&state.app, Some(&a.actor), &body).await? }))
 }
 
 // ---- inbox ----
@@ -716,24 +595,96 @@ pub async fn notifications(
     ApiQuery(p): ApiQuery<InboxParams>,
 ) -> ApiResult<Json<Vec<wuzhi_app::notify::NotificationView>>> {
     let limit = wuzhi_app::page_limit(p.limit)?;
-    Ok(Json(
-        wuzhi_app::notify::inbox(
-            &state.app,
-            a.actor.person_id,
-            p.unread.unwrap_or(false),
-            limit,
-        )
-        .await?,
-    ))
+    Ok(Json(wuzhi_app::notify::inbox(&state.app, a.actor.person_id, p.unread.unwrap_or(false), limit).await?))
 }
 
 #[utoipa::path(post, path = "/api/me/notifications/{id}/read", tag = "session", params(("id" = i64, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub async fn read_notification(
-    State(state): State<AppState>,
-    a: Authed,
-    Path(id): Path<i64>,
-) -> ApiResult<StatusCode> {
+pub async fn read_notification(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
     wuzhi_app::notify::mark_read(&state.app, a.actor.person_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- performance evaluation ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct KpiParams {
+    /// A territory code (default: all the caller may see).
+    pub territory: Option<String>,
+    /// An organisation id: the cases it owns.
+    pub org: Option<i64>,
+    /// First day, YYYY-MM-DD (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD (default: today).
+    pub to: Option<String>,
+}
+
+fn kpi_query(p: KpiParams) -> wuzhi_app::kpi::Query {
+    wuzhi_app::kpi::Query {
+        territory: p.territory.filter(|s| !s.is_empty()),
+        org: p.org,
+        from: p.from.filter(|s| !s.is_empty()),
+        to: p.to.filter(|s| !s.is_empty()),
+    }
+}
+
+/// Indicators (结案率, 按期结案率, 返工率, 满意率, …) over the cases filed in a period.
+#[utoipa::path(get, path = "/api/kpi", tag = "evaluation", params(KpiParams),
+    responses((status = 200, body = wuzhi_app::kpi::KpiView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn kpi(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<KpiParams>,
+) -> ApiResult<Json<wuzhi_app::kpi::KpiView>> {
+    Ok(Json(wuzhi_app::kpi::evaluate(&state.app, &a.actor, &kpi_query(p)).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct RankingParams {
+    /// org, district, township, village or grid
+    pub by: String,
+    /// closing_rate (default), on_time_closing_rate, satisfaction_rate, accurate_dispatch_rate,
+    /// on_time_filing_rate, rework_rate or filed
+    pub sort: Option<String>,
+    /// json (default), csv or xlsx
+    pub format: Option<String>,
+    pub territory: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Units or territories ranked by an indicator; also as CSV or Excel.
+#[utoipa::path(get, path = "/api/kpi/ranking", tag = "evaluation", params(RankingParams),
+    responses((status = 200, body = Vec<wuzhi_app::kpi::RankRow>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn kpi_ranking(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<RankingParams>,
+) -> ApiResult<Response> {
+    let sort = p.sort.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| "closing_rate".into());
+    let format = p.format.clone().unwrap_or_else(|| "json".into());
+    if !["json", "csv", "xlsx"].contains(&format.as_str()) {
+        return Err(AppError::invalid("format", format!("`{format}` is not json, csv or xlsx")).into());
+    }
+    let q = kpi_query(KpiParams { territory: p.territory, org: None, from: p.from, to: p.to });
+    let rows = wuzhi_app::kpi::ranking(&state.app, &a.actor, &q, &p.by, &sort).await?;
+    Ok(match format.as_str() {
+        "csv" => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"ranking.csv\""),
+            ],
+            wuzhi_app::kpi::to_csv(&rows)?,
+        )
+            .into_response(),
+        "xlsx" => (
+            [
+                (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"ranking.xlsx\""),
+            ],
+            wuzhi_app::kpi::to_xlsx(&rows)?,
+        )
+            .into_response(),
+        _ => Json(rows).into_response(),
+    })
 }

@@ -72,19 +72,7 @@ impl IntoResponse for ApiError {
             AppError::Import(d) => d,
             _ => vec![],
         };
-        (
-            status,
-            Json(ErrorBody {
-                error: ErrorDetail {
-                    code,
-                    message,
-                    field,
-                    reason,
-                    details,
-                },
-            }),
-        )
-            .into_response()
+        (status, Json(ErrorBody { error: ErrorDetail { code, message, field, reason, details } })).into_response()
     }
 }
 

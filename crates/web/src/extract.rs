@@ -34,47 +34,24 @@ pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let app = &state.app;
         if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-            let token = auth
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .ok_or(AppError::Unauthenticated)?;
-            let person = wuzhi_app::auth::token_person(app, token.trim())
-                .await?
-                .ok_or(AppError::Unauthenticated)?;
-            return Ok(Authed {
-                actor: app.actor(person).await?,
-                session: None,
-            });
+            let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthenticated)?;
+            let person = wuzhi_app::auth::token_person(app, token.trim()).await?.ok_or(AppError::Unauthenticated)?;
+            return Ok(Authed { actor: app.actor(person).await?, session: None });
         }
-        let token = cookie(parts, SESSION_COOKIE)
-            .ok_or(AppError::Unauthenticated)?
-            .to_owned();
-        let (person, csrf) = wuzhi_app::auth::session(app, &token)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let token = cookie(parts, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?.to_owned();
+        let (person, csrf) = wuzhi_app::auth::session(app, &token).await?.ok_or(AppError::Unauthenticated)?;
         // A cookie is sent by the browser on its own; a state change must also prove it came
         // from our page by echoing the session's CSRF token.
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
-            let sent = parts
-                .headers
-                .get(CSRF_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+            let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
             if !constant_time_eq(sent.as_bytes(), csrf.as_bytes()) {
                 return Err(AppError::Csrf.into());
             }
         }
-        Ok(Authed {
-            actor: app.actor(person).await?,
-            session: Some(token),
-        })
+        Ok(Authed { actor: app.actor(person).await?, session: Some(token) })
     }
 }
 
@@ -88,11 +65,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 fn field_and_reason(msg: &str) -> (String, String) {
     let rest = msg.split_once(": ").map(|(_, r)| r).unwrap_or(msg);
     if let Some((path, reason)) = rest.split_once(": ") {
-        if !path.is_empty()
-            && path
-                .chars()
-                .all(|c| c.is_alphanumeric() || "_.[]".contains(c))
-        {
+        if !path.is_empty() && path.chars().all(|c| c.is_alphanumeric() || "_.[]".contains(c)) {
             return (path.to_owned(), reason.to_owned());
         }
     }
@@ -145,10 +118,7 @@ mod tests {
     #[test]
     fn rejection_texts_name_their_field() {
         let check = |msg: &str, field: &str| assert_eq!(field_and_reason(msg).0, field, "{msg}");
-        check(
-            "Failed to deserialize query string: lon: invalid float literal",
-            "lon",
-        );
+        check("Failed to deserialize query string: lon: invalid float literal", "lon");
         check(
             "Failed to deserialize the JSON body into the target type: missing field `name` at line 1 column 9",
             "name",
@@ -157,9 +127,6 @@ mod tests {
             "Failed to deserialize the JSON body into the target type: name: invalid type: integer `5`, expected a string at line 1 column 9",
             "name",
         );
-        check(
-            "Failed to parse the request body as JSON: key must be a string at line 1 column 2",
-            "body",
-        );
+        check("Failed to parse the request body as JSON: key must be a string at line 1 column 2", "body");
     }
 }

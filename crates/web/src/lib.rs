@@ -44,9 +44,9 @@ pub struct AppState {
         api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
-        api::notifications, api::read_notification,
+        api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
     ),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
 )]
 pub struct ApiDoc;
 
@@ -57,9 +57,7 @@ fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[
-                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                ])
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
                 .expect("buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -73,18 +71,14 @@ fn metrics_handle() -> PrometheusHandle {
 
 async fn track_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = req.method().to_string();
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     res
 }
 
@@ -97,24 +91,14 @@ async fn healthz(State(state): State<AppState>) -> Response {
         "grids_indexed": loc.grid_count(),
         "territory_version": loc.version,
     });
-    let code = if db {
-        axum::http::StatusCode::OK
-    } else {
-        axum::http::StatusCode::SERVICE_UNAVAILABLE
-    };
+    let code = if db { axum::http::StatusCode::OK } else { axum::http::StatusCode::SERVICE_UNAVAILABLE };
     (code, Json(body)).into_response()
 }
 
 async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
     let loc = state.app.locator();
     metrics::gauge!("wuzhi_grids_indexed").set(loc.grid_count() as f64);
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(),
-    )
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
 async fn home() -> Html<&'static str> {
@@ -126,43 +110,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/session", post(api::login).delete(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/me/password", post(api::change_password))
-        .route(
-            "/api/me/tokens",
-            get(api::list_tokens).post(api::create_token),
-        )
-        .route(
-            "/api/me/tokens/{id}",
-            axum::routing::delete(api::revoke_token),
-        )
+        .route("/api/me/tokens", get(api::list_tokens).post(api::create_token))
+        .route("/api/me/tokens/{id}", axum::routing::delete(api::revoke_token))
         .route("/api/territories", get(api::list_territories))
         .route("/api/territories/counts", get(api::territory_counts))
         .route("/api/territories/import", post(api::import_territories))
         .route("/api/territories/{code}", get(api::get_territory))
-        .route(
-            "/api/territories/{code}/export.geojson",
-            get(api::export_territories),
-        )
+        .route("/api/territories/{code}/export.geojson", get(api::export_territories))
         .route("/api/locate", get(api::locate))
-        .route(
-            "/api/organisations",
-            get(api::list_orgs).post(api::create_org),
-        )
+        .route("/api/organisations", get(api::list_orgs).post(api::create_org))
         .route("/api/organisations/{id}", get(api::get_org))
-        .route(
-            "/api/people",
-            get(api::list_people).post(api::create_person),
-        )
-        .route(
-            "/api/people/{id}",
-            get(api::get_person).patch(api::update_person),
-        )
+        .route("/api/people", get(api::list_people).post(api::create_person))
+        .route("/api/people/{id}", get(api::get_person).patch(api::update_person))
         .route("/api/people/{id}/account", post(api::manage_account))
         .route("/api/people/{id}/memberships", get(api::person_memberships))
         .route("/api/memberships", post(api::grant_membership))
-        .route(
-            "/api/memberships/{id}",
-            axum::routing::delete(api::end_membership),
-        )
+        .route("/api/memberships/{id}", axum::routing::delete(api::end_membership))
         .route("/api/audit", get(api::list_audit))
         .route("/api/cases", get(api::list_cases).post(api::report_case))
         .route("/api/cases/{id}", get(api::get_case))
@@ -171,10 +134,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/categories/import", post(api::import_categories))
         .route("/api/calendar", axum::routing::put(api::replace_calendar))
         .route("/api/me/notifications", get(api::notifications))
-        .route(
-            "/api/me/notifications/{id}/read",
-            post(api::read_notification),
-        )
+        .route("/api/kpi", get(api::kpi))
+        .route("/api/kpi/ranking", get(api::kpi_ranking))
+        .route("/api/me/notifications/{id}/read", post(api::read_notification))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .route("/", get(home))
@@ -196,19 +158,11 @@ pub struct Application {
 
 impl Application {
     /// Binds the listener (port 0 picks a free port).
-    pub async fn build(
-        app: Arc<App>,
-        listen: SocketAddr,
-        secure_cookies: bool,
-    ) -> std::io::Result<Application> {
+    pub async fn build(app: Arc<App>, listen: SocketAddr, secure_cookies: bool) -> std::io::Result<Application> {
         let listener = TcpListener::bind(listen).await?;
         Ok(Application {
             listener,
-            state: AppState {
-                app,
-                secure_cookies,
-                metrics: metrics_handle(),
-            },
+            state: AppState { app, secure_cookies, metrics: metrics_handle() },
             background: true,
         })
     }
@@ -226,16 +180,9 @@ impl Application {
     /// Serves until `shutdown` resolves, then finishes the requests in flight. A background
     /// task processes the outbox (every second), keeps the grid index in step with territory
     /// changes made by other servers (every 5 s) and sweeps deadlines (every minute).
-    pub async fn run_until_stopped(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = self.state.app.clone();
-        let worker = format!(
-            "{}-{}",
-            std::process::id(),
-            wuzhi_app::auth::random_token().get(..8).unwrap_or("0")
-        );
+        let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
         let run_workers = self.background;
         let background = tokio::spawn(async move {
             if !run_workers {
@@ -266,9 +213,7 @@ impl Application {
             }
         });
         let router = router(self.state);
-        let res = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         background.abort();
         res
     }

@@ -11,24 +11,15 @@ async fn login_sets_a_hardened_cookie_and_me_shows_the_grants() {
     assert_eq!(r.status, StatusCode::OK);
     let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap();
     assert!(cookie.starts_with("wuzhi_session="));
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
-    assert!(
-        !cookie.contains("Secure"),
-        "plain HTTP without a TLS proxy: {cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP without a TLS proxy: {cookie}");
     let s = app.login("gridworker").await;
     let me = app.get(&s, "/api/me").await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["grants"][0]["role"], "grid_worker");
     assert_eq!(me.body["grants"][0]["scope"], "120101001001001");
     assert_eq!(me.body["grants"].as_array().unwrap().len(), 1);
-    assert_eq!(
-        me.body["person"]["phone"], "13800000008",
-        "one's own phone is shown in full"
-    );
+    assert_eq!(me.body["person"]["phone"], "13800000008", "one's own phone is shown in full");
 }
 
 #[tokio::test]
@@ -42,14 +33,7 @@ async fn cookie_is_secure_behind_a_tls_proxy() {
         .send()
         .await
         .unwrap();
-    assert!(
-        r.headers()
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("; Secure")
-    );
+    assert!(r.headers().get("set-cookie").unwrap().to_str().unwrap().contains("; Secure"));
 }
 
 #[tokio::test]
@@ -66,23 +50,16 @@ async fn wrong_passwords_lock_the_account_until_the_lockout_passes() {
     assert_eq!(fifth.status, StatusCode::LOCKED);
     assert_eq!(fifth.body["error"]["code"], "account_locked");
     // Even the right password is refused while locked.
-    assert_eq!(
-        app.try_login("community", PASSWORD).await.status,
-        StatusCode::LOCKED
-    );
+    assert_eq!(app.try_login("community", PASSWORD).await.status, StatusCode::LOCKED);
     app.clock.advance_ms(15 * 60 * 1000 + 1);
-    assert_eq!(
-        app.try_login("community", PASSWORD).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.try_login("community", PASSWORD).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn state_changes_need_the_csrf_token_with_a_cookie() {
     let app = spawn_app().await;
     let s = app.login("admin").await;
-    let body =
-        json!({"name": "测试志愿服务队", "kind": "volunteer_team", "territory_code": "120101"});
+    let body = json!({"name": "测试志愿服务队", "kind": "volunteer_team", "territory_code": "120101"});
     let r = app
         .client
         .post(format!("{}/api/organisations", app.base))
@@ -94,38 +71,18 @@ async fn state_changes_need_the_csrf_token_with_a_cookie() {
     let r = into_reply(r).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.body["error"]["code"], "csrf_failed");
-    let wrong = Session {
-        csrf: "0".repeat(64),
-        ..s.clone()
-    };
-    assert_eq!(
-        app.post(&wrong, "/api/organisations", body.clone())
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.post(&s, "/api/organisations", body).await.status,
-        StatusCode::CREATED
-    );
+    let wrong = Session { csrf: "0".repeat(64), ..s.clone() };
+    assert_eq!(app.post(&wrong, "/api/organisations", body.clone()).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.post(&s, "/api/organisations", body).await.status, StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn logout_ends_the_session() {
     let app = spawn_app().await;
     let s = app.login("dispatcher").await;
-    let r = app
-        .call(Some(&s), Method::DELETE, "/api/session", None)
-        .await;
+    let r = app.call(Some(&s), Method::DELETE, "/api/session", None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    assert!(
-        r.headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0")
-    );
+    assert!(r.headers.get("set-cookie").unwrap().to_str().unwrap().contains("Max-Age=0"));
     let after = app.get(&s, "/api/me").await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     assert_eq!(after.body["error"]["code"], "unauthenticated");
@@ -136,19 +93,14 @@ async fn sessions_expire() {
     let app = spawn_app().await;
     let s = app.login("dispatcher").await;
     app.clock.advance_ms(12 * 3600 * 1000 + 1);
-    assert_eq!(
-        app.get(&s, "/api/me").await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn api_tokens_authenticate_machine_clients_until_revoked() {
     let app = spawn_app().await;
     let s = app.login("dispatcher").await;
-    let created = app
-        .post(&s, "/api/me/tokens", json!({"name": "hotline bridge"}))
-        .await;
+    let created = app.post(&s, "/api/me/tokens", json!({"name": "hotline bridge"})).await;
     assert_eq!(created.status, StatusCode::CREATED);
     let token = created.body["token"].as_str().unwrap().to_owned();
     assert!(token.starts_with("wzt_"));
@@ -163,27 +115,14 @@ async fn api_tokens_authenticate_machine_clients_until_revoked() {
     // A token needs no CSRF header for writes: it is not sent by a browser on its own.
     let listed = app.get(&s, "/api/me/tokens").await;
     assert_eq!(listed.body[0]["name"], "hotline bridge");
-    assert!(
-        listed.text.find(&token).is_none(),
-        "the token is shown only once"
-    );
+    assert!(listed.text.find(&token).is_none(), "the token is shown only once");
     let id = created.body["id"].as_i64().unwrap();
     assert_eq!(
-        app.call(
-            Some(&s),
-            Method::DELETE,
-            &format!("/api/me/tokens/{id}"),
-            None
-        )
-        .await
-        .status,
+        app.call(Some(&s), Method::DELETE, &format!("/api/me/tokens/{id}"), None).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(with_token(token).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(
-        with_token("wzt_forged".into()).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(with_token("wzt_forged".into()).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -200,38 +139,14 @@ async fn password_change_checks_the_old_one_and_ends_other_sessions() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["error"]["field"], "current_password");
-    let short = app
-        .post(
-            &s1,
-            "/api/me/password",
-            json!({"current_password": PASSWORD, "new_password": "short"}),
-        )
-        .await;
+    let short = app.post(&s1, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "short"})).await;
     assert_eq!(short.body["error"]["field"], "new_password");
     let ok = app
-        .post(
-            &s1,
-            "/api/me/password",
-            json!({"current_password": PASSWORD, "new_password": "a new long password"}),
-        )
+        .post(&s1, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "a new long password"}))
         .await;
     assert_eq!(ok.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get(&s1, "/api/me").await.status,
-        StatusCode::OK,
-        "this session stays"
-    );
-    assert_eq!(
-        app.get(&s2, "/api/me").await.status,
-        StatusCode::UNAUTHORIZED,
-        "the other ends"
-    );
-    assert_eq!(
-        app.try_login("handler", PASSWORD).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.try_login("handler", "a new long password").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&s1, "/api/me").await.status, StatusCode::OK, "this session stays");
+    assert_eq!(app.get(&s2, "/api/me").await.status, StatusCode::UNAUTHORIZED, "the other ends");
+    assert_eq!(app.try_login("handler", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.try_login("handler", "a new long password").await.status, StatusCode::OK);
 }

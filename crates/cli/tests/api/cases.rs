@@ -9,25 +9,11 @@ use serde_json::{Value, json};
 /// A point inside a grid: the mean of its polygon's vertices (the demo grids are convex
 /// enough for that).
 pub async fn point_in(app: &TestApp, s: &Session, grid: &str) -> (f64, f64) {
-    let g = app
-        .get(s, &format!("/api/territories/{grid}?geometry=true"))
-        .await
-        .body;
-    let ring = g["geometry"]["coordinates"][0][0]
-        .as_array()
-        .unwrap()
-        .clone();
+    let g = app.get(s, &format!("/api/territories/{grid}?geometry=true")).await.body;
+    let ring = g["geometry"]["coordinates"][0][0].as_array().unwrap().clone();
     let n = (ring.len() - 1) as f64;
-    let x = ring[..ring.len() - 1]
-        .iter()
-        .map(|p| p[0].as_f64().unwrap())
-        .sum::<f64>()
-        / n;
-    let y = ring[..ring.len() - 1]
-        .iter()
-        .map(|p| p[1].as_f64().unwrap())
-        .sum::<f64>()
-        / n;
+    let x = ring[..ring.len() - 1].iter().map(|p| p[0].as_f64().unwrap()).sum::<f64>() / n;
+    let y = ring[..ring.len() - 1].iter().map(|p| p[1].as_f64().unwrap()).sum::<f64>() / n;
     (x, y)
 }
 
@@ -36,12 +22,7 @@ async fn act(app: &TestApp, s: &Session, id: i64, body: Value) -> Reply {
 }
 
 fn kinds(case: &Value) -> Vec<String> {
-    case["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["kind"].as_str().unwrap().to_owned())
-        .collect()
+    case["timeline"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect()
 }
 
 #[tokio::test]
@@ -66,123 +47,46 @@ async fn a_residents_report_goes_round_the_whole_loop() {
     let dispatcher = app.login("dispatcher").await;
     let seen = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
     assert!(seen["actions"].as_array().unwrap().contains(&json!("file")));
-    let r = act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "file", "category": "E0102"}),
-    )
-    .await;
+    let r = act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
     assert_eq!(r.body["status"], "filed", "{}", r.text);
     // Dispatch by the rules: 暴露垃圾 is the street office's on its own township.
     let r = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
     assert_eq!(r.body["status"], "dispatched", "{}", r.text);
-    assert_eq!(
-        r.body["owner_org_id"],
-        app.org_id("120101001", "劝业场街道办事处").await
-    );
+    assert_eq!(r.body["owner_org_id"], app.org_id("120101001", "劝业场街道办事处").await);
     // Handling before accepting is refused and changes nothing.
     let commander = app.login("commander").await;
-    let early = act(
-        &app,
-        &commander,
-        id,
-        json!({"action": "handle", "result": "已清理"}),
-    )
-    .await;
+    let early = act(&app, &commander, id, json!({"action": "handle", "result": "已清理"})).await;
     assert_eq!(early.status, StatusCode::CONFLICT);
     assert_eq!(early.body["error"]["field"], "action");
     // Only the owning unit accepts.
-    assert_eq!(
-        act(&app, &dispatcher, id, json!({"action": "accept"}))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(act(&app, &dispatcher, id, json!({"action": "accept"})).await.status, StatusCode::FORBIDDEN);
     let r = act(&app, &commander, id, json!({"action": "accept"})).await;
     assert_eq!(r.body["status"], "handling", "{}", r.text);
-    let r = act(
-        &app,
-        &commander,
-        id,
-        json!({"action": "handle", "result": "已清运垃圾"}),
-    )
-    .await;
+    let r = act(&app, &commander, id, json!({"action": "handle", "result": "已清运垃圾"})).await;
     assert_eq!(r.body["status"], "handled");
     // The grid worker checks on site and sends it back once.
     let gw = app.login("gridworker").await;
-    let r = act(
-        &app,
-        &gw,
-        id,
-        json!({"action": "rework", "reason": "墙角仍有垃圾"}),
-    )
-    .await;
-    assert_eq!(
-        (r.body["status"].as_str(), r.body["reworks"].as_i64()),
-        (Some("handling"), Some(1))
-    );
-    act(
-        &app,
-        &commander,
-        id,
-        json!({"action": "handle", "result": "已彻底清理并消毒"}),
-    )
-    .await;
-    let r = act(
-        &app,
-        &gw,
-        id,
-        json!({"action": "verify", "note": "现场核查合格"}),
-    )
-    .await;
+    let r = act(&app, &gw, id, json!({"action": "rework", "reason": "墙角仍有垃圾"})).await;
+    assert_eq!((r.body["status"].as_str(), r.body["reworks"].as_i64()), (Some("handling"), Some(1)));
+    act(&app, &commander, id, json!({"action": "handle", "result": "已彻底清理并消毒"})).await;
+    let r = act(&app, &gw, id, json!({"action": "verify", "note": "现场核查合格"})).await;
     assert_eq!(r.body["status"], "closed", "{}", r.text);
     // The resident rates it, once.
     let mine = app.get(&resident, &format!("/api/cases/{id}")).await.body;
     assert!(mine["actions"].as_array().unwrap().contains(&json!("rate")));
-    let r = act(
-        &app,
-        &resident,
-        id,
-        json!({"action": "rate", "satisfaction": "satisfied", "text": "处理及时"}),
-    )
-    .await;
+    let r = act(&app, &resident, id, json!({"action": "rate", "satisfaction": "satisfied", "text": "处理及时"})).await;
     assert_eq!(r.body["satisfaction"], "satisfied");
     assert_eq!(
-        act(
-            &app,
-            &resident,
-            id,
-            json!({"action": "rate", "satisfaction": "dissatisfied"})
-        )
-        .await
-        .status,
+        act(&app, &resident, id, json!({"action": "rate", "satisfaction": "dissatisfied"})).await.status,
         StatusCode::CONFLICT
     );
     assert_eq!(
         kinds(&r.body),
-        [
-            "reported",
-            "filed",
-            "dispatched",
-            "accepted",
-            "handled",
-            "reworked",
-            "handled",
-            "verified",
-            "rated"
-        ]
+        ["reported", "filed", "dispatched", "accepted", "handled", "reworked", "handled", "verified", "rated"]
     );
     // The reporter follows it in "my cases".
     let list = app.get(&resident, "/api/cases").await.body;
-    assert_eq!(
-        list.as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["id"] == id)
-            .count(),
-        1
-    );
+    assert_eq!(list.as_array().unwrap().iter().filter(|c| c["id"] == id).count(), 1);
 }
 
 #[tokio::test]
@@ -198,100 +102,37 @@ async fn three_returns_then_the_centre_assigns_and_extensions_need_approval() {
         .as_i64()
         .unwrap();
     let dispatcher = app.login("dispatcher").await;
-    let bad = act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "file", "category": "E01"}),
-    )
-    .await;
-    assert_eq!(
-        bad.body["error"]["field"], "category",
-        "a class is not a leaf: {}",
-        bad.text
-    );
-    act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "file", "category": "C0103"}),
-    )
-    .await;
+    let bad = act(&app, &dispatcher, id, json!({"action": "file", "category": "E01"})).await;
+    assert_eq!(bad.body["error"]["field"], "category", "a class is not a leaf: {}", bad.text);
+    act(&app, &dispatcher, id, json!({"action": "file", "category": "C0103"})).await;
     let handler = app.login("handler").await;
     let cmc = app.org_id("120101", "和平区城市管理委员会").await;
     for i in 0..3 {
         let d = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
         assert_eq!(d.body["owner_org_id"], cmc, "round {i}: {}", d.text);
-        let no_reason = act(
-            &app,
-            &handler,
-            id,
-            json!({"action": "return", "reason": " "}),
-        )
-        .await;
+        let no_reason = act(&app, &handler, id, json!({"action": "return", "reason": " "})).await;
         assert_eq!(no_reason.status, StatusCode::BAD_REQUEST);
-        let r = act(
-            &app,
-            &handler,
-            id,
-            json!({"action": "return", "reason": "属水务部门职责"}),
-        )
-        .await;
+        let r = act(&app, &handler, id, json!({"action": "return", "reason": "属水务部门职责"})).await;
         assert_eq!(r.body["status"], "filed");
     }
     let refused = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
     assert_eq!(refused.status, StatusCode::CONFLICT);
-    assert!(
-        refused.body["error"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("must assign an owner")
-    );
-    let r = act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "dispatch", "org_id": cmc, "assign": true}),
-    )
-    .await;
+    assert!(refused.body["error"]["reason"].as_str().unwrap().contains("must assign an owner"));
+    let r = act(&app, &dispatcher, id, json!({"action": "dispatch", "org_id": cmc, "assign": true})).await;
     assert_eq!(r.body["status"], "dispatched", "{}", r.text);
     let r = act(&app, &handler, id, json!({"action": "accept"})).await;
     let due = r.body["due_at_ms"].as_i64().unwrap();
-    let r = act(
-        &app,
-        &handler,
-        id,
-        json!({"action": "request_extension", "working_days": 2, "reason": "需采购井盖"}),
-    )
-    .await;
+    let r = act(&app, &handler, id, json!({"action": "request_extension", "working_days": 2, "reason": "需采购井盖"}))
+        .await;
     assert!(r.body["extension_until_ms"].as_i64().unwrap() > due);
     // The handler cannot approve their own extension; the dispatcher can.
     assert_eq!(
-        act(
-            &app,
-            &handler,
-            id,
-            json!({"action": "decide_extension", "granted": true})
-        )
-        .await
-        .status,
+        act(&app, &handler, id, json!({"action": "decide_extension", "granted": true})).await.status,
         StatusCode::FORBIDDEN
     );
-    let r = act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "decide_extension", "granted": true, "note": "同意"}),
-    )
-    .await;
+    let r = act(&app, &dispatcher, id, json!({"action": "decide_extension", "granted": true, "note": "同意"})).await;
     assert!(r.body["due_at_ms"].as_i64().unwrap() > due);
-    act(
-        &app,
-        &handler,
-        id,
-        json!({"action": "handle", "result": "已更换井盖"}),
-    )
-    .await;
+    act(&app, &handler, id, json!({"action": "handle", "result": "已更换井盖"})).await;
     // The reporter may verify their own case.
     let r = act(&app, &r2, id, json!({"action": "verify"})).await;
     assert_eq!(r.body["status"], "closed", "{}", r.text);
@@ -307,42 +148,29 @@ async fn hotline_calls_are_located_by_address_and_the_caller_is_protected() {
     let r = app.post(&dispatcher, "/api/cases", call.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     let id = r.body["id"].as_i64().unwrap();
-    assert_eq!(
-        r.body["territory_code"], "120101001001",
-        "the community named in the address"
-    );
+    assert_eq!(r.body["territory_code"], "120101001001", "the community named in the address");
     assert_eq!(r.body["reporter"]["phone"], "139****5678");
     assert_eq!(r.body["reporter"]["name"], "张*");
-    let nowhere = app.post(&dispatcher, "/api/cases", json!({"channel": "hotline", "kind": "complaint", "subject": "x", "description": "y", "address": "火星"})).await;
+    let nowhere = app
+        .post(
+            &dispatcher,
+            "/api/cases",
+            json!({"channel": "hotline", "kind": "complaint", "subject": "x", "description": "y", "address": "火星"}),
+        )
+        .await;
     assert_eq!(nowhere.body["error"]["field"], "address");
     // A resident cannot take hotline calls.
     let resident = app.login("resident").await;
-    assert_eq!(
-        app.post(&resident, "/api/cases", call).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.post(&resident, "/api/cases", call).await.status, StatusCode::FORBIDDEN);
     // The community worker sees it masked and may not reveal; the dispatcher may, audited.
     let cw = app.login("community").await;
-    assert_eq!(
-        app.get(&cw, &format!("/api/cases/{id}")).await.body["reporter"]["phone"],
-        "139****5678"
-    );
-    let full = app
-        .get(&dispatcher, &format!("/api/cases/{id}?reveal=true"))
-        .await;
+    assert_eq!(app.get(&cw, &format!("/api/cases/{id}")).await.body["reporter"]["phone"], "139****5678");
+    let full = app.get(&dispatcher, &format!("/api/cases/{id}?reveal=true")).await;
     assert_eq!(full.body["reporter"]["phone"], "13912345678");
-    let log = app
-        .get(&app.login("admin").await, "/api/audit?limit=1000")
-        .await
-        .body;
-    assert!(
-        log.as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["action"] == "read_personal_data"
-                && e["object_type"] == "case"
-                && e["object_id"] == id.to_string())
-    );
+    let log = app.get(&app.login("admin").await, "/api/audit?limit=1000").await.body;
+    assert!(log.as_array().unwrap().iter().any(|e| e["action"] == "read_personal_data"
+        && e["object_type"] == "case"
+        && e["object_id"] == id.to_string()));
 }
 
 #[tokio::test]
@@ -358,18 +186,14 @@ async fn grid_workers_fix_on_the_spot_but_only_in_their_own_grid() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     assert_eq!(r.body["status"], "closed");
-    assert_eq!(
-        kinds(&r.body),
-        [
-            "reported",
-            "filed",
-            "dispatched",
-            "accepted",
-            "handled",
-            "verified"
-        ]
-    );
-    let outside = app.post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x2, "lat": y2})).await;
+    assert_eq!(kinds(&r.body), ["reported", "filed", "dispatched", "accepted", "handled", "verified"]);
+    let outside = app
+        .post(
+            &gw,
+            "/api/cases",
+            json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x2, "lat": y2}),
+        )
+        .await;
     assert_eq!(outside.status, StatusCode::FORBIDDEN);
     let no_cat = app.post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x, "lat": y, "fixed_on_spot": "done"})).await;
     assert_eq!(no_cat.body["error"]["field"], "category");
@@ -382,60 +206,23 @@ async fn duplicates_merge_into_a_main_case_and_bad_input_is_named() {
     let (x, y) = point_in(&app, &admin, "120101001001001").await;
     let resident = app.login("resident").await;
     let mk = |subject: &str| json!({"channel": "app", "kind": "report", "subject": subject, "description": "自来水管爆裂，路面积水", "lon": x, "lat": y});
-    let main = app.post(&resident, "/api/cases", mk("水管爆裂")).await.body["id"]
-        .as_i64()
-        .unwrap();
-    let dup = app
-        .post(&resident, "/api/cases", mk("路口水管爆了"))
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
+    let main = app.post(&resident, "/api/cases", mk("水管爆裂")).await.body["id"].as_i64().unwrap();
+    let dup = app.post(&resident, "/api/cases", mk("路口水管爆了")).await.body["id"].as_i64().unwrap();
     let dispatcher = app.login("dispatcher").await;
-    let r = act(
-        &app,
-        &dispatcher,
-        dup,
-        json!({"action": "merge", "into": main}),
-    )
-    .await;
+    let r = act(&app, &dispatcher, dup, json!({"action": "merge", "into": main})).await;
     assert_eq!(r.body["status"], "merged", "{}", r.text);
     assert_eq!(r.body["merged_into"], main);
-    let m = app
-        .get(&dispatcher, &format!("/api/cases/{main}"))
-        .await
-        .body;
+    let m = app.get(&dispatcher, &format!("/api/cases/{main}")).await.body;
     assert_eq!(kinds(&m), ["reported", "commented"]);
     assert_eq!(
-        act(
-            &app,
-            &dispatcher,
-            main,
-            json!({"action": "merge", "into": main})
-        )
-        .await
-        .body["error"]["field"],
+        act(&app, &dispatcher, main, json!({"action": "merge", "into": main})).await.body["error"]["field"],
         "into"
     );
-    assert_eq!(
-        act(&app, &dispatcher, main, json!({"action": "fly"}))
-            .await
-            .status,
-        StatusCode::BAD_REQUEST
-    );
+    assert_eq!(act(&app, &dispatcher, main, json!({"action": "fly"})).await.status, StatusCode::BAD_REQUEST);
     for (body, field) in [
-        (
-            json!({"channel": "app", "kind": "rumour", "subject": "x", "description": "y", "lon": x, "lat": y}),
-            "kind",
-        ),
-        (
-            json!({"channel": "app", "kind": "report", "subject": "", "description": "y", "lon": x, "lat": y}),
-            "subject",
-        ),
-        (
-            json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": x}),
-            "lat",
-        ),
+        (json!({"channel": "app", "kind": "rumour", "subject": "x", "description": "y", "lon": x, "lat": y}), "kind"),
+        (json!({"channel": "app", "kind": "report", "subject": "", "description": "y", "lon": x, "lat": y}), "subject"),
+        (json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": x}), "lat"),
         (
             json!({"channel": "app", "kind": "report", "subject": "x", "description": "y", "lon": 116.4, "lat": 39.9}),
             "lon",
@@ -463,61 +250,35 @@ async fn lists_show_each_role_only_its_cases() {
     let (x2, y2) = point_in(&app, &admin, "120101001001002").await;
     let r1 = app.login("resident").await;
     let r2 = app.login("resident2").await;
-    let c1 = app.post(&r1, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "一", "description": "一", "lon": x1, "lat": y1})).await.body["id"].clone();
-    let c2 = app.post(&r2, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "二", "description": "二", "lon": x2, "lat": y2})).await.body["id"].clone();
-    let ids = |v: Value| -> Vec<Value> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].clone())
-            .collect()
-    };
+    let c1 = app
+        .post(
+            &r1,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "一", "description": "一", "lon": x1, "lat": y1}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    let c2 = app
+        .post(
+            &r2,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "二", "description": "二", "lon": x2, "lat": y2}),
+        )
+        .await
+        .body["id"]
+        .clone();
+    let ids = |v: Value| -> Vec<Value> { v.as_array().unwrap().iter().map(|c| c["id"].clone()).collect() };
     assert_eq!(ids(app.get(&r1, "/api/cases").await.body), vec![c1.clone()]);
-    assert_eq!(
-        ids(app
-            .get(&app.login("gridworker").await, "/api/cases")
-            .await
-            .body),
-        vec![c1.clone()]
-    );
-    assert_eq!(
-        ids(app
-            .get(&app.login("gridworker2").await, "/api/cases")
-            .await
-            .body),
-        vec![c2.clone()]
-    );
-    assert_eq!(
-        ids(app
-            .get(&app.login("community").await, "/api/cases")
-            .await
-            .body),
-        vec![c2.clone(), c1.clone()]
-    );
-    assert_eq!(
-        ids(app
-            .get(&app.login("dispatcher").await, "/api/cases?status=reported")
-            .await
-            .body),
-        vec![c2, c1]
-    );
-    assert_eq!(
-        app.get(&r1, "/api/cases?status=nonsense").await.body["error"]["field"],
-        "status"
-    );
+    assert_eq!(ids(app.get(&app.login("gridworker").await, "/api/cases").await.body), vec![c1.clone()]);
+    assert_eq!(ids(app.get(&app.login("gridworker2").await, "/api/cases").await.body), vec![c2.clone()]);
+    assert_eq!(ids(app.get(&app.login("community").await, "/api/cases").await.body), vec![c2.clone(), c1.clone()]);
+    assert_eq!(ids(app.get(&app.login("dispatcher").await, "/api/cases?status=reported").await.body), vec![c2, c1]);
+    assert_eq!(app.get(&r1, "/api/cases?status=nonsense").await.body["error"]["field"], "status");
     let cats = app.get(&r1, "/api/categories").await.body;
-    let leaf = cats
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["code"] == "E0502")
-        .unwrap();
+    let leaf = cats.as_array().unwrap().iter().find(|c| c["code"] == "E0502").unwrap();
     assert_eq!(
-        (
-            leaf["accept_limit"].as_str(),
-            leaf["emergency"].as_bool(),
-            leaf["leaf"].as_bool()
-        ),
+        (leaf["accept_limit"].as_str(), leaf["emergency"].as_bool(), leaf["leaf"].as_bool()),
         (Some("30m"), Some(true), Some(true))
     );
 }
@@ -528,10 +289,7 @@ const WEDNESDAY_10AM: i64 = 20_782 * 86_400_000 + 2 * 3_600_000;
 #[tokio::test]
 async fn the_sweep_warns_marks_overdue_and_escalates() {
     let app = spawn_app_at(WEDNESDAY_10AM).await;
-    assert_eq!(
-        wuzhi_domain::calendar::format_local(WEDNESDAY_10AM),
-        "2026-11-25T10:00:00+08:00"
-    );
+    assert_eq!(wuzhi_domain::calendar::format_local(WEDNESDAY_10AM), "2026-11-25T10:00:00+08:00");
     let admin = app.login("admin").await;
     let (x, y) = point_in(&app, &admin, "120101001001001").await;
     let resident = app.login("resident").await;
@@ -542,18 +300,9 @@ async fn the_sweep_warns_marks_overdue_and_escalates() {
         .as_i64()
         .unwrap();
     let dispatcher = app.login("dispatcher").await;
-    act(
-        &app,
-        &dispatcher,
-        id,
-        json!({"action": "file", "category": "E0102"}),
-    )
-    .await;
+    act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
     let d = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
-    assert_eq!(
-        d.body["due_at"], "2026-11-25T11:00:00+08:00",
-        "accept within one working hour"
-    );
+    assert_eq!(d.body["due_at"], "2026-11-25T11:00:00+08:00", "accept within one working hour");
     let sweep = |app: &TestApp| {
         let a = app.app.clone();
         async move { wuzhi_app::sweep::run_once(&a).await.unwrap() }
@@ -568,36 +317,19 @@ async fn the_sweep_warns_marks_overdue_and_escalates() {
     let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
     assert_eq!(c["overdue"], true);
     assert_eq!(kinds(&c).last().unwrap(), "marked_overdue");
-    assert_eq!(
-        sweep(&app).await,
-        wuzhi_app::sweep::Outcome::default(),
-        "nothing more until a working day passes"
-    );
+    assert_eq!(sweep(&app).await, wuzhi_app::sweep::Outcome::default(), "nothing more until a working day passes");
     // Thursday noon: overdue by more than a working day, so up to the district centre.
     app.clock.set_ms(WEDNESDAY_10AM + 26 * 3_600_000);
     let o = sweep(&app).await;
     assert_eq!(o.escalated, 1);
     let dispatcher = app.login("dispatcher").await; // a day later: the old session has expired
     let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
-    assert_eq!(
-        c["owner_org_id"],
-        app.org_id("120101", "和平区社会治理中心").await
-    );
-    assert_eq!(
-        (c["status"].as_str(), c["overdue"].as_bool()),
-        (Some("dispatched"), Some(false))
-    );
+    assert_eq!(c["owner_org_id"], app.org_id("120101", "和平区社会治理中心").await);
+    assert_eq!((c["status"].as_str(), c["overdue"].as_bool()), (Some("dispatched"), Some(false)));
     // The street office's staff were warned; the commander's inbox has it.
     let commander = app.login("commander").await;
     let inbox = app.get(&commander, "/api/me/notifications").await.body;
-    assert!(
-        inbox
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["kind"] == "due_soon" && n["case_id"] == id),
-        "{inbox}"
-    );
+    assert!(inbox.as_array().unwrap().iter().any(|n| n["kind"] == "due_soon" && n["case_id"] == id), "{inbox}");
 }
 
 #[tokio::test]
@@ -615,80 +347,156 @@ async fn the_outbox_notifies_each_person_once_even_with_two_workers() {
             .body["id"]
             .as_i64()
             .unwrap();
-        act(
-            &app,
-            &dispatcher,
-            id,
-            json!({"action": "file", "category": "E0102"}),
-        )
-        .await;
+        act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
         act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
         ids.push(id);
     }
     let (a, b) = (app.app.clone(), app.app.clone());
-    let (o1, o2) = tokio::join!(
-        async move { wuzhi_app::notify::run_once(&a, "server-a").await.unwrap() },
-        async move { wuzhi_app::notify::run_once(&b, "server-b").await.unwrap() }
-    );
-    assert_eq!(
-        o1.processed + o2.processed,
-        15,
-        "5 reports, 5 filings, 5 dispatches"
-    );
-    assert_eq!(
-        wuzhi_app::notify::run_once(&app.app, "server-a")
-            .await
-            .unwrap()
-            .processed,
-        0
-    );
-    let mine = app
-        .get(&resident, "/api/me/notifications?limit=100")
-        .await
-        .body;
+    let (o1, o2) =
+        tokio::join!(async move { wuzhi_app::notify::run_once(&a, "server-a").await.unwrap() }, async move {
+            wuzhi_app::notify::run_once(&b, "server-b").await.unwrap()
+        });
+    assert_eq!(o1.processed + o2.processed, 15, "5 reports, 5 filings, 5 dispatches");
+    assert_eq!(wuzhi_app::notify::run_once(&app.app, "server-a").await.unwrap().processed, 0);
+    let mine = app.get(&resident, "/api/me/notifications?limit=100").await.body;
     let mine = mine.as_array().unwrap();
-    assert_eq!(
-        mine.len(),
-        10,
-        "filed and dispatched, for each of five cases"
-    );
+    assert_eq!(mine.len(), 10, "filed and dispatched, for each of five cases");
     let commander = app.login("commander").await;
-    let theirs = app
-        .get(&commander, "/api/me/notifications?unread=true")
-        .await
-        .body;
+    let theirs = app.get(&commander, "/api/me/notifications?unread=true").await.body;
     let theirs = theirs.as_array().unwrap();
     assert_eq!(theirs.len(), 5);
     assert!(theirs.iter().all(|n| n["kind"] == "dispatched"));
     let first = theirs[0]["id"].as_i64().unwrap();
     assert_eq!(
-        app.post(
-            &commander,
-            &format!("/api/me/notifications/{first}/read"),
-            json!({})
-        )
-        .await
-        .status,
+        app.post(&commander, &format!("/api/me/notifications/{first}/read"), json!({})).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        app.get(&commander, "/api/me/notifications?unread=true")
-            .await
-            .body
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
+    assert_eq!(app.get(&commander, "/api/me/notifications?unread=true").await.body.as_array().unwrap().len(), 4);
     // Someone else's message cannot be marked.
     assert_eq!(
-        app.post(
-            &resident,
-            &format!("/api/me/notifications/{first}/read"),
-            json!({})
-        )
-        .await
-        .status,
+        app.post(&resident, &format!("/api/me/notifications/{first}/read"), json!({})).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn indicators_match_a_fixture_computed_by_hand() {
+    let app = spawn_app_at(WEDNESDAY_10AM).await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let dispatcher = app.login("dispatcher").await;
+    let commander = app.login("commander").await;
+    let gw = app.login("gridworker").await;
+    let min = 60_000;
+    let mut ids = Vec::new();
+    for s in ["A", "B", "C", "D", "E"] {
+        let r = app
+            .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": s, "description": "d", "category": "E0102", "lon": x, "lat": y}))
+            .await;
+        ids.push(r.body["id"].as_i64().unwrap());
+    }
+    let [a, b, c, d, e] = ids[..] else { unreachable!() };
+    app.clock.advance_ms(5 * min);
+    for id in [a, b, c, e] {
+        act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
+        act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+    }
+    app.clock.advance_ms(5 * min); // 10:10
+    act(&app, &commander, b, json!({"action": "return", "reason": "先退回"})).await;
+    act(&app, &dispatcher, b, json!({"action": "dispatch"})).await;
+    for id in [a, b, c, e] {
+        let r = act(&app, &commander, id, json!({"action": "accept"})).await;
+        assert_eq!(r.body["status"], "handling", "{}", r.text);
+    }
+    act(&app, &dispatcher, e, json!({"action": "park", "reason": "待年度资金"})).await;
+    act(&app, &commander, a, json!({"action": "handle", "result": "ok"})).await;
+    act(&app, &commander, b, json!({"action": "handle", "result": "ok"})).await;
+    app.clock.advance_ms(10 * min); // 10:20: A closes 15 minutes after filing
+    act(&app, &gw, a, json!({"action": "verify"})).await;
+    act(&app, &gw, b, json!({"action": "rework", "reason": "不彻底"})).await;
+    act(&app, &commander, b, json!({"action": "handle", "result": "ok"})).await;
+    app.clock.advance_ms(10 * min); // 10:30: B closes 25 minutes after filing
+    let r = act(&app, &gw, b, json!({"action": "verify"})).await;
+    assert_eq!(r.body["status"], "closed");
+    act(&app, &resident, a, json!({"action": "rate", "satisfaction": "satisfied"})).await;
+    act(&app, &resident, b, json!({"action": "rate", "satisfaction": "dissatisfied"})).await;
+    app.clock.set_ms(WEDNESDAY_10AM + 120 * min); // 12:00: D is filed an hour late
+    act(&app, &dispatcher, d, json!({"action": "file", "category": "E0102"})).await;
+    act(&app, &dispatcher, d, json!({"action": "dispatch"})).await;
+    act(&app, &commander, d, json!({"action": "accept"})).await;
+
+    let dl = app.login("district_leader").await;
+    let k = app.get(&dl, "/api/kpi?territory=120101&from=2026-11-25&to=2026-11-26").await;
+    assert_eq!(k.status, StatusCode::OK, "{}", k.text);
+    let i = &k.body["indicators"];
+    let counts: Vec<i64> = [
+        "filed",
+        "filed_on_time",
+        "should_close",
+        "closed",
+        "closed_on_time",
+        "closed_late",
+        "reworked",
+        "dispatches",
+        "returns",
+        "rated",
+        "satisfied",
+    ]
+    .iter()
+    .map(|f| i[*f].as_i64().unwrap())
+    .collect();
+    // Five filed, D late; A, B closed; C and D due by Thursday's end; E parked; B reworked
+    // and returned once; six dispatches; two ratings, one satisfied.
+    assert_eq!(counts, vec![5, 4, 4, 2, 2, 0, 1, 6, 1, 2, 1], "{i}");
+    assert_eq!(i["closing_rate"], 0.5);
+    assert_eq!(i["on_time_closing_rate"], 0.5);
+    assert_eq!(i["late_closing_rate"], 0.0);
+    assert_eq!(i["rework_rate"], 0.25);
+    assert_eq!(i["on_time_filing_rate"], 0.8);
+    assert_eq!(i["accurate_dispatch_rate"], 0.8333);
+    assert_eq!(i["satisfaction_rate"], 0.5);
+    assert_eq!(i["mean_handling_hours"], 0.33, "(15 + 25) / 2 minutes");
+    assert_eq!(i["p90_handling_hours"], 0.42, "25 minutes");
+    // The period is the cohort filed in it.
+    let before = app.get(&dl, "/api/kpi?territory=120101&from=2026-11-01&to=2026-11-24").await.body;
+    assert_eq!(before["indicators"]["filed"], 0);
+    let org = app.org_id("120101001", "劝业场街道办事处").await;
+    let by_org = app.get(&dl, "/api/kpi/ranking?by=org&territory=120101&from=2026-11-25&to=2026-11-26").await.body;
+    assert_eq!(by_org[0]["key"], org.to_string());
+    assert_eq!(by_org[0]["name"], "劝业场街道办事处");
+    assert_eq!(by_org[0]["indicators"]["closed"], 2);
+    let by_t =
+        app.get(&dl, "/api/kpi/ranking?by=township&from=2026-11-25&to=2026-11-26&sort=satisfaction_rate").await.body;
+    assert_eq!((by_t[0]["rank"].as_i64(), by_t[0]["name"].as_str()), (Some(1), Some("劝业场街道")));
+    let csv = app
+        .client
+        .get(format!("{}/api/kpi/ranking?by=township&from=2026-11-25&to=2026-11-26&format=csv", app.base))
+        .header("cookie", &dl.cookie)
+        .send()
+        .await
+        .unwrap();
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("\u{feff}名次,编码,名称,立案数"), "{csv}");
+    assert!(
+        csv.contains("1,120101001,劝业场街道,5,4,4,2,2,0,1,6,1,2,1,0.5000,0.5000,0.0000,0.2500,0.8333,0.5000"),
+        "{csv}"
+    );
+    let xlsx = app
+        .client
+        .get(format!("{}/api/kpi/ranking?by=org&from=2026-11-25&to=2026-11-26&format=xlsx", app.base))
+        .header("cookie", &dl.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK", "a zip container");
+    // A grid worker evaluates only their grid.
+    assert_eq!(app.get(&gw, "/api/kpi?territory=120101").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&gw, "/api/kpi?territory=120101001001001&from=2026-11-25&to=2026-11-26").await.body["indicators"]["filed"],
+        5
+    );
+    assert_eq!(app.get(&dl, "/api/kpi/ranking?by=planet").await.body["error"]["field"], "by");
+    assert_eq!(app.get(&dl, "/api/kpi?from=2026-13-01").await.body["error"]["field"], "from");
 }

@@ -26,25 +26,16 @@ pub async fn fresh_db() -> TestDb {
         "{}_{}_{}",
         std::process::id(),
         n,
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_micros()
-            % 1_000_000
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() % 1_000_000
     );
     let dir = std::env::temp_dir().join(format!("wuzhi-test-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let url = match std::env::var("WUZHI_TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
             use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base)
-                .await
-                .expect("connect to the test PostgreSQL server");
+            let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
             let name = format!("wuzhi_t_{tag}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut conn)
-                .await
-                .unwrap();
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
             let (head, _) = base.rsplit_once('/').expect("URL with a database name");
             format!("{head}/{name}")
         }
@@ -87,23 +78,21 @@ pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
 }
 
 async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
+    // Errors the server logs show up beside a failing test's output.
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let db = fresh_db().await;
     let (app, clock) = open_app(&db.url).await;
     if let Some(t) = start_ms {
         clock.set_ms(t);
     }
-    wuzhi_app::demo::seed(&app, districts)
-        .await
-        .expect("seed demo city");
+    wuzhi_app::demo::seed(&app, districts).await.expect("seed demo city");
     serve(app, clock, db).await
 }
 
 pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
     let store = wuzhi_store::Db::connect(url, 8).await.expect("connect");
-    let app = App::open(store, clock.clone(), Settings::default())
-        .await
-        .expect("open app");
+    let app = App::open(store, clock.clone(), Settings::default()).await.expect("open app");
     (app, clock)
 }
 
@@ -117,14 +106,7 @@ pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestAp
     tokio::spawn(server.run_until_stopped(async move {
         let _ = rx.await;
     }));
-    TestApp {
-        base,
-        app,
-        clock,
-        db,
-        client: reqwest::Client::new(),
-        stop: Some(tx),
-    }
+    TestApp { base, app, clock, db, client: reqwest::Client::new(), stop: Some(tx) }
 }
 
 /// A signed-in browser session: the cookie and the CSRF token.
@@ -156,13 +138,7 @@ impl TestApp {
     pub async fn login(&self, username: &str) -> Session {
         let r = self.try_login(username, PASSWORD).await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
-        let set = r
-            .headers
-            .get("set-cookie")
-            .expect("cookie")
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let set = r.headers.get("set-cookie").expect("cookie").to_str().unwrap().to_owned();
         let cookie = set.split(';').next().unwrap().to_owned();
         Session {
             cookie,
@@ -172,18 +148,10 @@ impl TestApp {
     }
 
     /// A request with the session's cookie and CSRF token.
-    pub async fn call(
-        &self,
-        s: Option<&Session>,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, s: Option<&Session>, method: Method, path: &str, body: Option<Value>) -> Reply {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(s) = s {
-            req = req
-                .header("cookie", &s.cookie)
-                .header("x-csrf-token", &s.csrf);
+            req = req.header("cookie", &s.cookie).header("x-csrf-token", &s.csrf);
         }
         if let Some(b) = body {
             req = req.json(&b);
@@ -217,19 +185,12 @@ impl TestApp {
     /// The id of a demo person by username.
     pub async fn person_id(&self, username: &str) -> i64 {
         let mut conn = self.app.db.read().await.unwrap();
-        wuzhi_store::people::account_by_username(&mut conn, username)
-            .await
-            .unwrap()
-            .expect("demo account")
-            .person_id
+        wuzhi_store::people::account_by_username(&mut conn, username).await.unwrap().expect("demo account").person_id
     }
 
     pub async fn org_id(&self, territory: &str, name: &str) -> i64 {
         let mut conn = self.app.db.read().await.unwrap();
-        wuzhi_store::org::find(&mut conn, territory, name)
-            .await
-            .unwrap()
-            .expect("demo organisation")
+        wuzhi_store::org::find(&mut conn, territory, name).await.unwrap().expect("demo organisation")
     }
 }
 
@@ -238,12 +199,7 @@ pub async fn into_reply(r: reqwest::Response) -> Reply {
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Reply {
-        status,
-        body,
-        text,
-        headers,
-    }
+    Reply { status, body, text, headers }
 }
 
 /// Runs the built `wuzhi` binary with arguments and standard input.
@@ -256,16 +212,7 @@ pub fn wuzhi(args: &[&str], stdin: &str) -> (bool, String, String) {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }

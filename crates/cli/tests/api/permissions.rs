@@ -19,14 +19,7 @@ struct Case {
     resident: StatusCode,
 }
 
-fn case(
-    method: Method,
-    template: &'static str,
-    path: String,
-    body: Option<Value>,
-    gw: u16,
-    res: u16,
-) -> Case {
+fn case(method: Method, template: &'static str, path: String, body: Option<Value>, gw: u16, res: u16) -> Case {
     Case {
         method,
         template,
@@ -54,10 +47,7 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap();
         out.push(n);
     }
     out
@@ -69,18 +59,9 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
     let admin = app.login("admin").await;
     let resident2 = app.person_id("resident2").await;
     let community = app.org_id("120101001001", "花园路社区居委会").await;
-    let r2_membership = app
-        .get(&admin, &format!("/api/people/{resident2}/memberships"))
-        .await
-        .body[0]["id"]
-        .as_i64()
-        .unwrap();
-    let admin_token = app
-        .post(&admin, "/api/me/tokens", json!({"name": "admin's"}))
-        .await
-        .body["id"]
-        .as_i64()
-        .unwrap();
+    let r2_membership =
+        app.get(&admin, &format!("/api/people/{resident2}/memberships")).await.body[0]["id"].as_i64().unwrap();
+    let admin_token = app.post(&admin, "/api/me/tokens", json!({"name": "admin's"})).await.body["id"].as_i64().unwrap();
 
     let (x2, y2) = crate::cases::point_in(&app, &admin, OTHER_GRID).await;
     let r2s = app.login("resident2").await;
@@ -92,14 +73,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .unwrap();
     let csv = format!("code,name,level,parent_code\n{OTHER_GRID},改名网格,grid,120101001001\n");
     let cases = vec![
-        case(
-            Method::GET,
-            "/api/territories/{code}",
-            format!("/api/territories/{OTHER_GRID}"),
-            None,
-            403,
-            403,
-        ),
+        case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
         case(
             Method::GET,
             "/api/territories/{code}/export.geojson",
@@ -116,64 +90,20 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/territories",
-            "/api/territories".into(),
-            None,
-            200,
-            403,
-        ),
-        case(
-            Method::GET,
-            "/api/territories/counts",
-            "/api/territories/counts".into(),
-            None,
-            200,
-            200,
-        ),
-        case(
-            Method::GET,
-            "/api/locate",
-            "/api/locate?lon=117.2&lat=39.12".into(),
-            None,
-            200,
-            200,
-        ),
-        case(
-            Method::GET,
-            "/api/organisations",
-            "/api/organisations".into(),
-            None,
-            200,
-            403,
-        ),
+        case(Method::GET, "/api/territories", "/api/territories".into(), None, 200, 403),
+        case(Method::GET, "/api/territories/counts", "/api/territories/counts".into(), None, 200, 200),
+        case(Method::GET, "/api/locate", "/api/locate?lon=117.2&lat=39.12".into(), None, 200, 200),
+        case(Method::GET, "/api/organisations", "/api/organisations".into(), None, 200, 403),
         case(
             Method::POST,
             "/api/organisations",
             "/api/organisations".into(),
-            Some(
-                json!({"name": "越权组织", "kind": "volunteer_team", "territory_code": OTHER_GRID}),
-            ),
+            Some(json!({"name": "越权组织", "kind": "volunteer_team", "territory_code": OTHER_GRID})),
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/organisations/{id}",
-            format!("/api/organisations/{community}"),
-            None,
-            403,
-            403,
-        ),
-        case(
-            Method::GET,
-            "/api/people",
-            "/api/people".into(),
-            None,
-            200,
-            403,
-        ),
+        case(Method::GET, "/api/organisations/{id}", format!("/api/organisations/{community}"), None, 403, 403),
+        case(Method::GET, "/api/people", "/api/people".into(), None, 200, 403),
         case(
             Method::POST,
             "/api/people",
@@ -182,14 +112,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/people/{id}",
-            format!("/api/people/{resident2}?reveal=true"),
-            None,
-            403,
-            403,
-        ),
+        case(Method::GET, "/api/people/{id}", format!("/api/people/{resident2}?reveal=true"), None, 403, 403),
         case(
             Method::PATCH,
             "/api/people/{id}",
@@ -224,22 +147,8 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::DELETE,
-            "/api/memberships/{id}",
-            format!("/api/memberships/{r2_membership}"),
-            None,
-            403,
-            403,
-        ),
-        case(
-            Method::GET,
-            "/api/audit",
-            "/api/audit".into(),
-            None,
-            403,
-            403,
-        ),
+        case(Method::DELETE, "/api/memberships/{id}", format!("/api/memberships/{r2_membership}"), None, 403, 403),
+        case(Method::GET, "/api/audit", "/api/audit".into(), None, 403, 403),
         case(
             Method::POST,
             "/api/cases",
@@ -250,22 +159,8 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/cases",
-            "/api/cases".into(),
-            None,
-            200,
-            200,
-        ),
-        case(
-            Method::GET,
-            "/api/cases/{id}",
-            format!("/api/cases/{other_case}"),
-            None,
-            403,
-            403,
-        ),
+        case(Method::GET, "/api/cases", "/api/cases".into(), None, 200, 200),
+        case(Method::GET, "/api/cases/{id}", format!("/api/cases/{other_case}"), None, 403, 403),
         case(
             Method::POST,
             "/api/cases/{id}/actions",
@@ -274,21 +169,12 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/categories",
-            "/api/categories".into(),
-            None,
-            200,
-            200,
-        ),
+        case(Method::GET, "/api/categories", "/api/categories".into(), None, 200, 200),
         case(
             Method::POST,
             "/api/categories/import",
             "/api/categories/import".into(),
-            Some(Value::String(
-                "code,name,parent_code\nX1,越权分类,\n".into(),
-            )),
+            Some(Value::String("code,name,parent_code\nX1,越权分类,\n".into())),
             403,
             403,
         ),
@@ -300,14 +186,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(
-            Method::GET,
-            "/api/me/notifications",
-            "/api/me/notifications".into(),
-            None,
-            200,
-            200,
-        ),
+        case(Method::GET, "/api/me/notifications", "/api/me/notifications".into(), None, 200, 200),
         case(
             Method::POST,
             "/api/me/notifications/{id}/read",
@@ -316,39 +195,18 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             404,
             404,
         ),
+        case(Method::GET, "/api/kpi", "/api/kpi?territory=120101001001002".into(), None, 403, 403),
+        case(Method::GET, "/api/kpi/ranking", "/api/kpi/ranking?by=grid&territory=120101001".into(), None, 403, 403),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
-        case(
-            Method::GET,
-            "/api/me/tokens",
-            "/api/me/tokens".into(),
-            None,
-            200,
-            200,
-        ),
-        case(
-            Method::POST,
-            "/api/me/tokens",
-            "/api/me/tokens".into(),
-            Some(json!({"name": "mine"})),
-            201,
-            201,
-        ),
-        case(
-            Method::DELETE,
-            "/api/me/tokens/{id}",
-            format!("/api/me/tokens/{admin_token}"),
-            None,
-            404,
-            404,
-        ),
+        case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
+        case(Method::POST, "/api/me/tokens", "/api/me/tokens".into(), Some(json!({"name": "mine"})), 201, 201),
+        case(Method::DELETE, "/api/me/tokens/{id}", format!("/api/me/tokens/{admin_token}"), None, 404, 404),
         case(
             Method::POST,
             "/api/me/password",
             "/api/me/password".into(),
-            Some(
-                json!({"current_password": "not my password", "new_password": "whatever long enough"}),
-            ),
+            Some(json!({"current_password": "not my password", "new_password": "whatever long enough"})),
             400,
             400,
         ),
@@ -360,33 +218,16 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             401,
             401,
         ),
-        case(
-            Method::DELETE,
-            "/api/session",
-            "/api/session".into(),
-            None,
-            204,
-            204,
-        ),
+        case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 
     // Every documented operation has a row.
-    let doc = app
-        .client
-        .get(format!("{}/api/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let doc =
+        app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json::<Value>().await.unwrap();
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for method in ops.as_object().unwrap().keys() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            assert!(
-                cases.iter().any(|c| c.template == path && c.method == m),
-                "no permission row for {method} {path}"
-            );
+            assert!(cases.iter().any(|c| c.template == path && c.method == m), "no permission row for {method} {path}");
         }
     }
 
@@ -396,20 +237,11 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             // Signing out ends the session, so each row gets a fresh one.
             let s = app.login(username).await;
             let r = match (&c.body, c.template) {
-                (Some(Value::String(text)), _) => {
-                    app.send_text(&s, c.method.clone(), &c.path, text).await
-                }
-                _ => {
-                    app.call(Some(&s), c.method.clone(), &c.path, c.body.clone())
-                        .await
-                }
+                (Some(Value::String(text)), _) => app.send_text(&s, c.method.clone(), &c.path, text).await,
+                _ => app.call(Some(&s), c.method.clone(), &c.path, c.body.clone()).await,
             };
             let want = if pick == 0 { c.grid_worker } else { c.resident };
-            assert_eq!(
-                r.status, want,
-                "{username} {} {}: {}",
-                c.method, c.path, r.text
-            );
+            assert_eq!(r.status, want, "{username} {} {}: {}", c.method, c.path, r.text);
             if want == StatusCode::FORBIDDEN {
                 assert_eq!(r.body["error"]["code"], "forbidden", "{}", r.text);
             }
@@ -430,31 +262,15 @@ async fn lists_show_a_grid_worker_only_their_grid() {
     assert_eq!(t.body["total"], 1);
     assert_eq!(t.body["items"][0]["code"], OWN_GRID);
     let counts = app.get(&gw, "/api/territories/counts").await.body;
-    assert_eq!(
-        counts,
-        json!({"city": 0, "district": 0, "township": 0, "village": 0, "grid": 1})
-    );
-    let own = app
-        .get(&gw, &format!("/api/territories/{OWN_GRID}?geometry=true"))
-        .await;
+    assert_eq!(counts, json!({"city": 0, "district": 0, "township": 0, "village": 0, "grid": 1}));
+    let own = app.get(&gw, &format!("/api/territories/{OWN_GRID}?geometry=true")).await;
     assert_eq!(own.status, StatusCode::OK);
     assert_eq!(own.body["geometry"]["type"], "MultiPolygon");
-    let export = app
-        .get(&gw, &format!("/api/territories/{OWN_GRID}/export.geojson"))
-        .await;
+    let export = app.get(&gw, &format!("/api/territories/{OWN_GRID}/export.geojson")).await;
     assert_eq!(export.body["features"].as_array().unwrap().len(), 1);
     let people = app.get(&gw, "/api/people?limit=1000").await.body;
-    let homes: Vec<&str> = people
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["home_territory"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        homes.len(),
-        3,
-        "grid worker, steward and resident live or work in grid 1: {people}"
-    );
+    let homes: Vec<&str> = people.as_array().unwrap().iter().map(|p| p["home_territory"].as_str().unwrap()).collect();
+    assert_eq!(homes.len(), 3, "grid worker, steward and resident live or work in grid 1: {people}");
     assert!(homes.iter().all(|h| *h == OWN_GRID));
     assert!(
         people
@@ -470,22 +286,12 @@ async fn lists_show_a_grid_worker_only_their_grid() {
 async fn resident_sees_only_their_own_record() {
     let app = spawn_app().await;
     let r = app.login("resident").await;
-    let me = app
-        .get(&r, &format!("/api/people/{}?reveal=true", r.person_id))
-        .await;
+    let me = app.get(&r, &format!("/api/people/{}?reveal=true", r.person_id)).await;
     assert_eq!(me.status, StatusCode::OK);
     assert_eq!(me.body["phone"], "13800000011");
-    assert_eq!(
-        app.get(&r, &format!("/api/people/{}/memberships", r.person_id))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&r, &format!("/api/people/{}/memberships", r.person_id)).await.status, StatusCode::OK);
     let gw = app.person_id("gridworker").await;
-    assert_eq!(
-        app.get(&r, &format!("/api/people/{gw}")).await.status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&r, &format!("/api/people/{gw}")).await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get(&r, "/api/territories/counts").await.body,
         json!({"city": 0, "district": 0, "township": 0, "village": 0, "grid": 0})
@@ -500,30 +306,15 @@ async fn personal_data_is_masked_unless_revealed_and_every_reveal_is_audited() {
     let masked = app.get(&gw, &format!("/api/people/{resident}")).await;
     assert_eq!(masked.body["phone"], "138****0011");
     assert_eq!(masked.body["revealed"], false);
-    let full = app
-        .get(&gw, &format!("/api/people/{resident}?reveal=true"))
-        .await;
+    let full = app.get(&gw, &format!("/api/people/{resident}?reveal=true")).await;
     assert_eq!(full.body["phone"], "13800000011");
     // A steward serves the grid but has no need for phone numbers.
     let steward = app.login("steward").await;
-    assert_eq!(
-        app.get(&steward, &format!("/api/people/{resident}?reveal=true"))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&steward, &format!("/api/people/{resident}?reveal=true")).await.status, StatusCode::FORBIDDEN);
     // A street commander may read people (masked) but not reveal.
     let cmd = app.login("commander").await;
-    assert_eq!(
-        app.get(&cmd, &format!("/api/people/{resident}")).await.body["phone"],
-        "138****0011"
-    );
-    assert_eq!(
-        app.get(&cmd, &format!("/api/people/{resident}?reveal=true"))
-            .await
-            .status,
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&cmd, &format!("/api/people/{resident}")).await.body["phone"], "138****0011");
+    assert_eq!(app.get(&cmd, &format!("/api/people/{resident}?reveal=true")).await.status, StatusCode::FORBIDDEN);
 
     let admin = app.login("admin").await;
     let log = app.get(&admin, "/api/audit?limit=1000").await.body;

@@ -8,52 +8,20 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn health_metrics_and_api_docs_are_served_without_internet() {
     let app = spawn_app().await;
-    let h = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let h = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(h["status"], "ok");
     assert!(h["grids_indexed"].as_u64().unwrap() > 100);
-    let doc: Value = app
-        .client
-        .get(format!("{}/api/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value =
+        app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"]["/api/territories"]["get"].is_object());
-    let page = app
-        .client
-        .get(format!("{}/api/docs/", app.base))
-        .send()
-        .await
-        .unwrap();
+    let page = app.client.get(format!("{}/api/docs/", app.base)).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
-    assert!(
-        !html.contains("https://"),
-        "the page loads nothing from outside"
-    );
-    for asset in [
-        "swagger-ui.css",
-        "swagger-ui-bundle.js",
-        "swagger-initializer.js",
-    ] {
-        let r = app
-            .client
-            .get(format!("{}/api/docs/{asset}", app.base))
-            .send()
-            .await
-            .unwrap();
+    assert!(!html.contains("https://"), "the page loads nothing from outside");
+    for asset in ["swagger-ui.css", "swagger-ui-bundle.js", "swagger-initializer.js"] {
+        let r = app.client.get(format!("{}/api/docs/{asset}", app.base)).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{asset}");
     }
     let init = app
@@ -68,15 +36,7 @@ async fn health_metrics_and_api_docs_are_served_without_internet() {
     assert!(init.contains("/api/openapi.json"));
     let s = app.login("admin").await;
     app.get(&s, "/api/territories").await;
-    let m = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
     assert!(m.contains("http_requests_total"), "{m}");
     assert!(m.contains("route=\"/api/territories\""), "{m}");
     assert!(m.contains("http_request_duration_seconds_bucket"));
@@ -86,44 +46,20 @@ async fn health_metrics_and_api_docs_are_served_without_internet() {
 async fn every_error_is_json_with_a_code_and_the_field() {
     let app = spawn_app().await;
     let s = app.login("admin").await;
-    let missing = app
-        .post(
-            &s,
-            "/api/organisations",
-            json!({"kind": "department", "territory_code": "120101"}),
-        )
-        .await;
+    let missing = app.post(&s, "/api/organisations", json!({"kind": "department", "territory_code": "120101"})).await;
     assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     assert_eq!(missing.body["error"]["code"], "invalid_input");
     assert_eq!(missing.body["error"]["field"], "name", "{}", missing.text);
-    let wrong_type = app
-        .post(
-            &s,
-            "/api/organisations",
-            json!({"name": 5, "kind": "department", "territory_code": "120101"}),
-        )
-        .await;
+    let wrong_type =
+        app.post(&s, "/api/organisations", json!({"name": 5, "kind": "department", "territory_code": "120101"})).await;
     assert_eq!(wrong_type.body["error"]["code"], "invalid_input");
     let bad_kind = app
-        .post(
-            &s,
-            "/api/organisations",
-            json!({"name": "某局", "kind": "ministry", "territory_code": "120101"}),
-        )
+        .post(&s, "/api/organisations", json!({"name": "某局", "kind": "ministry", "territory_code": "120101"}))
         .await;
     assert_eq!(bad_kind.body["error"]["field"], "kind");
-    assert!(
-        bad_kind.body["error"]["reason"]
-            .as_str()
-            .unwrap()
-            .contains("party_organisation")
-    );
+    assert!(bad_kind.body["error"]["reason"].as_str().unwrap().contains("party_organisation"));
     let bad_code = app
-        .post(
-            &s,
-            "/api/organisations",
-            json!({"name": "某局", "kind": "department", "territory_code": "12x"}),
-        )
+        .post(&s, "/api/organisations", json!({"name": "某局", "kind": "department", "territory_code": "12x"}))
         .await;
     assert_eq!(bad_code.body["error"]["field"], "territory_code");
     let limit = app.get(&s, "/api/territories?limit=5000").await;
@@ -150,14 +86,30 @@ async fn every_error_is_json_with_a_code_and_the_field() {
 async fn administrators_manage_organisations_people_and_memberships() {
     let app = spawn_app().await;
     let admin = app.login("admin").await;
-    let org = app.post(&admin, "/api/organisations", json!({"name": "花园路社区志愿服务队", "kind": "volunteer_team", "territory_code": "120101001001"})).await;
+    let org = app
+        .post(
+            &admin,
+            "/api/organisations",
+            json!({"name": "花园路社区志愿服务队", "kind": "volunteer_team", "territory_code": "120101001001"}),
+        )
+        .await;
     assert_eq!(org.status, StatusCode::CREATED, "{}", org.text);
     let org_id = org.body["id"].as_i64().unwrap();
-    let dup = app.post(&admin, "/api/organisations", json!({"name": "花园路社区志愿服务队", "kind": "volunteer_team", "territory_code": "120101001001"})).await;
+    let dup = app
+        .post(
+            &admin,
+            "/api/organisations",
+            json!({"name": "花园路社区志愿服务队", "kind": "volunteer_team", "territory_code": "120101001001"}),
+        )
+        .await;
     assert_eq!(dup.status, StatusCode::CONFLICT);
     assert_eq!(dup.body["error"]["field"], "name");
     let wrong_parent = app
-        .post(&admin, "/api/organisations", json!({"name": "子队", "kind": "volunteer_team", "territory_code": "120101002", "parent_id": org_id}))
+        .post(
+            &admin,
+            "/api/organisations",
+            json!({"name": "子队", "kind": "volunteer_team", "territory_code": "120101002", "parent_id": org_id}),
+        )
         .await;
     assert_eq!(wrong_parent.body["error"]["field"], "parent_id");
 
@@ -175,20 +127,10 @@ async fn administrators_manage_organisations_people_and_memberships() {
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.body["error"]["field"], "username");
     let bad_phone = app
-        .post(
-            &admin,
-            "/api/people",
-            json!({"name": "某人", "home_territory": "120101001001002", "phone": "12345"}),
-        )
+        .post(&admin, "/api/people", json!({"name": "某人", "home_territory": "120101001001002", "phone": "12345"}))
         .await;
     assert_eq!(bad_phone.body["error"]["field"], "phone");
-    let before = app
-        .get(&admin, "/api/people?limit=1000")
-        .await
-        .body
-        .as_array()
-        .unwrap()
-        .len();
+    let before = app.get(&admin, "/api/people?limit=1000").await.body.as_array().unwrap().len();
     assert_eq!(before, 13, "the twelve demo people and 赵志愿");
 
     // A volunteer post outside the team's territory is refused; inside it works and gives
@@ -202,81 +144,36 @@ async fn administrators_manage_organisations_people_and_memberships() {
     let zhao = app.try_login("zhao", "a long enough password").await;
     assert_eq!(zhao.status, StatusCode::OK);
     let zs = Session {
-        cookie: zhao
-            .headers
-            .get("set-cookie")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .into(),
+        cookie: zhao.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().into(),
         csrf: zhao.body["csrf_token"].as_str().unwrap().into(),
         person_id: pid,
     };
-    let grids = app
-        .get(&admin, "/api/territories?level=grid&parent=120101001001")
-        .await
-        .body["total"]
-        .as_i64()
-        .unwrap();
+    let grids =
+        app.get(&admin, "/api/territories?level=grid&parent=120101001001").await.body["total"].as_i64().unwrap();
     assert!(grids >= 2);
     assert_eq!(
         app.get(&zs, "/api/territories?level=grid").await.body["total"],
         grids,
         "a steward of 花园路社区 sees its grids"
     );
-    assert_eq!(
-        app.get(&zs, "/api/territories?level=village").await.body["total"],
-        1
-    );
+    assert_eq!(app.get(&zs, "/api/territories?level=village").await.body["total"], 1);
     // Ending the post takes the role away on the next request.
     let mid = m.body["id"].as_i64().unwrap();
     assert_eq!(
-        app.call(
-            Some(&admin),
-            Method::DELETE,
-            &format!("/api/memberships/{mid}"),
-            None
-        )
-        .await
-        .status,
+        app.call(Some(&admin), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
         StatusCode::NO_CONTENT
     );
+    assert_eq!(app.get(&zs, "/api/territories").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        app.get(&zs, "/api/territories").await.status,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.call(
-            Some(&admin),
-            Method::DELETE,
-            &format!("/api/memberships/{mid}"),
-            None
-        )
-        .await
-        .status,
+        app.call(Some(&admin), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
         StatusCode::NOT_FOUND
     );
 
     // A community worker registers residents of their own community only.
     let cw = app.login("community").await;
-    let ok = app
-        .post(
-            &cw,
-            "/api/people",
-            json!({"name": "钱居民", "home_territory": "120101001001001"}),
-        )
-        .await;
+    let ok = app.post(&cw, "/api/people", json!({"name": "钱居民", "home_territory": "120101001001001"})).await;
     assert_eq!(ok.status, StatusCode::CREATED);
-    let no = app
-        .post(
-            &cw,
-            "/api/people",
-            json!({"name": "孙居民", "home_territory": "120101002001"}),
-        )
-        .await;
+    let no = app.post(&cw, "/api/people", json!({"name": "孙居民", "home_territory": "120101002001"})).await;
     assert_eq!(no.status, StatusCode::FORBIDDEN);
     assert_eq!(app.post(&cw, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "admin", "scope_code": "120101001001", "post": "x"})).await.status, StatusCode::FORBIDDEN);
 }
@@ -308,27 +205,12 @@ async fn administrators_edit_people_and_disable_or_reset_accounts() {
         )
         .await;
     assert_eq!(bad.body["error"]["field"], "home_territory");
-    let empty = app
-        .post(&admin, &format!("/api/people/{r2}/account"), json!({}))
-        .await;
+    let empty = app.post(&admin, &format!("/api/people/{r2}/account"), json!({})).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
-    let off = app
-        .post(
-            &admin,
-            &format!("/api/people/{r2}/account"),
-            json!({"disabled": true}),
-        )
-        .await;
+    let off = app.post(&admin, &format!("/api/people/{r2}/account"), json!({"disabled": true})).await;
     assert_eq!(off.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get(&s, "/api/me").await.status,
-        StatusCode::UNAUTHORIZED,
-        "sessions end"
-    );
-    assert_eq!(
-        app.try_login("resident2", PASSWORD).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::UNAUTHORIZED, "sessions end");
+    assert_eq!(app.try_login("resident2", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     let on = app
         .post(
             &admin,
@@ -337,16 +219,8 @@ async fn administrators_edit_people_and_disable_or_reset_accounts() {
         )
         .await;
     assert_eq!(on.status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.try_login("resident2", PASSWORD).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        app.try_login("resident2", "reset by the admin")
-            .await
-            .status,
-        StatusCode::OK
-    );
+    assert_eq!(app.try_login("resident2", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.try_login("resident2", "reset by the admin").await.status, StatusCode::OK);
     let log = app.get(&admin, "/api/audit?limit=1000").await.body;
     let n = log
         .as_array()

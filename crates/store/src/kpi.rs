@@ -1,0 +1,128 @@
+//! Aggregates for performance evaluation: counts over the cases filed in a period, for a
+//! territory subtree and/or an owning organisation, optionally grouped.
+
+use crate::{Conn, Result, scope_filter};
+use sqlx::{AssertSqlSafe, Row};
+use wuzhi_domain::kpi::Counts;
+
+/// Which cases are counted.
+#[derive(Debug, Clone, Default)]
+pub struct Cohort<'a> {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Territory scope prefixes (empty = all).
+    pub scopes: Vec<&'a str>,
+    pub org: Option<i64>,
+}
+
+/// How rows are grouped for rankings.
+#[derive(Debug, Clone, Copy)]
+pub enum GroupBy {
+    /// By the first `n` digits of the territory code (6 district, 9 township, 12 village, 15 grid).
+    TerritoryPrefix(usize),
+    OwnerOrg,
+}
+
+const SUMS: &str = "COUNT(*), \
+    COALESCE(CAST(SUM(CASE WHEN filed_late = 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN status <> 'parked' AND (status = 'closed' OR due_at_ms < $2) THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN status = 'closed' AND closed_late = 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN status = 'closed' AND closed_late = 1 THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN reworks > 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(dispatches) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(total_returns) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS BIGINT), 0), \
+    COALESCE(CAST(SUM(CASE WHEN status = 'closed' THEN closed_at_ms - filed_at_ms ELSE 0 END) AS BIGINT), 0)";
+
+fn counts(r: &sqlx::any::AnyRow, first: usize) -> Result<Counts> {
+    let g = |i: usize| -> Result<i64> { Ok(r.try_get::<i64, _>(first + i)?) };
+    Ok(Counts {
+        filed: g(0)?,
+        filed_on_time: g(1)?,
+        should_close: g(2)?,
+        closed: g(3)?,
+        closed_on_time: g(4)?,
+        closed_late: g(5)?,
+        reworked: g(6)?,
+        dispatches: g(7)?,
+        returns: g(8)?,
+        rated: g(9)?,
+        satisfied: g(10)?,
+        handling_ms_total: g(11)?,
+    })
+}
+
+/// The WHERE clause: $1 from, $2 to, then scope binds.
+fn cohort_where(c: &Cohort<'_>) -> (String, Vec<String>) {
+    let mut sql = String::from(" WHERE filed_at_ms >= $1 AND filed_at_ms < $2 AND status <> 'merged'");
+    let mut binds = Vec::new();
+    if !c.scopes.is_empty() {
+        let (s, b) = scope_filter("territory_code", &c.scopes, 3);
+        sql.push_str(&format!(" AND {s}"));
+        binds = b;
+    }
+    if let Some(o) = c.org {
+        sql.push_str(&format!(" AND owner_org_id = {o}"));
+    }
+    (sql, binds)
+}
+
+pub async fn totals(conn: &mut Conn, c: &Cohort<'_>) -> Result<(Counts, Option<i64>)> {
+    let (w, binds) = cohort_where(c);
+    let sql = format!("SELECT {SUMS} FROM cases{w}");
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    let row = q.fetch_one(&mut *conn).await?;
+    let totals = counts(&row, 0)?;
+    let p90 = match wuzhi_domain::kpi::p90_offset(totals.closed) {
+        Some(off) => {
+            let sql = format!(
+                "SELECT closed_at_ms - filed_at_ms FROM cases{w} AND status = 'closed' ORDER BY 1 LIMIT 1 OFFSET {off}"
+            );
+            let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
+            for b in &binds {
+                q = q.bind(b);
+            }
+            q.fetch_optional(&mut *conn).await?
+        }
+        None => None,
+    };
+    Ok((totals, p90))
+}
+
+/// Counts per group (territory prefix or owning organisation).
+pub async fn grouped(conn: &mut Conn, c: &Cohort<'_>, by: GroupBy) -> Result<Vec<(String, Counts)>> {
+    let (w, binds) = cohort_where(c);
+    let key = match by {
+        GroupBy::TerritoryPrefix(n) => format!("SUBSTR(territory_code, 1, {n})"),
+        GroupBy::OwnerOrg => "CAST(owner_org_id AS TEXT)".to_owned(),
+    };
+    let extra = match by {
+        GroupBy::TerritoryPrefix(n) => format!(" AND LENGTH(territory_code) >= {n}"),
+        GroupBy::OwnerOrg => " AND owner_org_id IS NOT NULL".to_owned(),
+    };
+    let sql = format!("SELECT {key} AS k, {SUMS} FROM cases{w}{extra} GROUP BY {key} ORDER BY 1");
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get::<String, _>(0)?, counts(r, 1)?))).collect()
+}
+
+/// Open cases per grid (for the map), within the scopes.
+pub async fn open_per_grid(conn: &mut Conn, scopes: &[&str]) -> Result<Vec<(String, i64)>> {
+    let (s, binds) = scope_filter("territory_code", scopes, 1);
+    let sql = format!(
+        "SELECT territory_code, COUNT(*) FROM cases WHERE {s} AND status IN ('reported', 'filed', 'dispatched', 'handling', 'handled', 'parked') \
+         GROUP BY territory_code ORDER BY 1"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
