@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cases;
+mod durability;
 mod permissions;
 mod platform;
 mod territories;

@@ -1,0 +1,126 @@
+//! An acknowledged write is never lost: the server is killed (SIGKILL) in the middle of a
+//! load of submissions, restarted on the same database, and every acknowledged case is
+//! there with an intact timeline.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_wuzhi")).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+}
+
+async fn wait_healthy(base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
+            if r.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} did not become healthy");
+}
+
+#[tokio::test]
+async fn acknowledged_submissions_survive_sigkill() {
+    let db = fresh_db().await;
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let listen = format!("127.0.0.1:{port}");
+    let storage = ["--database-url", db.url.as_str()];
+    let mut args = vec!["demo", "--districts", "1", "--listen", listen.as_str()];
+    args.extend(storage);
+    let mut server = start(&args);
+    wait_healthy(&base).await;
+    let client = reqwest::Client::new();
+    let login = client
+        .post(format!("{base}/api/session"))
+        .json(&json!({"username": "resident", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let csrf = login.json::<serde_json::Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
+    // A point in 和平区 from the server's own polygons.
+    let g: serde_json::Value = client
+        .get(format!("{base}/api/locate?lon=117.2&lat=39.12"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(g["grid"]["code"].is_string(), "{g}");
+
+    let acked: Arc<Mutex<Vec<(String, i64)>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (client, cookie, csrf, base, acked) =
+            (client.clone(), cookie.clone(), csrf.clone(), base.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0.. {
+                let key = format!("w{worker}-{n}");
+                let body = json!({"channel": "app", "kind": "report", "subject": format!("压力测试 {key}"), "description": "楼道堆放杂物", "lon": 117.2, "lat": 39.12, "idempotency_key": key});
+                let sent = client.post(format!("{base}/api/cases")).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&body).send().await;
+                match sent {
+                    Ok(r) if r.status() == StatusCode::CREATED => {
+                        let v: serde_json::Value = match r.json().await {
+                            Ok(v) => v,
+                            Err(_) => break,
+                        };
+                        acked.lock().unwrap().push((key, v["id"].as_i64().unwrap()));
+                    }
+                    _ => break, // the server is gone
+                }
+            }
+        }));
+    }
+    // Kill it mid-load.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.lock().unwrap().len() < 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill().unwrap(); // SIGKILL
+    server.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 200, "only {} acknowledged before the deadline", acked.len());
+
+    let mut args = vec!["serve", "--listen", listen.as_str()];
+    args.extend(storage);
+    let mut server = start(&args);
+    wait_healthy(&base).await;
+    for (key, id) in &acked {
+        let r = client.get(format!("{base}/api/cases/{id}")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "acknowledged case {id} ({key}) is missing after the kill");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["timeline"][0]["kind"], "reported", "{v}");
+        assert_eq!(v["subject"], format!("压力测试 {key}"));
+        // A retry of an acknowledged submission returns the same case, not a second one.
+        let again = client
+            .post(format!("{base}/api/cases"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"channel": "app", "kind": "report", "subject": "重试", "description": "d", "lon": 117.2, "lat": 39.12, "idempotency_key": key}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::OK);
+        assert_eq!(again.json::<serde_json::Value>().await.unwrap()["id"], *id);
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&db.dir);
+}
