@@ -359,13 +359,8 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
         Some(k) => Some(format!("{}:{}:{k}", n.channel.as_str(), actor.person_id)),
         None => None,
     };
-    if let Some(k) = &key {
-        let mut conn = app.db.read().await?;
-        if let Some(id) = wuzhi_store::cases::by_idempotency_key(&mut conn, k).await? {
-            drop(conn);
-            return Ok((get(app, actor, id, false).await?, false));
-        }
-    }
+    // A retry is recognised by the unique key at insert time (one query fewer on the common
+    // path than looking it up first).
     let (code, point) = place(app, &n)?;
     let tcode = TerritoryCode::parse(&code)?;
     let (reporter_id, reporter_name, reporter_phone) = match n.channel {
@@ -441,8 +436,10 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
     };
     row.id = id;
     let first = Event::Reported { due_ms: due };
-    wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), first.kind(), &event_json(&first, None))
+    let first_data = event_json(&first, None);
+    wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, Some(actor.person_id), first.kind(), &first_data)
         .await?;
+    let fixed_now = fixed.is_some();
     if let (Some(result), Some(cat)) = (fixed, cat) {
         // 就地解决: filed, owned by the reporter's own unit, handled and verified at once.
         let org = actor
@@ -471,7 +468,19 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
         wuzhi_store::cases::update(&mut tx, &row).await?;
     }
     wuzhi_store::commit(tx).await?;
-    Ok((get(app, actor, id, false).await?, true))
+    if fixed_now {
+        return Ok((get(app, actor, id, false).await?, true));
+    }
+    // The answer is built from what was just written: no second read.
+    let timeline = vec![TimelineEntry {
+        seq: 1,
+        at_ms: now,
+        at: format_local(now),
+        actor_id: Some(actor.person_id),
+        kind: first.kind().to_owned(),
+        data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
+    }];
+    Ok((view(actor, row, false, Some(timeline))?, true))
 }
 
 fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {

@@ -62,3 +62,215 @@ pub fn locate(points: usize) {
     println!("locate_inside_points_per_second: {:.0} points/s", inside.len() as f64 / secs);
     println!("locate_ns_per_point: {:.1} ns", secs * 1e9 / inside.len().max(1) as f64);
 }
+
+/// Real Chinese messages (subject, text) replayed as case text.
+const MESSAGES: &str = include_str!("../../../data/complaints/messages_sample.csv");
+
+fn messages() -> Vec<(String, String)> {
+    let mut rdr = csv::Reader::from_reader(MESSAGES.as_bytes());
+    rdr.records()
+        .filter_map(|r| r.ok())
+        .map(|r| (r.get(1).unwrap_or("").chars().take(100).collect(), r.get(2).unwrap_or("").to_owned()))
+        .collect()
+}
+
+struct Target {
+    label: &'static str,
+    url: String,
+    cleanup: Option<(String, String)>,
+    dir: Option<std::path::PathBuf>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Sustained intake over HTTP through the whole pipeline (validate, locate, persist durably
+/// with its timeline event and outbox row, answer), with the outbox worker running: first
+/// as fast as `concurrency` clients can go, then paced at `rate` per second.
+pub async fn intake(
+    cases: usize,
+    concurrency: usize,
+    rate: usize,
+    seconds: u64,
+    postgres: Option<String>,
+) -> Result<(), String> {
+    let tag = format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    );
+    let mut targets = Vec::new();
+    let dir = std::env::temp_dir().join(format!("wuzhi-bench-{tag}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    targets.push(Target {
+        label: "sqlite",
+        url: format!("sqlite://{}", dir.join("bench.sqlite").display()),
+        cleanup: None,
+        dir: Some(dir),
+    });
+    if let Some(server) = postgres {
+        let name = format!("wuzhi_bench_{tag}");
+        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
+        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
+    }
+    let msgs = messages();
+    for t in targets {
+        let res = intake_one(&t, &msgs, cases, concurrency, rate, seconds).await;
+        if let Some((server, name)) = &t.cleanup {
+            let _ = wuzhi_store::drop_postgres_database(server, name).await;
+        }
+        if let Some(d) = &t.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        res?;
+    }
+    Ok(())
+}
+
+async fn intake_one(
+    t: &Target,
+    msgs: &[(String, String)],
+    cases: usize,
+    concurrency: usize,
+    rate: usize,
+    seconds: u64,
+) -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let db = wuzhi_store::Db::connect(&t.url, 16).await.map_err(|e| e.to_string())?;
+    let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), wuzhi_app::Settings::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
+    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().expect("addr"), false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://{}", server.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().map_err(|e| e.to_string())?;
+    let login = client
+        .post(format!("{base}/api/session"))
+        .json(&serde_json::json!({"username": "resident", "password": wuzhi_app::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookie = login
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let csrf = login.json::<serde_json::Value>().await.map_err(|e| e.to_string())?["csrf_token"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    // Points inside the city's grids, deterministic.
+    let loc = app.locator();
+    let mut rng = Lcg::new(7);
+    let mut points = Vec::new();
+    while points.len() < 5000 {
+        let (x, y) = (116.7 + rng.next_f64() * 1.4, 38.55 + rng.next_f64() * 1.65);
+        if loc.locate(x, y).is_some() {
+            points.push((x, y));
+        }
+    }
+    let bodies: Arc<Vec<String>> = Arc::new(
+        (0..cases.max(rate * seconds as usize))
+            .map(|i| {
+                let (s, d) = &msgs[i % msgs.len()];
+                let (x, y) = points[i % points.len()];
+                serde_json::json!({"channel": "app", "kind": "request", "subject": s, "description": d, "lon": x, "lat": y,
+                    "idempotency_key": format!("bench-{i}")})
+                .to_string()
+            })
+            .collect(),
+    );
+    let send = {
+        let (client, base, cookie, csrf) = (client.clone(), base.clone(), cookie.clone(), csrf.clone());
+        move |body: String| {
+            let req = client
+                .post(format!("{base}/api/cases"))
+                .header("cookie", &cookie)
+                .header("x-csrf-token", &csrf)
+                .header("content-type", "application/json")
+                .body(body);
+            async move {
+                let t0 = Instant::now();
+                let ok = matches!(req.send().await, Ok(r) if r.status().as_u16() == 201);
+                (ok, t0.elapsed().as_secs_f64() * 1e3)
+            }
+        }
+    };
+    // Phase 1: throughput.
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (next, bodies, send) = (next.clone(), bodies.clone(), send.clone());
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failed = 0usize;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= cases {
+                    break;
+                }
+                let (ok, ms) = send(bodies[i].clone()).await;
+                if ok { lat.push(ms) } else { failed += 1 }
+            }
+            (lat, failed)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failed = 0;
+    for w in workers {
+        let (l, f) = w.await.map_err(|e| e.to_string())?;
+        lat.extend(l);
+        failed += f;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let l = t.label;
+    println!("intake_cases_per_second.{l}: {:.0} cases/s", lat.len() as f64 / secs);
+    println!("intake_p50_ms.{l}: {:.2} ms", percentile(&lat, 0.50));
+    println!("intake_p99_ms.{l}: {:.2} ms", percentile(&lat, 0.99));
+    println!("intake_failed.{l}: {failed} requests");
+    // Phase 2: open-loop at a fixed rate; latency includes any queueing.
+    let total = rate * seconds as usize;
+    let interval = std::time::Duration::from_secs_f64(1.0 / rate as f64);
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut pending = Vec::with_capacity(total);
+    for i in 0..total {
+        tick.tick().await;
+        // Fresh keys, so every paced request creates a case.
+        let body = bodies[i].replace("\"bench-", "\"paced-");
+        pending.push(tokio::spawn(send(body)));
+    }
+    let mut paced = Vec::new();
+    let mut paced_failed = 0;
+    for p in pending {
+        let (ok, ms) = p.await.map_err(|e| e.to_string())?;
+        if ok { paced.push(ms) } else { paced_failed += 1 }
+    }
+    paced.sort_by(f64::total_cmp);
+    println!("intake_paced_rate.{l}: {rate} cases/s");
+    println!("intake_paced_p50_ms.{l}: {:.2} ms", percentile(&paced, 0.50));
+    println!("intake_paced_p99_ms.{l}: {:.2} ms", percentile(&paced, 0.99));
+    println!("intake_paced_failed.{l}: {paced_failed} requests");
+    let _ = stop.send(());
+    let _ = handle.await;
+    app.db.close().await;
+    Ok(())
+}

@@ -131,6 +131,22 @@ enum BenchCmd {
         #[arg(long, default_value_t = 5_000_000)]
         points: usize,
     },
+    /// Cases per second and latency through the whole intake path over HTTP, on SQLite and
+    /// (with --postgres) on PostgreSQL.
+    Intake {
+        #[arg(long, default_value_t = 20_000)]
+        cases: usize,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// The paced phase's rate (cases per second).
+        #[arg(long, default_value_t = 500)]
+        rate: usize,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// A PostgreSQL server URL; the benchmark makes and drops its own database there.
+        #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
+        postgres: Option<String>,
+    },
 }
 
 fn init_logs(format: &str) {
@@ -336,6 +352,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Locate { points } } => {
             bench::locate(points);
             Ok(())
+        }
+        Command::Bench { cmd: BenchCmd::Intake { cases, concurrency, rate, seconds, postgres } } => {
+            bench::intake(cases, concurrency, rate, seconds, postgres).await
         }
     }
 }

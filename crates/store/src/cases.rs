@@ -173,10 +173,31 @@ pub async fn append_event(
     kind: &str,
     data: &str,
 ) -> Result<i64> {
-    let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
+    append_event_at(conn, case_id, None, at_ms, actor, kind, data).await
+}
+
+async fn next_seq(conn: &mut Conn, case_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM case_events WHERE case_id = $1")
         .bind(case_id)
         .fetch_one(&mut *conn)
-        .await?;
+        .await?)
+}
+
+/// Like [`append_event`], with the seq given when the caller knows it (1 for a new case).
+pub async fn append_event_at(
+    conn: &mut Conn,
+    case_id: i64,
+    seq: Option<i64>,
+    at_ms: i64,
+    actor: Option<i64>,
+    kind: &str,
+    data: &str,
+) -> Result<i64> {
+    let seq: i64 = match seq {
+        Some(s) => s,
+        None => next_seq(conn, case_id).await?,
+    };
+
     sqlx::query("INSERT INTO case_events (case_id, seq, at_ms, actor_id, kind, data) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(case_id)
         .bind(seq)

@@ -54,6 +54,6 @@ pub async fn run(db: &Db, now_ms: i64) -> Result<usize> {
             .await?;
         applied += 1;
     }
-    tx.commit().await?;
+    crate::commit(tx).await?;
     Ok(applied)
 }

@@ -32,12 +32,9 @@ pub async fn fresh_db() -> TestDb {
     std::fs::create_dir_all(&dir).unwrap();
     let url = match std::env::var("WUZHI_TEST_DATABASE_URL") {
         Ok(base) if base.starts_with("postgres") => {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(&base).await.expect("connect to the test PostgreSQL server");
-            let name = format!("wuzhi_t_{tag}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-            let (head, _) = base.rsplit_once('/').expect("URL with a database name");
-            format!("{head}/{name}")
+            wuzhi_store::create_postgres_database(&base, &format!("wuzhi_t_{tag}"))
+                .await
+                .expect("create a test database")
         }
         _ => format!("sqlite://{}", dir.join("wuzhi.sqlite").display()),
     };
