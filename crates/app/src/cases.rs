@@ -380,11 +380,12 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
     };
     let now = app.now_ms();
     let cal = app.calendar();
-    let mut tx = app.db.write().await?;
+    let mut conn = app.db.read().await?;
     let cat = match &n.category {
-        Some(c) => Some(leaf_category(&mut tx, c).await?),
+        Some(c) => Some(leaf_category(&mut conn, c).await?),
         None => None,
     };
+    drop(conn);
     let fixed = match (&n.fixed_on_spot, n.channel) {
         (Some(_), ch) if ch != Channel::Grid => {
             return Err(AppError::invalid(
@@ -420,26 +421,59 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
         version: 1,
         ..Default::default()
     };
-    let id = match wuzhi_store::cases::insert(&mut tx, &row, key.as_deref()).await {
-        Ok(id) => id,
-        Err(e) if e.is_unique("uq_case_idempotency", "cases.idempotency_key") => {
-            // A concurrent retry won the race: answer with its case.
-            drop(tx);
-            let mut conn = app.db.read().await?;
-            let id = wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
-                .await?
-                .ok_or(AppError::not_found("case"))?;
-            drop(conn);
-            return Ok((get(app, actor, id, false).await?, false));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    row.id = id;
     let first = Event::Reported { due_ms: due };
     let first_data = event_json(&first, None);
+    if fixed.is_none() {
+        // The common path: through the group-commit writer.
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = crate::intake::Job {
+            row: row.clone(),
+            key: key.clone(),
+            first_kind: first.kind(),
+            first_data: first_data.clone(),
+            actor: actor.person_id,
+            reply,
+        };
+        app.intake.send(job).await.map_err(|_| AppError::Internal("the intake writer has stopped".into()))?;
+        let written = answer.await.map_err(|_| AppError::Internal("the intake writer dropped a case".into()))?;
+        return match written.map_err(AppError::Internal)? {
+            Some(id) => {
+                row.id = id;
+                // The answer is built from what was just written: no second read.
+                let timeline = vec![TimelineEntry {
+                    seq: 1,
+                    at_ms: now,
+                    at: format_local(now),
+                    actor_id: Some(actor.person_id),
+                    kind: first.kind().to_owned(),
+                    data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
+                }];
+                Ok((view(actor, row, false, Some(timeline))?, true))
+            }
+            None => {
+                let mut conn = app.db.read().await?;
+                let id = wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
+                    .await?
+                    .ok_or(AppError::not_found("case"))?;
+                drop(conn);
+                Ok((get(app, actor, id, false).await?, false))
+            }
+        };
+    }
+    let mut tx = app.db.write().await?;
+    let Some(id) = wuzhi_store::cases::insert(&mut tx, &row, key.as_deref()).await? else {
+        // A retry of a case already written: answer with it.
+        drop(tx);
+        let mut conn = app.db.read().await?;
+        let id = wuzhi_store::cases::by_idempotency_key(&mut conn, key.as_deref().unwrap_or(""))
+            .await?
+            .ok_or(AppError::not_found("case"))?;
+        drop(conn);
+        return Ok((get(app, actor, id, false).await?, false));
+    };
+    row.id = id;
     wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, Some(actor.person_id), first.kind(), &first_data)
         .await?;
-    let fixed_now = fixed.is_some();
     if let (Some(result), Some(cat)) = (fixed, cat) {
         // 就地解决: filed, owned by the reporter's own unit, handled and verified at once.
         let org = actor
@@ -468,19 +502,7 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
         wuzhi_store::cases::update(&mut tx, &row).await?;
     }
     wuzhi_store::commit(tx).await?;
-    if fixed_now {
-        return Ok((get(app, actor, id, false).await?, true));
-    }
-    // The answer is built from what was just written: no second read.
-    let timeline = vec![TimelineEntry {
-        seq: 1,
-        at_ms: now,
-        at: format_local(now),
-        actor_id: Some(actor.person_id),
-        kind: first.kind().to_owned(),
-        data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
-    }];
-    Ok((view(actor, row, false, Some(timeline))?, true))
+    Ok((get(app, actor, id, false).await?, true))
 }
 
 fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {

@@ -12,6 +12,7 @@ pub mod categories;
 pub mod clock;
 pub mod demo;
 pub mod error;
+mod intake;
 pub mod kpi;
 pub mod locate;
 pub mod notify;
@@ -48,13 +49,16 @@ pub struct App {
     pub settings: Settings,
     locator: RwLock<Arc<locate::Locator>>,
     calendar: RwLock<Arc<wuzhi_domain::calendar::Calendar>>,
+    intake: tokio::sync::mpsc::Sender<intake::Job>,
 }
 
 impl App {
     /// Applies migrations and loads the grid index.
     pub async fn open(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Arc<App>> {
         wuzhi_store::migrate::run(&db, clock.now_ms()).await?;
+        let intake = intake::spawn(db.clone());
         let app = Arc::new(App {
+            intake,
             db,
             clock,
             settings,

@@ -52,16 +52,16 @@ pub struct Outcome {
     pub notifications: usize,
 }
 
-/// Processes up to one batch of outbox rows as `worker`.
+/// Processes up to one batch of outbox rows as `worker`, in one transaction: the claim,
+/// the messages and the marks commit together, so a crash leaves the rows for the next pass
+/// and a second server skips rows this one holds.
 pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, 200).await?;
-    wuzhi_store::commit(tx).await?;
+    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, 500).await?;
     let mut out = Outcome::default();
     for r in rows {
         let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
-        let mut tx = app.db.write().await?;
         if let Some(case_id) = r.case_id {
             if let Some(row) = wuzhi_store::cases::get(&mut tx, case_id).await? {
                 if let (Some(p), Some(text)) = (row.reporter_id, reporter_text(&kind, row.id, &row.subject)) {
@@ -74,11 +74,10 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
             }
         }
         if wuzhi_store::cases::finish_outbox(&mut tx, r.id, worker).await? {
-            wuzhi_store::commit(tx).await?;
             out.processed += 1;
         }
-        // A lost claim rolls back: the other worker delivers it.
     }
+    wuzhi_store::commit(tx).await?;
     Ok(out)
 }
 

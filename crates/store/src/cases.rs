@@ -87,12 +87,14 @@ fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     })
 }
 
-/// Inserts a new case; returns its id. A repeated idempotency key is a `Unique` error.
-pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>) -> Result<i64> {
+/// Inserts a new case; returns its id, or `None` when a case with the same idempotency key
+/// exists (`ON CONFLICT DO NOTHING`, so the surrounding transaction stays usable).
+pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
          territory_code, reporter_id, reporter_name, reporter_phone, anonymous, due_at_ms, created_at_ms, updated_at_ms, \
-         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) RETURNING id",
+         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&c.channel)
     .bind(&c.kind)
@@ -113,7 +115,7 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     .bind(c.created_at_ms)
     .bind(c.updated_at_ms)
     .bind(idempotency_key)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
