@@ -108,10 +108,11 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
     Ok(SignedIn { session_token: token, csrf_token: csrf, person_id: acc.person_id, expires_at_ms: expires })
 }
 
-/// The person and CSRF token of a live session.
-pub async fn session(app: &App, token: &str) -> Result<Option<(i64, String)>> {
+/// The actor and CSRF token of a live session, in one database round trip.
+pub async fn session_actor(app: &App, token: &str) -> Result<Option<(Actor, String)>> {
     let mut conn = app.db.read().await?;
-    Ok(wuzhi_store::people::session(&mut conn, &sha256_hex(token), app.now_ms()).await?)
+    let found = wuzhi_store::people::session_with_posts(&mut conn, &sha256_hex(token), app.now_ms()).await?;
+    Ok(found.map(|(person, csrf, posts)| (crate::actor_from(person, posts), csrf)))
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {

@@ -92,14 +92,19 @@ impl App {
 
 pub(crate) async fn actor_on(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Actor> {
     let rows = wuzhi_store::people::active_memberships(conn, person_id, now_ms).await?;
-    let mut grants = Vec::with_capacity(rows.len());
-    for m in rows {
-        // Rows were validated on the way in; one that no longer parses grants nothing.
-        if let (Ok(role), Ok(scope)) = (Role::parse(&m.role), TerritoryCode::parse(&m.scope_code)) {
-            grants.push(Grant { role, scope, org: Some(m.organisation_id) });
-        }
-    }
-    Ok(Actor { person_id, grants })
+    Ok(actor_from(person_id, rows.into_iter().map(|m| (m.role, m.scope_code, m.organisation_id))))
+}
+
+/// Builds an actor from (role, scope, organisation) posts. Rows were validated on the way
+/// in; one that no longer parses grants nothing.
+pub(crate) fn actor_from(person_id: i64, posts: impl IntoIterator<Item = (String, String, i64)>) -> Actor {
+    let grants = posts
+        .into_iter()
+        .filter_map(|(role, scope, org)| {
+            Some(Grant { role: Role::parse(&role).ok()?, scope: TerritoryCode::parse(&scope).ok()?, org: Some(org) })
+        })
+        .collect();
+    Actor { person_id, grants }
 }
 
 /// Page size bounds shared by every list.

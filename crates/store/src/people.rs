@@ -258,16 +258,6 @@ pub async fn insert_session(
     Ok(())
 }
 
-/// (person_id, csrf token) of a live session.
-pub async fn session(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query("SELECT person_id, csrf_token FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2")
-        .bind(token_hash)
-        .bind(now_ms)
-        .fetch_optional(&mut *conn)
-        .await?;
-    r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
-}
-
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await?;
     Ok(())
@@ -363,4 +353,34 @@ pub async fn set_disabled(conn: &mut Conn, person_id: i64, disabled: bool) -> Re
 pub async fn delete_sessions_of(conn: &mut Conn, person_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE person_id = $1").bind(person_id).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// A live session with its person's active posts, in one round trip:
+/// (person_id, csrf token, [(role, scope, organisation)]).
+pub async fn session_with_posts(
+    conn: &mut Conn,
+    token_hash: &str,
+    now_ms: i64,
+) -> Result<Option<(i64, String, Vec<(String, String, i64)>)>> {
+    let rows = sqlx::query(
+        "SELECT s.person_id, s.csrf_token, m.role, m.scope_code, m.organisation_id FROM sessions s \
+         LEFT JOIN memberships m ON m.person_id = s.person_id AND m.start_ms <= $2 AND (m.end_ms IS NULL OR m.end_ms > $2) \
+         WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let person: i64 = first.try_get(0)?;
+    let csrf: String = first.try_get(1)?;
+    let mut posts = Vec::new();
+    for r in &rows {
+        if let (Some(role), Some(scope), Some(org)) =
+            (r.try_get::<Option<String>, _>(2)?, r.try_get::<Option<String>, _>(3)?, r.try_get::<Option<i64>, _>(4)?)
+        {
+            posts.push((role, scope, org));
+        }
+    }
+    Ok(Some((person, csrf, posts)))
 }

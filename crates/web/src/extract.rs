@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for Authed {
             return Ok(Authed { actor: app.actor(person).await?, session: None });
         }
         let token = cookie(parts, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?.to_owned();
-        let (person, csrf) = wuzhi_app::auth::session(app, &token).await?.ok_or(AppError::Unauthenticated)?;
+        let (actor, csrf) = wuzhi_app::auth::session_actor(app, &token).await?.ok_or(AppError::Unauthenticated)?;
         // A cookie is sent by the browser on its own; a state change must also prove it came
         // from our page by echoing the session's CSRF token.
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
@@ -51,7 +51,7 @@ impl FromRequestParts<AppState> for Authed {
                 return Err(AppError::Csrf.into());
             }
         }
-        Ok(Authed { actor: app.actor(person).await?, session: Some(token) })
+        Ok(Authed { actor, session: Some(token) })
     }
 }
 
