@@ -24,6 +24,8 @@ pub enum Channel {
     Hotline,
     /// A grid worker's or steward's patrol finding.
     Grid,
+    /// A sensor, through the signed device webhook only.
+    Sensor,
 }
 
 impl Channel {
@@ -32,6 +34,7 @@ impl Channel {
             Channel::App => "app",
             Channel::Hotline => "hotline",
             Channel::Grid => "grid",
+            Channel::Sensor => "sensor",
         }
     }
 }
@@ -344,6 +347,23 @@ fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
 /// case an earlier submission with the same idempotency key created. Returns the case and
 /// whether it is new.
 pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, bool)> {
+    if n.channel == Channel::Sensor {
+        return Err(AppError::invalid(
+            "channel",
+            "sensors report through /api/devices/{id}/events, signed with their key",
+        ));
+    }
+    report_checked(app, actor, n, None).await
+}
+
+/// Intake after the caller is known: a person (`actor`), or a device that proved its key
+/// (`device`: its territory, which the report must lie in).
+pub(crate) async fn report_checked(
+    app: &App,
+    actor: &Actor,
+    n: NewCase,
+    device: Option<&TerritoryCode>,
+) -> Result<(CaseView, bool)> {
     if !KINDS.contains(&n.kind.as_str()) {
         return Err(AppError::invalid("kind", format!("`{}` is not one of {}", n.kind, KINDS.join(", "))));
     }
@@ -370,6 +390,13 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             let name = n.reporter_name.as_deref().map(|s| text::name("reporter_name", s, 50)).transpose()?;
             let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
             (None, name, phone)
+        }
+        Channel::Sensor => {
+            let inside = device.is_some_and(|d| d.contains(&tcode));
+            if !inside {
+                return Err(AppError::invalid("lon", "the point is outside the device's territory"));
+            }
+            (None, None, None)
         }
         Channel::Grid => {
             actor
@@ -431,7 +458,7 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             key: key.clone(),
             first_kind: first.kind(),
             first_data: first_data.clone(),
-            actor: actor.person_id,
+            actor: (n.channel != Channel::Sensor).then_some(actor.person_id),
             reply,
         };
         app.intake.send(job).await.map_err(|_| AppError::Internal("the intake writer has stopped".into()))?;
@@ -444,7 +471,7 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
                     seq: 1,
                     at_ms: now,
                     at: format_local(now),
-                    actor_id: Some(actor.person_id),
+                    actor_id: (n.channel != Channel::Sensor).then_some(actor.person_id),
                     kind: first.kind().to_owned(),
                     data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
                 }];

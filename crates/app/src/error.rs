@@ -25,6 +25,8 @@ pub enum AppError {
     Import(Vec<ImportError>),
     #[error("CSRF token missing or wrong")]
     Csrf,
+    #[error("device signature refused: {reason}")]
+    BadSignature { reason: String },
     #[error("internal error")]
     Internal(String),
 }

@@ -16,7 +16,7 @@ pub(crate) struct Job {
     pub key: Option<String>,
     pub first_kind: &'static str,
     pub first_data: String,
-    pub actor: i64,
+    pub actor: Option<i64>,
     /// `Ok(Some(id))` for a new case, `Ok(None)` when the idempotency key was used before.
     pub reply: oneshot::Sender<Result<Option<i64>, String>>,
 }
@@ -89,7 +89,7 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
                 id,
                 Some(1),
                 job.row.created_at_ms,
-                Some(job.actor),
+                job.actor,
                 job.first_kind,
                 &job.first_data,
             )

@@ -11,6 +11,7 @@ pub mod cases;
 pub mod categories;
 pub mod clock;
 pub mod demo;
+pub mod devices;
 pub mod error;
 mod intake;
 pub mod kpi;

@@ -688,3 +688,57 @@ pub async fn kpi_ranking(
         _ => Json(rows).into_response(),
     })
 }
+
+// ---- devices ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeviceBody {
+    pub name: String,
+    pub territory_code: String,
+}
+
+/// Register a sensor for a territory; the answer holds its signing key, shown once.
+#[utoipa::path(post, path = "/api/devices", tag = "cases", request_body = DeviceBody,
+    responses((status = 201, body = wuzhi_app::devices::DeviceView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn register_device(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<DeviceBody>,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::devices::DeviceView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(wuzhi_app::devices::register(&state.app, &a.actor, &b.name, &b.territory_code).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/devices", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::devices::DeviceView>), (status = 403, body = ErrorBody)))]
+pub async fn list_devices(
+    State(state): State<AppState>,
+    a: Authed,
+) -> ApiResult<Json<Vec<wuzhi_app::devices::DeviceView>>> {
+    Ok(Json(wuzhi_app::devices::list(&state.app, &a.actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/devices/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_device(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    wuzhi_app::devices::revoke(&state.app, &a.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A device reports an event as a case. Headers: `X-Wuzhi-Timestamp` (ms since the epoch)
+/// and `X-Wuzhi-Signature: sha256=<hex HMAC-SHA256(key, "{timestamp}.{body}")>`.
+#[utoipa::path(post, path = "/api/devices/{id}/events", tag = "cases", params(("id" = i64, Path)), request_body = wuzhi_app::devices::DeviceEvent,
+    responses((status = 201, body = wuzhi_app::cases::CaseView), (status = 200, body = wuzhi_app::cases::CaseView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn device_event(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::cases::CaseView>)> {
+    let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let (view, created) =
+        wuzhi_app::devices::receive(&state.app, id, h("x-wuzhi-timestamp"), h("x-wuzhi-signature"), &body).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
+}

@@ -45,6 +45,7 @@ pub fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Locked { .. } => (StatusCode::LOCKED, "account_locked"),
         AppError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
+        AppError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
         AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::Import(_) => (StatusCode::UNPROCESSABLE_ENTITY, "import_rejected"),

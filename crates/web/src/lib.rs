@@ -45,6 +45,7 @@ pub struct AppState {
         api::list_audit,
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
         api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
+        api::register_device, api::list_devices, api::revoke_device, api::device_event,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
 )]
@@ -135,6 +136,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calendar", axum::routing::put(api::replace_calendar))
         .route("/api/me/notifications", get(api::notifications))
         .route("/api/kpi", get(api::kpi))
+        .route("/api/devices", get(api::list_devices).post(api::register_device))
+        .route("/api/devices/{id}", axum::routing::delete(api::revoke_device))
+        .route("/api/devices/{id}/events", post(api::device_event))
         .route("/api/kpi/ranking", get(api::kpi_ranking))
         .route("/api/me/notifications/{id}/read", post(api::read_notification))
         .route("/healthz", get(healthz))

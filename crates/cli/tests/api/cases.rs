@@ -5,6 +5,7 @@
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use wuzhi_app::Clock;
 
 /// A point inside a grid: the mean of its polygon's vertices (the demo grids are convex
 /// enough for that).
@@ -499,4 +500,96 @@ async fn indicators_match_a_fixture_computed_by_hand() {
     );
     assert_eq!(app.get(&dl, "/api/kpi/ranking?by=planet").await.body["error"]["field"], "by");
     assert_eq!(app.get(&dl, "/api/kpi?from=2026-13-01").await.body["error"]["field"], "from");
+}
+
+async fn device_post(app: &TestApp, id: i64, secret: &str, ts: i64, body: &Value) -> Reply {
+    let text = body.to_string();
+    let sig = wuzhi_app::devices::sign(secret, ts, text.as_bytes());
+    let r = app
+        .client
+        .post(format!("{}/api/devices/{id}/events", app.base))
+        .header("x-wuzhi-timestamp", ts.to_string())
+        .header("x-wuzhi-signature", format!("sha256={sig}"))
+        .header("content-type", "application/json")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    into_reply(r).await
+}
+
+#[tokio::test]
+async fn sensors_report_through_a_signed_webhook() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let d =
+        app.post(&admin, "/api/devices", json!({"name": "劝业场街道积水监测点1", "territory_code": "120101001"})).await;
+    assert_eq!(d.status, StatusCode::CREATED, "{}", d.text);
+    let (id, secret) = (d.body["id"].as_i64().unwrap(), d.body["secret"].as_str().unwrap().to_owned());
+    assert_eq!(app.get(&admin, "/api/devices").await.body[0].get("secret"), None, "the key is shown once");
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    // A grid of the next township (小白楼街道), outside the device's territory.
+    let other = app.get(&admin, "/api/territories?level=grid&after=120101002&limit=1").await.body;
+    let other = other["items"][0]["code"].as_str().unwrap().to_owned();
+    assert!(other.starts_with("120101002"), "{other}");
+    let (ox, oy) = point_in(&app, &admin, &other).await;
+    let now = app.clock.now_ms();
+    let event = json!({"event_id": "w-17", "subject": "路面积水超过20厘米", "description": "水位传感器报警", "category": "E0507", "lon": x, "lat": y});
+    let r = device_post(&app, id, &secret, now, &event).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["channel"], "sensor");
+    assert_eq!(r.body["timeline"][0]["actor_id"], Value::Null);
+    let again = device_post(&app, id, &secret, now + 1000, &event).await;
+    assert_eq!((again.status, again.body["id"].clone()), (StatusCode::OK, r.body["id"].clone()));
+    let wrong_key = device_post(&app, id, "not the key", now, &event).await;
+    assert_eq!(
+        (wrong_key.status, wrong_key.body["error"]["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("bad_signature"))
+    );
+    let stale = device_post(&app, id, &secret, now - 10 * 60_000, &event).await;
+    assert!(stale.body["error"]["message"].as_str().unwrap().contains("five minutes"), "{}", stale.text);
+    assert_eq!(device_post(&app, id + 100, &secret, now, &event).await.status, StatusCode::UNAUTHORIZED);
+    let outside = device_post(
+        &app,
+        id,
+        &secret,
+        now,
+        &json!({"event_id": "w-18", "subject": "s", "description": "d", "lon": ox, "lat": oy}),
+    )
+    .await;
+    assert_eq!(outside.body["error"]["field"], "lon", "{}", outside.text);
+    // Tampering with the body after signing is caught.
+    let sig = wuzhi_app::devices::sign(&secret, now, event.to_string().as_bytes());
+    let tampered = app
+        .client
+        .post(format!("{}/api/devices/{id}/events", app.base))
+        .header("x-wuzhi-timestamp", now.to_string())
+        .header("x-wuzhi-signature", format!("sha256={sig}"))
+        .body(event.to_string().replace("20厘米", "2厘米"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tampered.status(), StatusCode::UNAUTHORIZED);
+    let resident = app.login("resident").await;
+    let r = app
+        .post(
+            &resident,
+            "/api/cases",
+            json!({"channel": "sensor", "kind": "report", "subject": "s", "description": "d", "lon": x, "lat": y}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["field"], "channel");
+    assert_eq!(
+        app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/devices/{id}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let revoked = device_post(
+        &app,
+        id,
+        &secret,
+        now,
+        &json!({"event_id": "w-19", "subject": "s", "description": "d", "lon": x, "lat": y}),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
 }

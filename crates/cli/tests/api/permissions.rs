@@ -44,6 +44,7 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "case_events",
         "categories",
         "calendar_days",
+        "devices",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -197,6 +198,17 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::GET, "/api/kpi", "/api/kpi?territory=120101001001002".into(), None, 403, 403),
         case(Method::GET, "/api/kpi/ranking", "/api/kpi/ranking?by=grid&territory=120101001".into(), None, 403, 403),
+        case(Method::GET, "/api/devices", "/api/devices".into(), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/devices",
+            "/api/devices".into(),
+            Some(json!({"name": "越权设备", "territory_code": OWN_GRID})),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/devices/{id}", "/api/devices/1".into(), None, 404, 404),
+        case(Method::POST, "/api/devices/{id}/events", "/api/devices/1/events".into(), Some(json!({})), 401, 401),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
