@@ -5,6 +5,7 @@
 //! [`App`] holds what every use case needs: the database, the injected clock, the grid
 //! index and the settings. Edges (HTTP, CLI) call these functions and contain no rules.
 
+pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod cases;
@@ -36,11 +37,18 @@ pub struct Settings {
     /// Failed sign-ins in a row before the account locks.
     pub max_failed_logins: i64,
     pub lockout_ms: i64,
+    /// Where attachments are stored (content-addressed).
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { session_ttl_ms: 12 * 3600 * 1000, max_failed_logins: 5, lockout_ms: 15 * 60 * 1000 }
+        Settings {
+            session_ttl_ms: 12 * 3600 * 1000,
+            max_failed_logins: 5,
+            lockout_ms: 15 * 60 * 1000,
+            files_dir: std::path::PathBuf::from("wuzhi-data/files"),
+        }
     }
 }
 

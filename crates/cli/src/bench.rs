@@ -142,9 +142,11 @@ async fn intake_one(
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let db = wuzhi_store::Db::connect(&t.url, 16).await.map_err(|e| e.to_string())?;
-    let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), wuzhi_app::Settings::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    let settings = wuzhi_app::Settings {
+        files_dir: std::env::temp_dir().join(format!("wuzhi-bench-files-{}", std::process::id())),
+        ..Default::default()
+    };
+    let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings).await.map_err(|e| e.to_string())?;
     wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
     let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().expect("addr"), false)
         .await

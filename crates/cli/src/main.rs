@@ -163,7 +163,8 @@ fn init_logs(format: &str) {
 async fn open(cfg: &Config) -> Result<Arc<App>, String> {
     let db =
         wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
-    App::open(db, Arc::new(SystemClock), Settings::default()).await.map_err(|e| e.to_string())
+    let settings = Settings { files_dir: cfg.data_dir.join("files"), ..Settings::default() };
+    App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())
 }
 
 fn describe(e: AppError) -> String {

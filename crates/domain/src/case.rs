@@ -168,6 +168,11 @@ pub enum Event {
     Commented {
         text: String,
     },
+    /// A photo or document was attached.
+    Attached {
+        attachment: i64,
+        name: String,
+    },
     Reopened {
         reason: String,
         due_ms: i64,
@@ -200,6 +205,7 @@ impl Event {
             Event::Escalated { .. } => "escalated",
             Event::MergedInto { .. } => "merged_into",
             Event::Commented { .. } => "commented",
+            Event::Attached { .. } => "attached",
             Event::Reopened { .. } => "reopened",
             Event::Rated { .. } => "rated",
             Event::MarkedOverdue { .. } => "marked_overdue",
@@ -383,6 +389,7 @@ impl CaseState {
             Event::Commented { text } => {
                 need(!text.trim().is_empty(), "a comment needs text")?;
             }
+            Event::Attached { .. } => {}
             Event::Reopened { due_ms, .. } => {
                 need(self.status == Closed, "")?;
                 s.status = Handling;

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "sweep and inbox", include_str!("../migrations/0003_sweep_and_inbox.sql")),
     (4, "kpi", include_str!("../migrations/0004_kpi.sql")),
     (5, "devices", include_str!("../migrations/0005_devices.sql")),
+    (6, "attachments", include_str!("../migrations/0006_attachments.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

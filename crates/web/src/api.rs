@@ -742,3 +742,70 @@ pub async fn device_event(
         wuzhi_app::devices::receive(&state.app, id, h("x-wuzhi-timestamp"), h("x-wuzhi-signature"), &body).await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
+
+// ---- attachments ----
+
+#[derive(Deserialize, IntoParams)]
+pub struct AttachParams {
+    /// The file's name as the uploader knows it.
+    pub name: String,
+}
+
+/// Attach a photo (JPEG, PNG, WebP) or PDF, at most 10 MB, sent as the raw body with its
+/// Content-Type.
+#[utoipa::path(post, path = "/api/cases/{id}/attachments", tag = "cases", params(("id" = i64, Path), AttachParams),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 201, body = wuzhi_app::attachments::AttachmentView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn upload_attachment(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiQuery(p): ApiQuery<AttachParams>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::attachments::AttachmentView>)> {
+    let declared = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let v = wuzhi_app::attachments::upload(&state.app, &a.actor, id, &p.name, declared, body.to_vec()).await?;
+    Ok((StatusCode::CREATED, Json(v)))
+}
+
+#[utoipa::path(get, path = "/api/cases/{id}/attachments", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<wuzhi_app::attachments::AttachmentView>), (status = 403, body = ErrorBody)))]
+pub async fn list_attachments(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<wuzhi_app::attachments::AttachmentView>>> {
+    Ok(Json(wuzhi_app::attachments::list(&state.app, &a.actor, id).await?))
+}
+
+/// The file itself, for those who may read its case.
+#[utoipa::path(get, path = "/api/attachments/{id}", tag = "cases", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn download_attachment(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Response> {
+    let (content_type, name, bytes) = wuzhi_app::attachments::download(&state.app, &a.actor, id).await?;
+    let disposition = format!("inline; filename*=UTF-8''{}", percent_encode(&name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// RFC 5987 encoding of a file name for Content-Disposition.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

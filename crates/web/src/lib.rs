@@ -46,6 +46,7 @@ pub struct AppState {
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
         api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
+        api::upload_attachment, api::list_attachments, api::download_attachment,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
 )]
@@ -137,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me/notifications", get(api::notifications))
         .route("/api/kpi", get(api::kpi))
         .route("/api/devices", get(api::list_devices).post(api::register_device))
+        .route("/api/cases/{id}/attachments", get(api::list_attachments).post(api::upload_attachment))
+        .route("/api/attachments/{id}", get(api::download_attachment))
         .route("/api/devices/{id}", axum::routing::delete(api::revoke_device))
         .route("/api/devices/{id}/events", post(api::device_event))
         .route("/api/kpi/ranking", get(api::kpi_ranking))

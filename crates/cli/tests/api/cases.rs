@@ -593,3 +593,73 @@ async fn sensors_report_through_a_signed_webhook() {
     .await;
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
 }
+
+async fn upload(app: &TestApp, s: &Session, case: i64, name: &str, content_type: &str, bytes: Vec<u8>) -> Reply {
+    let r = app
+        .client
+        .post(format!("{}/api/cases/{case}/attachments?name={name}", app.base))
+        .header("cookie", &s.cookie)
+        .header("x-csrf-token", &s.csrf)
+        .header("content-type", content_type)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    into_reply(r).await
+}
+
+/// A valid 1×1 PNG.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4, 0x89, 0x00, 0x00, 0x00, 0x0D, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0xF0, 0x1F, 0x00, 0x05, 0x00, 0x01, 0xFF, 0x89, 0x99, 0x3D,
+    0x1D, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+#[tokio::test]
+async fn photos_are_checked_stored_by_content_and_shown_only_to_case_readers() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let id = app
+        .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "井盖破损", "description": "见照片", "lon": x, "lat": y}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let up = upload(&app, &resident, id, "photo.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
+    let sha = up.body["sha256"].as_str().unwrap().to_owned();
+    assert!(app.db.dir.join("files").join(&sha[..2]).join(&sha).exists(), "stored under its hash");
+    let again = upload(&app, &resident, id, "same.png", "image/png", PNG.to_vec()).await;
+    assert_eq!(again.body["sha256"], sha.as_str());
+    let gw = app.login("gridworker").await;
+    let got = app
+        .client
+        .get(format!("{}{}", app.base, up.body["url"].as_str().unwrap()))
+        .header("cookie", &gw.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), PNG);
+    let other = app.login("resident2").await;
+    let denied = app.get(&other, up.body["url"].as_str().unwrap()).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&gw, &format!("/api/cases/{id}/attachments")).await.body.as_array().unwrap().len(), 2);
+    let c = app.get(&resident, &format!("/api/cases/{id}")).await.body;
+    assert_eq!(kinds(&c), ["reported", "attached", "attached"]);
+    // Wrong or unknown types and oversized files are refused with the reason.
+    let lie = upload(&app, &resident, id, "x.jpg", "image/jpeg", PNG.to_vec()).await;
+    assert_eq!((lie.status, lie.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("content_type")));
+    let text = upload(&app, &resident, id, "x.txt", "text/plain", b"hello".to_vec()).await;
+    assert_eq!(text.body["error"]["field"], "content_type");
+    let mut big = vec![0xFF, 0xD8, 0xFF];
+    big.resize(10 * 1024 * 1024 + 1, 0);
+    let big = upload(&app, &resident, id, "big.jpg", "image/jpeg", big).await;
+    assert_eq!(big.body["error"]["field"], "body", "{}", big.text);
+    assert_eq!(upload(&app, &other, id, "x.png", "image/png", PNG.to_vec()).await.status, StatusCode::FORBIDDEN);
+}

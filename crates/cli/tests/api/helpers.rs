@@ -78,7 +78,7 @@ async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
     // Errors the server logs show up beside a failing test's output.
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let db = fresh_db().await;
-    let (app, clock) = open_app(&db.url).await;
+    let (app, clock) = open_app_with_files(&db.url, db.dir.join("files")).await;
     if let Some(t) = start_ms {
         clock.set_ms(t);
     }
@@ -87,9 +87,13 @@ async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
 }
 
 pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
+    open_app_with_files(url, std::env::temp_dir().join(format!("wuzhi-files-{}", std::process::id()))).await
+}
+
+pub async fn open_app_with_files(url: &str, files_dir: PathBuf) -> (Arc<App>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
     let store = wuzhi_store::Db::connect(url, 8).await.expect("connect");
-    let app = App::open(store, clock.clone(), Settings::default()).await.expect("open app");
+    let app = App::open(store, clock.clone(), Settings { files_dir, ..Settings::default() }).await.expect("open app");
     (app, clock)
 }
 

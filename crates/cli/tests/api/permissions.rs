@@ -45,6 +45,7 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "categories",
         "calendar_days",
         "devices",
+        "attachments",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -72,6 +73,17 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .body["id"]
         .as_i64()
         .unwrap();
+    let photo = app
+        .client
+        .post(format!("{}/api/cases/{other_case}/attachments?name=p.png", app.base))
+        .header("cookie", &r2s.cookie)
+        .header("x-csrf-token", &r2s.csrf)
+        .header("content-type", "image/png")
+        .body(crate::cases::PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let photo = into_reply(photo).await.body["id"].as_i64().unwrap();
     let csv = format!("code,name,level,parent_code\n{OTHER_GRID},改名网格,grid,120101001001\n");
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
@@ -209,6 +221,23 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::DELETE, "/api/devices/{id}", "/api/devices/1".into(), None, 404, 404),
         case(Method::POST, "/api/devices/{id}/events", "/api/devices/1/events".into(), Some(json!({})), 401, 401),
+        case(
+            Method::GET,
+            "/api/cases/{id}/attachments",
+            format!("/api/cases/{other_case}/attachments"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/cases/{id}/attachments",
+            format!("/api/cases/{other_case}/attachments?name=x.pdf"),
+            Some(Value::String("%PDF-1.4 x".into())),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/attachments/{id}", format!("/api/attachments/{photo}"), None, 403, 403),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
