@@ -136,6 +136,20 @@ pub enum Command {
     Reopen {
         reason: String,
     },
+    /// 吹哨: summon departments, who must check in within `hours` (default 2)
+    Summon {
+        org_ids: Vec<i64>,
+        hours: Option<u32>,
+    },
+    /// 报到 for one's own summoned unit
+    CheckIn {
+        org_id: i64,
+    },
+    /// 联合处置: a lead unit and cooperating units
+    AssignJoint {
+        lead: i64,
+        cooperating: Vec<i64>,
+    },
     /// 评价
     Rate {
         satisfaction: String,
@@ -164,6 +178,9 @@ impl Command {
             Command::Comment { .. } => "comment",
             Command::Reopen { .. } => "reopen",
             Command::Rate { .. } => "rate",
+            Command::Summon { .. } => "summon",
+            Command::CheckIn { .. } => "check_in",
+            Command::AssignJoint { .. } => "assign_joint",
         }
     }
 }
@@ -213,6 +230,12 @@ pub struct CaseView {
     pub extension_until_ms: Option<i64>,
     pub satisfaction: Option<String>,
     pub merged_into: Option<i64>,
+    /// 吹哨报到: summoned departments and their check-ins.
+    #[schema(value_type = Vec<Object>)]
+    pub summoned: Vec<wuzhi_domain::case::Summons>,
+    pub summon_due_ms: Option<i64>,
+    /// 联合处置: units cooperating with the owner.
+    pub cooperating: Vec<i64>,
     pub created_at_ms: i64,
     pub closed_at_ms: Option<i64>,
     /// What the viewer may do now.
@@ -240,6 +263,9 @@ pub(crate) fn state_of(r: &CaseRow) -> Result<CaseState> {
         closed_at_ms: r.closed_at_ms,
         closed_late: r.closed_late,
         filed_late: r.filed_late,
+        summoned: r.summons.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
+        summon_due_ms: r.summon_due_ms,
+        cooperating: r.cooperating.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
     })
 }
 
@@ -261,6 +287,9 @@ pub(crate) fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
     r.closed_at_ms = s.closed_at_ms;
     r.closed_late = s.closed_late;
     r.filed_late = s.filed_late;
+    r.summons = (!s.summoned.is_empty()).then(|| serde_json::to_string(&s.summoned).unwrap_or_default());
+    r.summon_due_ms = s.summon_due_ms;
+    r.cooperating = (!s.cooperating.is_empty()).then(|| serde_json::to_string(&s.cooperating).unwrap_or_default());
     r.updated_at_ms = now;
 }
 
@@ -276,9 +305,19 @@ fn is_reporter(a: &Actor, r: &CaseRow) -> bool {
     r.reporter_id == Some(a.person_id)
 }
 
+/// Units working on the case besides the owner: cooperating and summoned ones.
+fn helper_orgs(r: &CaseRow) -> Vec<i64> {
+    let mut v: Vec<i64> = r.cooperating.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    let summoned: Vec<wuzhi_domain::case::Summons> =
+        r.summons.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    v.extend(summoned.into_iter().map(|s| s.org));
+    v
+}
+
 fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
     Ok(is_reporter(a, r)
         || r.owner_org_id.is_some_and(|o| a.member_of(o))
+        || helper_orgs(r).into_iter().any(|o| a.member_of(o))
         || a.can(Action::ReadCase, &Target::territory(&territory(r)?)).is_ok())
 }
 
@@ -747,6 +786,44 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
                 due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
             }
         }
+        Command::Summon { org_ids, hours } => {
+            if !can_in(actor, Action::DispatchCase, &row)? {
+                return Err(forbid(name));
+            }
+            if org_ids.is_empty() || org_ids.len() > 20 {
+                return Err(AppError::invalid("org_ids", "summon 1 to 20 departments"));
+            }
+            for o in &org_ids {
+                wuzhi_store::org::get(&mut tx, *o)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("org_ids", format!("organisation {o} does not exist")))?;
+            }
+            let hours = hours.unwrap_or(2);
+            if !(1..=72).contains(&hours) {
+                return Err(AppError::invalid("hours", "must be 1 to 72"));
+            }
+            Event::Summoned { orgs: org_ids, due_ms: now + hours as i64 * 3_600_000 }
+        }
+        Command::CheckIn { org_id } => {
+            if !actor.member_of(org_id) {
+                return Err(forbid(name));
+            }
+            Event::CheckedIn { org: org_id }
+        }
+        Command::AssignJoint { lead, cooperating } => {
+            if !can_in(actor, Action::DispatchCase, &row)? {
+                return Err(forbid(name));
+            }
+            if cooperating.is_empty() {
+                return Err(AppError::invalid("cooperating", "name at least one cooperating unit"));
+            }
+            for o in std::iter::once(&lead).chain(&cooperating) {
+                wuzhi_store::org::get(&mut tx, *o)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("cooperating", format!("organisation {o} does not exist")))?;
+            }
+            Event::JointAssigned { lead, cooperating, due_ms: cal.due(now, limit(cat.as_ref(), "accept")) }
+        }
         Command::Rate { satisfaction, text: t } => {
             if !is_reporter(actor, &row) {
                 return Err(forbid(name));
@@ -801,6 +878,9 @@ fn allowed(actor: &Actor, r: &CaseRow, s: &CaseState) -> Vec<String> {
     add(s.status.is_open() && can(Action::MergeCase), "merge");
     add(s.status == Closed && (reporter || can(Action::DispatchCase)), "reopen");
     add(s.status == Closed && reporter && s.satisfaction.is_none(), "rate");
+    add(s.status.is_open() && s.status != Parked && can(Action::DispatchCase), "summon");
+    add(s.summoned.iter().any(|x| x.checked_in_ms.is_none() && actor.member_of(x.org)), "check_in");
+    add(matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase), "assign_joint");
     out.push("comment".into());
     out
 }
@@ -851,6 +931,9 @@ fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEn
         extension_until_ms: r.extension_until_ms,
         satisfaction: r.satisfaction,
         merged_into: r.merged_into,
+        summoned: state.summoned.clone(),
+        summon_due_ms: state.summon_due_ms,
+        cooperating: state.cooperating.clone(),
         created_at_ms: r.created_at_ms,
         closed_at_ms: r.closed_at_ms,
         actions,

@@ -177,6 +177,21 @@ pub enum Event {
         reason: String,
         due_ms: i64,
     },
+    /// 吹哨: a street commander summons departments, who must check in by `due_ms`.
+    Summoned {
+        orgs: Vec<i64>,
+        due_ms: i64,
+    },
+    /// 报到
+    CheckedIn {
+        org: i64,
+    },
+    /// 联合处置: a lead unit owns the case, cooperating units work with it.
+    JointAssigned {
+        lead: i64,
+        cooperating: Vec<i64>,
+        due_ms: i64,
+    },
     Rated {
         satisfaction: Satisfaction,
         text: String,
@@ -208,6 +223,9 @@ impl Event {
             Event::Attached { .. } => "attached",
             Event::Reopened { .. } => "reopened",
             Event::Rated { .. } => "rated",
+            Event::Summoned { .. } => "summoned",
+            Event::CheckedIn { .. } => "checked_in",
+            Event::JointAssigned { .. } => "joint_assigned",
             Event::MarkedOverdue { .. } => "marked_overdue",
         }
     }
@@ -237,6 +255,18 @@ pub struct CaseState {
     pub closed_late: bool,
     /// Filed after the filing deadline.
     pub filed_late: bool,
+    /// 吹哨报到: departments summoned by a street commander, and when each checked in.
+    pub summoned: Vec<Summons>,
+    pub summon_due_ms: Option<i64>,
+    /// 联合处置: units cooperating with the owner (the lead unit).
+    pub cooperating: Vec<i64>,
+}
+
+/// One summoned department and when it checked in (报到).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summons {
+    pub org: i64,
+    pub checked_in_ms: Option<i64>,
 }
 
 /// Why an event does not fit the case's state.
@@ -269,6 +299,9 @@ impl CaseState {
             closed_at_ms: None,
             closed_late: false,
             filed_late: false,
+            summoned: Vec::new(),
+            summon_due_ms: None,
+            cooperating: Vec::new(),
         }
     }
 
@@ -399,6 +432,35 @@ impl CaseState {
                 s.due_ms = Some(*due_ms);
                 s.overdue = false;
             }
+            Event::Summoned { orgs, due_ms } => {
+                need(self.status.is_open() && self.status != Parked, "")?;
+                need(!orgs.is_empty(), "summon at least one department")?;
+                let mut list = orgs.clone();
+                list.sort_unstable();
+                list.dedup();
+                s.summoned = list.into_iter().map(|org| Summons { org, checked_in_ms: None }).collect();
+                s.summon_due_ms = Some(*due_ms);
+            }
+            Event::CheckedIn { org } => {
+                let i = self
+                    .summoned
+                    .iter()
+                    .position(|x| x.org == *org)
+                    .ok_or_else(|| self.refuse(e, "this unit was not summoned"))?;
+                need(self.summoned[i].checked_in_ms.is_none(), "it has already checked in")?;
+                s.summoned[i].checked_in_ms = Some(at_ms);
+            }
+            Event::JointAssigned { lead, cooperating, due_ms } => {
+                need(matches!(self.status, Filed | Dispatched), "")?;
+                need(!cooperating.contains(lead), "the lead unit cannot also cooperate")?;
+                s.status = Dispatched;
+                s.owner_org = Some(*lead);
+                s.cooperating = cooperating.clone();
+                s.dispatches += 1;
+                s.returns = 0;
+                s.due_ms = Some(*due_ms);
+                s.overdue = false;
+            }
             Event::Rated { .. } => {
                 need(self.status == Closed, "")?;
                 need(self.satisfaction.is_none(), "it is already rated")?;
@@ -512,6 +574,19 @@ mod tests {
         let granted = s.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 50).unwrap();
         assert_eq!(granted.due_ms, Some(5000));
         assert!(granted.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 60).is_err());
+    }
+
+    #[test]
+    fn summons_and_joint_handling() {
+        let s = filed().apply(&Event::Summoned { orgs: vec![5, 4, 5], due_ms: 500 }, 20).unwrap();
+        assert_eq!(s.summoned.iter().map(|x| x.org).collect::<Vec<_>>(), vec![4, 5]);
+        let s = s.apply(&Event::CheckedIn { org: 4 }, 30).unwrap();
+        assert_eq!(s.summoned[0].checked_in_ms, Some(30));
+        assert!(s.apply(&Event::CheckedIn { org: 4 }, 31).is_err(), "once");
+        assert!(s.apply(&Event::CheckedIn { org: 9 }, 31).is_err(), "not summoned");
+        let j = s.apply(&Event::JointAssigned { lead: 4, cooperating: vec![5], due_ms: 900 }, 40).unwrap();
+        assert_eq!((j.status, j.owner_org, j.cooperating.clone()), (Status::Dispatched, Some(4), vec![5]));
+        assert!(s.apply(&Event::JointAssigned { lead: 4, cooperating: vec![4], due_ms: 900 }, 40).is_err());
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub struct CaseRow {
     pub closed_at_ms: Option<i64>,
     pub closed_late: bool,
     pub filed_late: bool,
+    /// JSON: summoned departments.
+    pub summons: Option<String>,
+    pub summon_due_ms: Option<i64>,
+    /// JSON: cooperating organisation ids.
+    pub cooperating: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub version: i64,
@@ -47,7 +52,7 @@ pub struct CaseRow {
 const COLS: &str = "id, channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
     territory_code, reporter_id, reporter_name, reporter_phone, anonymous, owner_org_id, due_at_ms, overdue, returns, \
     total_returns, dispatches, reworks, extension_until_ms, satisfaction, merged_into, filed_at_ms, closed_at_ms, \
-    closed_late, filed_late, created_at_ms, updated_at_ms, version";
+    closed_late, filed_late, summons, summon_due_ms, cooperating, created_at_ms, updated_at_ms, version";
 
 fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
@@ -81,6 +86,9 @@ fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         closed_at_ms: r.try_get("closed_at_ms")?,
         closed_late: r.try_get::<i64, _>("closed_late")? != 0,
         filed_late: r.try_get::<i64, _>("filed_late")? != 0,
+        summons: r.try_get("summons")?,
+        summon_due_ms: r.try_get("summon_due_ms")?,
+        cooperating: r.try_get("cooperating")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
         version: r.try_get("version")?,
@@ -137,7 +145,7 @@ pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     let n = sqlx::query(
         "UPDATE cases SET category_code = $3, priority = $4, status = $5, owner_org_id = $6, due_at_ms = $7, overdue = $8, \
          returns = $9, total_returns = $10, dispatches = $11, reworks = $12, extension_until_ms = $13, satisfaction = $14, \
-         merged_into = $15, filed_at_ms = $16, closed_at_ms = $17, closed_late = $18, updated_at_ms = $19, filed_late = $20, version = version + 1 \
+         merged_into = $15, filed_at_ms = $16, closed_at_ms = $17, closed_late = $18, updated_at_ms = $19, filed_late = $20, summons = $21, summon_due_ms = $22, cooperating = $23, version = version + 1 \
          WHERE id = $1 AND version = $2",
     )
     .bind(c.id)
@@ -160,6 +168,9 @@ pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     .bind(c.closed_late as i64)
     .bind(c.updated_at_ms)
     .bind(c.filed_late as i64)
+    .bind(&c.summons)
+    .bind(c.summon_due_ms)
+    .bind(&c.cooperating)
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "kpi", include_str!("../migrations/0004_kpi.sql")),
     (5, "devices", include_str!("../migrations/0005_devices.sql")),
     (6, "attachments", include_str!("../migrations/0006_attachments.sql")),
+    (7, "joint handling", include_str!("../migrations/0007_joint.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -663,3 +663,47 @@ async fn photos_are_checked_stored_by_content_and_shown_only_to_case_readers() {
     assert_eq!(big.body["error"]["field"], "body", "{}", big.text);
     assert_eq!(upload(&app, &other, id, "x.png", "image/png", PNG.to_vec()).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_street_commander_summons_departments_who_check_in_and_handle_it_jointly() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let id = app
+        .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "道路塌陷积水", "description": "路面塌陷，水管可能破裂", "lon": x, "lat": y}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let commander = app.login("commander").await;
+    act(&app, &commander, id, json!({"action": "file", "category": "E0501"})).await;
+    let cmc = app.org_id("120101", "和平区城市管理委员会").await;
+    let water = app.org_id("120101", "和平区水务局").await;
+    let r = act(&app, &commander, id, json!({"action": "summon", "org_ids": [cmc, water], "hours": 1})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["summoned"].as_array().unwrap().len(), 2);
+    // The summoned department's handler now sees the case and reports in for their unit only.
+    let handler = app.login("handler").await;
+    let seen = app.get(&handler, &format!("/api/cases/{id}")).await;
+    assert_eq!(seen.status, StatusCode::OK);
+    assert!(seen.body["actions"].as_array().unwrap().contains(&json!("check_in")));
+    assert_eq!(
+        act(&app, &handler, id, json!({"action": "check_in", "org_id": water})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = act(&app, &handler, id, json!({"action": "check_in", "org_id": cmc})).await;
+    let me = r.body["summoned"].as_array().unwrap().iter().find(|s| s["org"] == cmc).unwrap().clone();
+    assert!(me["checked_in_ms"].is_i64(), "{me}");
+    assert_eq!(
+        act(&app, &handler, id, json!({"action": "check_in", "org_id": cmc})).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = act(&app, &commander, id, json!({"action": "assign_joint", "lead": cmc, "cooperating": [water]})).await;
+    assert_eq!((r.body["status"].as_str(), r.body["owner_org_id"].as_i64()), (Some("dispatched"), Some(cmc)));
+    assert_eq!(r.body["cooperating"], json!([water]));
+    assert_eq!(act(&app, &handler, id, json!({"action": "accept"})).await.body["status"], "handling");
+    // A grid worker cannot summon.
+    let gw = app.login("gridworker").await;
+    assert_eq!(act(&app, &gw, id, json!({"action": "summon", "org_ids": [cmc]})).await.status, StatusCode::FORBIDDEN);
+}
