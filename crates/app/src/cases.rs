@@ -237,6 +237,7 @@ pub struct CaseView {
     /// 联合处置: units cooperating with the owner.
     pub cooperating: Vec<i64>,
     pub created_at_ms: i64,
+    pub filed_at_ms: Option<i64>,
     pub closed_at_ms: Option<i64>,
     /// What the viewer may do now.
     pub actions: Vec<String>,
@@ -935,6 +936,7 @@ fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEn
         summon_due_ms: state.summon_due_ms,
         cooperating: state.cooperating.clone(),
         created_at_ms: r.created_at_ms,
+        filed_at_ms: r.filed_at_ms,
         closed_at_ms: r.closed_at_ms,
         actions,
         timeline,
@@ -985,7 +987,7 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Case
     view(actor, row, reveal, Some(timeline))
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub category: Option<String>,
@@ -1021,4 +1023,301 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
     let mut conn = app.db.read().await?;
     let rows = wuzhi_store::cases::list(&mut conn, &filter).await?;
     rows.into_iter().map(|r| view(actor, r, false, None)).collect()
+}
+
+/// The columns of a case export (no personal data).
+const EXPORT_COLUMNS: [&str; 17] = [
+    "id",
+    "channel",
+    "kind",
+    "subject",
+    "category_code",
+    "priority",
+    "status",
+    "territory_code",
+    "lon",
+    "lat",
+    "owner_org_id",
+    "created_at",
+    "filed_at",
+    "closed_at",
+    "due_at",
+    "overdue",
+    "satisfaction",
+];
+
+fn export_cells(c: &CaseView) -> Vec<String> {
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    vec![
+        c.id.to_string(),
+        c.channel.clone(),
+        c.kind.clone(),
+        c.subject.clone(),
+        opt(c.category_code.clone()),
+        opt(c.priority.clone()),
+        c.status.clone(),
+        c.territory_code.clone(),
+        opt(c.lon.map(|v| format!("{v:.6}"))),
+        opt(c.lat.map(|v| format!("{v:.6}"))),
+        opt(c.owner_org_id.map(|v| v.to_string())),
+        format_local(c.created_at_ms),
+        opt(c.filed_at_ms.map(format_local)),
+        opt(c.closed_at_ms.map(format_local)),
+        opt(c.due_at.clone()),
+        c.overdue.to_string(),
+        opt(c.satisfaction.clone()),
+    ]
+}
+
+/// Every case the actor may see that matches the filter (in pages, newest first), as CSV,
+/// Excel or GeoJSON. Reporters' names and phones are never exported.
+pub async fn export(app: &App, actor: &Actor, q: &ListQuery, format: &str) -> Result<(String, Vec<u8>)> {
+    if !["csv", "xlsx", "geojson"].contains(&format) {
+        return Err(AppError::invalid("format", format!("`{format}` is not csv, xlsx or geojson")));
+    }
+    let mut rows: Vec<CaseView> = Vec::new();
+    let mut before = q.before;
+    loop {
+        let page = list(app, actor, &ListQuery { before, limit: Some(1000), ..q.clone() }).await?;
+        let Some(last) = page.last() else { break };
+        before = Some(last.id);
+        rows.extend(page);
+        if rows.len() >= 100_000 {
+            return Err(AppError::invalid("limit", "more than 100000 cases match; narrow the filter"));
+        }
+    }
+    let err = |e: String| AppError::Internal(e);
+    match format {
+        "csv" => {
+            let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+            w.write_record(EXPORT_COLUMNS).map_err(|e| err(e.to_string()))?;
+            for c in &rows {
+                w.write_record(export_cells(c)).map_err(|e| err(e.to_string()))?;
+            }
+            Ok(("text/csv; charset=utf-8".into(), w.into_inner().map_err(|e| err(e.to_string()))?))
+        }
+        "xlsx" => {
+            let mut book = rust_xlsxwriter::Workbook::new();
+            let sheet = book.add_worksheet();
+            let x = |e: rust_xlsxwriter::XlsxError| err(e.to_string());
+            sheet.set_name("案件").map_err(x)?;
+            for (i, h) in EXPORT_COLUMNS.iter().enumerate() {
+                sheet.write_string(0, i as u16, *h).map_err(x)?;
+            }
+            for (r, c) in rows.iter().enumerate() {
+                for (i, v) in export_cells(c).into_iter().enumerate() {
+                    sheet.write_string(r as u32 + 1, i as u16, v).map_err(x)?;
+                }
+            }
+            Ok((
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+                book.save_to_buffer().map_err(x)?,
+            ))
+        }
+        _ => {
+            let features: Vec<serde_json::Value> = rows
+                .iter()
+                .filter_map(|c| {
+                    let (lon, lat) = (c.lon?, c.lat?);
+                    let props: serde_json::Map<String, serde_json::Value> = EXPORT_COLUMNS
+                        .iter()
+                        .zip(export_cells(c))
+                        .filter(|(k, _)| !matches!(**k, "lon" | "lat"))
+                        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String(v)))
+                        .collect();
+                    Some(json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": props}))
+                })
+                .collect();
+            let fc = json!({"type": "FeatureCollection", "features": features});
+            Ok(("application/geo+json".into(), fc.to_string().into_bytes()))
+        }
+    }
+}
+
+/// Parses `YYYY-MM-DD HH:MM[:SS]` (or with `T`) in Asia/Shanghai time.
+fn parse_local(field: &str, s: &str) -> Result<i64> {
+    let s = s.trim();
+    let bad = || AppError::invalid(field, format!("`{s}` is not a time YYYY-MM-DD HH:MM[:SS]"));
+    let (d, t) = s.split_once([' ', 'T']).ok_or_else(bad)?;
+    let day = wuzhi_domain::calendar::parse_day(field, d).map_err(|_| bad())?;
+    let parts: Vec<i64> = t.split(':').map(|p| p.parse::<i64>()).collect::<Result<_, _>>().map_err(|_| bad())?;
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m] => (*h, *m, 0),
+        [h, m, s] => (*h, *m, *s),
+        _ => return Err(bad()),
+    };
+    if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&sec) {
+        return Err(bad());
+    }
+    Ok(day * wuzhi_domain::calendar::DAY_MS + (h * 3600 + m * 60 + sec) * 1000 - wuzhi_domain::calendar::OFFSET_MS)
+}
+
+/// Imports historical cases from CSV (`external_id,kind,subject,description,category,lon,lat,
+/// address,created_at,status,closed_at,satisfaction`; status `open` or `closed`), all or
+/// nothing: every bad row is reported by line. A row whose `external_id` was imported before
+/// is skipped. City administrators only. Returns (imported, skipped).
+pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, usize)> {
+    if !actor.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == wuzhi_domain::Level::City) {
+        return Err(AppError::Forbidden { action: "import cases".into() });
+    }
+    use wuzhi_geo::ImportError;
+    let mut conn = app.db.read().await?;
+    let cats: std::collections::HashMap<String, CategoryRow> =
+        wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| (c.code.clone(), c)).collect();
+    drop(conn);
+    let cal = app.calendar();
+    let loc = app.locator();
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| AppError::invalid("header", e.to_string()))?.clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    for required in ["external_id", "subject", "created_at"] {
+        if col(required).is_none() {
+            return Err(AppError::invalid("header", format!("needs a {required} column")));
+        }
+    }
+    let mut errors = Vec::new();
+    let mut rows = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(ImportError {
+                    location: format!("line {line}"),
+                    field: "row".into(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |n: &str| col(n).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty());
+        let one = || -> Result<(CaseRow, String)> {
+            let ext = get("external_id").ok_or_else(|| AppError::invalid("external_id", "is empty"))?;
+            let kind = get("kind").unwrap_or("request");
+            if !KINDS.contains(&kind) {
+                return Err(AppError::invalid("kind", format!("`{kind}` is not one of {}", KINDS.join(", "))));
+            }
+            let subject = text::name("subject", get("subject").unwrap_or(""), 100)?;
+            let description = get("description").unwrap_or(&subject).chars().take(5000).collect::<String>();
+            let cat = match get("category") {
+                Some(c) => Some(
+                    cats.get(c)
+                        .filter(|c| c.accept_limit.is_some())
+                        .ok_or_else(|| AppError::invalid("category", format!("{c} is not a leaf of the taxonomy")))?,
+                ),
+                None => None,
+            };
+            let (territory, point) = match (get("lon"), get("lat")) {
+                (Some(x), Some(y)) => {
+                    let (x, y): (f64, f64) = (
+                        x.parse().map_err(|_| AppError::invalid("lon", "is not a number"))?,
+                        y.parse().map_err(|_| AppError::invalid("lat", "is not a number"))?,
+                    );
+                    let (x, y) = crate::locate::point(x, y, Crs::Wgs84)?;
+                    let g =
+                        loc.locate(x, y).ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?;
+                    (g.grid.code, Some((x, y)))
+                }
+                _ => {
+                    let a = get("address")
+                        .ok_or_else(|| AppError::invalid("address", "give lon and lat, or an address"))?;
+                    (
+                        loc.match_address(a)
+                            .ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?
+                            .code,
+                        None,
+                    )
+                }
+            };
+            let created = parse_local("created_at", get("created_at").unwrap_or(""))?;
+            let closed = match get("status").unwrap_or("open") {
+                "open" => None,
+                "closed" => {
+                    let c = parse_local(
+                        "closed_at",
+                        get("closed_at").ok_or_else(|| AppError::invalid("closed_at", "a closed case needs it"))?,
+                    )?;
+                    if c < created {
+                        return Err(AppError::invalid("closed_at", "is before created_at"));
+                    }
+                    Some(c)
+                }
+                s => return Err(AppError::invalid("status", format!("`{s}` is not open or closed"))),
+            };
+            let satisfaction = get("satisfaction").map(Satisfaction::parse).transpose()?;
+            if satisfaction.is_some() && closed.is_none() {
+                return Err(AppError::invalid("satisfaction", "only a closed case is rated"));
+            }
+            let handle_due = cal.due(created, limit(cat, "handle"));
+            let row = CaseRow {
+                channel: "import".into(),
+                kind: kind.into(),
+                subject,
+                description,
+                category_code: cat.map(|c| c.code.clone()),
+                priority: cat.and_then(|c| c.priority.clone()),
+                status: if closed.is_some() { "closed" } else { "filed" }.into(),
+                lon: point.map(|p| p.0),
+                lat: point.map(|p| p.1),
+                address: get("address").map(str::to_owned),
+                territory_code: territory,
+                filed_at_ms: Some(created),
+                closed_at_ms: closed,
+                closed_late: closed.is_some_and(|c| c > handle_due),
+                due_at_ms: if closed.is_some() { None } else { Some(handle_due) },
+                satisfaction: satisfaction.map(|s| s.as_str().to_owned()),
+                created_at_ms: created,
+                updated_at_ms: created,
+                version: 1,
+                ..Default::default()
+            };
+            Ok((row, ext.to_owned()))
+        };
+        match one() {
+            Ok(r) => rows.push(r),
+            Err(AppError::Invalid { field, reason }) => {
+                errors.push(ImportError { location: format!("line {line}"), field, reason })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Import(errors));
+    }
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let (mut imported, mut skipped) = (0, 0);
+    for (mut row, ext) in rows {
+        let Some(id) = wuzhi_store::cases::insert(&mut tx, &row, Some(&format!("import:{ext}"))).await? else {
+            skipped += 1;
+            continue;
+        };
+        row.id = id;
+        wuzhi_store::cases::update(&mut tx, &row).await?;
+        let e = Event::Commented { text: format!("历史数据导入（原编号 {ext}）") };
+        wuzhi_store::cases::append_event_at(
+            &mut tx,
+            id,
+            Some(1),
+            row.created_at_ms,
+            None,
+            "imported",
+            &json!({"external_id": ext, "note": e}).to_string(),
+        )
+        .await?;
+        imported += 1;
+    }
+    crate::audit::record(
+        &mut tx,
+        now,
+        Some(actor),
+        "import_cases",
+        "case",
+        "*",
+        json!({"imported": imported, "skipped": skipped}),
+    )
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    Ok((imported, skipped))
 }

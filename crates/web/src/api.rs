@@ -809,3 +809,57 @@ fn percent_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct CaseExportParams {
+    /// csv, xlsx or geojson
+    pub format: String,
+    pub status: Option<String>,
+    pub category: Option<String>,
+    pub overdue: Option<bool>,
+}
+
+/// The cases the caller may see, as CSV, Excel or GeoJSON points (no personal data).
+#[utoipa::path(get, path = "/api/cases/export", tag = "cases", params(CaseExportParams),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
+pub async fn export_cases(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<CaseExportParams>,
+) -> ApiResult<Response> {
+    let q = wuzhi_app::cases::ListQuery {
+        status: p.status.filter(|s| !s.is_empty()),
+        category: p.category.filter(|s| !s.is_empty()),
+        overdue: p.overdue,
+        before: None,
+        limit: None,
+    };
+    let (content_type, bytes) = wuzhi_app::cases::export(&state.app, &a.actor, &q, &p.format).await?;
+    let ext = match p.format.as_str() {
+        "geojson" => "geojson",
+        f => f,
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"cases.{ext}\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(serde::Serialize, ToSchema)]
+pub struct CaseImportReport {
+    pub imported: usize,
+    /// Rows whose external_id was imported before.
+    pub skipped: usize,
+}
+
+/// Import historical cases from a CSV body, all or nothing (city administrators).
+#[utoipa::path(post, path = "/api/cases/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, body = CaseImportReport), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn import_cases(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<CaseImportReport>> {
+    let (imported, skipped) = wuzhi_app::cases::import_csv(&state.app, &a.actor, &body).await?;
+    Ok(Json(CaseImportReport { imported, skipped }))
+}

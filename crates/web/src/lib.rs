@@ -46,7 +46,7 @@ pub struct AppState {
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
         api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
-        api::upload_attachment, api::list_attachments, api::download_attachment,
+        api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
 )]
@@ -130,6 +130,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/memberships/{id}", axum::routing::delete(api::end_membership))
         .route("/api/audit", get(api::list_audit))
         .route("/api/cases", get(api::list_cases).post(api::report_case))
+        .route("/api/cases/export", get(api::export_cases))
+        .route("/api/cases/import", post(api::import_cases))
         .route("/api/cases/{id}", get(api::get_case))
         .route("/api/cases/{id}/actions", post(api::case_action))
         .route("/api/categories", get(api::list_categories))

@@ -707,3 +707,146 @@ async fn a_street_commander_summons_departments_who_check_in_and_handle_it_joint
     let gw = app.login("gridworker").await;
     assert_eq!(act(&app, &gw, id, json!({"action": "summon", "org_ids": [cmc]})).await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn historical_cases_import_all_or_nothing_and_export_without_personal_data() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    // Real messages from the government message-board data as the historical cases.
+    let sample = include_str!("../../../../data/complaints/messages_sample.csv");
+    let mut rdr = csv::Reader::from_reader(sample.as_bytes());
+    let msgs: Vec<(String, String, String)> = rdr
+        .records()
+        .take(3)
+        .map(|r| r.unwrap())
+        .map(|r| (r[0].to_owned(), r[1].to_owned(), r[2].to_owned()))
+        .collect();
+    let mut w = csv::Writer::from_writer(vec![]);
+    w.write_record([
+        "external_id",
+        "kind",
+        "subject",
+        "description",
+        "category",
+        "lon",
+        "lat",
+        "address",
+        "created_at",
+        "status",
+        "closed_at",
+        "satisfaction",
+    ])
+    .unwrap();
+    w.write_record([
+        &msgs[0].0,
+        "complaint",
+        &msgs[0].1,
+        &msgs[0].2,
+        "E0102",
+        &x.to_string(),
+        &y.to_string(),
+        "",
+        "2026-11-20 09:00",
+        "closed",
+        "2026-11-20 15:30",
+        "satisfied",
+    ])
+    .unwrap();
+    w.write_record([
+        &msgs[1].0,
+        "request",
+        &msgs[1].1,
+        &msgs[1].2,
+        "",
+        "",
+        "",
+        "和平区劝业场街道花园路社区",
+        "2026-11-21 10:00:00",
+        "open",
+        "",
+        "",
+    ])
+    .unwrap();
+    w.write_record([
+        &msgs[2].0,
+        "consultation",
+        &msgs[2].1,
+        &msgs[2].2,
+        "H010101",
+        "",
+        "",
+        "劝业场街道",
+        "2026-11-22T08:15",
+        "closed",
+        "2026-11-29 08:15",
+        "",
+    ])
+    .unwrap();
+    let good = String::from_utf8(w.into_inner().unwrap()).unwrap();
+    let r = app.post_text(&admin, "/api/cases/import", &good).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body, json!({"imported": 3, "skipped": 0}));
+    assert_eq!(
+        app.post_text(&admin, "/api/cases/import", &good).await.body,
+        json!({"imported": 0, "skipped": 3}),
+        "re-import skips"
+    );
+    let bad = "external_id,kind,subject,created_at,status,address\n\
+               a1,rumour,标题,2026-11-20 09:00,open,花园路社区\n\
+               a2,request,标题,yesterday,open,花园路社区\n\
+               a3,request,标题,2026-11-20 09:00,open,花园路社区\n";
+    let r = app.post_text(&admin, "/api/cases/import", bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let d = r.body["error"]["details"].as_array().unwrap();
+    assert_eq!((d[0]["location"].as_str(), d[0]["field"].as_str()), (Some("line 2"), Some("kind")));
+    assert_eq!((d[1]["location"].as_str(), d[1]["field"].as_str()), (Some("line 3"), Some("created_at")));
+    assert_eq!(d.len(), 2);
+    let dispatcher = app.login("dispatcher").await;
+    let all = app.get(&dispatcher, "/api/cases?limit=100").await.body;
+    assert_eq!(all.as_array().unwrap().len(), 3, "the valid row a3 of the bad file was not imported");
+    let closed = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["subject"] == msgs[0].1.chars().take(100).collect::<String>())
+        .unwrap();
+    assert_eq!((closed["status"].as_str(), closed["satisfaction"].as_str()), (Some("closed"), Some("satisfied")));
+    // Exports: CSV and Excel of every visible case, GeoJSON of those with a point.
+    let csv = app
+        .client
+        .get(format!("{}/api/cases/export?format=csv", app.base))
+        .header("cookie", &dispatcher.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("\u{feff}id,channel,kind,subject,category_code"));
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.contains("2026-11-20T09:00:00+08:00"));
+    let gj: Value = app
+        .client
+        .get(format!("{}/api/cases/export?format=geojson", app.base))
+        .header("cookie", &dispatcher.cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(gj["features"].as_array().unwrap().len(), 1);
+    assert_eq!(gj["features"][0]["geometry"]["type"], "Point");
+    let xlsx = app
+        .client
+        .get(format!("{}/api/cases/export?format=xlsx", app.base))
+        .header("cookie", &dispatcher.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK");
+    assert_eq!(app.get(&dispatcher, "/api/cases/export?format=pdf").await.body["error"]["field"], "format");
+    let gw = app.login("gridworker").await;
+    assert_eq!(app.post_text(&gw, "/api/cases/import", &good).await.status, StatusCode::FORBIDDEN);
+}

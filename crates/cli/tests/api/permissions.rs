@@ -238,6 +238,17 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
         ),
         case(Method::GET, "/api/attachments/{id}", format!("/api/attachments/{photo}"), None, 403, 403),
+        case(Method::GET, "/api/cases/export", "/api/cases/export?format=csv".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/cases/import",
+            "/api/cases/import".into(),
+            Some(Value::String(
+                "external_id,subject,created_at,address\nx1,越权导入,2026-11-20 09:00,花园路社区\n".into(),
+            )),
+            403,
+            403,
+        ),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
