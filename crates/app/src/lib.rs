@@ -22,6 +22,7 @@ pub mod org;
 pub mod people;
 pub mod sweep;
 pub mod territory;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, Result};

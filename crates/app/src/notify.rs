@@ -73,6 +73,7 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
                 }
             }
         }
+        crate::webhooks::enqueue(&mut tx, &r.topic, &r.payload, now).await?;
         if wuzhi_store::cases::finish_outbox(&mut tx, r.id, worker).await? {
             out.processed += 1;
         }

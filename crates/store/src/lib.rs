@@ -13,6 +13,7 @@ pub mod migrate;
 pub mod org;
 pub mod people;
 pub mod territory;
+pub mod webhooks;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};

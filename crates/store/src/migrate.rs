@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "devices", include_str!("../migrations/0005_devices.sql")),
     (6, "attachments", include_str!("../migrations/0006_attachments.sql")),
     (7, "joint handling", include_str!("../migrations/0007_joint.sql")),
+    (8, "webhooks", include_str!("../migrations/0008_webhooks.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -863,3 +863,49 @@ pub async fn import_cases(State(state): State<AppState>, a: Authed, body: String
     let (imported, skipped) = wuzhi_app::cases::import_csv(&state.app, &a.actor, &body).await?;
     Ok(Json(CaseImportReport { imported, skipped }))
 }
+
+// ---- webhooks ----
+
+#[derive(Deserialize, ToSchema)]
+pub struct WebhookBody {
+    pub url: String,
+    /// `*` or topics such as `case.dispatched,case.verified`
+    pub topics: String,
+}
+
+/// Subscribe an integration to case events; the answer holds its signing secret, once.
+#[utoipa::path(post, path = "/api/webhooks", tag = "integrations", request_body = WebhookBody,
+    responses((status = 201, body = wuzhi_app::webhooks::WebhookView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn register_webhook(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<WebhookBody>,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::webhooks::WebhookView>)> {
+    Ok((StatusCode::CREATED, Json(wuzhi_app::webhooks::register(&state.app, &a.actor, &b.url, &b.topics).await?)))
+}
+
+#[utoipa::path(get, path = "/api/webhooks", tag = "integrations", responses((status = 200, body = Vec<wuzhi_app::webhooks::WebhookView>), (status = 403, body = ErrorBody)))]
+pub async fn list_webhooks(
+    State(state): State<AppState>,
+    a: Authed,
+) -> ApiResult<Json<Vec<wuzhi_app::webhooks::WebhookView>>> {
+    Ok(Json(wuzhi_app::webhooks::list(&state.app, &a.actor).await?))
+}
+
+#[utoipa::path(delete, path = "/api/webhooks/{id}", tag = "integrations", params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn revoke_webhook(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    wuzhi_app::webhooks::revoke(&state.app, &a.actor, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Recent deliveries of a subscription, with attempts and the last error (dead letters included).
+#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", tag = "integrations", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<wuzhi_app::webhooks::DeliveryView>), (status = 403, body = ErrorBody)))]
+pub async fn webhook_deliveries(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<wuzhi_app::webhooks::DeliveryView>>> {
+    Ok(Json(wuzhi_app::webhooks::deliveries(&state.app, &a.actor, id).await?))
+}

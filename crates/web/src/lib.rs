@@ -47,6 +47,7 @@ pub struct AppState {
         api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
         api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
+        api::register_webhook, api::list_webhooks, api::revoke_webhook, api::webhook_deliveries,
     ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
 )]
@@ -139,6 +140,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/calendar", axum::routing::put(api::replace_calendar))
         .route("/api/me/notifications", get(api::notifications))
         .route("/api/kpi", get(api::kpi))
+        .route("/api/webhooks", get(api::list_webhooks).post(api::register_webhook))
+        .route("/api/webhooks/{id}", axum::routing::delete(api::revoke_webhook))
+        .route("/api/webhooks/{id}/deliveries", get(api::webhook_deliveries))
         .route("/api/devices", get(api::list_devices).post(api::register_device))
         .route("/api/cases/{id}/attachments", get(api::list_attachments).post(api::upload_attachment))
         .route("/api/attachments/{id}", get(api::download_attachment))
@@ -193,6 +197,7 @@ impl Application {
         let app = self.state.app.clone();
         let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
         let run_workers = self.background;
+        let client = reqwest::Client::new();
         let background = tokio::spawn(async move {
             if !run_workers {
                 return;
@@ -204,6 +209,11 @@ impl Application {
                 n += 1;
                 if let Err(e) = wuzhi_app::notify::run_once(&app, &worker).await {
                     tracing::warn!(error = %e, "outbox pass failed");
+                }
+                if n % 2 == 0 {
+                    if let Err(e) = wuzhi_app::webhooks::run_once(&app, &worker, &client).await {
+                        tracing::warn!(error = %e, "webhook pass failed");
+                    }
                 }
                 if n % 5 == 0 {
                     if let Err(e) = app.refresh_index_if_stale().await {

@@ -850,3 +850,99 @@ async fn historical_cases_import_all_or_nothing_and_export_without_personal_data
     let gw = app.login("gridworker").await;
     assert_eq!(app.post_text(&gw, "/api/cases/import", &good).await.status, StatusCode::FORBIDDEN);
 }
+
+/// A receiver for webhook calls that records them and answers with a settable status.
+async fn receiver() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>,
+    std::sync::Arc<std::sync::atomic::AtomicU16>,
+) {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
+    let status = Arc::new(AtomicU16::new(200));
+    let (s2, st2) = (seen.clone(), status.clone());
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let (seen, status) = (s2.clone(), st2.clone());
+            async move {
+                seen.lock().unwrap().push((headers, body));
+                axum::http::StatusCode::from_u16(status.load(Ordering::SeqCst)).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen, status)
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_retried_with_back_off_and_dead_lettered() {
+    use std::sync::atomic::Ordering;
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (url, seen, status) = receiver().await;
+    let w = app.post(&admin, "/api/webhooks", json!({"url": url, "topics": "case.reported,case.filed"})).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+    let (hook, secret) = (w.body["id"].as_i64().unwrap(), w.body["secret"].as_str().unwrap().to_owned());
+    assert_eq!(
+        app.post(&admin, "/api/webhooks", json!({"url": "ftp://x", "topics": "*"})).await.body["error"]["field"],
+        "url"
+    );
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let id = app
+        .post(
+            &resident,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "噪音", "description": "d", "lon": x, "lat": y}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    wuzhi_app::notify::run_once(&app.app, "a").await.unwrap();
+    // Two servers deliver at once: each delivery goes out once.
+    let client = reqwest::Client::new();
+    let (a, b, c1, c2) = (app.app.clone(), app.app.clone(), client.clone(), client.clone());
+    let (o1, o2) =
+        tokio::join!(async move { wuzhi_app::webhooks::run_once(&a, "server-a", &c1).await.unwrap() }, async move {
+            wuzhi_app::webhooks::run_once(&b, "server-b", &c2).await.unwrap()
+        });
+    assert_eq!(o1.delivered + o2.delivered, 1);
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let (headers, body) = &got[0];
+    assert_eq!(headers["x-wuzhi-event"], "case.reported");
+    let ts: i64 = headers["x-wuzhi-timestamp"].to_str().unwrap().parse().unwrap();
+    let want = format!("sha256={}", wuzhi_app::devices::sign(&secret, ts, body.as_bytes()));
+    assert_eq!(headers["x-wuzhi-signature"].to_str().unwrap(), want);
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["event"]["case_id"], id);
+    // The receiver fails: retried with back-off, then dead-lettered.
+    status.store(503, Ordering::SeqCst);
+    let dispatcher = app.login("dispatcher").await;
+    act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
+    wuzhi_app::notify::run_once(&app.app, "a").await.unwrap();
+    let mut attempts = 0;
+    for _ in 0..8 {
+        let o = wuzhi_app::webhooks::run_once(&app.app, "a", &client).await.unwrap();
+        attempts += o.failed + o.dead;
+        assert_eq!(
+            wuzhi_app::webhooks::run_once(&app.app, "a", &client).await.unwrap(),
+            Default::default(),
+            "not due again yet"
+        );
+        app.clock.advance_ms(wuzhi_app::webhooks::backoff_ms(8));
+    }
+    assert_eq!(attempts, 8);
+    let d = app.get(&admin, &format!("/api/webhooks/{hook}/deliveries")).await.body;
+    let filed = d.as_array().unwrap().iter().find(|x| x["topic"] == "case.filed").unwrap();
+    assert_eq!((filed["status"].as_str(), filed["attempts"].as_i64()), (Some("dead"), Some(8)));
+    assert_eq!(filed["last_error"], "HTTP 503");
+    assert_eq!(seen.lock().unwrap().len(), 9);
+    let gw = app.login("gridworker").await;
+    assert_eq!(app.get(&gw, "/api/webhooks").await.status, StatusCode::FORBIDDEN);
+}

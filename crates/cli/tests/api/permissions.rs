@@ -249,6 +249,17 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        case(Method::GET, "/api/webhooks", "/api/webhooks".into(), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/webhooks",
+            "/api/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/x", "topics": "*"})),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/webhooks/{id}", "/api/webhooks/1".into(), None, 403, 403),
+        case(Method::GET, "/api/webhooks/{id}/deliveries", "/api/webhooks/1/deliveries".into(), None, 403, 403),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),

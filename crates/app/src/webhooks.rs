@@ -1,0 +1,210 @@
+//! Webhooks for integrations (对接推送): every case change in the outbox is queued for each
+//! subscription whose topics match, then POSTed as JSON, signed like device events
+//! (`X-Wuzhi-Signature: sha256=HMAC(secret, "{timestamp}.{body}")`). A failed attempt is
+//! retried with exponential back-off (10 s doubling, at most an hour apart) and
+//! dead-lettered after eight attempts. Deliveries are claimed with a lease, so several app
+//! servers never send the same delivery twice at once.
+//!
+//! This build speaks plain HTTP to receivers; HTTPS receivers are reached through an egress
+//! proxy that terminates TLS (set `HTTP_PROXY`).
+
+use crate::audit::record;
+use crate::{App, AppError, Result};
+use serde::Serialize;
+use serde_json::json;
+use wuzhi_domain::{Actor, Level};
+
+pub const MAX_ATTEMPTS: i64 = 8;
+
+fn require_city_admin(actor: &Actor) -> Result<()> {
+    if actor.scopes_for(wuzhi_domain::Action::ManageCategories).iter().any(|s| s.level() == Level::City) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden { action: "manage webhooks".into() })
+    }
+}
+
+/// The wait before attempt `n + 1` after `n` failures.
+pub fn backoff_ms(failures: i64) -> i64 {
+    (10_000i64 << failures.clamp(0, 20)).min(3_600_000)
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct WebhookView {
+    pub id: i64,
+    pub url: String,
+    /// `*` or a comma-separated list of topics such as `case.dispatched,case.verified`.
+    pub topics: String,
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+pub async fn register(app: &App, actor: &Actor, url: &str, topics: &str) -> Result<WebhookView> {
+    require_city_admin(actor)?;
+    let url = url.trim();
+    if !url.starts_with("http://") || url.len() > 500 || url.contains(char::is_whitespace) {
+        return Err(AppError::invalid(
+            "url",
+            "must be an http:// URL (reach https receivers through a TLS egress proxy)",
+        ));
+    }
+    let topics = topics.trim();
+    if topics.is_empty() || !topics.split(',').all(|t| t == "*" || (t.starts_with("case.") && t.len() < 64)) {
+        return Err(AppError::invalid("topics", "must be * or case.KIND topics separated by commas"));
+    }
+    let secret = crate::auth::random_token();
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let id = wuzhi_store::webhooks::insert(&mut tx, url, &secret, topics, now).await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "register_webhook",
+        "webhook",
+        &id.to_string(),
+        json!({"url": url, "topics": topics}),
+    )
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(WebhookView { id, url: url.into(), topics: topics.into(), active: true, secret: Some(secret) })
+}
+
+pub async fn list(app: &App, actor: &Actor) -> Result<Vec<WebhookView>> {
+    require_city_admin(actor)?;
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::webhooks::list(&mut conn)
+        .await?
+        .into_iter()
+        .map(|w| WebhookView {
+            id: w.id,
+            url: w.url,
+            topics: w.topics,
+            active: w.revoked_at_ms.is_none(),
+            secret: None,
+        })
+        .collect())
+}
+
+pub async fn revoke(app: &App, actor: &Actor, id: i64) -> Result<()> {
+    require_city_admin(actor)?;
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    if !wuzhi_store::webhooks::revoke(&mut tx, id, now).await? {
+        return Err(AppError::not_found(format!("active webhook {id}")));
+    }
+    record(&mut tx, now, Some(actor), "revoke_webhook", "webhook", &id.to_string(), json!({})).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DeliveryView {
+    pub id: i64,
+    pub topic: String,
+    /// pending, delivered or dead
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_ms: i64,
+    pub last_error: Option<String>,
+    pub delivered_at_ms: Option<i64>,
+}
+
+pub async fn deliveries(app: &App, actor: &Actor, webhook_id: i64) -> Result<Vec<DeliveryView>> {
+    require_city_admin(actor)?;
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::webhooks::deliveries(&mut conn, webhook_id, 200)
+        .await?
+        .into_iter()
+        .map(|d| DeliveryView {
+            id: d.id,
+            topic: d.topic,
+            status: d.status,
+            attempts: d.attempts,
+            next_attempt_ms: d.next_attempt_ms,
+            last_error: d.last_error,
+            delivered_at_ms: d.delivered_at_ms,
+        })
+        .collect())
+}
+
+/// Queues an outbox row for every matching active subscription (in the caller's transaction).
+pub(crate) async fn enqueue(conn: &mut wuzhi_store::Conn, topic: &str, payload: &str, now: i64) -> Result<usize> {
+    let hooks = wuzhi_store::webhooks::list(conn).await?;
+    let mut n = 0;
+    for h in hooks.iter().filter(|h| h.revoked_at_ms.is_none()) {
+        if h.topics.split(',').any(|t| t == "*" || t == topic) {
+            wuzhi_store::webhooks::enqueue(conn, h.id, topic, payload, now).await?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Outcome {
+    pub delivered: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+/// Attempts every due delivery once, as `worker`.
+pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Result<Outcome> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let due = wuzhi_store::webhooks::claim(&mut tx, worker, now, now + 120_000, 100).await?;
+    let hooks = wuzhi_store::webhooks::list(&mut tx).await?;
+    wuzhi_store::commit(tx).await?;
+    let mut out = Outcome::default();
+    for d in due {
+        let Some(hook) = hooks.iter().find(|h| h.id == d.webhook_id) else { continue };
+        let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
+            .to_string();
+        let ts = app.now_ms();
+        let sig = crate::devices::sign(&hook.secret, ts, body.as_bytes());
+        let sent = client
+            .post(&hook.url)
+            .header("content-type", "application/json")
+            .header("x-wuzhi-event", &d.topic)
+            .header("x-wuzhi-delivery", d.id.to_string())
+            .header("x-wuzhi-timestamp", ts.to_string())
+            .header("x-wuzhi-signature", format!("sha256={sig}"))
+            .body(body)
+            .timeout(std::time::Duration::from_secs(10))
+            .send()
+            .await;
+        let error = match sent {
+            Ok(r) if r.status().is_success() => None,
+            Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+            Err(e) => Some(format!("{e}")),
+        };
+        let now = app.now_ms();
+        let (status, next) = match &error {
+            None => ("delivered", now),
+            Some(_) if d.attempts + 1 >= MAX_ATTEMPTS => ("dead", now),
+            Some(_) => ("pending", now + backoff_ms(d.attempts)),
+        };
+        let mut tx = app.db.write().await?;
+        if wuzhi_store::webhooks::finish(&mut tx, d.id, worker, status, next, error.as_deref(), now).await? {
+            match status {
+                "delivered" => out.delivered += 1,
+                "dead" => out.dead += 1,
+                _ => out.failed += 1,
+            }
+        }
+        wuzhi_store::commit(tx).await?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn back_off_doubles_to_an_hour() {
+        assert_eq!(super::backoff_ms(0), 10_000);
+        assert_eq!(super::backoff_ms(1), 20_000);
+        assert_eq!(super::backoff_ms(7), 1_280_000);
+        assert_eq!(super::backoff_ms(12), 3_600_000);
+    }
+}
