@@ -40,6 +40,21 @@ async fn city_administrator_lists_the_whole_demo_city() {
     assert_eq!(c["township"], 6, "和平区 has six streets");
 }
 
+/// "location field reason" of each problem in a rejected import.
+fn problems(r: &Reply) -> Vec<String> {
+    let list = r.body["error"]["details"].as_array().unwrap();
+    list.iter()
+        .map(|d| {
+            format!(
+                "{} {} {}",
+                d["location"].as_str().unwrap(),
+                d["field"].as_str().unwrap(),
+                d["reason"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn a_bad_import_names_every_problem_and_imports_nothing() {
     let app = spawn_app().await;
@@ -53,38 +68,14 @@ async fn a_bad_import_names_every_problem_and_imports_nothing() {
     let r = app.post_text(&admin, "/api/territories/import?format=csv", csv).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     assert_eq!(r.body["error"]["code"], "import_rejected");
-    let details: Vec<String> = r.body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}",
-                d["location"].as_str().unwrap(),
-                d["field"].as_str().unwrap(),
-                d["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let details = problems(&r);
     assert_eq!(details, vec!["line 3 code `1201019000x1` must be digits only"], "parse errors come first, alone");
     let csv = "code,name,level,parent_code\n\
                120101900000,新街道,township,120101000000\n\
                120102001001,错父级,village,120101001000\n\
                120101009001,无父级,village,120101009000\n";
     let r = app.post_text(&admin, "/api/territories/import?format=csv", csv).await;
-    let details: Vec<String> = r.body["error"]["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            format!(
-                "{} {} {}",
-                d["location"].as_str().unwrap(),
-                d["field"].as_str().unwrap(),
-                d["reason"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let details = problems(&r);
     assert_eq!(
         details,
         vec![
