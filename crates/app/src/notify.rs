@@ -56,9 +56,24 @@ pub struct Outcome {
 /// the messages and the marks commit together, so a crash leaves the rows for the next pass
 /// and a second server skips rows this one holds.
 pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
+    // Short transactions (50 rows each) so that intake, which shares SQLite's one writer,
+    // never waits long behind a pass.
+    let mut out = Outcome::default();
+    loop {
+        let (batch, claimed) = pass(app, worker, 50).await?;
+        out.processed += batch.processed;
+        out.notifications += batch.notifications;
+        if claimed < 50 {
+            return Ok(out);
+        }
+    }
+}
+
+async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64)> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, 500).await?;
+    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, limit).await?;
+    let claimed = rows.len() as i64;
     let mut out = Outcome::default();
     for r in rows {
         let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
@@ -79,7 +94,7 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
         }
     }
     wuzhi_store::commit(tx).await?;
-    Ok(out)
+    Ok((out, claimed))
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
