@@ -85,6 +85,37 @@ async fn track_metrics(req: Request, next: Next) -> Response {
     res
 }
 
+/// Errors that axum itself produces (a method the route does not take, a body over the
+/// limit, a missing content type) come as plain text; give them the same JSON shape as ours.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() && !status.is_server_error() || is_json {
+        return res;
+    }
+    let code = match status.as_u16() {
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        s if s >= 500 => "internal",
+        _ => "bad_request",
+    };
+    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let mut out = (status, Json(serde_json::json!({"error": {"code": code, "message": message}}))).into_response();
+    for (k, v) in res.headers() {
+        if k == axum::http::header::ALLOW {
+            out.headers_mut().insert(k, v.clone());
+        }
+    }
+    out
+}
+
 async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.app.db.read().await.is_ok();
     let loc = state.app.locator();
@@ -157,6 +188,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
         .merge(api)
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http())
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))

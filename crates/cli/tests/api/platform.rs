@@ -66,6 +66,18 @@ async fn every_error_is_json_with_a_code_and_the_field() {
     assert_eq!(limit.body["error"]["field"], "limit");
     let level = app.get(&s, "/api/territories?level=province").await;
     assert_eq!(level.body["error"]["field"], "level");
+    // Errors axum raises itself are JSON too.
+    let wrong_method = app.call(Some(&s), Method::PUT, "/api/territories", None).await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong_method.body["error"]["code"], "method_not_allowed");
+    let no_type = app.client.post(format!("{}/api/session", app.base)).body("{}").send().await.unwrap();
+    let no_type = into_reply(no_type).await;
+    assert_eq!(no_type.status, StatusCode::BAD_REQUEST);
+    assert_eq!(no_type.body["error"]["code"], "invalid_input", "{}", no_type.text);
+    // A body over the limit.
+    let big = app.post_text(&s, "/api/territories/import?format=csv", &"x".repeat(65 * 1024 * 1024)).await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(big.body["error"]["code"], "payload_too_large", "{}", big.text);
     let nothing = app.get(&s, "/api/no/such/thing").await;
     assert_eq!(nothing.status, StatusCode::NOT_FOUND);
     assert_eq!(nothing.body["error"]["code"], "not_found");
