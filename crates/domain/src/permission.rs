@@ -260,15 +260,16 @@ impl Actor {
         self.grants.iter().any(|g| g.role == role)
     }
 
-    /// True when one of the actor's posts is in this organisation (a unit's own work:
-    /// accepting, returning and handling its cases).
+    /// True when one of the actor's staff posts is in this organisation (a unit's own work:
+    /// accepting, returning and handling its cases). A resident registered with a community
+    /// committee is not its staff.
     pub fn member_of(&self, org: i64) -> bool {
-        self.grants.iter().any(|g| g.org == Some(org))
+        self.grants.iter().any(|g| g.org == Some(org) && g.role != Role::Resident)
     }
 
-    /// The organisations the actor holds posts in.
+    /// The organisations the actor holds staff posts in.
     pub fn orgs(&self) -> Vec<i64> {
-        let mut v: Vec<i64> = self.grants.iter().filter_map(|g| g.org).collect();
+        let mut v: Vec<i64> = self.grants.iter().filter(|g| g.role != Role::Resident).filter_map(|g| g.org).collect();
         v.sort_unstable();
         v.dedup();
         v
@@ -331,6 +332,14 @@ mod tests {
         };
         assert_eq!(a.scopes_for(Action::ReadPeople), vec![code("120000")]);
         assert_eq!(a.scopes_for(Action::ManageTerritory), vec![code("120000")]);
+    }
+
+    #[test]
+    fn a_resident_of_a_committee_is_not_its_staff() {
+        let resident = actor(Role::Resident, "120101001001001");
+        assert!(!resident.member_of(3));
+        assert!(resident.orgs().is_empty());
+        assert!(actor(Role::CommunityStaff, "120101001001").member_of(3));
     }
 
     #[test]

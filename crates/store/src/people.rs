@@ -292,10 +292,14 @@ pub async fn insert_api_token(
 }
 
 pub async fn api_token_person(conn: &mut Conn, token_hash: &str) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT person_id FROM api_tokens WHERE token_hash = $1 AND revoked_at_ms IS NULL")
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await?)
+    // A disabled account's tokens stop working with it.
+    Ok(sqlx::query_scalar(
+        "SELECT t.person_id FROM api_tokens t JOIN accounts a ON a.person_id = t.person_id \
+         WHERE t.token_hash = $1 AND t.revoked_at_ms IS NULL AND a.disabled = 0",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 /// (id, name, created, revoked) of a person's tokens.

@@ -946,3 +946,46 @@ async fn webhooks_are_signed_retried_with_back_off_and_dead_lettered() {
     let gw = app.login("gridworker").await;
     assert_eq!(app.get(&gw, "/api/webhooks").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn residents_registered_with_a_committee_cannot_act_for_it() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001002").await;
+    let r2 = app.login("resident2").await;
+    let id = app
+        .post(&r2, "/api/cases", json!({"channel": "app", "kind": "dispute", "subject": "物业不修漏水", "description": "楼上漏水，物业拖延不修", "lon": x, "lat": y}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    act(&app, &dispatcher, id, json!({"action": "file", "category": "H011003"})).await;
+    let committee = app.org_id("120101001001", "花园路社区居委会").await;
+    let d = act(&app, &dispatcher, id, json!({"action": "dispatch", "org_id": committee})).await;
+    assert_eq!(d.body["owner_org_id"], committee, "{}", d.text);
+    // The other resident is registered with the same committee, but is not its staff.
+    let resident = app.login("resident").await;
+    assert_eq!(app.get(&resident, &format!("/api/cases/{id}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(act(&app, &resident, id, json!({"action": "accept"})).await.status, StatusCode::FORBIDDEN);
+    assert!(app.get(&resident, "/api/cases").await.body.as_array().unwrap().is_empty());
+    let staff = app.login("community").await;
+    assert_eq!(act(&app, &staff, id, json!({"action": "accept"})).await.body["status"], "handling");
+}
+
+#[tokio::test]
+async fn a_disabled_accounts_api_tokens_stop_working() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let d = app.login("dispatcher").await;
+    let token =
+        app.post(&d, "/api/me/tokens", json!({"name": "bridge"})).await.body["token"].as_str().unwrap().to_owned();
+    let me = |t: String| {
+        let (c, url) = (app.client.clone(), format!("{}/api/me", app.base));
+        async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+    };
+    assert_eq!(me(token.clone()).await, StatusCode::OK);
+    let pid = app.person_id("dispatcher").await;
+    app.post(&admin, &format!("/api/people/{pid}/account"), json!({"disabled": true})).await;
+    assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
+}
