@@ -257,3 +257,25 @@ pub fn to_xlsx(rows: &[RankRow]) -> Result<Vec<u8>> {
     }
     book.save_to_buffer().map_err(e)
 }
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GridCount {
+    pub code: String,
+    pub open: i64,
+}
+
+/// Open cases per grid (or per the most specific territory a case is located to) in the
+/// actor's territory, for colouring the map.
+pub async fn open_per_grid(app: &App, actor: &Actor) -> Result<Vec<GridCount>> {
+    let scopes = actor.scopes_for(Action::ReadCase);
+    if scopes.is_empty() {
+        return Err(AppError::Forbidden { action: Action::ReadCase.as_str().into() });
+    }
+    let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
+    let mut conn = app.db.read().await?;
+    Ok(wuzhi_store::kpi::open_per_grid(&mut conn, &prefixes)
+        .await?
+        .into_iter()
+        .map(|(code, open)| GridCount { code, open })
+        .collect())
+}

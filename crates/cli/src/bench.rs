@@ -276,3 +276,97 @@ async fn intake_one(
     app.db.close().await;
     Ok(())
 }
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// With `cases` generated cases over the demo city (spread over a year), times the
+/// city-wide indicator query for the last 30 days and the per-grid open-case counts for the
+/// map, as a city leader would ask them (median of five runs each).
+pub async fn kpi(cases: i64, postgres: Option<String>) -> Result<(), String> {
+    use std::sync::Arc;
+    let tag = format!("{}", std::process::id());
+    let mut targets = Vec::new();
+    let dir = std::env::temp_dir().join(format!("wuzhi-bench-kpi-{tag}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    targets.push(Target {
+        label: "sqlite",
+        url: format!("sqlite://{}", dir.join("kpi.sqlite").display()),
+        cleanup: None,
+        dir: Some(dir),
+    });
+    if let Some(server) = postgres {
+        let name = format!("wuzhi_bench_kpi_{tag}");
+        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
+        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
+    }
+    for t in targets {
+        let result: Result<(), String> = async {
+            let db = wuzhi_store::Db::connect(&t.url, 4).await.map_err(|e| e.to_string())?;
+            let settings =
+                wuzhi_app::Settings { files_dir: std::env::temp_dir().join("wuzhi-bench-files"), ..Default::default() };
+            let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings)
+                .await
+                .map_err(|e| e.to_string())?;
+            wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
+            let now = app.now_ms();
+            let started = Instant::now();
+            let step = 1_000_000i64;
+            let mut done = 0;
+            while done < cases {
+                let n = step.min(cases - done);
+                let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
+                wuzhi_store::kpi::generate_cases(&mut tx, n, now, 365, done + 1).await.map_err(|e| e.to_string())?;
+                wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
+                done += n;
+            }
+            let l = t.label;
+            println!("kpi_generated_cases.{l}: {done} cases");
+            println!("kpi_generate_seconds.{l}: {:.1} s", started.elapsed().as_secs_f64());
+            let leader = app.actor(app_person(&app, "city_leader").await?).await.map_err(|e| e.to_string())?;
+            let q = wuzhi_app::kpi::Query::default();
+            let mut city = Vec::new();
+            let mut filed = 0;
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                let v = wuzhi_app::kpi::evaluate(&app, &leader, &q).await.map_err(|e| e.to_string())?;
+                city.push(t0.elapsed().as_secs_f64() * 1e3);
+                filed = v.indicators.counts.filed;
+            }
+            println!("kpi_city_30_days_cases.{l}: {filed} cases");
+            println!("kpi_city_indicators_ms.{l}: {:.1} ms", median(city));
+            let mut grid = Vec::new();
+            let mut grids = 0;
+            for _ in 0..5 {
+                let t0 = Instant::now();
+                let v = wuzhi_app::kpi::open_per_grid(&app, &leader).await.map_err(|e| e.to_string())?;
+                grid.push(t0.elapsed().as_secs_f64() * 1e3);
+                grids = v.len();
+            }
+            println!("kpi_map_grids_with_open_cases.{l}: {grids} grids");
+            println!("kpi_map_open_per_grid_ms.{l}: {:.1} ms", median(grid));
+            app.db.close().await;
+            Ok(())
+        }
+        .await;
+        if let Some((server, name)) = &t.cleanup {
+            let _ = wuzhi_store::drop_postgres_database(server, name).await;
+        }
+        if let Some(d) = &t.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        result?;
+    }
+    Ok(())
+}
+
+async fn app_person(app: &wuzhi_app::App, username: &str) -> Result<i64, String> {
+    let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+    wuzhi_store::people::account_by_username(&mut conn, username)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|a| a.person_id)
+        .ok_or_else(|| format!("no account {username}"))
+}

@@ -147,6 +147,13 @@ enum BenchCmd {
         #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
         postgres: Option<String>,
     },
+    /// The city-wide indicators and the map's per-grid counts over many generated cases.
+    Kpi {
+        #[arg(long, default_value_t = 10_000_000)]
+        cases: i64,
+        #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
+        postgres: Option<String>,
+    },
 }
 
 fn init_logs(format: &str) {
@@ -357,6 +364,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Intake { cases, concurrency, rate, seconds, postgres } } => {
             bench::intake(cases, concurrency, rate, seconds, postgres).await
         }
+        Command::Bench { cmd: BenchCmd::Kpi { cases, postgres } } => bench::kpi(cases, postgres).await,
     }
 }
 
