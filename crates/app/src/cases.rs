@@ -70,9 +70,9 @@ pub struct NewCase {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Command {
-    /// 立案 with a category (a leaf of the taxonomy).
+    /// 立案 with a category (a leaf of the taxonomy; default: the reporter's suggestion).
     File {
-        category: String,
+        category: Option<String>,
         priority: Option<String>,
     },
     /// 不予立案
@@ -472,7 +472,8 @@ pub(crate) async fn report_checked(
         kind: n.kind.clone(),
         subject,
         description,
-        category_code: None,
+        // The reporter's choice, kept as a suggestion until the case is filed.
+        category_code: cat.as_ref().map(|c| c.code.clone()),
         status: Status::Reported.as_str().into(),
         lon: point.map(|p| p.0),
         lat: point.map(|p| p.1),
@@ -640,6 +641,9 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             if !can_in(actor, Action::FileCase, &row)? {
                 return Err(forbid(name));
             }
+            let category = category
+                .or_else(|| row.category_code.clone())
+                .ok_or_else(|| AppError::invalid("category", "is required: the report suggested none"))?;
             let c = leaf_category(&mut tx, &category).await?;
             let priority = match priority {
                 Some(p) if ["emergency", "urgent", "normal"].contains(&p.as_str()) => p,

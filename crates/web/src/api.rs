@@ -909,3 +909,13 @@ pub async fn webhook_deliveries(
 ) -> ApiResult<Json<Vec<wuzhi_app::webhooks::DeliveryView>>> {
     Ok(Json(wuzhi_app::webhooks::deliveries(&state.app, &a.actor, id).await?))
 }
+
+/// Open cases per grid in the caller's territory, for colouring the map.
+#[utoipa::path(get, path = "/api/kpi/open-per-grid", tag = "evaluation",
+    responses((status = 200, body = Vec<wuzhi_app::kpi::GridCount>), (status = 403, body = ErrorBody)))]
+pub async fn open_per_grid(
+    State(state): State<AppState>,
+    a: Authed,
+) -> ApiResult<Json<Vec<wuzhi_app::kpi::GridCount>>> {
+    Ok(Json(wuzhi_app::kpi::open_per_grid(&state.app, &a.actor).await?))
+}

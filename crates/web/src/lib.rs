@@ -44,7 +44,7 @@ pub struct AppState {
         api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
-        api::notifications, api::read_notification, api::kpi, api::kpi_ranking,
+        api::notifications, api::read_notification, api::kpi, api::kpi_ranking, api::open_per_grid,
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
         api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
         api::register_webhook, api::list_webhooks, api::revoke_webhook, api::webhook_deliveries,
@@ -180,6 +180,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices/{id}", axum::routing::delete(api::revoke_device))
         .route("/api/devices/{id}/events", post(api::device_event))
         .route("/api/kpi/ranking", get(api::kpi_ranking))
+        .route("/api/kpi/open-per-grid", get(api::open_per_grid))
         .route("/api/me/notifications/{id}/read", post(api::read_notification))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))

@@ -48,8 +48,10 @@ async fn a_residents_report_goes_round_the_whole_loop() {
     let dispatcher = app.login("dispatcher").await;
     let seen = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
     assert!(seen["actions"].as_array().unwrap().contains(&json!("file")));
-    let r = act(&app, &dispatcher, id, json!({"action": "file", "category": "E0102"})).await;
+    assert_eq!(seen["category_code"], "E0102", "the reporter's suggestion");
+    let r = act(&app, &dispatcher, id, json!({"action": "file"})).await;
     assert_eq!(r.body["status"], "filed", "{}", r.text);
+    assert_eq!(r.body["category_code"], "E0102");
     // Dispatch by the rules: 暴露垃圾 is the street office's on its own township.
     let r = act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
     assert_eq!(r.body["status"], "dispatched", "{}", r.text);
@@ -270,6 +272,12 @@ async fn lists_show_each_role_only_its_cases() {
         .body["id"]
         .clone();
     let ids = |v: Value| -> Vec<Value> { v.as_array().unwrap().iter().map(|c| c["id"].clone()).collect() };
+    let map = app.get(&app.login("district_leader").await, "/api/kpi/open-per-grid").await.body;
+    assert_eq!(map, json!([{"code": "120101001001001", "open": 1}, {"code": "120101001001002", "open": 1}]));
+    assert_eq!(
+        app.get(&app.login("gridworker").await, "/api/kpi/open-per-grid").await.body,
+        json!([{"code": "120101001001001", "open": 1}])
+    );
     assert_eq!(ids(app.get(&r1, "/api/cases").await.body), vec![c1.clone()]);
     assert_eq!(ids(app.get(&app.login("gridworker").await, "/api/cases").await.body), vec![c1.clone()]);
     assert_eq!(ids(app.get(&app.login("gridworker2").await, "/api/cases").await.body), vec![c2.clone()]);

@@ -260,6 +260,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::DELETE, "/api/webhooks/{id}", "/api/webhooks/1".into(), None, 403, 403),
         case(Method::GET, "/api/webhooks/{id}/deliveries", "/api/webhooks/1/deliveries".into(), None, 403, 403),
+        case(Method::GET, "/api/kpi/open-per-grid", "/api/kpi/open-per-grid".into(), None, 200, 403),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
