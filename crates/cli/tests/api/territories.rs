@@ -140,41 +140,23 @@ async fn a_city_is_bootstrapped_from_the_real_files_on_the_command_line() {
     assert!(ok, "{err}");
     assert!(out.contains("imported 16"), "{out}");
     // The first administrator, password from standard input.
-    let (ok, _, err) = wuzhi(
-        &[
-            "user",
-            "create",
-            "--database-url",
-            &url,
-            "--username",
-            "root",
-            "--name",
-            "管理员",
-            "--role",
-            "admin",
-            "--scope",
-            "120000",
-        ],
-        "short\n",
-    );
+    let create_root = [
+        "user",
+        "create",
+        "--database-url",
+        &url,
+        "--username",
+        "root",
+        "--name",
+        "管理员",
+        "--role",
+        "admin",
+        "--scope",
+        "120000",
+    ];
+    let (ok, _, err) = wuzhi(&create_root, "short\n");
     assert!(!ok && err.contains("password: must be at least 10 characters"), "{err}");
-    let (ok, out, err) = wuzhi(
-        &[
-            "user",
-            "create",
-            "--database-url",
-            &url,
-            "--username",
-            "root",
-            "--name",
-            "管理员",
-            "--role",
-            "admin",
-            "--scope",
-            "120000",
-        ],
-        "correct horse battery staple\n",
-    );
+    let (ok, out, err) = wuzhi(&create_root, "correct horse battery staple\n");
     assert!(ok, "{err}");
     assert!(out.contains("account root as admin over 120000"), "{out}");
 
