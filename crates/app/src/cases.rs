@@ -529,7 +529,7 @@ pub(crate) async fn report_checked(
         };
     }
     let mut tx = app.db.write().await?;
-    let Some(id) = wuzhi_store::cases::insert(&mut tx, &row, key.as_deref()).await? else {
+    let Some(id) = wuzhi_store::cases::insert_counted(&mut tx, &row, key.as_deref()).await? else {
         // A retry of a case already written: answer with it.
         drop(tx);
         let mut conn = app.db.read().await?;
@@ -1293,7 +1293,7 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
     let mut tx = app.db.write().await?;
     let (mut imported, mut skipped) = (0, 0);
     for (mut row, ext) in rows {
-        let Some(id) = wuzhi_store::cases::insert(&mut tx, &row, Some(&format!("import:{ext}"))).await? else {
+        let Some(id) = wuzhi_store::cases::insert_counted(&mut tx, &row, Some(&format!("import:{ext}"))).await? else {
             skipped += 1;
             continue;
         };

@@ -81,9 +81,11 @@ async fn write(db: &Db, batch: Vec<Job>) {
 async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_store::StoreError> {
     let mut tx = db.write().await?;
     let mut out = Vec::with_capacity(batch.len());
+    let mut open: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
     for job in batch {
         let id = wuzhi_store::cases::insert(&mut tx, &job.row, job.key.as_deref()).await?;
         if let Some(id) = id {
+            *open.entry(job.row.territory_code.as_str()).or_default() += 1;
             wuzhi_store::cases::append_event_at(
                 &mut tx,
                 id,
@@ -96,6 +98,11 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
             .await?;
         }
         out.push(id);
+    }
+    // The open-case counters of the batch, in territory order (so concurrent batches on
+    // PostgreSQL lock the counter rows in the same order and never deadlock).
+    for (territory, n) in open {
+        wuzhi_store::rollup::add_open(&mut tx, territory, n).await?;
     }
     wuzhi_store::commit(tx).await?;
     Ok(out)

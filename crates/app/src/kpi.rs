@@ -75,12 +75,40 @@ async fn scopes(app: &App, actor: &Actor, q: &Query) -> Result<Vec<String>> {
     }
 }
 
+/// Above this many closed cases the 90th percentile comes from the roll-up histogram
+/// (30-minute buckets: the figure is the upper edge of its bucket); below it, exactly.
+const EXACT_P90_LIMIT: i64 = 20_000;
+
 pub async fn evaluate(app: &App, actor: &Actor, q: &Query) -> Result<KpiView> {
     let (from_ms, to_ms, from, to) = period(app, q)?;
     let scopes = scopes(app, actor, q).await?;
     let cohort = Cohort { from_ms, to_ms, scopes: scopes.iter().map(String::as_str).collect(), org: q.org };
     let mut conn = app.db.read().await?;
-    let (counts, p90) = wuzhi_store::kpi::totals(&mut conn, &cohort).await?;
+    // City and district questions read the roll-ups; finer ones (a township, a village, a
+    // grid, one unit) aggregate their cases directly, which are few.
+    let coarse = q.org.is_none() && cohort.scopes.iter().all(|s| s.len() <= 6);
+    let (counts, p90) = if coarse {
+        let (from_day, to_day) =
+            (wuzhi_domain::calendar::local_day(from_ms), wuzhi_domain::calendar::local_day(to_ms - 1));
+        let mut c = wuzhi_store::kpi::rollup_totals(&mut conn, from_day, to_day, &cohort.scopes).await?;
+        c.should_close = c.closed + wuzhi_store::kpi::open_due(&mut conn, from_ms, to_ms, &cohort.scopes).await?;
+        let p90 = if c.closed <= EXACT_P90_LIMIT {
+            wuzhi_store::kpi::p90_exact(&mut conn, &cohort, c.closed).await?
+        } else {
+            let hist = wuzhi_store::kpi::histogram(&mut conn, from_day, to_day, &cohort.scopes).await?;
+            let rank = wuzhi_domain::kpi::p90_offset(c.closed).unwrap_or(0) + 1;
+            let mut seen = 0;
+            hist.into_iter()
+                .find(|(_, n)| {
+                    seen += n;
+                    seen >= rank
+                })
+                .map(|(b, _)| (b + 1) * wuzhi_store::rollup::BUCKET_MS)
+        };
+        (c, p90)
+    } else {
+        wuzhi_store::kpi::totals(&mut conn, &cohort).await?
+    };
     Ok(KpiView { territory: q.territory.clone(), org: q.org, from, to, indicators: indicators(counts, p90) })
 }
 

@@ -322,6 +322,9 @@ pub async fn kpi(cases: i64, postgres: Option<String>) -> Result<(), String> {
                 wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
                 done += n;
             }
+            let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
+            wuzhi_store::rollup::rebuild(&mut tx).await.map_err(|e| e.to_string())?;
+            wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
             let l = t.label;
             println!("kpi_generated_cases.{l}: {done} cases");
             println!("kpi_generate_seconds.{l}: {:.1} s", started.elapsed().as_secs_f64());

@@ -127,6 +127,16 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     .await?)
 }
 
+/// Inserts a case and counts it in the roll-ups at once (imports, cases fixed on the spot).
+/// Intake instead counts a whole batch's open cases together, in territory order.
+pub async fn insert_counted(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>) -> Result<Option<i64>> {
+    let id = insert(conn, c, idempotency_key).await?;
+    if id.is_some() {
+        crate::rollup::apply(conn, None, c, true).await?;
+    }
+    Ok(id)
+}
+
 pub async fn by_idempotency_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar("SELECT id FROM cases WHERE idempotency_key = $1")
         .bind(key)
@@ -139,9 +149,16 @@ pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
     sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(row).transpose()
 }
 
-/// Writes the projection back if nobody changed the case since `c.version` was read.
-/// Returns `StoreError::NotFound` when the version moved (a concurrent change).
+/// Writes the projection back if nobody changed the case since `c.version` was read, and
+/// moves its counts in the roll-ups. Returns `StoreError::NotFound` when the version moved
+/// (a concurrent change).
 pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
+    let old = get(conn, c.id).await?.ok_or(StoreError::NotFound)?;
+    write_projection(conn, c).await?;
+    crate::rollup::apply(conn, Some(&old), c, true).await
+}
+
+async fn write_projection(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     let n = sqlx::query(
         "UPDATE cases SET category_code = $3, priority = $4, status = $5, owner_org_id = $6, due_at_ms = $7, overdue = $8, \
          returns = $9, total_returns = $10, dispatches = $11, reworks = $12, extension_until_ms = $13, satisfaction = $14, \

@@ -78,20 +78,22 @@ pub async fn totals(conn: &mut Conn, c: &Cohort<'_>) -> Result<(Counts, Option<i
     }
     let row = q.fetch_one(&mut *conn).await?;
     let totals = counts(&row, 0)?;
-    let p90 = match wuzhi_domain::kpi::p90_offset(totals.closed) {
-        Some(off) => {
-            let sql = format!(
-                "SELECT closed_at_ms - filed_at_ms FROM cases{w} AND status = 'closed' ORDER BY 1 LIMIT 1 OFFSET {off}"
-            );
-            let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
-            for b in &binds {
-                q = q.bind(b);
-            }
-            q.fetch_optional(&mut *conn).await?
-        }
-        None => None,
-    };
+    let p90 = p90_exact(conn, c, totals.closed).await?;
     Ok((totals, p90))
+}
+
+/// The exact 90th-percentile handling time of the cohort's `closed` closed cases.
+pub async fn p90_exact(conn: &mut Conn, c: &Cohort<'_>, closed: i64) -> Result<Option<i64>> {
+    let Some(off) = wuzhi_domain::kpi::p90_offset(closed) else { return Ok(None) };
+    let (w, binds) = cohort_where(c);
+    let sql = format!(
+        "SELECT closed_at_ms - filed_at_ms FROM cases{w} AND status = 'closed' ORDER BY 1 LIMIT 1 OFFSET {off}"
+    );
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_optional(&mut *conn).await?)
 }
 
 /// Counts per group (territory prefix or owning organisation).
@@ -113,13 +115,10 @@ pub async fn grouped(conn: &mut Conn, c: &Cohort<'_>, by: GroupBy) -> Result<Vec
     q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get::<String, _>(0)?, counts(r, 1)?))).collect()
 }
 
-/// Open cases per grid (for the map), within the scopes.
+/// Open cases per territory (for the map), within the scopes, from the counters.
 pub async fn open_per_grid(conn: &mut Conn, scopes: &[&str]) -> Result<Vec<(String, i64)>> {
     let (s, binds) = scope_filter("territory_code", scopes, 1);
-    let sql = format!(
-        "SELECT territory_code, COUNT(*) FROM cases WHERE {s} AND status IN ('reported', 'filed', 'dispatched', 'handling', 'handled', 'parked') \
-         GROUP BY territory_code ORDER BY 1"
-    );
+    let sql = format!("SELECT territory_code, open FROM open_cases WHERE {s} AND open > 0 ORDER BY 1");
     let mut q = sqlx::query(AssertSqlSafe(sql));
     for b in &binds {
         q = q.bind(b);
@@ -152,4 +151,65 @@ pub async fn generate_cases(conn: &mut Conn, n: i64, now_ms: i64, days: i64, fir
          FROM rows JOIN g ON g.k = rows.k";
     sqlx::query(sql).bind(first).bind(first + n - 1).bind(now_ms).bind(days).execute(&mut *conn).await?;
     Ok(())
+}
+
+/// Counts from the roll-ups for filing days `from_day..=to_day` in districts matching the
+/// scope prefixes (city or district prefixes). `should_close` is left 0: see [`open_due`].
+pub async fn rollup_totals(conn: &mut Conn, from_day: i64, to_day: i64, scopes: &[&str]) -> Result<Counts> {
+    let mut sql = String::from(
+        "SELECT COALESCE(CAST(SUM(filed) AS BIGINT), 0), COALESCE(CAST(SUM(filed_on_time) AS BIGINT), 0), 0, \
+         COALESCE(CAST(SUM(closed) AS BIGINT), 0), COALESCE(CAST(SUM(closed_on_time) AS BIGINT), 0), \
+         COALESCE(CAST(SUM(closed_late) AS BIGINT), 0), COALESCE(CAST(SUM(reworked) AS BIGINT), 0), \
+         COALESCE(CAST(SUM(dispatches) AS BIGINT), 0), COALESCE(CAST(SUM(returns) AS BIGINT), 0), \
+         COALESCE(CAST(SUM(rated) AS BIGINT), 0), COALESCE(CAST(SUM(satisfied) AS BIGINT), 0), \
+         COALESCE(CAST(SUM(handling_ms) AS BIGINT), 0) FROM kpi_days WHERE day >= $1 AND day <= $2",
+    );
+    let mut binds = Vec::new();
+    if !scopes.is_empty() {
+        let (s, b) = scope_filter("district", scopes, 3);
+        sql.push_str(&format!(" AND {s}"));
+        binds = b;
+    }
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(from_day).bind(to_day);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    counts(&q.fetch_one(&mut *conn).await?, 0)
+}
+
+/// Open (not parked) filed cases of the cohort whose stage is due before `to_ms`: the part
+/// of 应结案数 that is not yet closed. Few rows, found through (status, filed_at_ms).
+pub async fn open_due(conn: &mut Conn, from_ms: i64, to_ms: i64, scopes: &[&str]) -> Result<i64> {
+    let mut sql = String::from(
+        "SELECT COUNT(*) FROM cases WHERE status IN ('filed', 'dispatched', 'handling', 'handled') \
+         AND filed_at_ms >= $1 AND filed_at_ms < $2 AND due_at_ms < $2",
+    );
+    let mut binds = Vec::new();
+    if !scopes.is_empty() {
+        let (s, b) = scope_filter("territory_code", scopes, 3);
+        sql.push_str(&format!(" AND {s}"));
+        binds = b;
+    }
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql)).bind(from_ms).bind(to_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_one(&mut *conn).await?)
+}
+
+/// The handling-time histogram (bucket, count) of the cohort.
+pub async fn histogram(conn: &mut Conn, from_day: i64, to_day: i64, scopes: &[&str]) -> Result<Vec<(i64, i64)>> {
+    let mut sql = String::from("SELECT bucket, CAST(SUM(n) AS BIGINT) FROM kpi_hist WHERE day >= $1 AND day <= $2");
+    let mut binds = Vec::new();
+    if !scopes.is_empty() {
+        let (s, b) = scope_filter("district", scopes, 3);
+        sql.push_str(&format!(" AND {s}"));
+        binds = b;
+    }
+    sql.push_str(" GROUP BY bucket ORDER BY bucket");
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(from_day).bind(to_day);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }

@@ -12,6 +12,7 @@ pub mod kpi;
 pub mod migrate;
 pub mod org;
 pub mod people;
+pub mod rollup;
 pub mod territory;
 pub mod webhooks;
 

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (6, "attachments", include_str!("../migrations/0006_attachments.sql")),
     (7, "joint handling", include_str!("../migrations/0007_joint.sql")),
     (8, "webhooks", include_str!("../migrations/0008_webhooks.sql")),
+    (9, "roll-ups", include_str!("../migrations/0009_rollups.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

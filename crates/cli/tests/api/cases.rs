@@ -467,6 +467,12 @@ async fn indicators_match_a_fixture_computed_by_hand() {
     assert_eq!(i["satisfaction_rate"], 0.5);
     assert_eq!(i["mean_handling_hours"], 0.33, "(15 + 25) / 2 minutes");
     assert_eq!(i["p90_handling_hours"], 0.42, "25 minutes");
+    // The roll-ups the district figures came from agree with a rebuild from the cases.
+    let mut tx = app.app.db.write().await.unwrap();
+    wuzhi_store::rollup::rebuild(&mut tx).await.unwrap();
+    wuzhi_store::commit(tx).await.unwrap();
+    let again = app.get(&dl, "/api/kpi?territory=120101&from=2026-11-25&to=2026-11-26").await;
+    assert_eq!(again.body["indicators"], k.body["indicators"]);
     // The period is the cohort filed in it.
     let before = app.get(&dl, "/api/kpi?territory=120101&from=2026-11-01&to=2026-11-24").await.body;
     assert_eq!(before["indicators"]["filed"], 0);

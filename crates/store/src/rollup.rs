@@ -1,0 +1,174 @@
+//! Roll-ups for evaluation at city scale (see migration 0009). Every insert and update of a
+//! case applies the difference between its old and new contribution, in the same
+//! transaction, so the roll-ups always agree with the `cases` table; `rebuild` recomputes
+//! them from scratch (after bulk loads).
+
+use crate::cases::CaseRow;
+use crate::{Conn, Result};
+use wuzhi_domain::calendar::local_day;
+
+/// Handling times are counted in buckets of this many milliseconds (30 minutes), up to
+/// `MAX_BUCKET` (30 days).
+pub const BUCKET_MS: i64 = 1_800_000;
+pub const MAX_BUCKET: i64 = 1440;
+
+pub fn bucket(handling_ms: i64) -> i64 {
+    (handling_ms.max(0) / BUCKET_MS).min(MAX_BUCKET)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Contribution {
+    day: i64,
+    district: String,
+    org: i64,
+    counts: [i64; 11],
+    bucket: Option<i64>,
+}
+
+fn open_status(s: &str) -> bool {
+    matches!(s, "reported" | "filed" | "dispatched" | "handling" | "handled" | "parked")
+}
+
+fn contribution(r: &CaseRow) -> Option<Contribution> {
+    let filed = r.filed_at_ms?;
+    if r.status == "merged" || r.territory_code.len() < 6 {
+        return None;
+    }
+    let closed = r.status == "closed";
+    let handling = if closed { r.closed_at_ms.map(|c| c - filed).unwrap_or(0) } else { 0 };
+    let b = |x: bool| x as i64;
+    Some(Contribution {
+        day: local_day(filed),
+        district: r.territory_code[..6].to_owned(),
+        org: r.owner_org_id.unwrap_or(0),
+        counts: [
+            1,
+            b(!r.filed_late),
+            b(closed),
+            b(closed && !r.closed_late),
+            b(closed && r.closed_late),
+            b(r.reworks > 0),
+            r.dispatches,
+            r.total_returns,
+            b(r.satisfaction.is_some()),
+            b(matches!(r.satisfaction.as_deref(), Some("satisfied" | "basically_satisfied"))),
+            handling,
+        ],
+        bucket: closed.then(|| bucket(handling)),
+    })
+}
+
+async fn add(conn: &mut Conn, c: &Contribution, sign: i64) -> Result<()> {
+    let v: Vec<i64> = c.counts.iter().map(|x| x * sign).collect();
+    sqlx::query(
+        "INSERT INTO kpi_days (day, district, org, filed, filed_on_time, closed, closed_on_time, closed_late, reworked, \
+         dispatches, returns, rated, satisfied, handling_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT (day, district, org) DO UPDATE SET filed = kpi_days.filed + excluded.filed, \
+         filed_on_time = kpi_days.filed_on_time + excluded.filed_on_time, closed = kpi_days.closed + excluded.closed, \
+         closed_on_time = kpi_days.closed_on_time + excluded.closed_on_time, closed_late = kpi_days.closed_late + excluded.closed_late, \
+         reworked = kpi_days.reworked + excluded.reworked, dispatches = kpi_days.dispatches + excluded.dispatches, \
+         returns = kpi_days.returns + excluded.returns, rated = kpi_days.rated + excluded.rated, \
+         satisfied = kpi_days.satisfied + excluded.satisfied, handling_ms = kpi_days.handling_ms + excluded.handling_ms",
+    )
+    .bind(c.day)
+    .bind(&c.district)
+    .bind(c.org)
+    .bind(v[0])
+    .bind(v[1])
+    .bind(v[2])
+    .bind(v[3])
+    .bind(v[4])
+    .bind(v[5])
+    .bind(v[6])
+    .bind(v[7])
+    .bind(v[8])
+    .bind(v[9])
+    .bind(v[10])
+    .execute(&mut *conn)
+    .await?;
+    if let Some(b) = c.bucket {
+        sqlx::query(
+            "INSERT INTO kpi_hist (day, district, bucket, n) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (day, district, bucket) DO UPDATE SET n = kpi_hist.n + excluded.n",
+        )
+        .bind(c.day)
+        .bind(&c.district)
+        .bind(b)
+        .bind(sign)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds `delta` open cases to a territory's counter.
+pub async fn add_open(conn: &mut Conn, territory: &str, delta: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO open_cases (territory_code, open) VALUES ($1, $2) \
+         ON CONFLICT (territory_code) DO UPDATE SET open = open_cases.open + excluded.open",
+    )
+    .bind(territory)
+    .bind(delta)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies the change from `old` (absent for a new case) to `new`.
+pub async fn apply(conn: &mut Conn, old: Option<&CaseRow>, new: &CaseRow, count_open: bool) -> Result<()> {
+    let (a, b) = (old.and_then(contribution), contribution(new));
+    if a != b {
+        if let Some(a) = &a {
+            add(conn, a, -1).await?;
+        }
+        if let Some(b) = &b {
+            add(conn, b, 1).await?;
+        }
+    }
+    if count_open {
+        let was = old.is_some_and(|o| open_status(&o.status));
+        let is = open_status(&new.status);
+        if was != is {
+            add_open(conn, &new.territory_code, if is { 1 } else { -1 }).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Recomputes every roll-up from the `cases` table.
+pub async fn rebuild(conn: &mut Conn) -> Result<()> {
+    use sqlx::Executor;
+    conn.execute("DELETE FROM kpi_days").await?;
+    conn.execute("DELETE FROM kpi_hist").await?;
+    conn.execute("DELETE FROM open_cases").await?;
+    let day = "((filed_at_ms + 28800000) / 86400000)";
+    let sql = format!(
+        "INSERT INTO kpi_days (day, district, org, filed, filed_on_time, closed, closed_on_time, closed_late, reworked, \
+         dispatches, returns, rated, satisfied, handling_ms) \
+         SELECT {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0), COUNT(*), \
+         SUM(CASE WHEN filed_late = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'closed' AND closed_late = 0 THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'closed' AND closed_late = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN reworks > 0 THEN 1 ELSE 0 END), \
+         SUM(dispatches), SUM(total_returns), SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN status = 'closed' THEN closed_at_ms - filed_at_ms ELSE 0 END) \
+         FROM cases WHERE filed_at_ms IS NOT NULL AND status <> 'merged' AND LENGTH(territory_code) >= 6 \
+         GROUP BY {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0)"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    let b = format!(
+        "CASE WHEN (closed_at_ms - filed_at_ms) / {BUCKET_MS} > {MAX_BUCKET} THEN {MAX_BUCKET} WHEN closed_at_ms < filed_at_ms THEN 0 ELSE (closed_at_ms - filed_at_ms) / {BUCKET_MS} END"
+    );
+    let sql = format!(
+        "INSERT INTO kpi_hist (day, district, bucket, n) SELECT {day}, SUBSTR(territory_code, 1, 6), {b}, COUNT(*) \
+         FROM cases WHERE status = 'closed' AND filed_at_ms IS NOT NULL AND LENGTH(territory_code) >= 6 \
+         GROUP BY {day}, SUBSTR(territory_code, 1, 6), {b}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
+    conn.execute(
+        "INSERT INTO open_cases (territory_code, open) SELECT territory_code, COUNT(*) FROM cases \
+         WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled', 'parked') GROUP BY territory_code",
+    )
+    .await?;
+    Ok(())
+}
