@@ -178,7 +178,8 @@ pub async fn rollup_totals(conn: &mut Conn, from_day: i64, to_day: i64, scopes: 
 }
 
 /// Open (not parked) filed cases of the cohort whose stage is due before `to_ms`: the part
-/// of 应结案数 that is not yet closed. Few rows, found through (status, filed_at_ms).
+/// of 应结案数 that is not yet closed, counted from the index (status, filed_at_ms,
+/// due_at_ms, territory_code) alone.
 pub async fn open_due(conn: &mut Conn, from_ms: i64, to_ms: i64, scopes: &[&str]) -> Result<i64> {
     let mut sql = String::from(
         "SELECT COUNT(*) FROM cases WHERE status IN ('filed', 'dispatched', 'handling', 'handled') \
