@@ -101,9 +101,8 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
     }
     // The open-case counters of the batch, in territory order (so concurrent batches on
     // PostgreSQL lock the counter rows in the same order and never deadlock).
-    for (territory, n) in open {
-        wuzhi_store::rollup::add_open(&mut tx, territory, n).await?;
-    }
+    let deltas: Vec<(&str, i64)> = open.into_iter().collect();
+    wuzhi_store::rollup::add_open_many(&mut tx, &deltas).await?;
     wuzhi_store::commit(tx).await?;
     Ok(out)
 }

@@ -172,3 +172,24 @@ pub async fn rebuild(conn: &mut Conn) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Adds many open-case deltas in one statement (a whole intake batch), in the order given.
+pub async fn add_open_many(conn: &mut Conn, deltas: &[(&str, i64)]) -> Result<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("INSERT INTO open_cases (territory_code, open) VALUES ");
+    for i in 0..deltas.len() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+    }
+    sql.push_str(" ON CONFLICT (territory_code) DO UPDATE SET open = open_cases.open + excluded.open");
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (t, n) in deltas {
+        q = q.bind(*t).bind(*n);
+    }
+    q.execute(&mut *conn).await?;
+    Ok(())
+}
