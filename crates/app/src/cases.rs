@@ -566,8 +566,9 @@ pub(crate) async fn report_checked(
             wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
                 .await?;
         }
+        let before = row.clone();
         project(&mut row, &state, now);
-        wuzhi_store::cases::update(&mut tx, &row).await?;
+        wuzhi_store::cases::update(&mut tx, &before, &row).await?;
     }
     wuzhi_store::commit(tx).await?;
     Ok((get(app, actor, id, false).await?, true))
@@ -838,8 +839,9 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
         }
     };
     let next = state.apply(&event, now).map_err(refused)?;
+    let before = row.clone();
     project(&mut row, &next, now);
-    wuzhi_store::cases::update(&mut tx, &row).await.map_err(|e| match e {
+    wuzhi_store::cases::update(&mut tx, &before, &row).await.map_err(|e| match e {
         StoreError::NotFound => {
             AppError::Conflict { field: "version".into(), reason: "the case changed meanwhile; reload it".into() }
         }
@@ -1298,7 +1300,8 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
             continue;
         };
         row.id = id;
-        wuzhi_store::cases::update(&mut tx, &row).await?;
+        // The insert counted the row as a whole; this writes the fields it does not take.
+        wuzhi_store::cases::update(&mut tx, &row, &row).await?;
         let e = Event::Commented { text: format!("历史数据导入（原编号 {ext}）") };
         wuzhi_store::cases::append_event_at(
             &mut tx,

@@ -87,8 +87,9 @@ async fn step(
     let Ok(next) = state.apply(&event, now) else {
         return Ok(false);
     };
+    let before = row.clone();
     crate::cases::project(&mut row, &next, now);
-    match wuzhi_store::cases::update(&mut tx, &row).await {
+    match wuzhi_store::cases::update(&mut tx, &before, &row).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Ok(false),
         Err(e) => return Err(e.into()),

@@ -149,13 +149,13 @@ pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<CaseRow>> {
     sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(row).transpose()
 }
 
-/// Writes the projection back if nobody changed the case since `c.version` was read, and
-/// moves its counts in the roll-ups. Returns `StoreError::NotFound` when the version moved
-/// (a concurrent change).
-pub async fn update(conn: &mut Conn, c: &CaseRow) -> Result<()> {
-    let old = get(conn, c.id).await?.ok_or(StoreError::NotFound)?;
+/// Writes the projection back if nobody changed the case since `old` (with `c.version`) was
+/// read, and moves its counts in the roll-ups from `old` to `c`. The version check is what
+/// makes `old` the row as stored, so it is not read again. Returns `StoreError::NotFound`
+/// when the version moved (a concurrent change).
+pub async fn update(conn: &mut Conn, old: &CaseRow, c: &CaseRow) -> Result<()> {
     write_projection(conn, c).await?;
-    crate::rollup::apply(conn, Some(&old), c, true).await
+    crate::rollup::apply(conn, Some(old), c, true).await
 }
 
 async fn write_projection(conn: &mut Conn, c: &CaseRow) -> Result<()> {
