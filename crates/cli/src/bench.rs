@@ -285,18 +285,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// With `cases` generated cases over the demo city (spread over a year), times the
 /// city-wide indicator query for the last 30 days and the per-grid open-case counts for the
 /// map, as a city leader would ask them (median of five runs each).
-pub async fn kpi(cases: i64, postgres: Option<String>) -> Result<(), String> {
+pub async fn kpi(cases: i64, postgres: Option<String>, skip_sqlite: bool) -> Result<(), String> {
     use std::sync::Arc;
     let tag = format!("{}", std::process::id());
     let mut targets = Vec::new();
     let dir = std::env::temp_dir().join(format!("wuzhi-bench-kpi-{tag}"));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    targets.push(Target {
-        label: "sqlite",
-        url: format!("sqlite://{}", dir.join("kpi.sqlite").display()),
-        cleanup: None,
-        dir: Some(dir),
-    });
+    if !skip_sqlite {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        targets.push(Target {
+            label: "sqlite",
+            url: format!("sqlite://{}", dir.join("kpi.sqlite").display()),
+            cleanup: None,
+            dir: Some(dir),
+        });
+    }
     if let Some(server) = postgres {
         let name = format!("wuzhi_bench_kpi_{tag}");
         let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;

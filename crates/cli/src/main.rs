@@ -153,6 +153,9 @@ enum BenchCmd {
         cases: i64,
         #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
         postgres: Option<String>,
+        /// Measure PostgreSQL only (generating ten million cases on SQLite takes minutes).
+        #[arg(long, requires = "postgres")]
+        skip_sqlite: bool,
     },
 }
 
@@ -364,7 +367,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Intake { cases, concurrency, rate, seconds, postgres } } => {
             bench::intake(cases, concurrency, rate, seconds, postgres).await
         }
-        Command::Bench { cmd: BenchCmd::Kpi { cases, postgres } } => bench::kpi(cases, postgres).await,
+        Command::Bench { cmd: BenchCmd::Kpi { cases, postgres, skip_sqlite } } => {
+            bench::kpi(cases, postgres, skip_sqlite).await
+        }
     }
 }
 
