@@ -26,15 +26,23 @@ pub enum Channel {
     Grid,
     /// A sensor, through the signed device webhook only.
     Sensor,
+    /// An integrating system through Open311 GeoReport v2, with its API key only.
+    Open311,
 }
 
 impl Channel {
+    /// Whether a person reports on this channel (devices and Open311 clients are none).
+    fn by_person(self) -> bool {
+        !matches!(self, Channel::Sensor | Channel::Open311)
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Channel::App => "app",
             Channel::Hotline => "hotline",
             Channel::Grid => "grid",
             Channel::Sensor => "sensor",
+            Channel::Open311 => "open311",
         }
     }
 }
@@ -64,6 +72,12 @@ pub struct NewCase {
     pub idempotency_key: Option<String>,
     /// A grid worker fixed it on the spot: the case opens and closes at once.
     pub fixed_on_spot: Option<String>,
+    /// Open311 only: the reporter's e-mail.
+    #[serde(skip)]
+    pub reporter_email: Option<String>,
+    /// Open311 only: JSON with the answers to the service's attributes.
+    #[serde(skip)]
+    pub attributes: Option<String>,
 }
 
 /// One step of the loop.
@@ -189,6 +203,7 @@ impl Command {
 pub struct Reporter {
     pub name: Option<String>,
     pub phone: Option<String>,
+    pub email: Option<String>,
     pub anonymous: bool,
     /// True when name and phone are shown in full.
     pub revealed: bool,
@@ -393,6 +408,12 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             "sensors report through /api/devices/{id}/events, signed with their key",
         ));
     }
+    if n.channel == Channel::Open311 {
+        return Err(AppError::invalid(
+            "channel",
+            "Open311 clients post to /open311/v2/requests.json with their api_key",
+        ));
+    }
     report_checked(app, actor, n, None).await
 }
 
@@ -428,6 +449,12 @@ pub(crate) async fn report_checked(
         Channel::Hotline => {
             actor.can(Action::TakeCalls, &Target::territory(&tcode))?;
             let name = n.reporter_name.as_deref().map(|s| text::name("reporter_name", s, 50)).transpose()?;
+            let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
+            (None, name, phone)
+        }
+        Channel::Open311 => {
+            // The client's key was checked by the caller; the reporter is whoever it names.
+            let name = n.reporter_name.as_deref().map(|s| text::name("first_name", s, 100)).transpose()?;
             let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
             (None, name, phone)
         }
@@ -482,6 +509,8 @@ pub(crate) async fn report_checked(
         reporter_id,
         reporter_name,
         reporter_phone,
+        reporter_email: n.reporter_email.clone(),
+        attributes: n.attributes.clone(),
         anonymous: n.anonymous,
         due_at_ms: Some(due),
         created_at_ms: now,
@@ -499,7 +528,7 @@ pub(crate) async fn report_checked(
             key: key.clone(),
             first_kind: first.kind(),
             first_data: first_data.clone(),
-            actor: (n.channel != Channel::Sensor).then_some(actor.person_id),
+            actor: n.channel.by_person().then_some(actor.person_id),
             reply,
         };
         app.intake.send(job).await.map_err(|_| AppError::Internal("the intake writer has stopped".into()))?;
@@ -512,7 +541,7 @@ pub(crate) async fn report_checked(
                     seq: 1,
                     at_ms: now,
                     at: format_local(now),
-                    actor_id: (n.channel != Channel::Sensor).then_some(actor.person_id),
+                    actor_id: n.channel.by_person().then_some(actor.person_id),
                     kind: first.kind().to_owned(),
                     data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
                 }];
@@ -838,23 +867,48 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             Event::Rated { satisfaction: Satisfaction::parse(&satisfaction)?, text: t }
         }
     };
-    let next = state.apply(&event, now).map_err(refused)?;
-    let before = row.clone();
-    project(&mut row, &next, now);
-    wuzhi_store::cases::update(&mut tx, &before, &row).await.map_err(|e| match e {
-        StoreError::NotFound => {
-            AppError::Conflict { field: "version".into(), reason: "the case changed meanwhile; reload it".into() }
-        }
-        other => other.into(),
-    })?;
-    wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), event.kind(), &event_json(&event, extra))
-        .await?;
+    store_event(&mut tx, &mut row, &state, &event, Some(actor.person_id), extra, now).await?;
     if let Some((main, e)) = also {
         wuzhi_store::cases::append_event(&mut tx, main, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
             .await?;
     }
     wuzhi_store::commit(tx).await?;
     get(app, actor, id, false).await
+}
+
+/// Applies `event` to the case read as `row` (in `state`), writes the projection under the
+/// version check and appends the event (with its outbox row); returns the event's seq.
+async fn store_event(
+    tx: &mut wuzhi_store::Tx,
+    row: &mut CaseRow,
+    state: &CaseState,
+    event: &Event,
+    actor: Option<i64>,
+    extra: Option<serde_json::Value>,
+    now: i64,
+) -> Result<i64> {
+    let next = state.apply(event, now).map_err(refused)?;
+    let before = row.clone();
+    project(row, &next, now);
+    wuzhi_store::cases::update(tx, &before, row).await.map_err(|e| match e {
+        StoreError::NotFound => {
+            AppError::Conflict { field: "version".into(), reason: "the case changed meanwhile; reload it".into() }
+        }
+        other => other.into(),
+    })?;
+    Ok(wuzhi_store::cases::append_event(tx, row.id, now, actor, event.kind(), &event_json(event, extra)).await?)
+}
+
+/// An event on a case by no person (an integrating system whose key the caller checked).
+pub(crate) async fn append_system_event(app: &App, id: i64, event: Event) -> Result<i64> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let mut row =
+        wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("request {id}")))?;
+    let state = state_of(&row)?;
+    let seq = store_event(&mut tx, &mut row, &state, &event, None, None, now).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(seq)
 }
 
 /// The steps the actor may take now: allowed by the rule and by the case's state.
@@ -912,6 +966,13 @@ fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEn
         } else {
             r.reporter_phone.as_deref().map(mask::phone)
         },
+        email: if hidden {
+            None
+        } else if reveal || own {
+            r.reporter_email.clone()
+        } else {
+            r.reporter_email.as_deref().map(mask::email)
+        },
         anonymous: r.anonymous,
         revealed: (reveal || own) && !hidden,
     };
@@ -965,7 +1026,10 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Case
     }
     let events = wuzhi_store::cases::events(&mut conn, id).await?;
     drop(conn);
-    if reveal && !is_reporter(actor, &row) && (row.reporter_name.is_some() || row.reporter_phone.is_some()) {
+    if reveal
+        && !is_reporter(actor, &row)
+        && (row.reporter_name.is_some() || row.reporter_phone.is_some() || row.reporter_email.is_some())
+    {
         let mut tx = app.db.write().await?;
         crate::audit::record(
             &mut tx,
@@ -974,7 +1038,7 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Case
             "read_personal_data",
             "case",
             &id.to_string(),
-            json!({"fields": ["reporter_name", "reporter_phone"]}),
+            json!({"fields": ["reporter_name", "reporter_phone", "reporter_email"]}),
         )
         .await?;
         wuzhi_store::commit(tx).await?;

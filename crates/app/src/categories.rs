@@ -119,8 +119,13 @@ pub async fn seed_defaults(app: &App) -> Result<()> {
     let now = app.now_ms();
     if have == 0 {
         let rows = parse_csv(DEFAULT_CATEGORIES, &HashSet::new()).map_err(AppError::Import)?;
+        let leaves: HashSet<String> =
+            rows.iter().filter(|r| r.accept_limit.is_some()).map(|r| r.code.clone()).collect();
+        let attributes = crate::open311::parse_attributes_csv(crate::open311::DEFAULT_ATTRIBUTES, &leaves)
+            .map_err(AppError::Import)?;
         let mut tx = app.db.write().await?;
         wuzhi_store::cases::upsert_categories(&mut tx, &rows, now).await?;
+        wuzhi_store::open311::replace_attributes(&mut tx, &[], &attributes).await?;
         wuzhi_store::commit(tx).await?;
     }
     if days.is_empty() {
@@ -146,7 +151,7 @@ pub async fn import(app: &App, actor: Option<&Actor>, text: &str) -> Result<usiz
     Ok(rows.len())
 }
 
-fn require_manage(a: &Actor) -> Result<()> {
+pub(crate) fn require_manage(a: &Actor) -> Result<()> {
     if a.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == Level::City) {
         Ok(())
     } else {

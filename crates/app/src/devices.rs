@@ -155,6 +155,8 @@ pub async fn receive(
         anonymous: false,
         idempotency_key: Some(format!("device{device_id}:{}", e.event_id)),
         fixed_on_spot: None,
+        reporter_email: None,
+        attributes: None,
     };
     // The device acts for itself: the timeline records no person, and it may read the
     // case it reported within its own territory.

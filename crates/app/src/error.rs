@@ -27,6 +27,10 @@ pub enum AppError {
     Csrf,
     #[error("device signature refused: {reason}")]
     BadSignature { reason: String },
+    #[error("api_key refused: {reason}")]
+    BadKey { reason: String },
+    #[error("too many requests: {reason}")]
+    RateLimited { reason: String },
     #[error("internal error")]
     Internal(String),
 }

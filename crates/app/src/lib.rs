@@ -18,6 +18,7 @@ mod intake;
 pub mod kpi;
 pub mod locate;
 pub mod notify;
+pub mod open311;
 pub mod org;
 pub mod people;
 pub mod sweep;
@@ -40,6 +41,8 @@ pub struct Settings {
     pub lockout_ms: i64,
     /// Where attachments are stored (content-addressed).
     pub files_dir: std::path::PathBuf,
+    /// The Open311 `jurisdiction_id` this server answers for; when set, another is refused.
+    pub open311_jurisdiction: Option<String>,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             max_failed_logins: 5,
             lockout_ms: 15 * 60 * 1000,
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),
+            open311_jurisdiction: None,
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct App {
     locator: RwLock<Arc<locate::Locator>>,
     calendar: RwLock<Arc<wuzhi_domain::calendar::Calendar>>,
     intake: tokio::sync::mpsc::Sender<intake::Job>,
+    /// Open311 keys' use counts, synced to the database at most once a second per key.
+    key_use: open311::KeyUse,
 }
 
 impl App {
@@ -69,6 +75,7 @@ impl App {
         let intake = intake::spawn(db.clone());
         let app = Arc::new(App {
             intake,
+            key_use: open311::KeyUse::default(),
             db,
             clock,
             settings,

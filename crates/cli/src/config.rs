@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
-    /// max_connections.
+    /// max_connections, open311_jurisdiction.
     #[arg(long, env = "WUZHI_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -61,6 +61,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     log_format: Option<String>,
     max_connections: Option<u32>,
+    open311_jurisdiction: Option<String>,
 }
 
 /// The settled configuration.
@@ -72,6 +73,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub log_format: String,
     pub max_connections: u32,
+    /// The Open311 `jurisdiction_id` served (`WUZHI_OPEN311_JURISDICTION`); other ids are refused.
+    pub open311_jurisdiction: Option<String>,
 }
 
 impl Config {
@@ -102,6 +105,10 @@ impl Config {
             secure_cookies: secure_cookies.or(file.secure_cookies).unwrap_or(false),
             log_format: std::env::var("WUZHI_LOG_FORMAT").ok().or(file.log_format).unwrap_or_else(|| "text".into()),
             max_connections: file.max_connections.unwrap_or(16),
+            open311_jurisdiction: std::env::var("WUZHI_OPEN311_JURISDICTION")
+                .ok()
+                .or(file.open311_jurisdiction)
+                .filter(|j| !j.trim().is_empty()),
         })
     }
 }

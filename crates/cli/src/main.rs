@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod replay;
 
 use clap::{Parser, Subcommand};
 use config::{Config, ServeArgs, StorageArgs};
@@ -45,6 +46,16 @@ enum Command {
         #[command(subcommand)]
         cmd: AuditCmd,
     },
+    /// Open311 GeoReport v2: API keys for integrating systems.
+    Open311 {
+        #[command(subcommand)]
+        cmd: Open311Cmd,
+    },
+    /// Replay real requests through a running server's Open311 endpoint.
+    Replay {
+        #[command(subcommand)]
+        cmd: ReplayCmd,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -82,6 +93,61 @@ enum UserCmd {
 }
 
 #[derive(Subcommand)]
+enum ReplayCmd {
+    /// Post every MyLA311 request of a CSV (columns of data/la311/requests_2017_sample.csv)
+    /// through Open311, mapping request types to services by name; --check reads them back.
+    La311 {
+        /// The server, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        #[arg(long, env = "WUZHI_OPEN311_KEY", hide_env_values = true)]
+        api_key: String,
+        #[arg(long, default_value = "data/la311/requests_2017_sample.csv")]
+        file: std::path::PathBuf,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Read every posted request back and compare its fields; fail on any difference.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum Open311Cmd {
+    /// API keys: create (printed once), list, revoke. Safe while the server runs.
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Issue a key; prints it on standard output (only its hash is stored).
+    Create {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Who the key is for, e.g. "12345 hotline system".
+        #[arg(long)]
+        name: String,
+        /// Requests a minute before clients get 429 (default 600).
+        #[arg(long)]
+        rate_per_minute: Option<i64>,
+    },
+    /// The keys, one a line: id, name, rate, state.
+    List {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        #[command(flatten)]
+        storage: StorageArgs,
+        id: i64,
+    },
+}
+
+#[derive(Subcommand)]
 enum TerritoryCmd {
     /// Import a division-code CSV or a GeoJSON FeatureCollection, all or nothing.
     Import {
@@ -89,9 +155,23 @@ enum TerritoryCmd {
         storage: StorageArgs,
         #[arg(long)]
         file: std::path::PathBuf,
-        /// csv or geojson (default: from the file name)
+        /// csv, geojson (default: from the file name), or areas: a GeoJSON of named areas
+        /// without codes (a foreign city's neighbourhoods), each made a township with one
+        /// village and one grid, grouped into districts (see --city-code, --group-field).
         #[arg(long)]
         format: Option<String>,
+        /// areas: the city's code (6 digits ending in 00, e.g. 990000).
+        #[arg(long, default_value = "990000")]
+        city_code: String,
+        /// areas: the city's name.
+        #[arg(long, default_value = "")]
+        city_name: String,
+        /// areas: the property naming each area.
+        #[arg(long, default_value = "name")]
+        name_field: String,
+        /// areas: the property grouping areas into districts.
+        #[arg(long)]
+        group_field: Option<String>,
         /// Coordinates of a GeoJSON file: wgs84 (default) or gcj02.
         #[arg(long, default_value = "wgs84")]
         crs: String,
@@ -147,6 +227,18 @@ enum BenchCmd {
         #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
         postgres: Option<String>,
     },
+    /// The real MyLA311 requests through Open311 into an LA deployment (its neighbourhood
+    /// councils as territory), read back and compared, on SQLite and (with --postgres)
+    /// PostgreSQL.
+    La311 {
+        /// The folder holding nc_boundaries.geojson and requests_2017_sample.csv.
+        #[arg(long, default_value = "data/la311")]
+        data: std::path::PathBuf,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
+        postgres: Option<String>,
+    },
     /// The city-wide indicators and the map's per-grid counts over many generated cases.
     Kpi {
         #[arg(long, default_value_t = 10_000_000)]
@@ -173,7 +265,11 @@ fn init_logs(format: &str) {
 async fn open(cfg: &Config) -> Result<Arc<App>, String> {
     let db =
         wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
-    let settings = Settings { files_dir: cfg.data_dir.join("files"), ..Settings::default() };
+    let settings = Settings {
+        files_dir: cfg.data_dir.join("files"),
+        open311_jurisdiction: cfg.open311_jurisdiction.clone(),
+        ..Settings::default()
+    };
     App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())
 }
 
@@ -313,10 +409,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("created person {} with account {username} as {role} over {scope}", p.id);
             Ok(())
         }
-        Command::Territory { cmd: TerritoryCmd::Import { storage, file, format, crs, dry_run } } => {
+        Command::Territory {
+            cmd:
+                TerritoryCmd::Import { storage, file, format, crs, dry_run, city_code, city_name, name_field, group_field },
+        } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let mut format = format;
+            if format.as_deref() == Some("areas") {
+                let spec = wuzhi_geo::territory::AreasSpec {
+                    city_code: &city_code,
+                    city_name: if city_name.is_empty() { "city" } else { &city_name },
+                    name_field: &name_field,
+                    group_field: group_field.as_deref(),
+                };
+                let fc = wuzhi_geo::territory::areas_to_geojson(&text, &spec)
+                    .map_err(|errs| describe(wuzhi_app::AppError::Import(errs)))?;
+                text = fc.to_string();
+                format = Some("geojson".into());
+            }
             let format = match format {
                 Some(f) => f,
                 None if file.extension().is_some_and(|e| e == "csv") => "csv".into(),
@@ -360,6 +472,47 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Err(b) => Err(format!("audit chain broken: {b}")),
             }
         }
+        Command::Replay { cmd: ReplayCmd::La311 { url, api_key, file, concurrency, check } } => {
+            let report = replay::la311(url.trim_end_matches('/'), &api_key, &file, concurrency, check).await?;
+            report.print("");
+            if check && (!report.mismatches.is_empty() || report.checked != report.posted) {
+                return Err(format!("{} mismatches in {} requests read back", report.mismatches.len(), report.checked));
+            }
+            Ok(())
+        }
+        Command::Bench { cmd: BenchCmd::La311 { data, concurrency, postgres } } => {
+            // Warnings and errors of the server under test go to standard error.
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,sqlx=error"));
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+            bench::la311(data, concurrency, postgres).await
+        }
+        Command::Open311 { cmd: Open311Cmd::Key { cmd } } => match cmd {
+            KeyCmd::Create { storage, name, rate_per_minute } => {
+                let app = open(&Config::load(&storage, None, None)?).await?;
+                let k = wuzhi_app::open311::create_key(&app, None, &name, rate_per_minute)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{}", k.api_key.unwrap_or_default());
+                eprintln!("key {} for \"{}\": {} requests a minute; shown once", k.id, k.name, k.rate_per_minute);
+                Ok(())
+            }
+            KeyCmd::List { storage } => {
+                let app = open(&Config::load(&storage, None, None)?).await?;
+                let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+                for k in wuzhi_store::open311::list_keys(&mut conn).await.map_err(|e| e.to_string())? {
+                    let state = if k.revoked_at_ms.is_some() { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}/min\t{state}", k.id, k.name, k.rate_per_minute);
+                }
+                Ok(())
+            }
+            KeyCmd::Revoke { storage, id } => {
+                let app = open(&Config::load(&storage, None, None)?).await?;
+                wuzhi_app::open311::revoke_key(&app, None, id).await.map_err(|e| e.to_string())?;
+                eprintln!("key {id} revoked");
+                Ok(())
+            }
+        },
         Command::Bench { cmd: BenchCmd::Locate { points } } => {
             bench::locate(points);
             Ok(())

@@ -75,6 +75,61 @@ pub fn parse_day(field: &str, s: &str) -> Result<i64, Invalid> {
     Ok(day)
 }
 
+/// A W3C date-time (ISO 8601) in epoch milliseconds: `2026-11-27T09:30:00+08:00`,
+/// `…T01:30:00Z`, with optional fractional seconds; a bare date is local midnight and a
+/// time without a zone is local (Asia/Shanghai) time.
+pub fn parse_datetime(field: &str, s: &str) -> Result<i64, Invalid> {
+    let s = s.trim();
+    let bad = || Invalid::new(field, format!("`{s}` is not a date-time like 2026-11-27T09:30:00+08:00"));
+    let (date, rest) = match s.find(['T', 't', ' ']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    if date.len() != 10 {
+        return Err(bad());
+    }
+    let day = parse_day(field, date).map_err(|_| bad())?;
+    let Some(rest) = rest else {
+        return Ok(day * DAY_MS - OFFSET_MS);
+    };
+    let (time, offset_ms) = if let Some(t) = rest.strip_suffix(['Z', 'z']) {
+        (t, 0)
+    } else if let Some(i) = rest.rfind(['+', '-']) {
+        let (t, z) = rest.split_at(i);
+        let sign = if z.starts_with('-') { -1 } else { 1 };
+        let z = &z[1..];
+        let (h, m) = match z.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if z.len() == 4 => z.split_at(2),
+            None => (z, "0"),
+        };
+        let h: i64 = h.parse().map_err(|_| bad())?;
+        let m: i64 = m.parse().map_err(|_| bad())?;
+        if h > 14 || m > 59 {
+            return Err(bad());
+        }
+        (t, sign * (h * 3_600_000 + m * 60_000))
+    } else {
+        (rest, OFFSET_MS)
+    };
+    let (hms, frac) = match time.split_once('.') {
+        Some((a, b)) => (a, b),
+        None => (time, ""),
+    };
+    let parts: Vec<&str> = hms.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.len() != 2) {
+        return Err(bad());
+    }
+    let num = |p: &str| p.parse::<i64>().map_err(|_| bad());
+    let (h, mi, se) = (num(parts[0])?, num(parts[1])?, if parts.len() == 3 { num(parts[2])? } else { 0 });
+    if h > 23 || mi > 59 || se > 60 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let ms = frac.get(..3).map(|f| format!("{f:0<3}")).unwrap_or_else(|| format!("{frac:0<3}"));
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    Ok(day * DAY_MS + h * 3_600_000 + mi * 60_000 + se * 1000 + ms - offset_ms)
+}
+
 /// A time limit as categories state it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeLimit {
@@ -259,6 +314,21 @@ impl Calendar {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn w3c_date_times_parse_with_their_zone() {
+        let at = super::parse_datetime("t", "2026-11-27T09:30:00+08:00").unwrap();
+        assert_eq!(super::format_local(at), "2026-11-27T09:30:00+08:00");
+        assert_eq!(super::parse_datetime("t", "2026-11-27T01:30:00Z").unwrap(), at);
+        assert_eq!(super::parse_datetime("t", "2026-11-26T17:30:00.000-08:00").unwrap(), at);
+        assert_eq!(super::parse_datetime("t", "2026-11-27T09:30:00").unwrap(), at);
+        assert_eq!(super::parse_datetime("t", "2026-11-27T09:30:00.25+0800").unwrap(), at + 250);
+        assert_eq!(super::format_local(super::parse_datetime("t", "2026-11-27").unwrap()), "2026-11-27T00:00:00+08:00");
+        for bad in ["", "2026-13-01", "2026-11-27T25:00:00Z", "yesterday", "2026-11-27T09:30:00+99:00", "2026-2-1"] {
+            let e = super::parse_datetime("start_date", bad).unwrap_err();
+            assert_eq!(e.field, "start_date", "{bad}");
+        }
+    }
+
     use super::*;
 
     const CN: &str = include_str!("../../../data/calendar/cn_2025_2026.csv");

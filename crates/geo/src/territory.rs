@@ -307,6 +307,84 @@ pub fn feature_json(code: &str, name: &str, level: Level, parent: Option<&str>, 
     json!({"type": "Feature", "properties": props, "geometry": geometry})
 }
 
+/// How to turn a flat set of named areas (a foreign city's neighbourhood councils, custom
+/// service areas) into a territory tree: a city, a district per group, and for each area a
+/// township with one village and one grid sharing its polygon, so cases locate into it.
+pub struct AreasSpec<'a> {
+    /// A 6-digit city code ending in 00 (e.g. `990000`); districts get `{first 4}{01..}`.
+    pub city_code: &'a str,
+    pub city_name: &'a str,
+    /// The property naming each area.
+    pub name_field: &'a str,
+    /// The property grouping areas into districts; areas without it form the group "其他".
+    pub group_field: Option<&'a str>,
+}
+
+/// Converts a FeatureCollection of areas into wuzhi's own territory GeoJSON (codes, levels,
+/// parents), in the order of the groups' first appearance and then of the areas. The
+/// result imports through [`parse_geojson`] like any other file.
+pub fn areas_to_geojson(text: &str, spec: &AreasSpec) -> Result<Value, Vec<ImportError>> {
+    let city = TerritoryCode::parse(spec.city_code).ok().filter(|c| c.level() == Level::City).ok_or_else(|| {
+        vec![ImportError::new("options", "city_code", format!("`{}` is not a city code like 990000", spec.city_code))]
+    })?;
+    let doc: Value = serde_json::from_str(text)
+        .map_err(|e| vec![ImportError::new("document", "json", format!("is not valid JSON: {e}"))])?;
+    let features = doc
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(|| vec![ImportError::new("document", "features", "must be an array")])?;
+    let mut errors = Vec::new();
+    let mut groups: Vec<(String, Vec<(String, Value)>)> = Vec::new();
+    for (i, f) in features.iter().enumerate() {
+        let props = f.get("properties").cloned().unwrap_or(Value::Null);
+        let name = props.get(spec.name_field).and_then(Value::as_str).map(str::trim).unwrap_or("");
+        if name.is_empty() {
+            errors.push(ImportError::new(&format!("feature {}", i + 1), spec.name_field, "is empty"));
+            continue;
+        }
+        let group = spec
+            .group_field
+            .and_then(|g| props.get(g))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .unwrap_or("其他")
+            .to_owned();
+        let geometry = f.get("geometry").cloned().unwrap_or(Value::Null);
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, areas)) => areas.push((name.to_owned(), geometry)),
+            None => groups.push((group, vec![(name.to_owned(), geometry)])),
+        }
+    }
+    if groups.len() > 99 {
+        errors.push(ImportError::new(
+            "document",
+            "group",
+            format!("{} groups; at most 99 districts fit", groups.len()),
+        ));
+    }
+    if groups.iter().any(|(_, a)| a.len() > 999) {
+        errors.push(ImportError::new("document", "group", "a group has more than 999 areas"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut out = vec![feature_json(city.as_str(), spec.city_name, Level::City, None, None)];
+    for (gi, (group, areas)) in groups.iter().enumerate() {
+        let district = format!("{}{:02}", &city.as_str()[..4], gi + 1);
+        out.push(feature_json(&district, group, Level::District, Some(city.as_str()), None));
+        for (ai, (name, geometry)) in areas.iter().enumerate() {
+            let township = format!("{district}{:03}", ai + 1);
+            let village = format!("{township}001");
+            let grid = format!("{village}001");
+            out.push(feature_json(&township, name, Level::Township, Some(&district), Some(geometry.clone())));
+            out.push(feature_json(&village, name, Level::Village, Some(&township), Some(geometry.clone())));
+            out.push(feature_json(&grid, name, Level::Grid, Some(&village), Some(geometry.clone())));
+        }
+    }
+    Ok(json!({"type": "FeatureCollection", "features": out}))
+}
+
 /// What the validator needs to know of a territory already in the tree.
 pub struct Existing {
     pub geometry: Option<MultiPolygon<f64>>,

@@ -24,6 +24,8 @@ pub struct CaseRow {
     pub reporter_id: Option<i64>,
     pub reporter_name: Option<String>,
     pub reporter_phone: Option<String>,
+    /// Given through Open311; personal data like the phone.
+    pub reporter_email: Option<String>,
     pub anonymous: bool,
     pub owner_org_id: Option<i64>,
     pub due_at_ms: Option<i64>,
@@ -44,17 +46,20 @@ pub struct CaseRow {
     pub summon_due_ms: Option<i64>,
     /// JSON: cooperating organisation ids.
     pub cooperating: Option<String>,
+    /// JSON object: answers to the category's attributes and an external `media_url`.
+    pub attributes: Option<String>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
     pub version: i64,
 }
 
-const COLS: &str = "id, channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
+pub(crate) const COLS: &str = "id, channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
     territory_code, reporter_id, reporter_name, reporter_phone, anonymous, owner_org_id, due_at_ms, overdue, returns, \
     total_returns, dispatches, reworks, extension_until_ms, satisfaction, merged_into, filed_at_ms, closed_at_ms, \
-    closed_late, filed_late, summons, summon_due_ms, cooperating, created_at_ms, updated_at_ms, version";
+    closed_late, filed_late, summons, summon_due_ms, cooperating, attributes, reporter_email, created_at_ms, updated_at_ms, \
+    version";
 
-fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
+pub(crate) fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
         id: r.try_get("id")?,
         channel: r.try_get("channel")?,
@@ -89,6 +94,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         summons: r.try_get("summons")?,
         summon_due_ms: r.try_get("summon_due_ms")?,
         cooperating: r.try_get("cooperating")?,
+        attributes: r.try_get("attributes")?,
+        reporter_email: r.try_get("reporter_email")?,
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
         version: r.try_get("version")?,
@@ -101,7 +108,8 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     Ok(sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
          territory_code, reporter_id, reporter_name, reporter_phone, anonymous, due_at_ms, created_at_ms, updated_at_ms, \
-         idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+         idempotency_key, attributes, reporter_email) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&c.channel)
@@ -111,8 +119,8 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     .bind(&c.category_code)
     .bind(&c.priority)
     .bind(&c.status)
-    .bind(c.lon)
-    .bind(c.lat)
+    .bind(crate::NullableF64(c.lon))
+    .bind(crate::NullableF64(c.lat))
     .bind(&c.address)
     .bind(&c.territory_code)
     .bind(c.reporter_id)
@@ -123,6 +131,8 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     .bind(c.created_at_ms)
     .bind(c.updated_at_ms)
     .bind(idempotency_key)
+    .bind(&c.attributes)
+    .bind(&c.reporter_email)
     .fetch_optional(&mut *conn)
     .await?)
 }

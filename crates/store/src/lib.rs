@@ -10,6 +10,7 @@ pub mod audit;
 pub mod cases;
 pub mod kpi;
 pub mod migrate;
+pub mod open311;
 pub mod org;
 pub mod people;
 pub mod rollup;
@@ -163,6 +164,19 @@ impl Db {
         Ok(self.pool.acquire().await?)
     }
 
+    /// Refreshes the planner's statistics after a bulk load, and on PostgreSQL also the
+    /// visibility map (what autovacuum does on its own a little later), so index-only scans
+    /// need not visit the table.
+    pub async fn vacuum_analyze(&self) -> Result<()> {
+        use sqlx::Executor;
+        let mut conn = self.pool.acquire().await?;
+        match self.backend {
+            Backend::Postgres => conn.execute("VACUUM ANALYZE").await?,
+            Backend::Sqlite => conn.execute("ANALYZE").await?,
+        };
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -236,4 +250,30 @@ pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<()> 
         .execute(&mut conn)
         .await?;
     Ok(())
+}
+
+/// A nullable double to bind. sqlx 0.9's `Any` driver sends a NULL `f64` as a *float4*
+/// NULL (its conversion table swaps `Real` and `Double`); PostgreSQL then prepares the
+/// cached statement with a float4 parameter and refuses the next real `f64` on that
+/// connection ("incorrect binary data format"). This sends a float8 NULL instead.
+#[derive(Debug, Clone, Copy)]
+pub struct NullableF64(pub Option<f64>);
+
+impl sqlx::Type<sqlx::Any> for NullableF64 {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl sqlx::Encode<'_, sqlx::Any> for NullableF64 {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <sqlx::Any as sqlx::Database>::ArgumentBuffer,
+    ) -> std::result::Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(v) => <f64 as sqlx::Encode<sqlx::Any>>::encode_by_ref(&v, buf),
+            // `Real` is what the driver turns into a float8 NULL.
+            None => <Option<f32> as sqlx::Encode<sqlx::Any>>::encode_by_ref(&None, buf),
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "joint handling", include_str!("../migrations/0007_joint.sql")),
     (8, "webhooks", include_str!("../migrations/0008_webhooks.sql")),
     (9, "roll-ups", include_str!("../migrations/0009_rollups.sql")),
+    (10, "open311", include_str!("../migrations/0010_open311.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

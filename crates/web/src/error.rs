@@ -46,6 +46,8 @@ pub fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
         AppError::Csrf => (StatusCode::FORBIDDEN, "csrf_failed"),
         AppError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
+        AppError::BadKey { .. } => (StatusCode::FORBIDDEN, "bad_api_key"),
+        AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
         AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::Import(_) => (StatusCode::UNPROCESSABLE_ENTITY, "import_rejected"),

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod error;
 pub mod extract;
+pub mod open311;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
@@ -48,8 +49,9 @@ pub struct AppState {
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
         api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
         api::register_webhook, api::list_webhooks, api::revoke_webhook, api::webhook_deliveries,
+        api::create_open311_key, api::list_open311_keys, api::revoke_open311_key, api::import_category_attributes,
     ),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"))
 )]
 pub struct ApiDoc;
 
@@ -88,7 +90,12 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 /// Errors that axum itself produces (a method the route does not take, a body over the
 /// limit, a missing content type) come as plain text; give them the same JSON shape as ours.
 async fn json_errors(req: Request, next: Next) -> Response {
+    // Open311 answers its errors in its own shape (and in XML when asked).
+    let open311 = req.uri().path().starts_with("/open311/");
     let res = next.run(req).await;
+    if open311 {
+        return res;
+    }
     let status = res.status();
     let is_json = res
         .headers()
@@ -182,6 +189,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/kpi/ranking", get(api::kpi_ranking))
         .route("/api/kpi/open-per-grid", get(api::open_per_grid))
         .route("/api/me/notifications/{id}/read", post(api::read_notification))
+        .route("/api/open311/keys", get(api::list_open311_keys).post(api::create_open311_key))
+        .route("/api/open311/keys/{id}", axum::routing::delete(api::revoke_open311_key))
+        .route("/api/categories/attributes", post(api::import_category_attributes))
+        .route("/open311/{file}", get(open311::discovery))
+        .route("/open311/v2/{file}", get(open311::get_collection).post(open311::post_collection))
+        .route("/open311/v2/services/{file}", get(open311::get_service))
+        .route("/open311/v2/requests/{file}", get(open311::get_request))
+        .route("/open311/v2/tokens/{file}", get(open311::get_token))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .route("/", get(home))
