@@ -663,7 +663,19 @@ pub async fn post_request(app: &App, key: &KeyRow, r: NewRequest) -> Result<Post
         idempotency_key: Some(token.clone()),
         fixed_on_spot: None,
     };
-    let (case, _) = report_checked(app, &client(), n, None).await?;
+    // Intake names its own fields; an Open311 client knows them by the specification's names.
+    let (case, _) = report_checked(app, &client(), n, None).await.map_err(|e| match e {
+        AppError::Invalid { field, reason } => {
+            let field = match field.as_str() {
+                "lon" => "long".to_owned(),
+                "address" => "address_string".to_owned(),
+                "reporter_name" => "first_name".to_owned(),
+                _ => field,
+            };
+            AppError::Invalid { field, reason }
+        }
+        other => other,
+    })?;
     Ok(Posted { service_request_id: case.id, token, service_notice: String::new(), account_id: some(&r.account_id) })
 }
 
@@ -953,15 +965,7 @@ async fn shape(
         }
         _ => String::new(),
     };
-    let address = r.address.clone().map(|a| mask::in_text(&a)).unwrap_or_else(|| {
-        app.locator()
-            .chain(&r.territory_code)
-            .iter()
-            .rev()
-            .filter_map(|c| app.locator().name_of(c))
-            .collect::<Vec<_>>()
-            .join("")
-    });
+    let address = r.address.clone().map(|a| mask::in_text(&a)).unwrap_or_else(|| place_name(app, &r.territory_code));
     Ok(Request {
         service_request_id: r.id,
         status: status.into(),
@@ -994,6 +998,21 @@ async fn shape(
             notes,
         }),
     })
+}
+
+/// The full name of a territory, from the city down (a name that merely repeats the start
+/// of the next one is left out: 花园路社区居委会 before 花园路社区居委会第1网格).
+fn place_name(app: &App, code: &str) -> String {
+    let loc = app.locator();
+    let names: Vec<String> = loc.chain(code).iter().rev().filter_map(|c| loc.name_of(c)).collect();
+    let mut out = String::new();
+    for (i, n) in names.iter().enumerate() {
+        if names.get(i + 1).is_some_and(|next| next.starts_with(n.as_str())) {
+            continue;
+        }
+        out.push_str(n);
+    }
+    out
 }
 
 // ---------------------------------------------------------------- updates

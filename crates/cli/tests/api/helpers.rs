@@ -74,6 +74,19 @@ pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
     spawn(districts, None).await
 }
 
+/// The demo's first district on a server whose settings `adjust` changes.
+pub async fn spawn_app_with_settings(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let db = fresh_db().await;
+    let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
+    let store = wuzhi_store::Db::connect(&db.url, 8).await.expect("connect");
+    let mut settings = Settings { files_dir: db.dir.join("files"), ..Settings::default() };
+    adjust(&mut settings);
+    let app = App::open(store, clock.clone(), settings).await.expect("open app");
+    wuzhi_app::demo::seed(&app, Some(1)).await.expect("seed demo city");
+    serve(app, clock, db).await
+}
+
 async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
     // Errors the server logs show up beside a failing test's output.
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();

@@ -46,6 +46,8 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "calendar_days",
         "devices",
         "attachments",
+        "open311_keys",
+        "category_attributes",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -261,6 +263,24 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         case(Method::DELETE, "/api/webhooks/{id}", "/api/webhooks/1".into(), None, 403, 403),
         case(Method::GET, "/api/webhooks/{id}/deliveries", "/api/webhooks/1/deliveries".into(), None, 403, 403),
         case(Method::GET, "/api/kpi/open-per-grid", "/api/kpi/open-per-grid".into(), None, 200, 403),
+        case(Method::GET, "/api/open311/keys", "/api/open311/keys".into(), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/open311/keys",
+            "/api/open311/keys".into(),
+            Some(json!({"name": "越权密钥"})),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/open311/keys/{id}", "/api/open311/keys/1".into(), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/categories/attributes",
+            "/api/categories/attributes".into(),
+            Some(Value::String("category_code,code,datatype,description\nE0507,x,string,越权\n".into())),
+            403,
+            403,
+        ),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
