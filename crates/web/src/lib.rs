@@ -142,8 +142,29 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
 }
 
-async fn home() -> Html<&'static str> {
-    Html(include_str!("home.html"))
+/// The web pages, built from `ui/` by `build.rs` and embedded.
+const INDEX_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
+const APP_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.js"));
+const APP_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.css"));
+
+async fn home() -> Response {
+    // The page itself is never cached, so a new release's script is picked up at once.
+    ([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(INDEX_HTML)).into_response()
+}
+
+async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
+    let (ct, body) = match file.as_str() {
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
+        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+        _ => {
+            return (
+                axum::http::StatusCode::NOT_FOUND,
+                Json(serde_json::json!({"error": {"code": "not_found", "message": "not found"}})),
+            )
+                .into_response();
+        }
+    };
+    ([(axum::http::header::CONTENT_TYPE, ct), (axum::http::header::CACHE_CONTROL, "no-cache")], body).into_response()
 }
 
 pub fn router(state: AppState) -> Router {
@@ -200,6 +221,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .route("/", get(home))
+        .route("/ui/{file}", get(ui_asset))
         .fallback(|| async { error::ApiError(wuzhi_app::AppError::not_found("route")) });
     Router::new()
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))

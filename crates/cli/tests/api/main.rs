@@ -11,3 +11,4 @@ mod open311;
 mod permissions;
 mod platform;
 mod territories;
+mod ui;

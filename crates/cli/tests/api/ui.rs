@@ -1,0 +1,32 @@
+//! The web pages in headless Chromium (Debian's `chromium` with `playwright-core` and
+//! `axe-core` from `ui/node_modules`; `.ci/run` installs them): `ui/tests/browser.mjs`
+//! drives a live server. Screenshots land in `target/ui-screenshots/`.
+
+use crate::helpers::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_work_in_a_browser() {
+    let app = spawn_app().await;
+    let r = app.client.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+    assert!(r.text().await.unwrap().contains("<script type=\"module\" src=\"/ui/app.js\">"));
+    let js = app.client.get(format!("{}/ui/app.js", app.base)).send().await.unwrap();
+    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(app.client.get(format!("{}/ui/nope.js", app.base)).send().await.unwrap().status(), 404);
+
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let shots = format!("{root}/target/ui-screenshots");
+    let base = app.base.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(["tests/browser.mjs", &base, &shots])
+            .current_dir(format!("{root}/ui"))
+            .output()
+            .expect("node (Node.js 20+) runs the browser tests")
+    })
+    .await
+    .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "browser checks failed (needs /usr/bin/chromium):\n{text}");
+    assert!(text.contains("all browser checks passed"), "{text}");
+}

@@ -1,0 +1,24 @@
+// Builds the web pages into one folder (default dist/, or the folder given, which is how
+// the wuzhi-web crate's build script embeds them): app.js (preact, bundled and minified),
+// app.css and index.html. Nothing is loaded from outside the server.
+import * as esbuild from "esbuild";
+import { mkdirSync, copyFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = process.argv[2] || join(here, "dist");
+mkdirSync(out, { recursive: true });
+await esbuild.build({
+  entryPoints: [join(here, "src/main.jsx")],
+  bundle: true,
+  minify: true,
+  format: "esm",
+  target: ["es2020"],
+  jsx: "automatic",
+  jsxImportSource: "preact",
+  outfile: join(out, "app.js"),
+  legalComments: "linked",
+  logLevel: "warning",
+});
+for (const f of ["index.html", "app.css"]) copyFileSync(join(here, "src", f), join(out, f));

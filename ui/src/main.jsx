@@ -1,0 +1,108 @@
+// The wuzhi web pages: one page application over the JSON API, routed by the URL's hash.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, login, logout } from "./api.js";
+import { t, lang, setLang } from "./i18n.js";
+import { Open311Keys } from "./pages/open311_keys.jsx";
+
+function useRoute() {
+  const [route, setRoute] = useState(location.hash.slice(1) || "/");
+  useEffect(() => {
+    const on = () => setRoute(location.hash.slice(1) || "/");
+    addEventListener("hashchange", on);
+    return () => removeEventListener("hashchange", on);
+  }, []);
+  return route;
+}
+
+function Login({ onDone }) {
+  const [error, setError] = useState(null);
+  async function submit(e) {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    try {
+      await login(f.get("username"), f.get("password"));
+      onDone();
+    } catch (err) {
+      setError(t("login.failed", { message: err.message }));
+    }
+  }
+  return (
+    <section class="card">
+      <h2>{t("login.title")}</h2>
+      <form onSubmit={submit}>
+        <label for="username">{t("login.username")}</label>
+        <input id="username" name="username" autocomplete="username" required />
+        <label for="password">{t("login.password")}</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <p>
+          <button type="submit">{t("login.submit")}</button>
+        </p>
+        {error && <p class="error" role="alert">{error}</p>}
+      </form>
+    </section>
+  );
+}
+
+function Home({ me }) {
+  return (
+    <section class="card">
+      <h2>{t("home.welcome", { name: me.person.name })}</h2>
+      <h3>{t("home.posts")}</h3>
+      {me.grants.length === 0 ? (
+        <p class="muted">{t("home.none")}</p>
+      ) : (
+        <ul>
+          {me.grants.map((g) => (
+            <li key={`${g.role}-${g.scope}`}>
+              {t(`role.${g.role}`)} · <code>{g.scope}</code>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function App() {
+  const route = useRoute();
+  const [me, setMe] = useState(undefined);
+  const load = () => api("GET", "/api/me").then(setMe, () => setMe(null));
+  useEffect(() => {
+    load();
+  }, []);
+  const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
+  return (
+    <>
+      <header>
+        <h1>
+          {t("app.title")} <span class="muted">{t("app.subtitle")}</span>
+        </h1>
+        <nav aria-label={t("app.title")}>
+          {me && <a href="#/">{t("nav.home")}</a>}
+          {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
+          <a href="/api/docs/">{t("nav.api")}</a>
+        </nav>
+        <button class="quiet" type="button" onClick={() => setLang(lang === "zh" ? "en" : "zh")}>
+          {t("nav.lang")}
+        </button>
+        {me && (
+          <button class="quiet" type="button" onClick={() => logout().then(() => setMe(null))}>
+            {t("nav.logout")}
+          </button>
+        )}
+      </header>
+      <main>
+        {me === undefined ? null : me === null ? (
+          <Login onDone={load} />
+        ) : route === "/admin/open311" ? (
+          <Open311Keys />
+        ) : (
+          <Home me={me} />
+        )}
+      </main>
+    </>
+  );
+}
+
+render(<App />, document.getElementById("app"));

@@ -1,0 +1,116 @@
+// Browser tests of the web pages in headless Chromium (Debian's /usr/bin/chromium), run by
+// the Rust test `ui::pages_work_in_a_browser` against a live server:
+//   node tests/browser.mjs BASE_URL SCREENSHOT_DIR
+// Every main page is checked with axe-core (no serious or critical violation); screenshots
+// of the key pages go to SCREENSHOT_DIR (test artifacts, not committed).
+import { chromium } from "playwright-core";
+import { createRequire } from "node:module";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [base, shots = "screenshots"] = process.argv.slice(2);
+if (!base) throw new Error("usage: node tests/browser.mjs BASE_URL [SCREENSHOT_DIR]");
+mkdirSync(shots, { recursive: true });
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const PASSWORD = "wuzhi-demo-2026";
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+});
+const failures = [];
+function check(ok, what) {
+  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
+  if (!ok) failures.push(what);
+}
+
+async function axe(page, name) {
+  await page.addScriptTag({ path: axePath });
+  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  check(bad.length === 0, `axe on ${name}: ${bad.map((v) => `${v.id} (${v.nodes.length})`).join(", ") || "no serious or critical violation"}`);
+}
+
+async function signIn(page, username) {
+  await page.goto(base + "/");
+  await page.getByLabel(/用户名|Username/).fill(username);
+  await page.getByLabel(/密码|Password/).fill(PASSWORD);
+  await page.getByRole("button", { name: /^(登录|Sign in)$/ }).click();
+  await page.getByText(/您好|Hello/).waitFor();
+}
+
+async function postWithKey(key) {
+  const r = await fetch(base + "/open311/v2/requests.json", {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ api_key: key, service_code: "E0103", address_id: "120101001001" }),
+  });
+  return r.status;
+}
+
+try {
+  // Phone width first: the sign-in page, then the administration page.
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  page.on("dialog", (d) => d.accept());
+  await page.goto(base + "/");
+  await page.getByRole("heading", { name: "登录" }).waitFor();
+  check((await page.locator("html").getAttribute("lang")) === "zh-CN", "Chinese by default");
+  await axe(page, "sign-in page");
+  await page.screenshot({ path: join(shots, "sign-in.png"), fullPage: true });
+
+  await page.getByLabel("用户名").fill("admin");
+  await page.getByLabel("密码").fill("wrong password");
+  await page.getByRole("button", { name: "登录" }).click();
+  await page.getByRole("alert").waitFor();
+  check((await page.getByRole("alert").textContent()).includes("登录失败"), "a wrong password is refused with a message");
+
+  await signIn(page, "admin");
+  check(await page.getByText("系统管理员").first().isVisible(), "the home page lists the administrator's post");
+  await axe(page, "home page");
+  await page.getByRole("link", { name: "Open311 接口密钥" }).click();
+  await page.getByRole("heading", { name: "已有密钥" }).waitFor();
+  await axe(page, "Open311 keys page");
+  await page.getByLabel("使用方名称").fill("区网格化平台");
+  await page.getByLabel("每分钟请求上限").fill("5");
+  await page.getByRole("button", { name: "创建密钥" }).click();
+  const shown = await page.getByTestId("new-key").textContent();
+  check(/^[0-9a-f]{64}$/.test(shown), "a new key is shown once, in full");
+  const row = page.getByRole("row", { name: /区网格化平台/ });
+  await row.waitFor();
+  check((await row.textContent()).includes("有效"), "the new key is listed as active");
+  check((await postWithKey(shown)) === 201, "the key made in the page posts an Open311 request");
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 390, `no sideways scrolling at 390 px (page is ${wide} px wide)`);
+  await page.screenshot({ path: join(shots, "open311-keys.png"), fullPage: true });
+  await row.getByRole("button", { name: /吊销/ }).click();
+  await page.getByRole("row", { name: /区网格化平台.*已吊销/ }).waitFor();
+  check((await postWithKey(shown)) === 403, "a key revoked in the page is refused");
+
+  // English on request.
+  await page.getByRole("button", { name: "English" }).click();
+  await page.getByRole("heading", { name: "Keys", exact: true }).waitFor();
+  check((await page.locator("html").getAttribute("lang")) === "en", "English on request");
+  await axe(page, "Open311 keys page in English");
+  await page.getByRole("button", { name: "中文" }).click();
+  await page.getByRole("heading", { name: "已有密钥" }).waitFor();
+  await page.getByRole("button", { name: "退出" }).click();
+  await page.getByRole("heading", { name: "登录" }).waitFor();
+
+  // A resident has no such page; going there anyway says why.
+  await signIn(page, "resident");
+  check((await page.getByRole("link", { name: "Open311 接口密钥" }).count()) === 0, "a resident sees no key administration");
+  await page.goto(base + "/#/admin/open311");
+  await page.getByText("只有市级系统管理员可以管理接口密钥。").waitFor();
+  check(true, "a resident who opens the page is told only administrators manage keys");
+  await context.close();
+} catch (e) {
+  check(false, `browser run: ${e.message}`);
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.log(`${failures.length} browser check(s) failed`);
+  process.exit(1);
+}
+console.log("all browser checks passed");
