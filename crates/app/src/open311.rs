@@ -462,6 +462,8 @@ pub struct NewRequest {
     pub media_url: Option<String>,
     /// `attribute[CODE]` and `attribute[CODE][]`, in the order sent.
     pub attributes: Vec<(String, String)>,
+    /// The client's `Idempotency-Key` header: a retry with the same key returns the same request.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -644,7 +646,14 @@ pub async fn post_request(app: &App, key: &KeyRow, r: NewRequest) -> Result<Post
             extra[k] = json!(v);
         }
     }
-    let token = crate::auth::random_token();
+    // A retry carrying the same Idempotency-Key gets the same token, so intake recognises it.
+    let token = match r.idempotency_key.as_deref().map(str::trim) {
+        Some(k) if k.is_empty() || k.len() > 200 => {
+            return Err(AppError::invalid("Idempotency-Key", "must be 1 to 200 characters"));
+        }
+        Some(k) => crate::auth::sha256_hex(&format!("{}:{k}", key.id)),
+        None => crate::auth::random_token(),
+    };
     let n = NewCase {
         channel: Channel::Open311,
         kind: "request".into(),
@@ -664,7 +673,20 @@ pub async fn post_request(app: &App, key: &KeyRow, r: NewRequest) -> Result<Post
         fixed_on_spot: None,
     };
     // Intake names its own fields; an Open311 client knows them by the specification's names.
-    let (case, _) = report_checked(app, &client(), n, None).await.map_err(|e| match e {
+    let retry = r.idempotency_key.is_some();
+    let answer = report_checked(app, &client(), n, None).await;
+    // A retry finds its case written before; the client may not read cases as staff do, so
+    // it gets the request's id by its token.
+    if retry && matches!(answer, Err(AppError::Forbidden { .. })) {
+        let id = self::token(app, &token).await?;
+        return Ok(Posted {
+            service_request_id: id,
+            token,
+            service_notice: String::new(),
+            account_id: some(&r.account_id),
+        });
+    }
+    let (case, _) = answer.map_err(|e| match e {
         AppError::Invalid { field, reason } => {
             let field = match field.as_str() {
                 "lon" => "long".to_owned(),

@@ -296,6 +296,7 @@ pub async fn post_collection(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(q): RawQuery,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
     let (name, format) = match split_format(&file) {
@@ -359,6 +360,7 @@ pub async fn post_collection(
         description: p.get("description"),
         media_url: p.get("media_url"),
         attributes: p.attributes(),
+        idempotency_key: headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_owned),
     };
     match o::post_request(app, &key, r).await {
         Ok(posted) => Reply::ok(format, StatusCode::CREATED, "service_requests", "request", json!([to_value(&posted)])),

@@ -161,6 +161,29 @@ async fn a_posted_request_goes_through_intake_and_reads_back_without_personal_da
     assert_eq!(r.body[0]["service_notice"], "");
     assert_eq!(cases(&app).await, before + 1);
 
+    // A retry with the same Idempotency-Key gets the same request, not a second one.
+    let retry = |k: &'static str| {
+        let (app, pairs) = (&app, flooding(&key, x, y));
+        async move {
+            let r = app
+                .client
+                .post(format!("{}/open311/v2/requests.json", app.base))
+                .header("idempotency-key", k)
+                .form(&pairs)
+                .send()
+                .await
+                .unwrap();
+            into_reply(r).await
+        }
+    };
+    let first = retry("hotline-call-88").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let again = retry("hotline-call-88").await;
+    assert_eq!(again.body[0]["service_request_id"], first.body[0]["service_request_id"]);
+    assert_eq!(again.body[0]["token"], first.body[0]["token"]);
+    assert_ne!(retry("hotline-call-89").await.body[0]["service_request_id"], first.body[0]["service_request_id"]);
+    assert_eq!(cases(&app).await, before + 3);
+
     let t = get(&app, &format!("/open311/v2/tokens/{token}.json")).await;
     assert_eq!(t.body, json!([{"service_request_id": id, "token": token}]));
     let t = get(&app, &format!("/open311/v2/tokens/{token}.xml")).await;
@@ -508,6 +531,14 @@ async fn the_loop_shows_in_status_notes_and_the_updates_feed_both_ways() {
             ("verified", "closed")
         ]
     );
+    let list = get(&app, "/open311/v2/requests.xml?status=closed").await;
+    assert!(
+        list.text
+            .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request><service_request_id>"),
+        "{}",
+        list.text
+    );
+    assert!(list.text.contains("<status>closed</status><status_notes>现场核查合格</status_notes>"), "{}", list.text);
     let xml = get(&app, &format!("/open311/v2/servicerequestupdates.xml?start_date={start}")).await;
     assert!(xml.text.contains("<service_request_updates><request_update><update_id>"), "{}", xml.text);
 
@@ -528,8 +559,21 @@ async fn the_loop_shows_in_status_notes_and_the_updates_feed_both_ways() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let update_id = r.body[0]["update_id"].as_i64().unwrap();
+    let x = form(
+        &app,
+        "/open311/v2/servicerequestupdates.xml",
+        &[
+            ("api_key", key.clone()),
+            ("service_request_id", id.to_string()),
+            ("status", "open".into()),
+            ("description", "已电话回访".into()),
+        ],
+    )
+    .await;
+    assert_eq!(x.status, StatusCode::OK, "{}", x.text);
+    assert!(x.text.contains(&format!("<service_request_updates><request_update><update_id>{}</update_id></request_update></service_request_updates>", update_id + 1)), "{}", x.text);
     let case = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
-    let last = case["timeline"].as_array().unwrap().last().unwrap().clone();
+    let last = case["timeline"].as_array().unwrap().iter().rev().nth(1).unwrap().clone();
     assert_eq!(last["kind"], "commented");
     let text = last["data"]["text"].as_str().unwrap();
     assert!(text.starts_with("[12345热线系统 · 王] 回访居民，确认已解决") && text.contains("ext-7"), "{text}");
