@@ -18,7 +18,9 @@ await esbuild.build({
   jsx: "automatic",
   jsxImportSource: "preact",
   outfile: join(out, "app.js"),
-  legalComments: "linked",
+  legalComments: "none",
+  loader: { ".png": "dataurl", ".svg": "dataurl" },
   logLevel: "warning",
 });
-for (const f of ["index.html", "app.css"]) copyFileSync(join(here, "src", f), join(out, f));
+// The styles imported by the script (base.css, Leaflet's) come out beside it as app.css.
+copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));

@@ -4,6 +4,10 @@ import { useEffect, useState } from "preact/hooks";
 import { api, login, logout } from "./api.js";
 import { t, lang, setLang } from "./i18n.js";
 import { Open311Keys } from "./pages/open311_keys.jsx";
+import { Report } from "./pages/report.jsx";
+import { Cases } from "./pages/cases.jsx";
+import { CaseDetail } from "./pages/case.jsx";
+import "./base.css";
 
 function useRoute() {
   const [route, setRoute] = useState(location.hash.slice(1) || "/");
@@ -72,6 +76,16 @@ function App() {
     load();
   }, []);
   const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
+  const isResident = me?.grants?.some((g) => g.role === "resident");
+  const isStaff = me?.grants?.some((g) => g.role !== "resident");
+  const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
+  const page = () => {
+    if (route === "/admin/open311") return <Open311Keys />;
+    if (route === "/report") return <Report me={me} />;
+    if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} />;
+    if (caseId) return <CaseDetail id={caseId} key={caseId} />;
+    return <Home me={me} />;
+  };
   return (
     <>
       <header>
@@ -80,6 +94,8 @@ function App() {
         </h1>
         <nav aria-label={t("app.title")}>
           {me && <a href="#/">{t("nav.home")}</a>}
+          {isResident && <a href="#/report">{t("nav.report")}</a>}
+          {me && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>
         </nav>
@@ -95,10 +111,8 @@ function App() {
       <main>
         {me === undefined ? null : me === null ? (
           <Login onDone={load} />
-        ) : route === "/admin/open311" ? (
-          <Open311Keys />
         ) : (
-          <Home me={me} />
+          page()
         )}
       </main>
     </>

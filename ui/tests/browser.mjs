@@ -104,8 +104,89 @@ try {
   await page.getByText("只有市级系统管理员可以管理接口密钥。").waitFor();
   check(true, "a resident who opens the page is told only administrators manage keys");
   await context.close();
+
+  // The whole loop across roles, on a phone: a resident reports, the dispatcher files and
+  // dispatches, the street handles, the grid worker verifies, the resident rates.
+  const loop = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const p = await loop.newPage();
+  const signOut = async () => {
+    await p.getByRole("button", { name: "退出" }).click();
+    await p.getByRole("heading", { name: "登录" }).waitFor();
+  };
+  const status = async (text) => {
+    await p.getByTestId("status").filter({ hasText: text }).waitFor();
+    check(true, `status is ${text}`);
+  };
+  const act = async (name, fill) => {
+    const summary = p.locator("summary").getByText(name, { exact: true });
+    await summary.waitFor();
+    const open = await summary.evaluate((el) => el.closest("details").open);
+    if (!open) await summary.click();
+    const form = p.getByRole("form", { name, exact: true });
+    if (fill) await fill(form);
+    await form.getByRole("button", { name, exact: true }).click();
+  };
+  await signIn(p, "resident");
+  await p.getByRole("link", { name: "我要报事" }).click();
+  await p.locator(".map path.leaflet-interactive").waitFor();
+  await axe(p, "report page");
+  await p.getByLabel("标题").fill("小区门口垃圾堆积");
+  await p.getByLabel("详细描述").fill("花园路小区南门垃圾三天无人清理，气味很大。");
+  await p.getByLabel("事项分类（可不选）").selectOption("E0102");
+  await p.getByTestId("map").click();
+  check((await p.getByTestId("picked").textContent()).startsWith("已选位置"), "a click on the map picks the place");
+  const wideReport = await p.evaluate(() => document.documentElement.scrollWidth);
+  check(wideReport <= 390, `the report page fits 390 px (${wideReport} px)`);
+  await p.screenshot({ path: join(shots, "report.png"), fullPage: true });
+  await p.getByRole("button", { name: "提交" }).click();
+  await p.waitForURL(/#\/cases\/\d+$/);
+  const id = p.url().match(/cases\/(\d+)$/)[1];
+  await status("已上报");
+  await axe(p, "case page");
+  await signOut();
+
+  await signIn(p, "dispatcher");
+  await p.getByRole("link", { name: "工作台" }).click();
+  await p.getByRole("button", { name: "已上报" }).click();
+  await p.getByRole("link", { name: new RegExp(`#${id} `) }).waitFor();
+  await axe(p, "workbench");
+  await p.screenshot({ path: join(shots, "workbench.png"), fullPage: true });
+  await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
+  await act("立案");
+  await status("已立案");
+  await act("派遣");
+  await status("已派遣");
+  await signOut();
+
+  await signIn(p, "commander");
+  await p.goto(`${base}/#/cases/${id}`);
+  await act("签收");
+  await status("处置中");
+  await act("处置完成", (f) => f.getByLabel("处置结果").fill("已清运垃圾并消毒"));
+  await status("待核查");
+  await signOut();
+
+  await signIn(p, "gridworker");
+  await p.goto(`${base}/#/cases/${id}`);
+  await act("核查通过", (f) => f.getByLabel("核查意见").fill("现场核查合格"));
+  await status("已结案");
+  await signOut();
+
+  await signIn(p, "resident");
+  await p.getByRole("link", { name: "我的案件" }).click();
+  await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
+  await act("评价", (f) => f.getByLabel("满意度").selectOption("satisfied"));
+  await p.locator(".facts").getByText("满意", { exact: true }).waitFor();
+  const steps = await p.locator(".timeline li strong").allTextContents();
+  check(
+    steps.join(",") === "上报,立案,派遣,签收,处置,核查通过,评价",
+    `the timeline shows every step (${steps.join(",")})`,
+  );
+  await p.screenshot({ path: join(shots, "case-closed.png"), fullPage: true });
+  await loop.close();
 } catch (e) {
   check(false, `browser run: ${e.message}`);
+  for (const ctx of browser.contexts()) for (const pg of ctx.pages()) await pg.screenshot({ path: join(shots, "failure.png"), fullPage: true });
 } finally {
   await browser.close();
 }

@@ -175,6 +175,29 @@ pub async fn get(app: &App, actor: &Actor, code: &str, with_geometry: bool, crs:
     Ok(view(row, crs))
 }
 
+/// A territory's name and outline for the map, for anyone signed in: boundaries are public
+/// geography, like which grid a point is in (`locate`); nothing else of the territory is
+/// shown.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Outline {
+    pub code: String,
+    pub name: String,
+    pub level: String,
+    /// GeoJSON geometry (WGS84), absent where none was imported.
+    #[schema(value_type = Object)]
+    pub geometry: Option<serde_json::Value>,
+}
+
+pub async fn outline(app: &App, code: &str) -> Result<Outline> {
+    let code = TerritoryCode::parse(code)?;
+    let mut conn = app.db.read().await?;
+    let row = wuzhi_store::territory::get(&mut conn, code.as_str(), true)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("territory {code}")))?;
+    let v = view(row, Crs::Wgs84);
+    Ok(Outline { code: v.code, name: v.name, level: v.level, geometry: v.geometry })
+}
+
 #[derive(Debug, Default)]
 pub struct ListQuery {
     pub level: Option<Level>,

@@ -186,6 +186,18 @@ pub async fn get_territory(
     Ok(Json(territory::get(&state.app, &a.actor, &code, p.geometry.unwrap_or(false), crs(p.crs.as_deref())?).await?))
 }
 
+/// A territory's name and outline for the map (WGS84), for anyone signed in: boundaries are
+/// public geography; nothing else of the territory is shown.
+#[utoipa::path(get, path = "/api/map/outline/{code}", tag = "territories", params(("code" = String, Path)),
+    responses((status = 200, body = territory::Outline), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn map_outline(
+    State(state): State<AppState>,
+    _a: Authed,
+    Path(code): Path<String>,
+) -> ApiResult<Json<territory::Outline>> {
+    Ok(Json(territory::outline(&state.app, &code).await?))
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct ExportParams {
     pub level: Option<String>,

@@ -1,0 +1,140 @@
+// One case: its facts, its timeline, and a form for each step this person may take now
+// (the server's `actions`, and only those).
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.js";
+import { t, formatTime } from "../i18n.js";
+
+const SATISFACTION = ["satisfied", "basically_satisfied", "dissatisfied"];
+// What each step asks for: [field, kind, required].
+const FIELDS = {
+  file: [["category", "category", false]],
+  reject: [["reason", "text", true]],
+  dispatch: [["org_id", "number", false]],
+  accept: [],
+  return: [["reason", "text", true]],
+  handle: [["result", "textarea", true]],
+  verify: [["note", "text", false]],
+  rework: [["reason", "text", true]],
+  request_extension: [["working_days", "number", true], ["reason", "text", true]],
+  decide_extension: [["granted", "bool", false], ["note", "text", false]],
+  park: [["reason", "text", true]],
+  unpark: [],
+  escalate: [["reason", "text", true]],
+  merge: [["into", "number", true]],
+  comment: [["text", "textarea", true]],
+  reopen: [["reason", "text", true]],
+  rate: [["satisfaction", "satisfaction", true], ["text", "text", false]],
+  summon: [["org_ids", "ids", true], ["hours", "number", false]],
+  check_in: [["org_id", "number", true]],
+  assign_joint: [["lead", "number", true], ["cooperating", "ids", true]],
+};
+
+function Field({ action, name, kind, required, categories, value }) {
+  const id = `${action}-${name}`;
+  const label = <label for={id}>{t(`field.${name}`)}</label>;
+  if (kind === "bool") {
+    return <label class="inline"><input id={id} name={name} type="checkbox" /> {t(`field.${name}`)}</label>;
+  }
+  if (kind === "satisfaction") {
+    return (
+      <>
+        {label}
+        <select id={id} name={name} required={required}>
+          {SATISFACTION.map((s) => <option value={s} key={s}>{t(`sat.${s}`)}</option>)}
+        </select>
+      </>
+    );
+  }
+  if (kind === "category") {
+    return (
+      <>
+        {label}
+        <select id={id} name={name} value={value || ""}>
+          {categories.filter((c) => c.leaf).map((c) => <option value={c.code} key={c.code}>{c.code} {c.name}</option>)}
+        </select>
+      </>
+    );
+  }
+  if (kind === "textarea") return <>{label}<textarea id={id} name={name} required={required} rows={3}></textarea></>;
+  return <>{label}<input id={id} name={name} type={kind === "number" ? "number" : "text"} required={required} /></>;
+}
+
+function body(action, form) {
+  const out = { action };
+  for (const [name, kind] of FIELDS[action] || []) {
+    const v = form.get(name);
+    if (kind === "bool") out[name] = v === "on";
+    else if (kind === "ids") out[name] = String(v || "").split(/[,，\s]+/).filter(Boolean).map(Number);
+    else if (kind === "number") { if (v !== "" && v !== null) out[name] = Number(v); }
+    else if (v !== "" && v !== null) out[name] = v;
+  }
+  return out;
+}
+
+export function CaseDetail({ id }) {
+  const [c, setC] = useState(null);
+  const [error, setError] = useState(null);
+  const [categories, setCategories] = useState([]);
+  const load = () => api("GET", `/api/cases/${id}`).then(setC, (e) => setError(e.message));
+  useEffect(() => {
+    load();
+    api("GET", "/api/categories").then(setCategories, () => {});
+  }, [id]);
+  async function act(action, e) {
+    e.preventDefault();
+    setError(null);
+    try {
+      setC(await api("POST", `/api/cases/${id}/actions`, body(action, new FormData(e.target))));
+    } catch (err) {
+      setError(err.field ? `${err.field}: ${err.message}` : err.message);
+    }
+  }
+  if (!c) return error ? <p class="error" role="alert">{error}</p> : null;
+  const cat = categories.find((x) => x.code === c.category_code);
+  return (
+    <>
+      <section class="card">
+        <h2>{t("case.title", { id: c.id })} · {c.subject}</h2>
+        <dl class="facts">
+          <dt>{t("case.status")}</dt>
+          <dd><span class={`badge s-${c.status}`} data-testid="status">{t(`status.${c.status}`)}</span>{c.overdue && <span class="badge s-overdue">{t("case.overdue")}</span>}</dd>
+          <dt>{t("case.category")}</dt><dd>{cat ? `${cat.name} (${c.category_code})` : c.category_code || "—"}</dd>
+          <dt>{t("case.address")}</dt><dd>{c.address || c.territory_code}{c.lon ? ` · ${c.lon.toFixed(5)}, ${c.lat.toFixed(5)}` : ""}</dd>
+          <dt>{t("case.due")}</dt><dd>{c.due_at_ms ? formatTime(c.due_at_ms) : "—"}</dd>
+          <dt>{t("case.reporter")}</dt>
+          <dd>{c.reporter.anonymous && !c.reporter.name ? t("case.anonymous") : [c.reporter.name, c.reporter.phone].filter(Boolean).join(" · ") || "—"}</dd>
+          {c.satisfaction && <><dt>{t("case.satisfaction")}</dt><dd>{t(`sat.${c.satisfaction}`)}</dd></>}
+        </dl>
+        <p>{c.description}</p>
+      </section>
+      {c.actions.length > 0 && (
+        <section class="card">
+          <h2>{t("case.actions")}</h2>
+          {error && <p class="error" role="alert">{error}</p>}
+          {c.actions.map((a) => (
+            <details key={a} class="action" open={c.actions.length <= 3 && a !== "comment"}>
+              <summary>{t(`action.${a}`)}</summary>
+              <form onSubmit={(e) => act(a, e)} aria-label={t(`action.${a}`)}>
+                {(FIELDS[a] || []).map(([name, kind, required]) => (
+                  <Field key={name} action={a} name={name} kind={kind} required={required} categories={categories} value={c.category_code} />
+                ))}
+                <p><button type="submit">{t(`action.${a}`)}</button></p>
+              </form>
+            </details>
+          ))}
+        </section>
+      )}
+      <section class="card">
+        <h2>{t("case.timeline")}</h2>
+        <ol class="timeline">
+          {(c.timeline || []).map((e) => (
+            <li key={e.seq}>
+              <strong>{t(`event.${e.kind}`)}</strong> <span class="muted">{formatTime(e.at_ms)}</span>
+              {["reason", "result", "note", "text"].map((k) => e.data?.[k] && <div key={k}>{e.data[k]}</div>)}
+            </li>
+          ))}
+        </ol>
+      </section>
+    </>
+  );
+}
