@@ -7,6 +7,8 @@ import { Open311Keys } from "./pages/open311_keys.jsx";
 import { Report } from "./pages/report.jsx";
 import { Cases } from "./pages/cases.jsx";
 import { CaseDetail } from "./pages/case.jsx";
+import { OneMap } from "./pages/map.jsx";
+import { Dashboard } from "./pages/dashboard.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -82,6 +84,8 @@ function App() {
   const page = () => {
     if (route === "/admin/open311") return <Open311Keys />;
     if (route === "/report") return <Report me={me} />;
+    if (route === "/map") return <OneMap me={me} />;
+    if (route === "/dashboard") return <Dashboard />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} />;
     if (caseId) return <CaseDetail id={caseId} key={caseId} />;
     return <Home me={me} />;
@@ -96,6 +100,8 @@ function App() {
           {me && <a href="#/">{t("nav.home")}</a>}
           {isResident && <a href="#/report">{t("nav.report")}</a>}
           {me && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
+          {isStaff && <a href="#/map">{t("nav.map")}</a>}
+          {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>
         </nav>

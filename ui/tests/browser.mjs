@@ -184,6 +184,38 @@ try {
   );
   await p.screenshot({ path: join(shots, "case-closed.png"), fullPage: true });
   await loop.close();
+
+  // The one map's drill-down and the dashboard, on a desktop screen.
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const d = await desk.newPage();
+  await signIn(d, "dispatcher");
+  await d.getByRole("link", { name: "一张图" }).click();
+  await d.getByTestId("map-here").filter({ hasText: "天津市" }).waitFor();
+  await d.locator("[data-testid=onemap] path.leaflet-interactive").first().waitFor();
+  await axe(d, "one map");
+  await d.getByRole("button", { name: "和平区" }).click();
+  await d.getByTestId("map-here").filter({ hasText: "和平区" }).waitFor();
+  await d.getByRole("button", { name: "劝业场街道" }).waitFor();
+  const townships = await d.locator("[data-testid=onemap] path.leaflet-interactive").count();
+  check(townships > 1, `drilling into 和平区 shows its townships on the map (${townships})`);
+  await d.getByRole("button", { name: "劝业场街道" }).click();
+  await d.getByTestId("map-here").filter({ hasText: "劝业场街道" }).waitFor();
+  await d.getByRole("button", { name: "花园路社区居委会" }).click();
+  await d.getByRole("cell", { name: "花园路社区居委会第1网格" }).waitFor();
+  check(true, "the drill-down reaches the grids of a community");
+  await d.screenshot({ path: join(shots, "one-map.png") });
+  await d.getByRole("button", { name: "天津市" }).click();
+  await d.getByRole("button", { name: "和平区" }).waitFor();
+  check(true, "the trail leads back up to the city");
+  await d.getByRole("link", { name: "考核评价" }).click();
+  await d.getByTestId("kpi-filed").waitFor();
+  const filed = Number(await d.getByTestId("kpi-filed").textContent());
+  const closed = Number(await d.getByTestId("kpi-closed").textContent());
+  check(filed >= 1 && closed >= 1, `the dashboard counts the case filed and closed (filed ${filed}, closed ${closed})`);
+  await d.getByRole("img", { name: "街道结案率排名" }).waitFor();
+  await axe(d, "dashboard");
+  await d.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
+  await desk.close();
 } catch (e) {
   check(false, `browser run: ${e.message}`);
   for (const ctx of browser.contexts()) for (const pg of ctx.pages()) await pg.screenshot({ path: join(shots, "failure.png"), fullPage: true });

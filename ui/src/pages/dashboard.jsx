@@ -1,0 +1,66 @@
+// Dashboards: the evaluation indicators for the part of the tree the viewer may see, and
+// the ranking of the units below as a bar chart (SVG drawn here: no chart library needed).
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api.js";
+import { t } from "../i18n.js";
+
+const RATES = ["closing_rate", "on_time_closing_rate", "satisfaction_rate", "accurate_dispatch_rate", "on_time_filing_rate", "rework_rate"];
+const COUNTS = ["filed", "should_close", "closed"];
+const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
+
+function Bars({ rows, label }) {
+  const w = 320, bar = 22, gap = 6, left = 120;
+  const h = rows.length * (bar + gap);
+  return (
+    <svg viewBox={`0 0 ${w} ${h}`} width="100%" role="img" aria-label={label} class="bars">
+      {rows.map((r, i) => {
+        const v = r.indicators.closing_rate ?? 0;
+        return (
+          <g key={r.key} transform={`translate(0 ${i * (bar + gap)})`}>
+            <text x={left - 6} y={bar * 0.7} text-anchor="end" font-size="12">{r.name.slice(0, 9)}</text>
+            <rect x={left} y="0" width={(w - left - 40) * v} height={bar} fill="#b3261e"></rect>
+            <text x={left + (w - left - 40) * v + 4} y={bar * 0.7} font-size="12">{pct(r.indicators.closing_rate)}</text>
+          </g>
+        );
+      })}
+    </svg>
+  );
+}
+
+export function Dashboard() {
+  const [kpi, setKpi] = useState(null);
+  const [ranking, setRanking] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    api("GET", "/api/kpi").then(setKpi, (e) => setError(e.message));
+    api("GET", "/api/kpi/ranking?by=township&sort=closing_rate").then((r) => setRanking(r.slice(0, 10)), () => {});
+  }, []);
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!kpi) return null;
+  const i = kpi.indicators;
+  return (
+    <>
+      <section class="card">
+        <h2>{t("dash.title")}</h2>
+        <p class="muted">{t("dash.period", { from: kpi.from, to: kpi.to })}</p>
+        <div class="tiles">
+          {COUNTS.map((k) => (
+            <div class="tile" key={k}><div class="tile-v" data-testid={`kpi-${k}`}>{i[k]}</div><div>{t(`kpi.${k}`)}</div></div>
+          ))}
+          {RATES.map((k) => (
+            <div class="tile" key={k}><div class="tile-v" data-testid={`kpi-${k}`}>{pct(i[k])}</div><div>{t(`kpi.${k}`)}</div></div>
+          ))}
+          <div class="tile"><div class="tile-v">{i.mean_handling_hours ?? "—"}</div><div>{t("kpi.mean_handling_hours")}</div></div>
+          <div class="tile"><div class="tile-v">{i.p90_handling_hours ?? "—"}</div><div>{t("kpi.p90_handling_hours")}</div></div>
+        </div>
+      </section>
+      {ranking && ranking.length > 0 && (
+        <section class="card">
+          <h2>{t("dash.ranking")}</h2>
+          <Bars rows={ranking} label={t("dash.ranking")} />
+          <p><a href="/api/kpi/ranking?by=township&sort=closing_rate&format=xlsx">{t("dash.export")}</a></p>
+        </section>
+      )}
+    </>
+  );
+}
