@@ -9,6 +9,7 @@ import { Cases } from "./pages/cases.jsx";
 import { CaseDetail } from "./pages/case.jsx";
 import { OneMap } from "./pages/map.jsx";
 import { Dashboard } from "./pages/dashboard.jsx";
+import { PublicCase } from "./pages/public.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -78,15 +79,16 @@ function App() {
     load();
   }, []);
   const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
-  const isResident = me?.grants?.some((g) => g.role === "resident");
+  const isResident = me?.grants?.some((g) => ["resident", "grid_worker", "steward"].includes(g.role));
   const isStaff = me?.grants?.some((g) => g.role !== "resident");
+  const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
   const page = () => {
     if (route === "/admin/open311") return <Open311Keys />;
     if (route === "/report") return <Report me={me} />;
     if (route === "/map") return <OneMap me={me} />;
     if (route === "/dashboard") return <Dashboard />;
-    if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} />;
+    if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
     if (caseId) return <CaseDetail id={caseId} key={caseId} />;
     return <Home me={me} />;
   };
@@ -115,7 +117,9 @@ function App() {
         )}
       </header>
       <main>
-        {me === undefined ? null : me === null ? (
+        {publicId ? (
+          <PublicCase id={publicId} />
+        ) : me === undefined ? null : me === null ? (
           <Login onDone={load} />
         ) : (
           page()

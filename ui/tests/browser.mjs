@@ -13,6 +13,8 @@ if (!base) throw new Error("usage: node tests/browser.mjs BASE_URL [SCREENSHOT_D
 mkdirSync(shots, { recursive: true });
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const PASSWORD = "wuzhi-demo-2026";
+// A 1×1 PNG: a photo taken on site.
+const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
@@ -150,9 +152,14 @@ try {
   await p.getByRole("button", { name: "已上报" }).click();
   await p.getByRole("link", { name: new RegExp(`#${id} `) }).waitFor();
   await axe(p, "workbench");
+  // Filed from the queue in bulk.
+  await p.getByRole("checkbox", { name: `选择案件 ${id}` }).check();
+  await p.getByRole("button", { name: "批量立案（1）" }).click();
+  await p.getByTestId("bulk-done").filter({ hasText: "完成 1 件，失败 0 件。" }).waitFor();
+  check(true, "a case is filed from the workbench in bulk");
   await p.screenshot({ path: join(shots, "workbench.png"), fullPage: true });
+  await p.getByRole("button", { name: "全部" }).click();
   await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
-  await act("立案");
   await status("已立案");
   await act("派遣");
   await status("已派遣");
@@ -168,8 +175,27 @@ try {
 
   await signIn(p, "gridworker");
   await p.goto(`${base}/#/cases/${id}`);
+  // On-site verification with a photo.
+  await p.getByLabel("上传照片或文件").setInputFiles({ name: "site.png", mimeType: "image/png", buffer: PNG });
+  await p.locator(".photos img").first().waitFor();
+  check(true, "the grid worker's photo is attached to the case");
   await act("核查通过", (f) => f.getByLabel("核查意见").fill("现场核查合格"));
   await status("已结案");
+  // A patrol finding fixed on the spot opens and closes at once.
+  await p.getByRole("link", { name: "我要报事" }).click();
+  await p.getByRole("heading", { name: "巡查上报" }).waitFor();
+  await p.locator(".map path.leaflet-interactive").waitFor();
+  await p.getByLabel("标题").fill("井边杂物");
+  await p.getByLabel("详细描述").fill("巡查发现小区内堆放杂物，已当场清理。");
+  await p.getByLabel("事项分类（可不选）").selectOption("E0102");
+  await p.getByTestId("map").click();
+  await p.getByLabel("已就地解决").check();
+  await p.getByLabel("解决情况").fill("已当场清理干净");
+  await axe(p, "patrol report page");
+  await p.getByRole("button", { name: "提交" }).click();
+  await p.waitForURL(/#\/cases\/\d+$/);
+  await status("已结案");
+  check(true, "a finding fixed on the spot is closed at once");
   await signOut();
 
   await signIn(p, "resident");
@@ -179,10 +205,15 @@ try {
   await p.locator(".facts").getByText("满意", { exact: true }).waitFor();
   const steps = await p.locator(".timeline li strong").allTextContents();
   check(
-    steps.join(",") === "上报,立案,派遣,签收,处置,核查通过,评价",
+    steps.join(",") === "上报,立案,派遣,签收,处置,附件,核查通过,评价",
     `the timeline shows every step (${steps.join(",")})`,
   );
   await p.screenshot({ path: join(shots, "case-closed.png"), fullPage: true });
+  // The public page: the case's facts and steps, nobody's name.
+  await p.getByRole("link", { name: "公开页面（不含个人信息）" }).click();
+  await p.getByTestId("public-status").filter({ hasText: "已结案" }).waitFor();
+  check(!(await p.content()).includes("花园路居民"), "the public page shows no reporter");
+  await axe(p, "public case page");
   await loop.close();
 
   // The one map's drill-down and the dashboard, on a desktop screen.

@@ -75,9 +75,12 @@ export function CaseDetail({ id }) {
   const [c, setC] = useState(null);
   const [error, setError] = useState(null);
   const [categories, setCategories] = useState([]);
+  const [photos, setPhotos] = useState([]);
   const load = () => api("GET", `/api/cases/${id}`).then(setC, (e) => setError(e.message));
+  const loadPhotos = () => api("GET", `/api/cases/${id}/attachments`).then(setPhotos, () => {});
   useEffect(() => {
     load();
+    loadPhotos();
     api("GET", "/api/categories").then(setCategories, () => {});
   }, [id]);
   async function act(action, e) {
@@ -88,6 +91,20 @@ export function CaseDetail({ id }) {
     } catch (err) {
       setError(err.field ? `${err.field}: ${err.message}` : err.message);
     }
+  }
+  async function upload(e) {
+    const file = e.target.files[0];
+    if (!file) return;
+    setError(null);
+    const r = await fetch(`/api/cases/${id}/attachments?name=${encodeURIComponent(file.name)}`, {
+      method: "POST",
+      headers: { "x-csrf-token": sessionStorage.getItem("wuzhi.csrf") || "", "content-type": file.type || "application/octet-stream" },
+      body: file,
+    });
+    if (!r.ok) setError((await r.json()).error?.message || `HTTP ${r.status}`);
+    e.target.value = "";
+    loadPhotos();
+    load();
   }
   if (!c) return error ? <p class="error" role="alert">{error}</p> : null;
   const cat = categories.find((x) => x.code === c.category_code);
@@ -106,6 +123,17 @@ export function CaseDetail({ id }) {
           {c.satisfaction && <><dt>{t("case.satisfaction")}</dt><dd>{t(`sat.${c.satisfaction}`)}</dd></>}
         </dl>
         <p>{c.description}</p>
+        <p><a href={`#/public/${c.id}`}>{t("case.public")}</a></p>
+      </section>
+      <section class="card">
+        <h2>{t("case.photos")}</h2>
+        <div class="photos">
+          {photos.filter((a) => a.content_type.startsWith("image/")).map((a) => (
+            <a href={a.url} key={a.id}><img src={a.url} alt={a.name} loading="lazy" /></a>
+          ))}
+        </div>
+        <label for="c-photo">{t("case.upload")}</label>
+        <input id="c-photo" type="file" accept="image/*,application/pdf" onChange={upload} />
       </section>
       {c.actions.length > 0 && (
         <section class="card">

@@ -6,14 +6,35 @@ import { t, formatTime } from "../i18n.js";
 
 const FILTERS = ["", "reported", "filed", "dispatched", "handling", "handled", "closed", "overdue"];
 
-export function Cases({ title }) {
+export function Cases({ title, staff }) {
+  const [picked, setPicked] = useState([]);
+  const [done, setDone] = useState(null);
   const [filter, setFilter] = useState("");
   const [cases, setCases] = useState(null);
   const [error, setError] = useState(null);
+  const q = filter === "overdue" ? "?overdue=true" : filter ? `?status=${filter}` : "";
+  const reload = () => api("GET", `/api/cases${q}`).then(setCases, (e) => setError(e.message));
   useEffect(() => {
-    const q = filter === "overdue" ? "?overdue=true" : filter ? `?status=${filter}` : "";
-    api("GET", `/api/cases${q}`).then(setCases, (e) => setError(e.message));
+    setPicked([]);
+    reload();
   }, [filter]);
+  async function bulk(action) {
+    let ok = 0;
+    const failed = [];
+    for (const id of picked) {
+      try {
+        await api("POST", `/api/cases/${id}/actions`, { action });
+        ok += 1;
+      } catch (e) {
+        failed.push(`#${id}: ${e.message}`);
+      }
+    }
+    setDone(t("bulk.done", { ok, failed: failed.length }) + (failed.length ? ` ${failed.join("; ")}` : ""));
+    setPicked([]);
+    reload();
+  }
+  const toggle = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
+  const exportQ = filter && filter !== "overdue" ? `&status=${filter}` : "";
   return (
     <section class="card">
       <h2>{title}</h2>
@@ -24,12 +45,23 @@ export function Cases({ title }) {
           </button>
         ))}
       </div>
+      {staff && (
+        <p class="bulk">
+          <button type="button" disabled={picked.length === 0} onClick={() => bulk("file")}>{t("bulk.file", { n: picked.length })}</button>{" "}
+          <button type="button" disabled={picked.length === 0} onClick={() => bulk("dispatch")}>{t("bulk.dispatch", { n: picked.length })}</button>{" "}
+          <a href={`/api/cases/export?format=xlsx${exportQ}`}>{t("export.xlsx")}</a> · <a href={`/api/cases/export?format=csv${exportQ}`}>CSV</a> · <a href={`/api/cases/export?format=geojson${exportQ}`}>GeoJSON</a>
+        </p>
+      )}
+      {done && <p role="status" data-testid="bulk-done">{done}</p>}
       {error && <p class="error" role="alert">{error}</p>}
       {cases && cases.length === 0 && <p class="muted">{t("cases.empty")}</p>}
       {cases && cases.length > 0 && (
         <ul class="case-list">
           {cases.map((c) => (
             <li key={c.id}>
+              {staff && (
+                <input type="checkbox" aria-label={t("bulk.pick", { id: c.id })} checked={picked.includes(c.id)} onChange={() => toggle(c.id)} />
+              )}{" "}
               <a href={`#/cases/${c.id}`}>
                 <strong>#{c.id} {c.subject}</strong>
               </a>

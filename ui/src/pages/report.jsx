@@ -8,6 +8,8 @@ import { MapPick } from "./map_pick.jsx";
 const KINDS = ["report", "request", "complaint", "dispute", "emergency", "suggestion", "consultation"];
 
 export function Report({ me }) {
+  const patrol = me.grants.some((g) => g.role === "grid_worker" || g.role === "steward");
+  const [fixed, setFixed] = useState(false);
   const [categories, setCategories] = useState([]);
   const [outline, setOutline] = useState(null);
   const [point, setPoint] = useState(null);
@@ -15,7 +17,7 @@ export function Report({ me }) {
   const [key] = useState(() => crypto.randomUUID());
   useEffect(() => {
     api("GET", "/api/categories").then(setCategories, () => {});
-    const home = me.grants.find((g) => g.role === "resident") || me.grants[0];
+    const home = me.grants.find((g) => ["resident", "grid_worker", "steward"].includes(g.role)) || me.grants[0];
     if (home) api("GET", `/api/map/outline/${home.scope}`).then((o) => setOutline(o.geometry), () => {});
   }, []);
   const groups = {};
@@ -35,7 +37,7 @@ export function Report({ me }) {
     const f = new FormData(e.target);
     try {
       const c = await api("POST", "/api/cases", {
-        channel: "app",
+        channel: patrol ? "grid" : "app",
         kind: f.get("kind"),
         subject: f.get("subject"),
         description: f.get("description"),
@@ -44,6 +46,7 @@ export function Report({ me }) {
         lat: point.lat,
         anonymous: f.get("anonymous") === "on",
         idempotency_key: key,
+        fixed_on_spot: patrol && fixed ? f.get("fixed_result") : null,
       });
       const photo = f.get("photo");
       if (photo && photo.size > 0) {
@@ -60,7 +63,7 @@ export function Report({ me }) {
   }
   return (
     <section class="card">
-      <h2>{t("report.title")}</h2>
+      <h2>{patrol ? t("report.patrol") : t("report.title")}</h2>
       <form onSubmit={submit}>
         <label for="r-kind">{t("report.kind")}</label>
         <select id="r-kind" name="kind">
@@ -85,7 +88,21 @@ export function Report({ me }) {
           <button type="button" class="quiet" onClick={here}>{t("report.here")}</button>{" "}
           <span role="status" data-testid="picked">{point ? t("report.picked", point) : ""}</span>
         </p>
-        <label class="inline"><input type="checkbox" name="anonymous" /> {t("report.anonymous")}</label>
+        {patrol ? (
+          <>
+            <label class="inline">
+              <input type="checkbox" checked={fixed} onChange={(e) => setFixed(e.target.checked)} /> {t("report.fixed")}
+            </label>
+            {fixed && (
+              <>
+                <label for="r-fixed">{t("report.fixed_result")}</label>
+                <textarea id="r-fixed" name="fixed_result" required rows={2}></textarea>
+              </>
+            )}
+          </>
+        ) : (
+          <label class="inline"><input type="checkbox" name="anonymous" /> {t("report.anonymous")}</label>
+        )}
         <label for="r-photo">{t("report.photo")}</label>
         <input id="r-photo" name="photo" type="file" accept="image/*" />
         <p><button type="submit">{t("report.submit")}</button></p>
