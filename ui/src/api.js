@@ -19,6 +19,24 @@ export async function api(method, path, body) {
   return data;
 }
 
+/// Calls `onChange(change)` for each change the server tells this person about (server-sent
+/// events; the browser reconnects on its own). Returns the function that stops listening.
+export function listen(onChange) {
+  const es = new EventSource("/api/events");
+  es.addEventListener("change", (e) => onChange(JSON.parse(e.data)));
+  es.addEventListener("reload", () => onChange(null));
+  return () => es.close();
+}
+
+/// Runs `f` at most once per `ms`, after the last call.
+export function debounce(f, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => f(...args), ms);
+  };
+}
+
 export async function login(username, password) {
   const s = await api("POST", "/api/session", { username, password });
   sessionStorage.setItem("wuzhi.csrf", s.csrf_token);

@@ -41,6 +41,27 @@ async function signIn(page, username) {
   await page.getByText(/您好|Hello/).waitFor();
 }
 
+/// A resident's report made straight through the API, as from another phone.
+async function reportAs(username, grid) {
+  const login = await fetch(base + "/api/session", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  const { csrf_token } = await login.json();
+  const outline = await (await fetch(`${base}/api/map/outline/${grid}`, { headers: { cookie } })).json();
+  const ring = outline.geometry.coordinates[0][0].slice(0, -1);
+  const lon = ring.reduce((s, p) => s + p[0], 0) / ring.length;
+  const lat = ring.reduce((s, p) => s + p[1], 0) / ring.length;
+  const r = await fetch(base + "/api/cases", {
+    method: "POST",
+    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
+    body: JSON.stringify({ channel: "app", kind: "report", subject: "楼道灯不亮", description: "三单元楼道灯坏了一周", lon, lat }),
+  });
+  if (r.status !== 201) throw new Error(`report as ${username}: ${r.status} ${await r.text()}`);
+}
+
 async function postWithKey(key) {
   const r = await fetch(base + "/open311/v2/requests.json", {
     method: "POST",
@@ -238,6 +259,12 @@ try {
   await d.getByRole("button", { name: "天津市" }).click();
   await d.getByRole("button", { name: "和平区" }).waitFor();
   check(true, "the trail leads back up to the city");
+  // A report made elsewhere shows on the open map without reloading (server-sent events).
+  const district = d.getByRole("row", { name: /和平区/ });
+  const before = Number((await district.getByRole("cell").nth(1).textContent()).trim());
+  await reportAs("resident2", "120101001001002");
+  await district.getByRole("cell", { name: String(before + 1), exact: true }).waitFor({ timeout: 10000 });
+  check(true, `the map's open count went from ${before} to ${before + 1} live`);
   await d.getByRole("link", { name: "考核评价" }).click();
   await d.getByTestId("kpi-filed").waitFor();
   const filed = Number(await d.getByTestId("kpi-filed").textContent());

@@ -330,7 +330,7 @@ fn helper_orgs(r: &CaseRow) -> Vec<i64> {
     v
 }
 
-fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
+pub(crate) fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
     Ok(is_reporter(a, r)
         || r.owner_org_id.is_some_and(|o| a.member_of(o))
         || helper_orgs(r).into_iter().any(|o| a.member_of(o))

@@ -16,6 +16,7 @@ pub mod devices;
 pub mod error;
 mod intake;
 pub mod kpi;
+pub mod live;
 pub mod locate;
 pub mod notify;
 pub mod open311;
@@ -43,6 +44,9 @@ pub struct Settings {
     pub files_dir: std::path::PathBuf,
     /// The Open311 `jurisdiction_id` this server answers for; when set, another is refused.
     pub open311_jurisdiction: Option<String>,
+    /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) the pages lay under wuzhi's own
+    /// layers; none by default (no internet base map is assumed).
+    pub map_tiles: Option<String>,
 }
 
 impl Default for Settings {
@@ -53,6 +57,7 @@ impl Default for Settings {
             lockout_ms: 15 * 60 * 1000,
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),
             open311_jurisdiction: None,
+            map_tiles: None,
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct App {
     intake: tokio::sync::mpsc::Sender<intake::Job>,
     /// Open311 keys' use counts, synced to the database at most once a second per key.
     key_use: open311::KeyUse,
+    /// Changes told to live views (server-sent events).
+    pub live: live::Live,
 }
 
 impl App {
@@ -76,6 +83,7 @@ impl App {
         let app = Arc::new(App {
             intake,
             key_use: open311::KeyUse::default(),
+            live: live::Live::default(),
             db,
             clock,
             settings,

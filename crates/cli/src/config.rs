@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
-    /// max_connections, open311_jurisdiction.
+    /// max_connections, open311_jurisdiction, map_tiles.
     #[arg(long, env = "WUZHI_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -62,6 +62,7 @@ struct FileConfig {
     log_format: Option<String>,
     max_connections: Option<u32>,
     open311_jurisdiction: Option<String>,
+    map_tiles: Option<String>,
 }
 
 /// The settled configuration.
@@ -75,6 +76,8 @@ pub struct Config {
     pub max_connections: u32,
     /// The Open311 `jurisdiction_id` served (`WUZHI_OPEN311_JURISDICTION`); other ids are refused.
     pub open311_jurisdiction: Option<String>,
+    /// A tile URL template for the pages' maps (`WUZHI_MAP_TILES`); none by default.
+    pub map_tiles: Option<String>,
 }
 
 impl Config {
@@ -109,6 +112,7 @@ impl Config {
                 .ok()
                 .or(file.open311_jurisdiction)
                 .filter(|j| !j.trim().is_empty()),
+            map_tiles: std::env::var("WUZHI_MAP_TILES").ok().or(file.map_tiles).filter(|t| !t.trim().is_empty()),
         })
     }
 }

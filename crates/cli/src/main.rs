@@ -268,6 +268,7 @@ async fn open(cfg: &Config) -> Result<Arc<App>, String> {
     let settings = Settings {
         files_dir: cfg.data_dir.join("files"),
         open311_jurisdiction: cfg.open311_jurisdiction.clone(),
+        map_tiles: cfg.map_tiles.clone(),
         ..Settings::default()
     };
     App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())

@@ -28,3 +28,6 @@ CREATE TABLE open311_keys (
 );
 
 CREATE INDEX ix_case_events_at ON case_events (at_ms);
+
+-- Live views read the outbox by time.
+CREATE INDEX ix_outbox_created ON outbox (created_at_ms);

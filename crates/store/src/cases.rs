@@ -772,3 +772,25 @@ pub async fn attachments_of(conn: &mut Conn, case_id: i64) -> Result<Vec<Attachm
     let sql = format!("SELECT {ATT_COLS} FROM attachments WHERE case_id = $1 ORDER BY id");
     sqlx::query(AssertSqlSafe(sql)).bind(case_id).fetch_all(&mut *conn).await?.iter().map(attachment).collect()
 }
+
+/// Outbox rows written since `since_ms` (processed or not), oldest first: what live views
+/// are told about. Looking back by time rather than by id catches rows whose transaction
+/// committed after a later id's.
+pub async fn recent_outbox(conn: &mut Conn, since_ms: i64, limit: i64) -> Result<Vec<(i64, String, Option<i64>)>> {
+    let rows = sqlx::query("SELECT id, topic, case_id FROM outbox WHERE created_at_ms >= $1 ORDER BY id LIMIT $2")
+        .bind(since_ms)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("topic")?, r.try_get("case_id")?))).collect()
+}
+
+/// The cases with these ids (in no order).
+pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<CaseRow>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    let sql = format!("SELECT {COLS} FROM cases WHERE id IN ({})", list.join(", "));
+    sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?.iter().map(row).collect()
+}

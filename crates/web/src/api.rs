@@ -987,3 +987,44 @@ pub async fn import_category_attributes(
 ) -> ApiResult<Json<Imported>> {
     Ok(Json(Imported { imported: wuzhi_app::open311::import_attributes(&state.app, Some(&a.actor), &body).await? }))
 }
+
+// ---- live updates ----
+
+/// Server-sent events: one `change` event (`{id, case_id, kind, status, territory_code}`)
+/// for each change to a case the signed-in person may read, as it happens on any app
+/// server; a comment every 15 seconds keeps the connection open. Not in the OpenAPI
+/// document (it is a stream, not JSON).
+pub async fn events(
+    State(state): State<AppState>,
+    a: Authed,
+) -> axum::response::sse::Sse<
+    impl futures_util::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let rx = state.app.live.subscribe();
+    let actor = a.actor;
+    let stream = futures_util::stream::unfold(
+        (rx, actor, std::collections::VecDeque::new()),
+        |(mut rx, actor, mut queue)| async move {
+            loop {
+                if let Some(ev) = queue.pop_front() {
+                    return Some((Ok(ev), (rx, actor, queue)));
+                }
+                match rx.recv().await {
+                    Ok(batch) => {
+                        for s in batch.iter().filter(|s| s.visible_to(&actor)) {
+                            let data = serde_json::to_string(&s.change).unwrap_or_default();
+                            queue.push_back(Event::default().event("change").id(s.change.id.to_string()).data(data));
+                        }
+                    }
+                    // A slow reader missed some: tell it to reload.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        queue.push_back(Event::default().event("reload").data("{}"));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+}

@@ -147,9 +147,17 @@ const INDEX_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
 const APP_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.js"));
 const APP_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.css"));
 
-async fn home() -> Response {
+async fn home(State(state): State<AppState>) -> Response {
+    // A configured tile source rides on the page as a data attribute.
+    let page = match &state.app.settings.map_tiles {
+        Some(url) => {
+            let escaped = url.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;");
+            INDEX_HTML.replace("<div id=\"app\"></div>", &format!("<div id=\"app\" data-tiles=\"{escaped}\"></div>"))
+        }
+        None => INDEX_HTML.to_owned(),
+    };
     // The page itself is never cached, so a new release's script is picked up at once.
-    ([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(INDEX_HTML)).into_response()
+    ([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(page)).into_response()
 }
 
 async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
@@ -181,6 +189,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/territories/{code}/export.geojson", get(api::export_territories))
         .route("/api/locate", get(api::locate))
         .route("/api/map/outline/{code}", get(api::map_outline))
+        .route("/api/events", get(api::events))
         .route("/api/organisations", get(api::list_orgs).post(api::create_org))
         .route("/api/organisations/{id}", get(api::get_org))
         .route("/api/people", get(api::list_people).post(api::create_person))
@@ -280,6 +289,9 @@ impl Application {
                 n += 1;
                 if let Err(e) = wuzhi_app::notify::run_once(&app, &worker).await {
                     tracing::warn!(error = %e, "outbox pass failed");
+                }
+                if let Err(e) = wuzhi_app::live::poll_once(&app).await {
+                    tracing::warn!(error = %e, "live poll failed");
                 }
                 if n % 2 == 0 {
                     if let Err(e) = wuzhi_app::webhooks::run_once(&app, &worker, &client).await {

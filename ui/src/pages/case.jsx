@@ -1,7 +1,7 @@
 // One case: its facts, its timeline, and a form for each step this person may take now
 // (the server's `actions`, and only those).
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.js";
+import { api, listen } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 
 const SATISFACTION = ["satisfied", "basically_satisfied", "dissatisfied"];
@@ -81,6 +81,7 @@ export function CaseDetail({ id }) {
   useEffect(() => {
     load();
     loadPhotos();
+    return listen((ch) => (!ch || ch.case_id === Number(id)) && load());
     api("GET", "/api/categories").then(setCategories, () => {});
   }, [id]);
   async function act(action, e) {

@@ -1,7 +1,7 @@
 // A list of cases: "my cases" for a resident, the queues of the workbench for staff
 // (what the server lets each person see), filtered by status.
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.js";
+import { api, listen, debounce } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 
 const FILTERS = ["", "reported", "filed", "dispatched", "handling", "handled", "closed", "overdue"];
@@ -17,6 +17,7 @@ export function Cases({ title, staff }) {
   useEffect(() => {
     setPicked([]);
     reload();
+    return listen(debounce(reload, 300));
   }, [filter]);
   async function bulk(action) {
     let ok = 0;

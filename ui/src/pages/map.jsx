@@ -4,7 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
-import { api } from "../api.js";
+import { api, listen, debounce } from "../api.js";
 import { t } from "../i18n.js";
 
 const SHADES = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
@@ -25,15 +25,22 @@ export function OneMap({ me }) {
   const here = trail[trail.length - 1];
   useEffect(() => {
     const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25 });
-    if (window.WUZHI_TILES) L.tileLayer(window.WUZHI_TILES, { maxZoom: 19 }).addTo(m);
+    const tiles = document.getElementById("app").dataset.tiles;
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(m);
     m.setView([39.12, 117.2], 9);
     map.current = m;
-    api("GET", "/api/kpi/open-per-grid").then(
-      (rows) => setOpen(Object.fromEntries(rows.map((r) => [r.code, r.open]))),
-      () => {},
-    );
+    const counts = () =>
+      api("GET", "/api/kpi/open-per-grid").then(
+        (rows) => setOpen(Object.fromEntries(rows.map((r) => [r.code, r.open]))),
+        () => {},
+      );
+    counts();
+    const stop = listen(debounce(counts, 300));
     api("GET", `/api/map/outline/${top}`).then((o) => setTrail([{ code: o.code, name: o.name }]), () => {});
-    return () => m.remove();
+    return () => {
+      stop();
+      m.remove();
+    };
   }, []);
   useEffect(() => {
     api("GET", `/api/territories?parent=${here.code}&geometry=true&limit=1000`).then(

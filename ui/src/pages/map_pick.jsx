@@ -11,7 +11,8 @@ export function MapPick({ outline, point, onPick, label }) {
   useEffect(() => {
     const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25 });
     map.current = m;
-    if (window.WUZHI_TILES) L.tileLayer(window.WUZHI_TILES, { maxZoom: 19 }).addTo(m);
+    const tiles = document.getElementById("app").dataset.tiles;
+    if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(m);
     m.on("click", (e) => onPick(Number(e.latlng.lng.toFixed(7)), Number(e.latlng.lat.toFixed(7))));
     m.setView([39.12, 117.2], 12);
     return () => m.remove();

@@ -111,10 +111,24 @@ pub async fn open_app_with_files(url: &str, files_dir: PathBuf) -> (Arc<App>, Ar
 }
 
 pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestApp {
-    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false)
-        .await
-        .unwrap()
-        .without_background_workers();
+    serve_with(app, clock, db, false).await
+}
+
+/// The demo's first district served with its background workers running (outbox, live
+/// updates, webhooks, sweeps), as `wuzhi serve` runs them.
+pub async fn spawn_app_with_workers() -> TestApp {
+    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let db = fresh_db().await;
+    let (app, clock) = open_app_with_files(&db.url, db.dir.join("files")).await;
+    wuzhi_app::demo::seed(&app, Some(1)).await.expect("seed demo city");
+    serve_with(app, clock, db, true).await
+}
+
+async fn serve_with(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb, workers: bool) -> TestApp {
+    let mut server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().unwrap(), false).await.unwrap();
+    if !workers {
+        server = server.without_background_workers();
+    }
     let base = format!("http://{}", server.local_addr());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run_until_stopped(async move {

@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod cases;
 mod durability;
+mod live;
 mod open311;
 mod permissions;
 mod platform;

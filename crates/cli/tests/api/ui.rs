@@ -4,9 +4,27 @@
 
 use crate::helpers::*;
 
+#[tokio::test]
+async fn a_configured_tile_source_reaches_the_pages() {
+    let plain = spawn_app().await;
+    let page = plain.client.get(format!("{}/", plain.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<div id=\"app\"></div>"), "no tile source by default");
+    let app =
+        spawn_app_with_settings(|s| s.map_tiles = Some("https://tiles.example/{z}/{x}/{y}.png?k=1&s=\"x\"".into()))
+            .await;
+    let page = app.client.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(
+            "<div id=\"app\" data-tiles=\"https://tiles.example/{z}/{x}/{y}.png?k=1&amp;s=&quot;x&quot;\"></div>"
+        ),
+        "{page}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_work_in_a_browser() {
-    let app = spawn_app().await;
+    // With its workers, as served: the pages' live updates come from the outbox poll.
+    let app = spawn_app_with_workers().await;
     let r = app.client.get(format!("{}/", app.base)).send().await.unwrap();
     assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
     assert!(r.text().await.unwrap().contains("<script type=\"module\" src=\"/ui/app.js\">"));

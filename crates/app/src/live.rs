@@ -1,0 +1,111 @@
+//! Live updates (server-sent events): every app server polls the outbox once a second for
+//! what changed in the last few seconds, whichever server wrote it, and tells each
+//! subscriber about the changes to the cases that subscriber may read. Each event carries
+//! only the case id, its kind of change, its state and territory; pages fetch the rest
+//! through the API as usual.
+
+use crate::{App, Result};
+use serde::Serialize;
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::broadcast;
+use wuzhi_domain::Actor;
+use wuzhi_store::cases::CaseRow;
+
+/// How far back each poll looks (a transaction may commit a little after its rows' time).
+const LOOK_BACK_MS: i64 = 10_000;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// The outbox row's id.
+    pub id: i64,
+    pub case_id: i64,
+    /// The timeline event: reported, filed, dispatched, …
+    pub kind: String,
+    pub status: String,
+    pub territory_code: String,
+}
+
+/// One change with the case as it now is, to decide who may see it.
+#[derive(Clone)]
+pub struct Seen {
+    pub change: Change,
+    case: Arc<CaseRow>,
+}
+
+impl Seen {
+    pub fn visible_to(&self, actor: &Actor) -> bool {
+        crate::cases::can_read(actor, &self.case).unwrap_or(false)
+    }
+}
+
+pub struct Live {
+    tx: broadcast::Sender<Arc<Vec<Seen>>>,
+    seen: Mutex<(HashSet<i64>, VecDeque<(i64, i64)>)>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live { tx: broadcast::channel(64).0, seen: Mutex::new((HashSet::new(), VecDeque::new())) }
+    }
+}
+
+impl Live {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<Seen>>> {
+        self.tx.subscribe()
+    }
+}
+
+/// One poll: the outbox rows of the last seconds not told yet, broadcast to subscribers.
+/// Returns how many changes were new.
+pub async fn poll_once(app: &App) -> Result<usize> {
+    let now = app.now_ms();
+    let mut conn = app.db.read().await?;
+    let rows = wuzhi_store::cases::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
+    let fresh: Vec<(i64, String, i64)> = {
+        let seen = app.live.seen.lock().unwrap_or_else(|e| e.into_inner());
+        rows.into_iter()
+            .filter(|(id, _, c)| c.is_some() && !seen.0.contains(id))
+            .map(|(i, t, c)| (i, t, c.unwrap_or(0)))
+            .collect()
+    };
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = fresh.iter().map(|(_, _, c)| *c).collect::<HashSet<_>>().into_iter().collect();
+    let cases: std::collections::HashMap<i64, Arc<CaseRow>> =
+        wuzhi_store::cases::by_ids(&mut conn, &ids).await?.into_iter().map(|c| (c.id, Arc::new(c))).collect();
+    drop(conn);
+    let mut out = Vec::with_capacity(fresh.len());
+    {
+        let mut seen = app.live.seen.lock().unwrap_or_else(|e| e.into_inner());
+        for (id, topic, case_id) in fresh {
+            if !seen.0.insert(id) {
+                continue;
+            }
+            seen.1.push_back((now, id));
+            if let Some(c) = cases.get(&case_id) {
+                out.push(Seen {
+                    change: Change {
+                        id,
+                        case_id,
+                        kind: topic.trim_start_matches("case.").to_owned(),
+                        status: c.status.clone(),
+                        territory_code: c.territory_code.clone(),
+                    },
+                    case: c.clone(),
+                });
+            }
+        }
+        // Forget what has left the look-back window.
+        while seen.1.front().is_some_and(|(at, _)| *at < now - 2 * LOOK_BACK_MS) {
+            if let Some((_, id)) = seen.1.pop_front() {
+                seen.0.remove(&id);
+            }
+        }
+    }
+    let n = out.len();
+    // Nobody listening is not an error.
+    let _ = app.live.tx.send(Arc::new(out));
+    Ok(n)
+}

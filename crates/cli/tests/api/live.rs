@@ -1,0 +1,65 @@
+//! Live updates over server-sent events: each person is told of the changes to the cases
+//! they may read, and of no others.
+
+use crate::cases::point_in;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// Opens the event stream as `s`.
+async fn subscribe(app: &TestApp, s: &Session) -> reqwest::Response {
+    let r = app.client.get(format!("{}/api/events", app.base)).header("cookie", &s.cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    r
+}
+
+/// The `change` events that arrive within `wait`.
+async fn changes(r: &mut reqwest::Response, wait: Duration) -> Vec<Value> {
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, r.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.split("\n\n")
+        .filter(|block| block.lines().any(|l| l == "event: change"))
+        .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_reach_those_who_may_read_the_case_and_no_one_else() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let r = app.client.get(format!("{}/api/events", app.base)).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let (resident, resident2, dispatcher) =
+        (app.login("resident").await, app.login("resident2").await, app.login("dispatcher").await);
+    let mut mine = subscribe(&app, &resident).await;
+    let mut other = subscribe(&app, &resident2).await;
+    let mut centre = subscribe(&app, &dispatcher).await;
+    let r = app
+        .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "路灯不亮", "description": "小区北门路灯连续三晚不亮", "category": "C0108", "lon": x, "lat": y}))
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    assert_eq!(wuzhi_app::live::poll_once(&app.app).await.unwrap(), 1);
+    // A second poll tells nothing twice.
+    assert_eq!(wuzhi_app::live::poll_once(&app.app).await.unwrap(), 0);
+    let seen = changes(&mut centre, Duration::from_millis(500)).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0]["case_id"], id);
+    assert_eq!((seen[0]["kind"].as_str(), seen[0]["status"].as_str()), (Some("reported"), Some("reported")));
+    assert_eq!(seen[0]["territory_code"], "120101001001001");
+    assert_eq!(changes(&mut mine, Duration::from_millis(500)).await.len(), 1, "the reporter follows their case");
+    assert!(changes(&mut other, Duration::from_millis(500)).await.is_empty(), "another resident hears nothing");
+
+    let r = app.post(&dispatcher, &format!("/api/cases/{id}/actions"), json!({"action": "file"})).await;
+    assert_eq!(r.status, StatusCode::OK);
+    wuzhi_app::live::poll_once(&app.app).await.unwrap();
+    let seen = changes(&mut mine, Duration::from_millis(500)).await;
+    assert_eq!((seen.len(), seen[0]["kind"].as_str(), seen[0]["status"].as_str()), (1, Some("filed"), Some("filed")));
+}
