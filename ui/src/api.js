@@ -5,7 +5,21 @@ export class ApiError extends Error {
     super(body?.error?.message || `HTTP ${status}`);
     this.status = status;
     this.field = body?.error?.field;
+    this.details = body?.error?.details || [];
   }
+}
+
+/// Sends a text body (CSV, GeoJSON) with the given content type.
+export async function sendText(method, path, text, contentType) {
+  const r = await fetch(path, {
+    method,
+    headers: { "x-csrf-token": sessionStorage.getItem("wuzhi.csrf") || "", "content-type": contentType },
+    body: text,
+  });
+  const raw = await r.text();
+  const data = raw ? JSON.parse(raw) : null;
+  if (!r.ok) throw new ApiError(r.status, data);
+  return data;
 }
 
 export async function api(method, path, body) {

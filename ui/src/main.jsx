@@ -10,6 +10,7 @@ import { CaseDetail } from "./pages/case.jsx";
 import { OneMap } from "./pages/map.jsx";
 import { Dashboard } from "./pages/dashboard.jsx";
 import { PublicCase } from "./pages/public.jsx";
+import { Admin } from "./pages/admin.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -85,6 +86,7 @@ function App() {
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
   const page = () => {
     if (route === "/admin/open311") return <Open311Keys />;
+    if (route.startsWith("/admin")) return <Admin tab={route.split("/")[2]} />;
     if (route === "/report") return <Report me={me} />;
     if (route === "/map") return <OneMap me={me} />;
     if (route === "/dashboard") return <Dashboard />;
@@ -104,6 +106,7 @@ function App() {
           {me && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
+          {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>
         </nav>

@@ -110,6 +110,31 @@ try {
   await page.getByRole("row", { name: /区网格化平台.*已吊销/ }).waitFor();
   check((await postWithKey(shown)) === 403, "a key revoked in the page is refused");
 
+  // Administration: a territory import is previewed, every problem listed, nothing saved
+  // until it is clean.
+  await page.getByRole("link", { name: "系统管理" }).click();
+  await page.getByRole("heading", { name: "区域", exact: true }).waitFor();
+  await axe(page, "territory administration");
+  await page.getByLabel("内容").fill("code,name,level,parent_code\n12010100100109X,坏代码,grid,120101001001\n120101001001098,花园路社区第98网格,village,120101001001\n");
+  await page.getByRole("button", { name: "预检" }).click();
+  await page.getByTestId("problems").waitFor();
+  const problems = await page.getByTestId("problems").locator("tbody tr").count();
+  check(problems === 2, `the preview lists both problems (${problems})`);
+  check(await page.getByRole("button", { name: "导入" }).isDisabled(), "nothing can be imported before a clean preview");
+  await page.getByLabel("内容").fill("code,name,level,parent_code\n120101001001099,花园路社区第99网格,grid,120101001001\n");
+  await page.getByRole("button", { name: "预检" }).click();
+  await page.getByTestId("preview").waitFor();
+  await page.getByRole("button", { name: "导入" }).click();
+  await page.getByTestId("imported").filter({ hasText: "已导入 1 条" }).waitFor();
+  check(true, "a clean import is saved after its preview");
+  for (const tab of ["组织", "人员", "事项分类", "工作日历"]) {
+    await page.getByRole("navigation", { name: "系统管理" }).getByRole("link", { name: tab, exact: true }).click();
+    await page.getByRole("heading", { name: tab, exact: true }).waitFor();
+    await axe(page, `${tab} administration`);
+  }
+  await page.getByRole("link", { name: "Open311 接口密钥" }).first().click();
+  await page.getByRole("heading", { name: "已有密钥" }).waitFor();
+
   // English on request.
   await page.getByRole("button", { name: "English" }).click();
   await page.getByRole("heading", { name: "Keys", exact: true }).waitFor();
