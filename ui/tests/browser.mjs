@@ -280,6 +280,20 @@ try {
   await d.getByRole("button", { name: "花园路社区居委会" }).click();
   await d.getByRole("cell", { name: "花园路社区居委会第1网格" }).waitFor();
   check(true, "the drill-down reaches the grids of a community");
+  // The community's cases as clustered markers, filtered; a grid's panel.
+  const count = async () => Number((await d.getByTestId("marker-count").textContent()).match(/\d+/)[0]);
+  await d.getByTestId("marker-count").filter({ hasText: /：[2-9]|：\d\d/ }).waitFor();
+  const all = await count();
+  check(all >= 2, `the community's cases are on the map (${all})`);
+  await d.getByRole("form", { name: "案件筛选" }).getByLabel("状态").selectOption("reported");
+  await d.getByTestId("marker-count").filter({ hasText: new RegExp(`：(?!${all} )`) }).waitFor();
+  const reported = await count();
+  check(reported < all, `filtering by status narrows the markers (${all} → ${reported})`);
+  await d.getByRole("form", { name: "案件筛选" }).getByLabel("状态").selectOption("");
+  await d.getByRole("button", { name: "花园路社区居委会第1网格" }).click();
+  await d.getByTestId("grid-panel").getByText(/网格员/).first().waitFor();
+  check(true, "a grid's panel shows who is on duty");
+  await axe(d, "one map with a grid panel");
   await d.screenshot({ path: join(shots, "one-map.png") });
   await d.getByRole("button", { name: "天津市" }).click();
   await d.getByRole("button", { name: "和平区" }).waitFor();

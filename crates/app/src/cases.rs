@@ -1064,6 +1064,13 @@ pub struct ListQuery {
     pub overdue: Option<bool>,
     pub before: Option<i64>,
     pub limit: Option<i64>,
+    /// Only inside this territory.
+    pub territory: Option<String>,
+    pub channel: Option<String>,
+    /// Reported on or after this day (YYYY-MM-DD, Asia/Shanghai).
+    pub from: Option<String>,
+    /// Reported on or before this day.
+    pub to: Option<String>,
 }
 
 /// Cases the actor may see: in their territories, owned by their units, or reported by them;
@@ -1078,9 +1085,30 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
             return Err(AppError::invalid("category", "must be a category code (letters and digits)"));
         }
     }
+    let territory = q
+        .territory
+        .as_deref()
+        .map(TerritoryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::invalid("territory", e.reason))?;
+    if let Some(c) = &q.channel {
+        if !["app", "hotline", "grid", "sensor", "open311"].contains(&c.as_str()) {
+            return Err(AppError::invalid("channel", format!("`{c}` is not app, hotline, grid, sensor or open311")));
+        }
+    }
+    let day = |field: &str, s: &Option<String>| -> Result<Option<i64>> {
+        Ok(s.as_deref().map(|d| wuzhi_domain::calendar::parse_day(field, d)).transpose()?)
+    };
+    let offset = wuzhi_domain::calendar::OFFSET_MS;
+    let from_ms = day("from", &q.from)?.map(|d| d * 86_400_000 - offset);
+    let to_ms = day("to", &q.to)?.map(|d| (d + 1) * 86_400_000 - offset);
     let scopes = actor.scopes_for(Action::ReadCase);
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let filter = wuzhi_store::cases::Filter {
+        territory_prefix: territory.as_ref().map(|t| t.scope_prefix()),
+        channel: q.channel.as_deref(),
+        created_from_ms: from_ms,
+        created_to_ms: to_ms,
         scopes: prefixes,
         owner_orgs: actor.orgs(),
         reporter: Some(actor.person_id),

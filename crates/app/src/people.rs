@@ -372,3 +372,31 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
     wuzhi_store::commit(tx).await?;
     Ok(())
 }
+
+/// One person on duty in a territory.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OnDuty {
+    pub name: String,
+    pub role: String,
+    pub post: String,
+    pub organisation_name: String,
+}
+
+/// Who is on duty in a territory (the posts covering exactly it), for those who may read
+/// the territory; names are masked unless the viewer may read people there.
+pub async fn on_duty(app: &App, actor: &Actor, code: &str) -> Result<Vec<OnDuty>> {
+    let code = TerritoryCode::parse(code)?;
+    actor.can(Action::ReadTerritory, &Target::territory(&code))?;
+    let full = actor.can(Action::ReadPeople, &Target::territory(&code)).is_ok();
+    let mut conn = app.db.read().await?;
+    let rows = wuzhi_store::people::on_duty(&mut conn, code.as_str(), app.now_ms()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, role, post, org)| OnDuty {
+            name: if full { name } else { wuzhi_domain::mask::name(&name) },
+            role,
+            post,
+            organisation_name: org,
+        })
+        .collect())
+}

@@ -296,6 +296,12 @@ pub struct Filter<'a> {
     pub category_prefix: Option<&'a str>,
     pub overdue: Option<bool>,
     pub before_id: Option<i64>,
+    /// Only cases inside this territory (a code prefix).
+    pub territory_prefix: Option<&'a str>,
+    pub channel: Option<&'a str>,
+    /// Reported in `[from, to)`.
+    pub created_from_ms: Option<i64>,
+    pub created_to_ms: Option<i64>,
     pub limit: i64,
 }
 
@@ -323,6 +329,21 @@ pub async fn list(conn: &mut Conn, f: &Filter<'_>) -> Result<Vec<CaseRow>> {
     }
     if let Some(b) = f.before_id {
         sql.push_str(&format!(" AND id < {b}"));
+    }
+    if let Some(t) = f.territory_prefix {
+        let (s, b) = scope_filter("territory_code", &[t], binds.len() + 1);
+        sql.push_str(&format!(" AND {s}"));
+        binds.extend(b);
+    }
+    if let Some(c) = f.channel {
+        binds.push(c.to_owned());
+        sql.push_str(&format!(" AND channel = ${}", binds.len()));
+    }
+    if let Some(t) = f.created_from_ms {
+        sql.push_str(&format!(" AND created_at_ms >= {t}"));
+    }
+    if let Some(t) = f.created_to_ms {
+        sql.push_str(&format!(" AND created_at_ms < {t}"));
     }
     sql.push_str(&format!(" ORDER BY id DESC LIMIT {}", f.limit.max(0)));
     let mut q = sqlx::query(AssertSqlSafe(sql));

@@ -388,3 +388,18 @@ pub async fn session_with_posts(
     }
     Ok(Some((person, csrf, posts)))
 }
+
+/// Who holds an active post covering exactly this territory (name, role, post, unit), by role.
+pub async fn on_duty(conn: &mut Conn, scope_code: &str, now_ms: i64) -> Result<Vec<(String, String, String, String)>> {
+    let rows = sqlx::query(
+        "SELECT p.name, m.role, m.post, o.name AS org FROM memberships m JOIN people p ON p.id = m.person_id \
+         JOIN organisations o ON o.id = m.organisation_id \
+         WHERE m.scope_code = $1 AND m.role <> 'resident' AND m.start_ms <= $2 AND (m.end_ms IS NULL OR m.end_ms > $2) \
+         ORDER BY m.role, p.name",
+    )
+    .bind(scope_code)
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("name")?, r.try_get("role")?, r.try_get("post")?, r.try_get("org")?))).collect()
+}

@@ -514,6 +514,14 @@ pub struct CaseListParams {
     /// Paging: ids below this one (newest first).
     pub before: Option<i64>,
     pub limit: Option<i64>,
+    /// Only inside this territory (its code).
+    pub territory: Option<String>,
+    /// app, hotline, grid, sensor or open311
+    pub channel: Option<String>,
+    /// Reported on or after this day (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Reported on or before this day (YYYY-MM-DD).
+    pub to: Option<String>,
 }
 
 /// Cases in the caller's territories, owned by the caller's units, or reported by the caller.
@@ -529,6 +537,10 @@ pub async fn list_cases(
         overdue: p.overdue,
         before: p.before,
         limit: p.limit,
+        territory: p.territory.filter(|s| !s.is_empty()),
+        channel: p.channel.filter(|s| !s.is_empty()),
+        from: p.from.filter(|s| !s.is_empty()),
+        to: p.to.filter(|s| !s.is_empty()),
     };
     Ok(Json(wuzhi_app::cases::list(&state.app, &a.actor, &q).await?))
 }
@@ -845,6 +857,7 @@ pub async fn export_cases(
         overdue: p.overdue,
         before: None,
         limit: None,
+        ..Default::default()
     };
     let (content_type, bytes) = wuzhi_app::cases::export(&state.app, &a.actor, &q, &p.format).await?;
     let ext = match p.format.as_str() {
@@ -1027,4 +1040,16 @@ pub async fn events(
         },
     );
     Sse::new(stream).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+}
+
+/// Who is on duty in a territory (the posts covering exactly it: grid workers, stewards,
+/// community staff, …), for those who may read the territory.
+#[utoipa::path(get, path = "/api/territories/{code}/duty", tag = "territories", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<wuzhi_app::people::OnDuty>), (status = 403, body = ErrorBody)))]
+pub async fn territory_duty(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<wuzhi_app::people::OnDuty>>> {
+    Ok(Json(wuzhi_app::people::on_duty(&state.app, &a.actor, &code).await?))
 }

@@ -40,7 +40,7 @@ pub struct AppState {
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
     paths(
         api::login, api::logout, api::me, api::change_password, api::create_token, api::list_tokens, api::revoke_token,
-        api::list_territories, api::get_territory, api::export_territories, api::import_territories, api::territory_counts, api::locate, api::map_outline,
+        api::list_territories, api::get_territory, api::export_territories, api::import_territories, api::territory_counts, api::locate, api::map_outline, api::territory_duty,
         api::list_orgs, api::create_org, api::get_org,
         api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
         api::list_audit,
@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/territories/counts", get(api::territory_counts))
         .route("/api/territories/import", post(api::import_territories))
         .route("/api/territories/{code}", get(api::get_territory))
+        .route("/api/territories/{code}/duty", get(api::territory_duty))
         .route("/api/territories/{code}/export.geojson", get(api::export_territories))
         .route("/api/locate", get(api::locate))
         .route("/api/map/outline/{code}", get(api::map_outline))

@@ -2,10 +2,44 @@
 // source is added when the deployment configures one), coloured by open cases, with
 // drill-down district → township → village → grid.
 import { useEffect, useRef, useState } from "preact/hooks";
-import L from "leaflet";
+import L from "../leaflet_global.js";
+import "leaflet.markercluster";
 import "leaflet/dist/leaflet.css";
+import "leaflet.markercluster/dist/MarkerCluster.css";
+import "leaflet.markercluster/dist/MarkerCluster.Default.css";
 import { api, listen, debounce } from "../api.js";
-import { t } from "../i18n.js";
+import { t, formatTime } from "../i18n.js";
+
+const STATUSES = ["reported", "filed", "dispatched", "handling", "handled", "closed"];
+const CHANNELS = ["app", "hotline", "grid", "sensor", "open311"];
+
+/// The side panel of a grid: who is on duty, its open cases, its indicators.
+function GridPanel({ grid, onClose }) {
+  const [duty, setDuty] = useState(null);
+  const [cases, setCases] = useState(null);
+  const [kpi, setKpi] = useState(null);
+  useEffect(() => {
+    api("GET", `/api/territories/${grid.code}/duty`).then(setDuty, () => setDuty([]));
+    api("GET", `/api/cases?territory=${grid.code}&limit=50`).then((cs) => setCases(cs.filter((c) => !["closed", "rejected", "merged"].includes(c.status))), () => setCases([]));
+    api("GET", `/api/kpi?territory=${grid.code}`).then(setKpi, () => {});
+  }, [grid.code]);
+  return (
+    <aside class="card grid-panel" aria-label={grid.name} data-testid="grid-panel">
+      <h3>{grid.name} <button type="button" class="quiet" onClick={onClose}>{t("map.close")}</button></h3>
+      <h4>{t("map.duty")}</h4>
+      {duty && (duty.length === 0 ? <p class="muted">—</p> : (
+        <ul>{duty.map((d, i) => <li key={i}>{d.name} · {t(`role.${d.role}`)} · {d.post}</li>)}</ul>
+      ))}
+      <h4>{t("map.open_cases")}</h4>
+      {cases && (cases.length === 0 ? <p class="muted">—</p> : (
+        <ul>{cases.map((c) => <li key={c.id}><a href={`#/cases/${c.id}`}>#{c.id} {c.subject}</a> <span class={`badge s-${c.status}`}>{t(`status.${c.status}`)}</span></li>)}</ul>
+      ))}
+      {kpi && (
+        <p>{t("kpi.filed")} {kpi.indicators.filed} · {t("kpi.closed")} {kpi.indicators.closed} · {t("kpi.closing_rate")} {kpi.indicators.closing_rate === null ? "—" : `${(kpi.indicators.closing_rate * 100).toFixed(1)}%`}</p>
+      )}
+    </aside>
+  );
+}
 
 const SHADES = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"];
 
@@ -20,11 +54,15 @@ export function OneMap({ me }) {
   const [children, setChildren] = useState([]);
   const [open, setOpen] = useState({});
   const [error, setError] = useState(null);
+  const [grid, setGrid] = useState(null);
+  const [filters, setFilters] = useState({ status: "", category: "", channel: "", from: "", to: "" });
+  const [markers, setMarkers] = useState([]);
+  const [tick, setTick] = useState(0);
   const el = useRef(null);
   const map = useRef(null);
   const here = trail[trail.length - 1];
   useEffect(() => {
-    const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25 });
+    const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25, maxZoom: 19 });
     const tiles = document.getElementById("app").dataset.tiles;
     if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(m);
     m.setView([39.12, 117.2], 9);
@@ -35,7 +73,10 @@ export function OneMap({ me }) {
         () => {},
       );
     counts();
-    const stop = listen(debounce(counts, 300));
+    const stop = listen(debounce(() => {
+      counts();
+      setTick((n) => n + 1);
+    }, 300));
     api("GET", `/api/map/outline/${top}`).then((o) => setTrail([{ code: o.code, name: o.name }]), () => {});
     return () => {
       stop();
@@ -43,11 +84,36 @@ export function OneMap({ me }) {
     };
   }, []);
   useEffect(() => {
+    // An answer for a level the viewer has already left is dropped.
+    let current = true;
     api("GET", `/api/territories?parent=${here.code}&geometry=true&limit=1000`).then(
-      (page) => setChildren(page.items),
-      (e) => setError(e.message),
+      (page) => current && setChildren(page.items),
+      (e) => current && setError(e.message),
     );
+    return () => {
+      current = false;
+    };
   }, [here.code]);
+  useEffect(() => {
+    const q = new URLSearchParams({ territory: here.code, limit: "1000" });
+    for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
+    let current = true;
+    api("GET", `/api/cases?${q}`).then((cs) => current && setMarkers(cs.filter((c) => c.lon !== null)), () => {});
+    return () => {
+      current = false;
+    };
+  }, [here.code, filters, tick]);
+  useEffect(() => {
+    if (!map.current) return;
+    const group = L.markerClusterGroup({ showCoverageOnHover: false });
+    for (const c of markers) {
+      L.circleMarker([c.lat, c.lon], { radius: 6, color: c.overdue ? "#7f1d1d" : "#1f6feb", fillOpacity: 0.8 })
+        .bindPopup(`<a href="#/cases/${c.id}">#${c.id}</a> ${c.subject.replace(/[<>&]/g, "")} · ${t(`status.${c.status}`)}`)
+        .addTo(group);
+    }
+    group.addTo(map.current);
+    return () => group.remove();
+  }, [markers]);
   const counts = children.map((c) => Object.entries(open).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
   const max = Math.max(0, ...counts);
   useEffect(() => {
@@ -58,7 +124,8 @@ export function OneMap({ me }) {
         style: (f) => ({ color: "#7a3b00", weight: 1, fillColor: shade(f.properties.n, max), fillOpacity: 0.75 }),
         onEachFeature: (f, l) => {
           l.bindTooltip(`${f.properties.c.name}: ${f.properties.n}`);
-          if (f.properties.c.level !== "grid") l.on("click", () => setTrail((tr) => [...tr, { code: f.properties.c.code, name: f.properties.c.name }]));
+          const c = f.properties.c;
+          l.on("click", () => (c.level === "grid" ? setGrid(c) : setTrail((tr) => [...tr, { code: c.code, name: c.name }])));
         },
       },
     ).addTo(map.current);
@@ -81,7 +148,28 @@ export function OneMap({ me }) {
           </span>
         ))}
       </nav>
+      <form class="map-filters" aria-label={t("map.filters")} onSubmit={(e) => e.preventDefault()}>
+        <label>{t("cases.col.status")}
+          <select value={filters.status} onChange={(e) => setFilters({ ...filters, status: e.target.value })}>
+            <option value="">{t("filter.all")}</option>
+            {STATUSES.map((s) => <option value={s} key={s}>{t(`status.${s}`)}</option>)}
+          </select>
+        </label>
+        <label>{t("cases.col.category")}
+          <input value={filters.category} placeholder="E01" onChange={(e) => setFilters({ ...filters, category: e.target.value.trim() })} />
+        </label>
+        <label>{t("map.channel")}
+          <select value={filters.channel} onChange={(e) => setFilters({ ...filters, channel: e.target.value })}>
+            <option value="">{t("filter.all")}</option>
+            {CHANNELS.map((c) => <option value={c} key={c}>{t(`channel.${c}`)}</option>)}
+          </select>
+        </label>
+        <label>{t("map.from")}<input type="date" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} /></label>
+        <label>{t("map.to")}<input type="date" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} /></label>
+      </form>
+      <p class="muted" role="status" data-testid="marker-count">{t("map.markers", { n: markers.length })}</p>
       <div ref={el} class="map big" role="application" aria-label={t("map.title")} data-testid="onemap"></div>
+      {grid && <GridPanel grid={grid} onClose={() => setGrid(null)} />}
       {error && <p class="error" role="alert">{error}</p>}
       <div class="table-wrap" tabIndex={0} role="region" aria-label={t("map.table")}>
         <table>
@@ -91,7 +179,9 @@ export function OneMap({ me }) {
             {children.map((c, i) => (
               <tr key={c.code}>
                 <td>
-                  {c.level === "grid" ? c.name : (
+                  {c.level === "grid" ? (
+                    <button type="button" class="link" onClick={() => setGrid(c)}>{c.name}</button>
+                  ) : (
                     <button type="button" class="link" onClick={() => setTrail([...trail, { code: c.code, name: c.name }])}>{c.name}</button>
                   )}
                 </td>

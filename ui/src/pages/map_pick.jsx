@@ -9,7 +9,7 @@ export function MapPick({ outline, point, onPick, label }) {
   const map = useRef(null);
   const marker = useRef(null);
   useEffect(() => {
-    const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25 });
+    const m = L.map(el.current, { attributionControl: false, zoomSnap: 0.25, maxZoom: 19 });
     map.current = m;
     const tiles = document.getElementById("app").dataset.tiles;
     if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(m);

@@ -110,6 +110,14 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         case(Method::GET, "/api/locate", "/api/locate?lon=117.2&lat=39.12".into(), None, 200, 200),
         // Boundaries are public geography, as where a point lies is.
         case(Method::GET, "/api/map/outline/{code}", format!("/api/map/outline/{OTHER_GRID}"), None, 200, 200),
+        case(
+            Method::GET,
+            "/api/territories/{code}/duty",
+            format!("/api/territories/{OTHER_GRID}/duty"),
+            None,
+            403,
+            403,
+        ),
         case(Method::GET, "/api/organisations", "/api/organisations".into(), None, 200, 403),
         case(
             Method::POST,
