@@ -205,6 +205,10 @@ try {
   check(true, "a case is filed from the workbench in bulk");
   await p.screenshot({ path: join(shots, "workbench.png"), fullPage: true });
   await p.getByRole("button", { name: "全部" }).click();
+  await p.getByRole("searchbox", { name: "关键词" }).fill("没有这样的案件");
+  await p.getByText("没有符合条件的案件").waitFor();
+  await p.getByRole("searchbox", { name: "关键词" }).fill("垃圾 南门");
+  check((await p.locator(".case-list li").count()) === 1, "words typed narrow the queue to the matching case");
   await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
   await status("已立案");
   await act("派遣");
@@ -310,6 +314,9 @@ try {
   const closed = Number(await d.getByTestId("kpi-closed").textContent());
   check(filed >= 1 && closed >= 1, `the dashboard counts the case filed and closed (filed ${filed}, closed ${closed})`);
   await d.getByRole("img", { name: "街道结案率排名" }).waitFor();
+  await d.getByRole("img", { name: "近 8 周立案与结案" }).waitFor();
+  const weekly = Number((await d.getByTestId("trend-total").textContent()).match(/\d+/g).pop());
+  check(weekly >= 1, `the weekly trend counts the filed cases (${weekly})`);
   await axe(d, "dashboard");
   await d.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
   await desk.close();

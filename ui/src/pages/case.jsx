@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, listen } from "../api.js";
 import { t, formatTime } from "../i18n.js";
+import { MapPick } from "./map_pick.jsx";
 
 const SATISFACTION = ["satisfied", "basically_satisfied", "dissatisfied"];
 // What each step asks for: [field, kind, required].
@@ -71,11 +72,19 @@ function body(action, form) {
   return out;
 }
 
+function CaseMap({ c, outline, setOutline }) {
+  useEffect(() => {
+    api("GET", `/api/map/outline/${c.territory_code}`).then((o) => setOutline(o.geometry), () => {});
+  }, [c.territory_code]);
+  return <MapPick outline={outline} point={{ lon: c.lon, lat: c.lat }} onPick={() => {}} label={t("case.address")} />;
+}
+
 export function CaseDetail({ id }) {
   const [c, setC] = useState(null);
   const [error, setError] = useState(null);
   const [categories, setCategories] = useState([]);
   const [photos, setPhotos] = useState([]);
+  const [outline, setOutline] = useState(null);
   const load = () => api("GET", `/api/cases/${id}`).then(setC, (e) => setError(e.message));
   const loadPhotos = () => api("GET", `/api/cases/${id}/attachments`).then(setPhotos, () => {});
   useEffect(() => {
@@ -124,6 +133,7 @@ export function CaseDetail({ id }) {
           {c.satisfaction && <><dt>{t("case.satisfaction")}</dt><dd>{t(`sat.${c.satisfaction}`)}</dd></>}
         </dl>
         <p>{c.description}</p>
+        {c.lon !== null && <CaseMap c={c} outline={outline} setOutline={setOutline} />}
         <p><a href={`#/public/${c.id}`}>{t("case.public")}</a></p>
       </section>
       <section class="card">

@@ -4,21 +4,33 @@ import { useEffect, useState } from "preact/hooks";
 import { api, listen, debounce } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 
+/// The loaded cases whose subject, description or address holds every word typed.
+const shown = (cases, words) => {
+  const ws = words.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  return cases.filter((c) => ws.every((w) => `${c.subject} ${c.description} ${c.address || ""}`.toLowerCase().includes(w)));
+};
+
 const FILTERS = ["", "reported", "filed", "dispatched", "handling", "handled", "closed", "overdue"];
 
 export function Cases({ title, staff }) {
   const [picked, setPicked] = useState([]);
   const [done, setDone] = useState(null);
   const [filter, setFilter] = useState("");
+  const [category, setCategory] = useState("");
+  const [words, setWords] = useState("");
   const [cases, setCases] = useState(null);
   const [error, setError] = useState(null);
-  const q = filter === "overdue" ? "?overdue=true" : filter ? `?status=${filter}` : "";
+  const params = new URLSearchParams();
+  if (filter === "overdue") params.set("overdue", "true");
+  else if (filter) params.set("status", filter);
+  if (/^[A-Za-z0-9]+$/.test(category)) params.set("category", category);
+  const q = params.toString() ? `?${params}` : "";
   const reload = () => api("GET", `/api/cases${q}`).then(setCases, (e) => setError(e.message));
   useEffect(() => {
     setPicked([]);
     reload();
     return listen(debounce(reload, 300));
-  }, [filter]);
+  }, [filter, category]);
   async function bulk(action) {
     let ok = 0;
     const failed = [];
@@ -55,10 +67,14 @@ export function Cases({ title, staff }) {
       )}
       {done && <p role="status" data-testid="bulk-done">{done}</p>}
       {error && <p class="error" role="alert">{error}</p>}
-      {cases && cases.length === 0 && <p class="muted">{t("cases.empty")}</p>}
-      {cases && cases.length > 0 && (
+      <p class="search">
+        <label>{t("cases.col.category")} <input value={category} placeholder="E01" onInput={(e) => setCategory(e.target.value.trim())} /></label>{" "}
+        <label>{t("cases.search")} <input type="search" value={words} onInput={(e) => setWords(e.target.value)} /></label>
+      </p>
+      {cases && shown(cases, words).length === 0 && <p class="muted">{t("cases.empty")}</p>}
+      {cases && shown(cases, words).length > 0 && (
         <ul class="case-list">
-          {cases.map((c) => (
+          {shown(cases, words).map((c) => (
             <li key={c.id}>
               {staff && (
                 <input type="checkbox" aria-label={t("bulk.pick", { id: c.id })} checked={picked.includes(c.id)} onChange={() => toggle(c.id)} />

@@ -27,13 +27,47 @@ function Bars({ rows, label }) {
   );
 }
 
+/// Weekly filed and closed counts, as two lines.
+function Trend({ weeks }) {
+  const w = 320, h = 140, pad = 24;
+  const max = Math.max(1, ...weeks.flatMap((x) => [x.filed, x.closed]));
+  const x = (i) => pad + (i * (w - 2 * pad)) / Math.max(1, weeks.length - 1);
+  const y = (v) => h - pad - (v / max) * (h - 2 * pad);
+  const line = (k) => weeks.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${y(p[k]).toFixed(1)}`).join(" ");
+  return (
+    <svg viewBox={`0 0 ${w} ${h}`} width="100%" role="img" aria-label={t("dash.trend")} class="trend">
+      <path d={line("filed")} fill="none" stroke="#1f6feb" stroke-width="2" />
+      <path d={line("closed")} fill="none" stroke="#b3261e" stroke-width="2" />
+      {weeks.map((p, i) => <text key={i} x={x(i)} y={h - 6} font-size="9" text-anchor="middle">{p.label}</text>)}
+      <text x={pad} y={12} font-size="10" fill="#1f6feb">{t("kpi.filed")}</text>
+      <text x={pad + 60} y={12} font-size="10" fill="#b3261e">{t("kpi.closed")}</text>
+      <text x={w - pad} y={12} font-size="10" text-anchor="end">max {max}</text>
+    </svg>
+  );
+}
+
+const day = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 10);
+
 export function Dashboard() {
+  const [weeks, setWeeks] = useState(null);
   const [kpi, setKpi] = useState(null);
   const [ranking, setRanking] = useState(null);
   const [error, setError] = useState(null);
   useEffect(() => {
     api("GET", "/api/kpi").then(setKpi, (e) => setError(e.message));
     api("GET", "/api/kpi/ranking?by=township&sort=closing_rate").then((r) => setRanking(r.slice(0, 10)), () => {});
+    const now = Date.now();
+    Promise.all(
+      Array.from({ length: 8 }, (_, k) => {
+        const to = now - (7 - k) * 7 * 86400e3;
+        const from = to - 6 * 86400e3;
+        return api("GET", `/api/kpi?from=${day(from)}&to=${day(to)}`).then((v) => ({
+          label: day(from).slice(5),
+          filed: v.indicators.filed,
+          closed: v.indicators.closed,
+        }));
+      }),
+    ).then(setWeeks, () => {});
   }, []);
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!kpi) return null;
@@ -54,6 +88,13 @@ export function Dashboard() {
           <div class="tile"><div class="tile-v">{i.p90_handling_hours ?? "—"}</div><div>{t("kpi.p90_handling_hours")}</div></div>
         </div>
       </section>
+      {weeks && (
+        <section class="card">
+          <h2>{t("dash.trend")}</h2>
+          <Trend weeks={weeks} />
+          <p class="muted" data-testid="trend-total">{t("dash.trend_total", { filed: weeks.reduce((s, w) => s + w.filed, 0) })}</p>
+        </section>
+      )}
       {ranking && ranking.length > 0 && (
         <section class="card">
           <h2>{t("dash.ranking")}</h2>
