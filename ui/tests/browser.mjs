@@ -279,6 +279,12 @@ try {
   await d.getByRole("button", { name: "劝业场街道" }).waitFor();
   const townships = await d.locator("[data-testid=onemap] path.leaflet-interactive").count();
   check(townships > 1, `drilling into 和平区 shows its townships on the map (${townships})`);
+  await d.getByRole("form", { name: "案件筛选" }).getByLabel("着色依据").selectOption("closing_rate");
+  await d.getByRole("columnheader", { name: "结案率" }).waitFor();
+  const rate = d.getByRole("row", { name: /劝业场街道/ }).getByRole("cell").nth(1);
+  await rate.filter({ hasText: /%$/ }).waitFor();
+  check(true, `the map colours by a chosen indicator (劝业场街道: ${await rate.textContent()})`);
+  await d.getByRole("form", { name: "案件筛选" }).getByLabel("着色依据").selectOption("open");
   await d.getByRole("button", { name: "劝业场街道" }).click();
   await d.getByTestId("map-here").filter({ hasText: "劝业场街道" }).waitFor();
   await d.getByRole("button", { name: "花园路社区居委会" }).click();

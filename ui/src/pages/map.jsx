@@ -10,6 +10,8 @@ import "leaflet.markercluster/dist/MarkerCluster.Default.css";
 import { api, listen, debounce } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 
+const MEASURES = ["open", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
+
 const STATUSES = ["reported", "filed", "dispatched", "handling", "handled", "closed"];
 const CHANNELS = ["app", "hotline", "grid", "sensor", "open311"];
 
@@ -58,6 +60,8 @@ export function OneMap({ me }) {
   const [filters, setFilters] = useState({ status: "", category: "", channel: "", from: "", to: "" });
   const [markers, setMarkers] = useState([]);
   const [tick, setTick] = useState(0);
+  const [measure, setMeasure] = useState("open");
+  const [rates, setRates] = useState({});
   const el = useRef(null);
   const map = useRef(null);
   const here = trail[trail.length - 1];
@@ -114,8 +118,22 @@ export function OneMap({ me }) {
     group.addTo(map.current);
     return () => group.remove();
   }, [markers]);
-  const counts = children.map((c) => Object.entries(open).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
-  const max = Math.max(0, ...counts);
+  useEffect(() => {
+    const below = children[0]?.level;
+    if (measure === "open" || !below) return setRates({});
+    let current = true;
+    api("GET", `/api/kpi/ranking?by=${below}&territory=${here.code}&sort=${measure}`).then(
+      (rows) => current && setRates(Object.fromEntries(rows.map((r) => [r.key, r.indicators[measure]]))),
+      () => current && setRates({}),
+    );
+    return () => {
+      current = false;
+    };
+  }, [measure, children, tick]);
+  const opens = children.map((c) => Object.entries(open).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
+  // The chosen measure per child: open cases, or an indicator as a percentage.
+  const counts = measure === "open" ? opens : children.map((c) => (rates[c.code] === null || rates[c.code] === undefined ? null : Math.round(rates[c.code] * 1000) / 10));
+  const max = measure === "open" ? Math.max(0, ...opens) : 100;
   useEffect(() => {
     if (!map.current || children.length === 0) return;
     const layer = L.geoJSON(
@@ -123,7 +141,7 @@ export function OneMap({ me }) {
       {
         style: (f) => ({ color: "#7a3b00", weight: 1, fillColor: shade(f.properties.n, max), fillOpacity: 0.75 }),
         onEachFeature: (f, l) => {
-          l.bindTooltip(`${f.properties.c.name}: ${f.properties.n}`);
+          l.bindTooltip(`${f.properties.c.name}: ${f.properties.n ?? "—"}${measure === "open" ? "" : "%"}`);
           const c = f.properties.c;
           l.on("click", () => (c.level === "grid" ? setGrid(c) : setTrail((tr) => [...tr, { code: c.code, name: c.name }])));
         },
@@ -132,7 +150,7 @@ export function OneMap({ me }) {
     map.current.invalidateSize();
     if (layer.getBounds().isValid()) map.current.fitBounds(layer.getBounds(), { padding: [8, 8] });
     return () => layer.remove();
-  }, [children, open]);
+  }, [children, open, rates, measure]);
   return (
     <section class="card">
       <h2>{t("map.title")}</h2>
@@ -149,6 +167,11 @@ export function OneMap({ me }) {
         ))}
       </nav>
       <form class="map-filters" aria-label={t("map.filters")} onSubmit={(e) => e.preventDefault()}>
+        <label>{t("map.measure")}
+          <select value={measure} onChange={(e) => setMeasure(e.target.value)}>
+            {MEASURES.map((m) => <option value={m} key={m}>{m === "open" ? t("map.col.open") : t(`kpi.${m}`)}</option>)}
+          </select>
+        </label>
         <label>{t("cases.col.status")}
           <select value={filters.status} onChange={(e) => setFilters({ ...filters, status: e.target.value })}>
             <option value="">{t("filter.all")}</option>
@@ -174,7 +197,7 @@ export function OneMap({ me }) {
       <div class="table-wrap" tabIndex={0} role="region" aria-label={t("map.table")}>
         <table>
           <caption class="muted">{t("map.legend")}</caption>
-          <thead><tr><th scope="col">{t("map.col.name")}</th><th scope="col">{t("map.col.open")}</th></tr></thead>
+          <thead><tr><th scope="col">{t("map.col.name")}</th><th scope="col">{measure === "open" ? t("map.col.open") : t(`kpi.${measure}`)}</th></tr></thead>
           <tbody>
             {children.map((c, i) => (
               <tr key={c.code}>
@@ -185,7 +208,7 @@ export function OneMap({ me }) {
                     <button type="button" class="link" onClick={() => setTrail([...trail, { code: c.code, name: c.name }])}>{c.name}</button>
                   )}
                 </td>
-                <td>{counts[i]}</td>
+                <td>{counts[i] === null ? "—" : measure === "open" ? counts[i] : `${counts[i]}%`}</td>
               </tr>
             ))}
           </tbody>
