@@ -9,7 +9,7 @@ const COUNTS = ["filed", "should_close", "closed"];
 const pct = (v) => (v === null || v === undefined ? "—" : `${(v * 100).toFixed(1)}%`);
 
 function Bars({ rows, label }) {
-  const w = 320, bar = 22, gap = 6, left = 120;
+  const w = 360, bar = 22, gap = 6, left = 120;
   const h = rows.length * (bar + gap);
   return (
     <svg viewBox={`0 0 ${w} ${h}`} width="100%" role="img" aria-label={label} class="bars">
@@ -18,8 +18,8 @@ function Bars({ rows, label }) {
         return (
           <g key={r.key} transform={`translate(0 ${i * (bar + gap)})`}>
             <text x={left - 6} y={bar * 0.7} text-anchor="end" font-size="12">{r.name.slice(0, 9)}</text>
-            <rect x={left} y="0" width={(w - left - 40) * v} height={bar} fill="#b3261e"></rect>
-            <text x={left + (w - left - 40) * v + 4} y={bar * 0.7} font-size="12">{pct(r.indicators.closing_rate)}</text>
+            <rect x={left} y="0" width={(w - left - 56) * v} height={bar} fill="#b3261e"></rect>
+            <text x={left + (w - left - 56) * v + 4} y={bar * 0.7} font-size="12">{pct(r.indicators.closing_rate)}</text>
           </g>
         );
       })}
