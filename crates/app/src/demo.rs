@@ -157,3 +157,24 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
     }
     Ok(true)
 }
+
+/// The MyLA311 request types as categories (`data/la311/categories.csv`).
+pub const LA_CATEGORIES: &str = include_str!("../../../data/la311/categories.csv");
+
+/// Makes an empty database the LA deployment used by the Open311 round trip and
+/// `wuzhi bench la311`: Los Angeles's neighbourhood councils (`councils`, the GeoJSON of
+/// `data/la311/nc_boundaries.geojson`) as territory, grouped into districts by planning
+/// region; the MyLA311 request types as categories; and an Open311 key with room for a
+/// replay. Returns the key.
+pub async fn la_city(app: &App, councils: &str) -> Result<String> {
+    let spec = wuzhi_geo::territory::AreasSpec {
+        city_code: "990000",
+        city_name: "Los Angeles",
+        name_field: "nc_name",
+        group_field: Some("region"),
+    };
+    crate::territory::import_areas(app, None, councils, &spec, false).await?;
+    crate::categories::import(app, None, LA_CATEGORIES).await?;
+    let key = crate::open311::create_key(app, None, "MyLA311 replay", Some(1_000_000)).await?;
+    Ok(key.api_key.unwrap_or_default())
+}

@@ -74,6 +74,19 @@ pub async fn check_import(app: &App, format: Format, crs: Crs, text: &str) -> Re
     if errors.is_empty() { Ok(batch) } else { Err(AppError::Import(errors)) }
 }
 
+/// Imports a flat set of named areas (a city without division codes) as a coded tree: see
+/// [`wuzhi_geo::territory::areas_to_geojson`]; then as [`import`].
+pub async fn import_areas(
+    app: &App,
+    actor: Option<&Actor>,
+    text: &str,
+    spec: &wuzhi_geo::territory::AreasSpec<'_>,
+    dry_run: bool,
+) -> Result<ImportReport> {
+    let fc = wuzhi_geo::territory::areas_to_geojson(text, spec).map_err(AppError::Import)?;
+    import(app, actor, Format::GeoJson, Crs::Wgs84, &fc.to_string(), dry_run).await
+}
+
 /// Imports territories all or nothing. `actor` is `None` for the system (command line).
 /// Each record needs `manage_territory` over its own code.
 pub async fn import(

@@ -81,6 +81,54 @@ struct Target {
     dir: Option<std::path::PathBuf>,
 }
 
+/// The databases a benchmark runs on: a SQLite file in a fresh temporary folder (unless
+/// `skip_sqlite`), and a fresh database on the PostgreSQL server when one is given. Returns
+/// them with the folder.
+async fn targets(
+    what: &str,
+    postgres: Option<String>,
+    skip_sqlite: bool,
+) -> Result<(Vec<Target>, std::path::PathBuf), String> {
+    let tag = format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    );
+    let dir = std::env::temp_dir().join(format!("wuzhi-bench-{what}-{tag}"));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let mut targets = Vec::new();
+    if !skip_sqlite {
+        targets.push(Target {
+            label: "sqlite",
+            url: format!("sqlite://{}", dir.join(format!("{what}.sqlite")).display()),
+            cleanup: None,
+            dir: Some(dir.clone()),
+        });
+    }
+    if let Some(server) = postgres {
+        let name = format!("wuzhi_bench_{what}_{tag}");
+        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
+        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
+    }
+    Ok((targets, dir))
+}
+
+/// Serves `app` (with its background workers) on a free port: its base URL, the sender
+/// that stops it, and the task to await after.
+async fn serve(
+    app: &std::sync::Arc<wuzhi_app::App>,
+) -> Result<(String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>), String> {
+    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().expect("addr"), false)
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://{}", server.local_addr());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let handle = tokio::spawn(server.run_until_stopped(async move {
+        let _ = stopped.await;
+    }));
+    Ok((base, stop, handle))
+}
+
 pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -98,25 +146,7 @@ pub async fn intake(
     seconds: u64,
     postgres: Option<String>,
 ) -> Result<(), String> {
-    let tag = format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-    );
-    let mut targets = Vec::new();
-    let dir = std::env::temp_dir().join(format!("wuzhi-bench-{tag}"));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    targets.push(Target {
-        label: "sqlite",
-        url: format!("sqlite://{}", dir.join("bench.sqlite").display()),
-        cleanup: None,
-        dir: Some(dir),
-    });
-    if let Some(server) = postgres {
-        let name = format!("wuzhi_bench_{tag}");
-        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
-        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
-    }
+    let (targets, _) = targets("intake", postgres, false).await?;
     let msgs = messages();
     for t in targets {
         let res = intake_one(&t, &msgs, cases, concurrency, rate, seconds).await;
@@ -148,14 +178,7 @@ async fn intake_one(
     };
     let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings).await.map_err(|e| e.to_string())?;
     wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
-    let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().expect("addr"), false)
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!("http://{}", server.local_addr());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let handle = tokio::spawn(server.run_until_stopped(async move {
-        let _ = stopped.await;
-    }));
+    let (base, stop, handle) = serve(&app).await?;
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().map_err(|e| e.to_string())?;
     let login = client
@@ -287,23 +310,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// map, as a city leader would ask them (median of five runs each).
 pub async fn kpi(cases: i64, postgres: Option<String>, skip_sqlite: bool) -> Result<(), String> {
     use std::sync::Arc;
-    let tag = format!("{}", std::process::id());
-    let mut targets = Vec::new();
-    let dir = std::env::temp_dir().join(format!("wuzhi-bench-kpi-{tag}"));
-    if !skip_sqlite {
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        targets.push(Target {
-            label: "sqlite",
-            url: format!("sqlite://{}", dir.join("kpi.sqlite").display()),
-            cleanup: None,
-            dir: Some(dir),
-        });
-    }
-    if let Some(server) = postgres {
-        let name = format!("wuzhi_bench_kpi_{tag}");
-        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
-        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
-    }
+    let (targets, dir) = targets("kpi", postgres, skip_sqlite).await?;
     for t in targets {
         let result: Result<(), String> = async {
             let db = wuzhi_store::Db::connect(&t.url, 4).await.map_err(|e| e.to_string())?;
@@ -373,6 +380,7 @@ pub async fn kpi(cases: i64, postgres: Option<String>, skip_sqlite: bool) -> Res
         }
         result?;
     }
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
@@ -385,75 +393,21 @@ async fn app_person(app: &wuzhi_app::App, username: &str) -> Result<i64, String>
         .ok_or_else(|| format!("no account {username}"))
 }
 
-/// The LA deployment: Los Angeles's 99 neighbourhood councils as the territory (grouped
-/// into its planning regions), the MyLA311 request types as categories, and an Open311 key.
-/// Returns the app and the key.
-pub async fn la_city(
-    url: &str,
-    files_dir: std::path::PathBuf,
-    councils: &str,
-) -> Result<(std::sync::Arc<wuzhi_app::App>, String), String> {
-    let db = wuzhi_store::Db::connect(url, 16).await.map_err(|e| e.to_string())?;
-    let settings = wuzhi_app::Settings { files_dir, ..Default::default() };
-    let app = wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings)
-        .await
-        .map_err(|e| e.to_string())?;
-    let spec = wuzhi_geo::territory::AreasSpec {
-        city_code: "990000",
-        city_name: "Los Angeles",
-        name_field: "nc_name",
-        group_field: Some("region"),
-    };
-    let fc = wuzhi_geo::territory::areas_to_geojson(councils, &spec).map_err(|e| format!("{e:?}"))?;
-    wuzhi_app::territory::import(
-        &app,
-        None,
-        wuzhi_app::territory::Format::GeoJson,
-        wuzhi_geo::Crs::Wgs84,
-        &fc.to_string(),
-        false,
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    wuzhi_app::categories::import(&app, None, LA_CATEGORIES).await.map_err(|e| e.to_string())?;
-    let key = wuzhi_app::open311::create_key(&app, None, "MyLA311 replay", Some(1_000_000))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok((app, key.api_key.unwrap_or_default()))
-}
-
-pub const LA_CATEGORIES: &str = include_str!("../../../data/la311/categories.csv");
-
 /// Replays the 9,999 real MyLA311 requests through Open311 over HTTP into a fresh LA
 /// deployment on SQLite (and PostgreSQL), then reads every one back and compares.
 pub async fn la311(data: std::path::PathBuf, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
     let councils = std::fs::read_to_string(data.join("nc_boundaries.geojson")).map_err(|e| e.to_string())?;
     let requests = data.join("requests_2017_sample.csv");
-    let tag = format!("{}", std::process::id());
-    let dir = std::env::temp_dir().join(format!("wuzhi-bench-la311-{tag}"));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let mut targets = vec![Target {
-        label: "sqlite",
-        url: format!("sqlite://{}", dir.join("la.sqlite").display()),
-        cleanup: None,
-        dir: Some(dir.clone()),
-    }];
-    if let Some(server) = postgres {
-        let name = format!("wuzhi_bench_la311_{tag}");
-        let url = wuzhi_store::create_postgres_database(&server, &name).await.map_err(|e| e.to_string())?;
-        targets.push(Target { label: "postgres", url, cleanup: Some((server, name)), dir: None });
-    }
+    let (targets, dir) = targets("la311", postgres, false).await?;
     for t in targets {
         let result: Result<(), String> = async {
-            let (app, key) = la_city(&t.url, dir.join("files"), &councils).await?;
-            let server = wuzhi_web::Application::build(app.clone(), "127.0.0.1:0".parse().expect("addr"), false)
+            let db = wuzhi_store::Db::connect(&t.url, 16).await.map_err(|e| e.to_string())?;
+            let settings = wuzhi_app::Settings { files_dir: dir.join("files"), ..Default::default() };
+            let app = wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings)
                 .await
                 .map_err(|e| e.to_string())?;
-            let base = format!("http://{}", server.local_addr());
-            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-            let handle = tokio::spawn(server.run_until_stopped(async move {
-                let _ = stopped.await;
-            }));
+            let key = wuzhi_app::demo::la_city(&app, &councils).await.map_err(|e| e.to_string())?;
+            let (base, stop, handle) = serve(&app).await?;
             let report = crate::replay::la311(&base, &key, &requests, concurrency, true).await;
             let _ = stop.send(());
             let _ = handle.await;

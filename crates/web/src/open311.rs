@@ -252,17 +252,10 @@ pub async fn discovery(headers: HeaderMap, Path(file): Path<String>) -> Reply {
 
 /// `GET /open311/v2/{services,requests,servicerequestupdates}.{fmt}`.
 pub async fn get_collection(State(state): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Reply {
-    let (name, format) = match split_format(&file) {
+    let (name, format, p) = match prelude(&state, &file, q) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let p = match query_params(format, q) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = p.check_jurisdiction(&state, format) {
-        return r;
-    }
     let app = &state.app;
     let result = match name {
         "services" => {
@@ -368,15 +361,21 @@ pub async fn post_collection(
     }
 }
 
+/// What every `GET …/{name}.{fmt}` starts with: the name, the format and the checked
+/// query parameters.
+fn prelude<'a>(state: &AppState, file: &'a str, q: Option<String>) -> Result<(&'a str, Format, Params), Reply> {
+    let (name, format) = split_format(file)?;
+    let p = query_params(format, q)?;
+    p.check_jurisdiction(state, format)?;
+    Ok((name, format, p))
+}
+
 /// `GET /open311/v2/services/{code}.{fmt}`: a service definition.
 pub async fn get_service(State(state): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Reply {
-    let (code, format) = match split_format(&file) {
+    let (code, format, _) = match prelude(&state, &file, q) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = query_params(format, q).and_then(|p| p.check_jurisdiction(&state, format)) {
-        return r;
-    }
     match o::definition(&state.app, code).await {
         Ok(d) => Reply::object(format, "service_definition", to_value(&d)),
         Err(e) => Reply::from_app(format, e),
@@ -385,17 +384,10 @@ pub async fn get_service(State(state): State<AppState>, Path(file): Path<String>
 
 /// `GET /open311/v2/requests/{id}.{fmt}`: one request, as a list of one.
 pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Reply {
-    let (id, format) = match split_format(&file) {
+    let (id, format, p) = match prelude(&state, &file, q) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let p = match query_params(format, q) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if let Err(r) = p.check_jurisdiction(&state, format) {
-        return r;
-    }
     match o::request(&state.app, id, flag(&p, "extensions")).await {
         Ok(r) => Reply::ok(format, StatusCode::OK, "service_requests", "request", json!([to_value(&r)])),
         Err(e) => Reply::from_app(format, e),
@@ -404,13 +396,10 @@ pub async fn get_request(State(state): State<AppState>, Path(file): Path<String>
 
 /// `GET /open311/v2/tokens/{token}.{fmt}`: the request a token stands for.
 pub async fn get_token(State(state): State<AppState>, Path(file): Path<String>, RawQuery(q): RawQuery) -> Reply {
-    let (token, format) = match split_format(&file) {
+    let (token, format, _) = match prelude(&state, &file, q) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    if let Err(r) = query_params(format, q).and_then(|p| p.check_jurisdiction(&state, format)) {
-        return r;
-    }
     match o::token(&state.app, token).await {
         Ok(id) => Reply::ok(
             format,

@@ -707,27 +707,14 @@ async fn the_la311_requests_round_trip_through_open311() {
     let (app, clock) = open_app_with_files(&db.url, db.dir.join("files")).await;
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/la311");
     let councils = std::fs::read_to_string(format!("{root}/nc_boundaries.geojson")).unwrap();
-    let spec = wuzhi_geo::territory::AreasSpec {
-        city_code: "990000",
-        city_name: "Los Angeles",
-        name_field: "nc_name",
-        group_field: Some("region"),
-    };
-    let fc = wuzhi_geo::territory::areas_to_geojson(&councils, &spec).unwrap();
-    let report = wuzhi_app::territory::import(
-        &app,
-        None,
-        wuzhi_app::territory::Format::GeoJson,
-        wuzhi_geo::Crs::Wgs84,
-        &fc.to_string(),
-        false,
-    )
-    .await
-    .unwrap();
-    assert_eq!(report.by_level["grid"], 99);
-    let categories = std::fs::read_to_string(format!("{root}/categories.csv")).unwrap();
-    wuzhi_app::categories::import(&app, None, &categories).await.unwrap();
-    let key = wuzhi_app::open311::create_key(&app, None, "MyLA311", Some(1_000_000)).await.unwrap().api_key.unwrap();
+    let key = wuzhi_app::demo::la_city(&app, &councils).await.unwrap();
+    let mut conn = app.db.read().await.unwrap();
+    let grids: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM territories WHERE level = 'grid'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(grids, 99, "one grid per council");
+    drop(conn);
     let app = serve(app, clock, db).await;
 
     let file = format!("{root}/requests_2017_sample.csv");
