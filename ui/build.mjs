@@ -2,7 +2,8 @@
 // the wuzhi-web crate's build script embeds them): app.js (preact, bundled and minified),
 // app.css and index.html. Nothing is loaded from outside the server.
 import * as esbuild from "esbuild";
-import { mkdirSync, copyFileSync } from "node:fs";
+import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -24,3 +25,5 @@ await esbuild.build({
 });
 // The styles imported by the script (base.css, Leaflet's) come out beside it as app.css.
 copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));
+// Compressed once here, so phones on slow links get a fraction of the bytes.
+for (const f of ["app.js", "app.css"]) writeFileSync(join(out, `${f}.gz`), gzipSync(readFileSync(join(out, f)), { level: 9 }));

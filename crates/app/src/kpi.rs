@@ -295,15 +295,21 @@ pub struct GridCount {
 /// Open cases per grid (or per the most specific territory a case is located to) in the
 /// actor's territory, for colouring the map.
 pub async fn open_per_grid(app: &App, actor: &Actor) -> Result<Vec<GridCount>> {
+    per_grid(app, actor, false).await
+}
+
+/// Open cases per grid (`overdue`: only those past their stage's due time).
+pub async fn per_grid(app: &App, actor: &Actor, overdue: bool) -> Result<Vec<GridCount>> {
     let scopes = actor.scopes_for(Action::ReadCase);
     if scopes.is_empty() {
         return Err(AppError::Forbidden { action: Action::ReadCase.as_str().into() });
     }
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let mut conn = app.db.read().await?;
-    Ok(wuzhi_store::kpi::open_per_grid(&mut conn, &prefixes)
-        .await?
-        .into_iter()
-        .map(|(code, open)| GridCount { code, open })
-        .collect())
+    let rows = if overdue {
+        wuzhi_store::kpi::overdue_per_grid(&mut conn, &prefixes, app.now_ms()).await?
+    } else {
+        wuzhi_store::kpi::open_per_grid(&mut conn, &prefixes).await?
+    };
+    Ok(rows.into_iter().map(|(code, open)| GridCount { code, open }).collect())
 }

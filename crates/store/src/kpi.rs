@@ -126,6 +126,21 @@ pub async fn open_per_grid(conn: &mut Conn, scopes: &[&str]) -> Result<Vec<(Stri
     q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
+/// Open cases past their stage's due time per territory, inside the scope prefixes (for
+/// colouring the map by overdue cases; read from the index on (status, due time)).
+pub async fn overdue_per_grid(conn: &mut Conn, scopes: &[&str], now_ms: i64) -> Result<Vec<(String, i64)>> {
+    let (s, binds) = scope_filter("territory_code", scopes, 2);
+    let sql = format!(
+        "SELECT territory_code, COUNT(*) FROM cases WHERE status IN ('filed', 'dispatched', 'handling', 'handled') \
+         AND due_at_ms < $1 AND {s} GROUP BY territory_code ORDER BY 1"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
 /// Fills the `cases` table with `n` generated cases (for `wuzhi bench kpi`), spread over the
 /// grids and over the `days` days before `now_ms`, in one statement per million rows: a
 /// recursive row generator (standard SQL, the same text on both engines) joined to the

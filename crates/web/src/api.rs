@@ -935,14 +935,21 @@ pub async fn webhook_deliveries(
     Ok(Json(wuzhi_app::webhooks::deliveries(&state.app, &a.actor, id).await?))
 }
 
+#[derive(Deserialize, IntoParams)]
+pub struct PerGridParams {
+    /// Only the open cases past their stage's due time.
+    pub overdue: Option<bool>,
+}
+
 /// Open cases per grid in the caller's territory, for colouring the map.
-#[utoipa::path(get, path = "/api/kpi/open-per-grid", tag = "evaluation",
+#[utoipa::path(get, path = "/api/kpi/open-per-grid", tag = "evaluation", params(PerGridParams),
     responses((status = 200, body = Vec<wuzhi_app::kpi::GridCount>), (status = 403, body = ErrorBody)))]
 pub async fn open_per_grid(
     State(state): State<AppState>,
     a: Authed,
+    ApiQuery(p): ApiQuery<PerGridParams>,
 ) -> ApiResult<Json<Vec<wuzhi_app::kpi::GridCount>>> {
-    Ok(Json(wuzhi_app::kpi::open_per_grid(&state.app, &a.actor).await?))
+    Ok(Json(wuzhi_app::kpi::per_grid(&state.app, &a.actor, p.overdue.unwrap_or(false)).await?))
 }
 
 // ---- Open311 ----

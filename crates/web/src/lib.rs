@@ -146,6 +146,8 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
 const INDEX_HTML: &str = include_str!(concat!(env!("OUT_DIR"), "/index.html"));
 const APP_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.js"));
 const APP_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.css"));
+const APP_JS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.js.gz"));
+const APP_CSS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.css.gz"));
 
 async fn home(State(state): State<AppState>) -> Response {
     // A configured tile source rides on the page as a data attribute.
@@ -160,10 +162,15 @@ async fn home(State(state): State<AppState>) -> Response {
     ([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(page)).into_response()
 }
 
-async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Response {
-    let (ct, body) = match file.as_str() {
-        "app.js" => ("text/javascript; charset=utf-8", APP_JS),
-        "app.css" => ("text/css; charset=utf-8", APP_CSS),
+async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>, headers: axum::http::HeaderMap) -> Response {
+    use axum::http::header;
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let (ct, body, gz) = match file.as_str() {
+        "app.js" => ("text/javascript; charset=utf-8", APP_JS, APP_JS_GZ),
+        "app.css" => ("text/css; charset=utf-8", APP_CSS, APP_CSS_GZ),
         _ => {
             return (
                 axum::http::StatusCode::NOT_FOUND,
@@ -172,7 +179,11 @@ async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Res
                 .into_response();
         }
     };
-    ([(axum::http::header::CONTENT_TYPE, ct), (axum::http::header::CACHE_CONTROL, "no-cache")], body).into_response()
+    let cached = [(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "no-cache"), (header::VARY, "accept-encoding")];
+    if gzip {
+        return (cached, [(header::CONTENT_ENCODING, "gzip")], gz).into_response();
+    }
+    (cached, body).into_response()
 }
 
 pub fn router(state: AppState) -> Router {

@@ -10,7 +10,7 @@ import "leaflet.markercluster/dist/MarkerCluster.Default.css";
 import { api, listen, debounce } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 
-const MEASURES = ["open", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
+const MEASURES = ["open", "overdue", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
 
 const STATUSES = ["reported", "filed", "dispatched", "handling", "handled", "closed"];
 const CHANNELS = ["app", "hotline", "grid", "sensor", "open311"];
@@ -55,6 +55,7 @@ export function OneMap({ me }) {
   const [trail, setTrail] = useState([{ code: top, name: top }]);
   const [children, setChildren] = useState([]);
   const [open, setOpen] = useState({});
+  const [late, setLate] = useState({});
   const [error, setError] = useState(null);
   const [grid, setGrid] = useState(null);
   const [filters, setFilters] = useState({ status: "", category: "", channel: "", from: "", to: "" });
@@ -71,11 +72,10 @@ export function OneMap({ me }) {
     if (tiles) L.tileLayer(tiles, { maxZoom: 19 }).addTo(m);
     m.setView([39.12, 117.2], 9);
     map.current = m;
-    const counts = () =>
-      api("GET", "/api/kpi/open-per-grid").then(
-        (rows) => setOpen(Object.fromEntries(rows.map((r) => [r.code, r.open]))),
-        () => {},
-      );
+    const counts = () => {
+      api("GET", "/api/kpi/open-per-grid").then((rows) => setOpen(Object.fromEntries(rows.map((r) => [r.code, r.open]))), () => {});
+      api("GET", "/api/kpi/open-per-grid?overdue=true").then((rows) => setLate(Object.fromEntries(rows.map((r) => [r.code, r.open]))), () => {});
+    };
     counts();
     const stop = listen(debounce(() => {
       counts();
@@ -120,7 +120,7 @@ export function OneMap({ me }) {
   }, [markers]);
   useEffect(() => {
     const below = children[0]?.level;
-    if (measure === "open" || !below) return setRates({});
+    if (measure === "open" || measure === "overdue" || !below) return setRates({});
     let current = true;
     api("GET", `/api/kpi/ranking?by=${below}&territory=${here.code}&sort=${measure}`).then(
       (rows) => current && setRates(Object.fromEntries(rows.map((r) => [r.key, r.indicators[measure]]))),
@@ -130,10 +130,12 @@ export function OneMap({ me }) {
       current = false;
     };
   }, [measure, children, tick]);
-  const opens = children.map((c) => Object.entries(open).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
+  const sum = (per) => children.map((c) => Object.entries(per).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
+  const opens = sum(measure === "overdue" ? late : open);
   // The chosen measure per child: open cases, or an indicator as a percentage.
-  const counts = measure === "open" ? opens : children.map((c) => (rates[c.code] === null || rates[c.code] === undefined ? null : Math.round(rates[c.code] * 1000) / 10));
-  const max = measure === "open" ? Math.max(0, ...opens) : 100;
+  const counted = measure === "open" || measure === "overdue";
+  const counts = counted ? opens : children.map((c) => (rates[c.code] === null || rates[c.code] === undefined ? null : Math.round(rates[c.code] * 1000) / 10));
+  const max = counted ? Math.max(0, ...opens) : 100;
   useEffect(() => {
     if (!map.current || children.length === 0) return;
     const layer = L.geoJSON(
@@ -141,7 +143,7 @@ export function OneMap({ me }) {
       {
         style: (f) => ({ color: "#7a3b00", weight: 1, fillColor: shade(f.properties.n, max), fillOpacity: 0.75 }),
         onEachFeature: (f, l) => {
-          l.bindTooltip(`${f.properties.c.name}: ${f.properties.n ?? "—"}${measure === "open" ? "" : "%"}`);
+          l.bindTooltip(`${f.properties.c.name}: ${f.properties.n ?? "—"}${counted ? "" : "%"}`);
           const c = f.properties.c;
           l.on("click", () => (c.level === "grid" ? setGrid(c) : setTrail((tr) => [...tr, { code: c.code, name: c.name }])));
         },
@@ -150,7 +152,7 @@ export function OneMap({ me }) {
     map.current.invalidateSize();
     if (layer.getBounds().isValid()) map.current.fitBounds(layer.getBounds(), { padding: [8, 8] });
     return () => layer.remove();
-  }, [children, open, rates, measure]);
+  }, [children, open, late, rates, measure]);
   return (
     <section class="card">
       <h2>{t("map.title")}</h2>
@@ -169,7 +171,7 @@ export function OneMap({ me }) {
       <form class="map-filters" aria-label={t("map.filters")} onSubmit={(e) => e.preventDefault()}>
         <label>{t("map.measure")}
           <select value={measure} onChange={(e) => setMeasure(e.target.value)}>
-            {MEASURES.map((m) => <option value={m} key={m}>{m === "open" ? t("map.col.open") : t(`kpi.${m}`)}</option>)}
+            {MEASURES.map((m) => <option value={m} key={m}>{t(m === "open" || m === "overdue" ? `map.col.${m}` : `kpi.${m}`)}</option>)}
           </select>
         </label>
         <label>{t("cases.col.status")}
@@ -197,7 +199,7 @@ export function OneMap({ me }) {
       <div class="table-wrap" tabIndex={0} role="region" aria-label={t("map.table")}>
         <table>
           <caption class="muted">{t("map.legend")}</caption>
-          <thead><tr><th scope="col">{t("map.col.name")}</th><th scope="col">{measure === "open" ? t("map.col.open") : t(`kpi.${measure}`)}</th></tr></thead>
+          <thead><tr><th scope="col">{t("map.col.name")}</th><th scope="col">{t(counted ? `map.col.${measure}` : `kpi.${measure}`)}</th></tr></thead>
           <tbody>
             {children.map((c, i) => (
               <tr key={c.code}>
@@ -208,7 +210,7 @@ export function OneMap({ me }) {
                     <button type="button" class="link" onClick={() => setTrail([...trail, { code: c.code, name: c.name }])}>{c.name}</button>
                   )}
                 </td>
-                <td>{counts[i] === null ? "—" : measure === "open" ? counts[i] : `${counts[i]}%`}</td>
+                <td>{counts[i] === null ? "—" : counted ? counts[i] : `${counts[i]}%`}</td>
               </tr>
             ))}
           </tbody>

@@ -1003,3 +1003,26 @@ async fn a_disabled_accounts_api_tokens_stop_working() {
     app.post(&admin, &format!("/api/people/{pid}/account"), json!({"disabled": true})).await;
     assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_map_counts_open_and_overdue_cases_per_grid() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let r = app
+        .post(&resident, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "垃圾堆积", "description": "门口垃圾无人清理", "category": "E0102", "lon": x, "lat": y}))
+        .await;
+    let id = r.body["id"].as_i64().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    assert_eq!(act(&app, &dispatcher, id, json!({"action": "file"})).await.status, StatusCode::OK);
+    let grid = json!([{"code": "120101001001001", "open": 1}]);
+    assert_eq!(app.get(&dispatcher, "/api/kpi/open-per-grid").await.body, grid);
+    assert_eq!(app.get(&dispatcher, "/api/kpi/open-per-grid?overdue=true").await.body, json!([]));
+    // A month on, the filed case is past its due time.
+    app.clock.advance_ms(30 * 86_400_000);
+    let dispatcher = app.login("dispatcher").await;
+    assert_eq!(app.get(&dispatcher, "/api/kpi/open-per-grid?overdue=true").await.body, grid);
+    let gw2 = app.login("gridworker2").await;
+    assert_eq!(app.get(&gw2, "/api/kpi/open-per-grid?overdue=true").await.body, json!([]), "another grid's worker");
+}

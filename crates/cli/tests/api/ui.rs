@@ -30,6 +30,11 @@ async fn pages_work_in_a_browser() {
     assert!(r.text().await.unwrap().contains("<script type=\"module\" src=\"/ui/app.js\">"));
     let js = app.client.get(format!("{}/ui/app.js", app.base)).send().await.unwrap();
     assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    let plain = js.bytes().await.unwrap().len();
+    let gz = app.client.get(format!("{}/ui/app.js", app.base)).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let packed = gz.bytes().await.unwrap().len();
+    assert!(packed * 3 < plain, "the script is served compressed ({plain} → {packed} bytes)");
     assert_eq!(app.client.get(format!("{}/ui/nope.js", app.base)).send().await.unwrap().status(), 404);
 
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
