@@ -250,6 +250,8 @@ try {
 
   await signIn(p, "resident");
   await p.getByRole("link", { name: "我的案件" }).click();
+  await p.getByRole("link", { name: new RegExp(`#${id} `) }).waitFor();
+  await axe(p, "my cases");
   await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
   await act("评价", (f) => f.getByLabel("满意度").selectOption("satisfied"));
   await p.locator(".facts").getByText("满意", { exact: true }).waitFor();
@@ -258,6 +260,8 @@ try {
     steps.join(",") === "上报,立案,派遣,签收,处置,附件,核查通过,评价",
     `the timeline shows every step (${steps.join(",")})`,
   );
+  const wideCase = await p.evaluate(() => document.documentElement.scrollWidth);
+  check(wideCase <= 390, `the case page fits 390 px (${wideCase} px)`);
   await p.screenshot({ path: join(shots, "case-closed.png"), fullPage: true });
   // The public page: the case's facts and steps, nobody's name.
   await p.getByRole("link", { name: "公开页面（不含个人信息）" }).click();
