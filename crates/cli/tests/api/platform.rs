@@ -242,3 +242,32 @@ async fn administrators_edit_people_and_disable_or_reset_accounts() {
         .count();
     assert_eq!(n, 2);
 }
+
+#[test]
+fn the_classifier_trains_and_evaluates_from_the_command_line() {
+    let dir = std::env::temp_dir().join(format!("wuzhi-classify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/complaints/messages_sample.csv");
+    let model = dir.join("model.json");
+    let model = model.to_str().unwrap();
+    let (ok, out, err) = crate::helpers::wuzhi(&["classify", "train", "--input", input, "--model", model], "");
+    assert!(ok, "{err}");
+    assert!(out.contains("cv_macro_f1: ") && out.contains("城乡建设") && out.contains("precision"), "{out}");
+    let (ok, out, err) = crate::helpers::wuzhi(&["classify", "eval", "--input", input, "--model", model], "");
+    assert!(ok, "{err}");
+    let figure = |name: &str| -> f64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .parse()
+            .unwrap()
+    };
+    // On the messages it was trained on, nearly all are right.
+    assert!(figure("accuracy") > 0.95 && figure("macro_f1") > 0.9, "{out}");
+    let bad = dir.join("bad.csv");
+    std::fs::write(&bad, "subject,detail\nx,y\n").unwrap();
+    let (ok, _, err) =
+        crate::helpers::wuzhi(&["classify", "eval", "--input", bad.to_str().unwrap(), "--model", model], "");
+    assert!(!ok && err.contains("no `label` column"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
