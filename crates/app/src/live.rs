@@ -61,7 +61,9 @@ impl Live {
 pub async fn poll_once(app: &App) -> Result<usize> {
     let now = app.now_ms();
     let mut conn = app.db.read().await?;
-    let rows = wuzhi_store::cases::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
+    let mut rows = wuzhi_store::cases::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
+    // Told oldest first.
+    rows.reverse();
     let fresh: Vec<(i64, String, i64)> = {
         let seen = app.live.seen.lock().unwrap_or_else(|e| e.into_inner());
         rows.into_iter()

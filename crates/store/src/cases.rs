@@ -794,11 +794,12 @@ pub async fn attachments_of(conn: &mut Conn, case_id: i64) -> Result<Vec<Attachm
     sqlx::query(AssertSqlSafe(sql)).bind(case_id).fetch_all(&mut *conn).await?.iter().map(attachment).collect()
 }
 
-/// Outbox rows written since `since_ms` (processed or not), oldest first: what live views
-/// are told about. Looking back by time rather than by id catches rows whose transaction
-/// committed after a later id's.
+/// The newest `limit` outbox rows written since `since_ms` (processed or not), newest
+/// first: what live views are told about. Looking back by time rather than by id catches
+/// rows whose transaction committed after a later id's; taking the newest keeps a busy
+/// window from holding the views on rows they have already seen.
 pub async fn recent_outbox(conn: &mut Conn, since_ms: i64, limit: i64) -> Result<Vec<(i64, String, Option<i64>)>> {
-    let rows = sqlx::query("SELECT id, topic, case_id FROM outbox WHERE created_at_ms >= $1 ORDER BY id LIMIT $2")
+    let rows = sqlx::query("SELECT id, topic, case_id FROM outbox WHERE created_at_ms >= $1 ORDER BY id DESC LIMIT $2")
         .bind(since_ms)
         .bind(limit)
         .fetch_all(&mut *conn)

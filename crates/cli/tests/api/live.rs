@@ -6,6 +6,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
+use wuzhi_app::Clock;
 
 /// Opens the event stream as `s`.
 async fn subscribe(app: &TestApp, s: &Session) -> reqwest::Response {
@@ -62,4 +63,48 @@ async fn changes_reach_those_who_may_read_the_case_and_no_one_else() {
     wuzhi_app::live::poll_once(&app.app).await.unwrap();
     let seen = changes(&mut mine, Duration::from_millis(500)).await;
     assert_eq!((seen.len(), seen[0]["kind"].as_str(), seen[0]["status"].as_str()), (1, Some("filed"), Some("filed")));
+}
+
+#[tokio::test]
+async fn a_burst_of_changes_does_not_hold_up_later_ones() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let report = |subject: &'static str| {
+        let (app, resident) = (&app, &resident);
+        async move {
+            app.post(
+                resident,
+                "/api/cases",
+                json!({"channel": "app", "kind": "report", "subject": subject, "description": "d", "lon": x, "lat": y}),
+            )
+            .await
+            .body["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let first = report("第一件").await;
+    // Six thousand outbox rows in the same seconds, more than one poll takes.
+    let now = app.clock.now_ms();
+    let mut conn = app.app.db.read().await.unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) \
+         INSERT INTO outbox (topic, case_id, payload, created_at_ms) SELECT 'case.commented', $1, '{}', $2 FROM n",
+    )
+    .bind(first)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let dispatcher = app.login("dispatcher").await;
+    let mut centre = subscribe(&app, &dispatcher).await;
+    assert_eq!(wuzhi_app::live::poll_once(&app.app).await.unwrap(), 5000, "one poll takes the newest 5,000");
+    let _ = changes(&mut centre, Duration::from_millis(300)).await;
+    let later = report("第二件").await;
+    assert_eq!(wuzhi_app::live::poll_once(&app.app).await.unwrap(), 1);
+    let seen = changes(&mut centre, Duration::from_millis(500)).await;
+    assert_eq!(seen.iter().map(|c| c["case_id"].as_i64().unwrap()).collect::<Vec<_>>(), [later]);
 }
