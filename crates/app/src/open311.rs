@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use wuzhi_domain::calendar::{format_local, parse_datetime};
-use wuzhi_domain::case::Event;
+use wuzhi_domain::case::{Event, Status};
 use wuzhi_domain::{Action, Actor, Level, mask, text};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CaseRow;
@@ -786,11 +786,17 @@ pub struct Request {
     pub extended_attributes: Option<Extended>,
 }
 
-const OPEN: [&str; 6] = ["reported", "filed", "dispatched", "handling", "handled", "parked"];
-const CLOSED: [&str; 3] = ["closed", "rejected", "merged"];
-
+/// Open311's two states: a case is open while it still needs someone's work.
 fn open_or_closed(status: &str) -> &'static str {
-    if CLOSED.contains(&status) { "closed" } else { "open" }
+    match Status::parse(status) {
+        Ok(s) if !s.is_open() => "closed",
+        _ => "open",
+    }
+}
+
+/// The case states behind an Open311 state.
+fn statuses(open: bool) -> impl Iterator<Item = String> {
+    Status::ALL.into_iter().filter(move |s| s.is_open() == open).map(|s| s.as_str().to_owned())
 }
 
 fn split(values: &[String]) -> Vec<String> {
@@ -835,8 +841,8 @@ pub async fn requests(app: &App, q: &Query) -> Result<Vec<Request>> {
         f.categories = split(&q.service_codes);
         for s in split(&q.statuses) {
             match s.to_ascii_lowercase().as_str() {
-                "open" => f.statuses.extend(OPEN.iter().map(|s| s.to_string())),
-                "closed" => f.statuses.extend(CLOSED.iter().map(|s| s.to_string())),
+                "open" => f.statuses.extend(statuses(true)),
+                "closed" => f.statuses.extend(statuses(false)),
                 other => return Err(AppError::invalid("status", format!("`{other}` is not open or closed"))),
             }
         }
@@ -860,17 +866,41 @@ pub async fn requests(app: &App, q: &Query) -> Result<Vec<Request>> {
     let names = category_names(app).await?;
     let mut conn = app.db.read().await?;
     let rows = wuzhi_store::open311::requests(&mut conn, &f).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    let mut orgs: HashMap<i64, String> = HashMap::new();
-    for r in rows {
-        if let Some(o) = r.owner_org_id {
-            if let std::collections::hash_map::Entry::Vacant(v) = orgs.entry(o) {
-                v.insert(wuzhi_store::org::get(&mut conn, o).await?.map(|o| o.name).unwrap_or_default());
-            }
+    // The photos and timelines of the whole page in one query each, not one per request.
+    let want_photos: Vec<i64> = rows.iter().filter(|r| q.extensions || !has_media_url(r)).map(|r| r.id).collect();
+    let want_events: Vec<i64> =
+        rows.iter().filter(|r| q.extensions || open_or_closed(&r.status) == "closed").map(|r| r.id).collect();
+    let mut photos: HashMap<i64, Vec<String>> = HashMap::new();
+    for a in wuzhi_store::cases::attachments_of_cases(&mut conn, &want_photos).await? {
+        if a.content_type.starts_with("image/") {
+            photos.entry(a.case_id).or_default().push(format!("/api/attachments/{}", a.id));
         }
-        out.push(shape(app, &mut conn, r, &orgs, &names, q.extensions).await?);
     }
-    Ok(out)
+    let mut events: HashMap<i64, Vec<wuzhi_store::cases::EventRow>> = HashMap::new();
+    for (case_id, e) in wuzhi_store::cases::events_of(&mut conn, &want_events).await? {
+        if PUBLIC_EVENTS.contains(&e.kind.as_str()) {
+            events.entry(case_id).or_default().push(e);
+        }
+    }
+    // The units named: owners, and those dispatched to (a note names them).
+    let mut org_ids: Vec<i64> = rows.iter().filter_map(|r| r.owner_org_id).collect();
+    org_ids.extend(events.values().flatten().filter(|e| e.kind == "dispatched").filter_map(|e| {
+        serde_json::from_str::<Value>(&e.data).ok().and_then(|d| d.get("org").and_then(Value::as_i64))
+    }));
+    org_ids.sort_unstable();
+    org_ids.dedup();
+    let mut orgs: HashMap<i64, String> = HashMap::new();
+    for o in org_ids {
+        orgs.insert(o, wuzhi_store::org::get(&mut conn, o).await?.map(|o| o.name).unwrap_or_default());
+    }
+    drop(conn);
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (p, e) = (photos.remove(&r.id).unwrap_or_default(), events.remove(&r.id).unwrap_or_default());
+            shape(app, r, p, &e, &orgs, &names, q.extensions)
+        })
+        .collect())
 }
 
 /// One request by id.
@@ -934,36 +964,35 @@ pub const PUBLIC_EVENTS: [&str; 14] = [
     "unparked",
 ];
 
-async fn shape(
+fn extra_of(r: &CaseRow) -> Value {
+    r.attributes.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(json!({}))
+}
+
+/// Whether the client gave the request a `media_url` of its own.
+fn has_media_url(r: &CaseRow) -> bool {
+    extra_of(r).get("media_url").is_some()
+}
+
+/// A case as an Open311 request, from its row, its photos and its public events.
+fn shape(
     app: &App,
-    conn: &mut wuzhi_store::Conn,
     r: CaseRow,
+    photos: Vec<String>,
+    events: &[wuzhi_store::cases::EventRow],
     orgs: &HashMap<i64, String>,
     names: &HashMap<String, String>,
     extensions: bool,
-) -> Result<Request> {
+) -> Request {
     let status = open_or_closed(&r.status);
-    let extra: Value = r.attributes.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(json!({}));
-    let photos: Vec<String> = if extensions || extra.get("media_url").is_none() {
-        wuzhi_store::cases::attachments_of(conn, r.id)
-            .await?
-            .into_iter()
-            .filter(|a| a.content_type.starts_with("image/"))
-            .map(|a| format!("/api/attachments/{}", a.id))
-            .collect()
-    } else {
-        vec![]
-    };
+    let extra = extra_of(&r);
     let media_url = extra
         .get("media_url")
         .and_then(Value::as_str)
         .map(str::to_owned)
         .or_else(|| photos.first().cloned())
         .unwrap_or_default();
-    let events = if extensions || status == "closed" { wuzhi_store::cases::events(conn, r.id).await? } else { vec![] };
     let notes: Vec<Note> = events
         .iter()
-        .filter(|e| PUBLIC_EVENTS.contains(&e.kind.as_str()))
         .map(|e| {
             let data: Value = serde_json::from_str(&e.data).unwrap_or(Value::Null);
             let mut description = note_text(&e.kind, &data);
@@ -988,7 +1017,7 @@ async fn shape(
         _ => String::new(),
     };
     let address = r.address.clone().map(|a| mask::in_text(&a)).unwrap_or_else(|| place_name(app, &r.territory_code));
-    Ok(Request {
+    Request {
         service_request_id: r.id,
         status: status.into(),
         status_notes,
@@ -1019,7 +1048,7 @@ async fn shape(
             attributes: extra.get("attributes").cloned().unwrap_or(json!({})),
             notes,
         }),
-    })
+    }
 }
 
 /// The full name of a territory, from the city down (a name that merely repeats the start

@@ -268,19 +268,32 @@ pub struct EventRow {
 }
 
 pub async fn events(conn: &mut Conn, case_id: i64) -> Result<Vec<EventRow>> {
-    let rows = sqlx::query("SELECT seq, at_ms, actor_id, kind, data FROM case_events WHERE case_id = $1 ORDER BY seq")
-        .bind(case_id)
-        .fetch_all(&mut *conn)
-        .await?;
+    Ok(events_of(conn, &[case_id]).await?.into_iter().map(|(_, e)| e).collect())
+}
+
+/// The timelines of several cases in one query: (case id, event), by case and seq.
+pub async fn events_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i64, EventRow)>> {
+    if case_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<String> = case_ids.iter().map(|i| i.to_string()).collect();
+    let sql = format!(
+        "SELECT case_id, seq, at_ms, actor_id, kind, data FROM case_events WHERE case_id IN ({}) ORDER BY case_id, seq",
+        ids.join(", ")
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
     rows.iter()
         .map(|r| {
-            Ok(EventRow {
-                seq: r.try_get(0)?,
-                at_ms: r.try_get(1)?,
-                actor_id: r.try_get(2)?,
-                kind: r.try_get(3)?,
-                data: r.try_get(4)?,
-            })
+            Ok((
+                r.try_get(0)?,
+                EventRow {
+                    seq: r.try_get(1)?,
+                    at_ms: r.try_get(2)?,
+                    actor_id: r.try_get(3)?,
+                    kind: r.try_get(4)?,
+                    data: r.try_get(5)?,
+                },
+            ))
         })
         .collect()
 }
@@ -730,13 +743,7 @@ pub async fn list_devices(conn: &mut Conn, scopes: &[&str]) -> Result<Vec<Device
 }
 
 pub async fn revoke_device(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
-    let n = sqlx::query("UPDATE devices SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+    crate::revoke(conn, "devices", id, now_ms).await
 }
 
 // ---- attachments ----
@@ -790,8 +797,17 @@ pub async fn get_attachment(conn: &mut Conn, id: i64) -> Result<Option<Attachmen
 }
 
 pub async fn attachments_of(conn: &mut Conn, case_id: i64) -> Result<Vec<AttachmentRow>> {
-    let sql = format!("SELECT {ATT_COLS} FROM attachments WHERE case_id = $1 ORDER BY id");
-    sqlx::query(AssertSqlSafe(sql)).bind(case_id).fetch_all(&mut *conn).await?.iter().map(attachment).collect()
+    attachments_of_cases(conn, &[case_id]).await
+}
+
+/// The attachments of several cases in one query, by id.
+pub async fn attachments_of_cases(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<AttachmentRow>> {
+    if case_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<String> = case_ids.iter().map(|i| i.to_string()).collect();
+    let sql = format!("SELECT {ATT_COLS} FROM attachments WHERE case_id IN ({}) ORDER BY id", ids.join(", "));
+    sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?.iter().map(attachment).collect()
 }
 
 /// The newest `limit` outbox rows written since `since_ms` (processed or not), newest

@@ -252,6 +252,14 @@ pub async fn drop_postgres_database(server_url: &str, name: &str) -> Result<()> 
     Ok(())
 }
 
+/// Marks an active row of a revocable table (devices, webhooks, Open311 keys) revoked;
+/// false when there is no such active row.
+pub(crate) async fn revoke(conn: &mut Conn, table: &'static str, id: i64, now_ms: i64) -> Result<bool> {
+    let sql = format!("UPDATE {table} SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL");
+    let n = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(now_ms).execute(&mut *conn).await?.rows_affected();
+    Ok(n == 1)
+}
+
 /// A nullable double to bind. sqlx 0.9's `Any` driver sends a NULL `f64` as a *float4*
 /// NULL (its conversion table swaps `Real` and `Double`); PostgreSQL then prepares the
 /// cached statement with a float4 parameter and refuses the next real `f64` on that

@@ -114,13 +114,7 @@ pub async fn list_keys(conn: &mut Conn) -> Result<Vec<KeyRow>> {
 
 /// Revokes an active key; false when there is no such active key.
 pub async fn revoke_key(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
-    let n = sqlx::query("UPDATE open311_keys SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+    crate::revoke(conn, "open311_keys", id, now_ms).await
 }
 
 /// Adds `uses` to the count of the active key with this hash in the one-minute window

@@ -44,13 +44,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<WebhookRow>> {
 }
 
 pub async fn revoke(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {
-    let n = sqlx::query("UPDATE webhooks SET revoked_at_ms = $2 WHERE id = $1 AND revoked_at_ms IS NULL")
-        .bind(id)
-        .bind(now_ms)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
+    crate::revoke(conn, "webhooks", id, now_ms).await
 }
 
 pub async fn enqueue(conn: &mut Conn, webhook_id: i64, topic: &str, payload: &str, now_ms: i64) -> Result<()> {

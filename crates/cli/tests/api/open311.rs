@@ -491,7 +491,21 @@ async fn the_loop_shows_in_status_notes_and_the_updates_feed_both_ways() {
         let r = app.post(s, &format!("/api/cases/{id}/actions"), body).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
+    // A photo from the site becomes the request's media_url, read with the whole page's
+    // photos in one query.
+    let photo = app
+        .client
+        .post(format!("{}/api/cases/{id}/attachments?name=site.png", app.base))
+        .header("cookie", &gw.cookie)
+        .header("x-csrf-token", &gw.csrf)
+        .header("content-type", "image/png")
+        .body(crate::cases::PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let photo = into_reply(photo).await.body["id"].as_i64().unwrap();
     let open = get(&app, &format!("/open311/v2/requests/{id}.json")).await.body;
+    assert_eq!(open[0]["media_url"], format!("/api/attachments/{photo}"));
     assert_eq!(open[0]["status"], "open");
     assert_eq!(open[0]["agency_responsible"], "劝业场街道办事处");
     assert_ne!(open[0]["expected_datetime"], "");
@@ -503,6 +517,7 @@ async fn the_loop_shows_in_status_notes_and_the_updates_feed_both_ways() {
     let c = &closed[0];
     assert_eq!((c["status"].as_str(), c["status_notes"].as_str()), (Some("closed"), Some("现场核查合格")));
     assert_eq!(c["extended_attributes"]["detailed_status"], "closed");
+    assert_eq!(c["extended_attributes"]["photos"], json!([format!("/api/attachments/{photo}")]));
     let notes: Vec<&str> =
         c["extended_attributes"]["notes"].as_array().unwrap().iter().map(|n| n["type"].as_str().unwrap()).collect();
     assert_eq!(notes, ["reported", "filed", "dispatched", "accepted", "handled", "verified"]);
