@@ -608,7 +608,7 @@ async fn sensors_report_through_a_signed_webhook() {
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
 }
 
-async fn upload(app: &TestApp, s: &Session, case: i64, name: &str, content_type: &str, bytes: Vec<u8>) -> Reply {
+pub async fn upload(app: &TestApp, s: &Session, case: i64, name: &str, content_type: &str, bytes: Vec<u8>) -> Reply {
     let r = app
         .client
         .post(format!("{}/api/cases/{case}/attachments?name={name}", app.base))

@@ -493,17 +493,10 @@ async fn the_loop_shows_in_status_notes_and_the_updates_feed_both_ways() {
     }
     // A photo from the site becomes the request's media_url, read with the whole page's
     // photos in one query.
-    let photo = app
-        .client
-        .post(format!("{}/api/cases/{id}/attachments?name=site.png", app.base))
-        .header("cookie", &gw.cookie)
-        .header("x-csrf-token", &gw.csrf)
-        .header("content-type", "image/png")
-        .body(crate::cases::PNG.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let photo = into_reply(photo).await.body["id"].as_i64().unwrap();
+    let photo =
+        crate::cases::upload(&app, &gw, id, "site.png", "image/png", crate::cases::PNG.to_vec()).await.body["id"]
+            .as_i64()
+            .unwrap();
     let open = get(&app, &format!("/open311/v2/requests/{id}.json")).await.body;
     assert_eq!(open[0]["media_url"], format!("/api/attachments/{photo}"));
     assert_eq!(open[0]["status"], "open");

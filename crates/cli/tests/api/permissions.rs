@@ -75,17 +75,10 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .body["id"]
         .as_i64()
         .unwrap();
-    let photo = app
-        .client
-        .post(format!("{}/api/cases/{other_case}/attachments?name=p.png", app.base))
-        .header("cookie", &r2s.cookie)
-        .header("x-csrf-token", &r2s.csrf)
-        .header("content-type", "image/png")
-        .body(crate::cases::PNG.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let photo = into_reply(photo).await.body["id"].as_i64().unwrap();
+    let photo =
+        crate::cases::upload(&app, &r2s, other_case, "p.png", "image/png", crate::cases::PNG.to_vec()).await.body["id"]
+            .as_i64()
+            .unwrap();
     let csv = format!("code,name,level,parent_code\n{OTHER_GRID},改名网格,grid,120101001001\n");
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
