@@ -11,6 +11,7 @@ import { OneMap } from "./pages/map.jsx";
 import { Dashboard } from "./pages/dashboard.jsx";
 import { PublicCase } from "./pages/public.jsx";
 import { Admin } from "./pages/admin.jsx";
+import { Search } from "./pages/text.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -89,6 +90,7 @@ function App() {
     if (route.startsWith("/admin")) return <Admin tab={route.split("/")[2]} />;
     if (route === "/report") return <Report me={me} />;
     if (route === "/map") return <OneMap me={me} />;
+    if (route.startsWith("/search")) return <Search />;
     if (route === "/dashboard") return <Dashboard />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
     if (caseId) return <CaseDetail id={caseId} key={caseId} />;
@@ -104,6 +106,7 @@ function App() {
           {me && <a href="#/">{t("nav.home")}</a>}
           {isResident && <a href="#/report">{t("nav.report")}</a>}
           {me && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
+          {isStaff && <a href="#/search">{t("nav.search")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}

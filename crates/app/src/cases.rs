@@ -322,7 +322,7 @@ fn is_reporter(a: &Actor, r: &CaseRow) -> bool {
 }
 
 /// Units working on the case besides the owner: cooperating and summoned ones.
-fn helper_orgs(r: &CaseRow) -> Vec<i64> {
+pub(crate) fn helper_orgs(r: &CaseRow) -> Vec<i64> {
     let mut v: Vec<i64> = r.cooperating.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
     let summoned: Vec<wuzhi_domain::case::Summons> =
         r.summons.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
@@ -649,6 +649,20 @@ pub(crate) async fn command_centre_above(
 
 /// One step of the loop.
 pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<CaseView> {
+    act_recorded(app, actor, Some(actor.person_id), id, cmd, None).await?;
+    get(app, actor, id, false).await
+}
+
+/// Takes a step as `actor`, recording `by` as who took it (None: the system) and `note`'s
+/// fields in the event.
+pub(crate) async fn act_recorded(
+    app: &App,
+    actor: &Actor,
+    by: Option<i64>,
+    id: i64,
+    cmd: Command,
+    note: Option<serde_json::Value>,
+) -> Result<()> {
     let now = app.now_ms();
     let cal = app.calendar();
     let mut tx = app.db.write().await?;
@@ -664,7 +678,7 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
     };
     let owner = |a: &Actor| row.owner_org_id.is_some_and(|o| a.member_of(o));
     let name = cmd.name();
-    let mut extra = None;
+    let mut extra = note;
     let mut also: Option<(i64, Event)> = None;
     let event = match cmd {
         Command::File { category, priority } => {
@@ -867,13 +881,12 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
             Event::Rated { satisfaction: Satisfaction::parse(&satisfaction)?, text: t }
         }
     };
-    store_event(&mut tx, &mut row, &state, &event, Some(actor.person_id), extra, now).await?;
+    store_event(&mut tx, &mut row, &state, &event, by, extra, now).await?;
     if let Some((main, e)) = also {
-        wuzhi_store::cases::append_event(&mut tx, main, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
-            .await?;
+        wuzhi_store::cases::append_event(&mut tx, main, now, by, e.kind(), &event_json(&e, None)).await?;
     }
     wuzhi_store::commit(tx).await?;
-    get(app, actor, id, false).await
+    Ok(())
 }
 
 /// Applies `event` to the case read as `row` (in `state`), writes the projection under the
@@ -944,6 +957,11 @@ fn allowed(actor: &Actor, r: &CaseRow, s: &CaseState) -> Vec<String> {
     add(matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase), "assign_joint");
     out.push("comment".into());
     out
+}
+
+/// A case as the actor sees it in a list (personal data masked).
+pub(crate) fn view_of(actor: &Actor, r: CaseRow) -> Result<CaseView> {
+    view(actor, r, false, None)
 }
 
 fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEntry>>) -> Result<CaseView> {
@@ -1073,10 +1091,14 @@ pub struct ListQuery {
     pub to: Option<String>,
 }
 
-/// Cases the actor may see: in their territories, owned by their units, or reported by them;
-/// newest first.
-pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseView>> {
-    let limit = crate::page_limit(q.limit)?;
+/// The list's filters, checked: each bad one is named.
+pub(crate) struct CheckedFilter {
+    pub territory: Option<TerritoryCode>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+pub(crate) fn checked_filter(q: &ListQuery) -> Result<CheckedFilter> {
     if let Some(s) = &q.status {
         Status::parse(s)?;
     }
@@ -1102,6 +1124,14 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
     let offset = wuzhi_domain::calendar::OFFSET_MS;
     let from_ms = day("from", &q.from)?.map(|d| d * 86_400_000 - offset);
     let to_ms = day("to", &q.to)?.map(|d| (d + 1) * 86_400_000 - offset);
+    Ok(CheckedFilter { territory, from_ms, to_ms })
+}
+
+/// Cases the actor may see: in their territories, owned by their units, or reported by them;
+/// newest first.
+pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseView>> {
+    let limit = crate::page_limit(q.limit)?;
+    let CheckedFilter { territory, from_ms, to_ms } = checked_filter(q)?;
     let scopes = actor.scopes_for(Action::ReadCase);
     let prefixes: Vec<&str> = scopes.iter().map(|s| s.scope_prefix()).collect();
     let filter = wuzhi_store::cases::Filter {
@@ -1233,7 +1263,7 @@ pub async fn export(app: &App, actor: &Actor, q: &ListQuery, format: &str) -> Re
 }
 
 /// Parses `YYYY-MM-DD HH:MM[:SS]` (or with `T`) in Asia/Shanghai time.
-fn parse_local(field: &str, s: &str) -> Result<i64> {
+pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
     let s = s.trim();
     let bad = || AppError::invalid(field, format!("`{s}` is not a time YYYY-MM-DD HH:MM[:SS]"));
     let (d, t) = s.split_once([' ', 'T']).ok_or_else(bad)?;
@@ -1254,10 +1284,8 @@ fn parse_local(field: &str, s: &str) -> Result<i64> {
 /// address,created_at,status,closed_at,satisfaction`; status `open` or `closed`), all or
 /// nothing: every bad row is reported by line. A row whose `external_id` was imported before
 /// is skipped. City administrators only. Returns (imported, skipped).
-pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, usize)> {
-    if !actor.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == wuzhi_domain::Level::City) {
-        return Err(AppError::Forbidden { action: "import cases".into() });
-    }
+pub async fn import_csv(app: &App, actor: Option<&Actor>, text: &str) -> Result<(usize, usize)> {
+    crate::classify::city_admin(actor, "import cases")?;
     use wuzhi_geo::ImportError;
     let mut conn = app.db.read().await?;
     let cats: std::collections::HashMap<String, CategoryRow> =
@@ -1290,7 +1318,7 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
         };
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let get = |n: &str| col(n).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty());
-        let one = || -> Result<(CaseRow, String)> {
+        let one = || -> Result<(CaseRow, String, i64)> {
             let ext = get("external_id").ok_or_else(|| AppError::invalid("external_id", "is empty"))?;
             let kind = get("kind").unwrap_or("request");
             if !KINDS.contains(&kind) {
@@ -1298,13 +1326,23 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
             }
             let subject = text::name("subject", get("subject").unwrap_or(""), 100)?;
             let description = get("description").unwrap_or(&subject).chars().take(5000).collect::<String>();
+            let closed_row = get("status") == Some("closed");
             let cat = match get("category") {
+                // A closed historical case may carry a coarser class than today's leaves.
                 Some(c) => Some(
                     cats.get(c)
-                        .filter(|c| c.accept_limit.is_some())
+                        .filter(|c| closed_row || c.accept_limit.is_some())
                         .ok_or_else(|| AppError::invalid("category", format!("{c} is not a leaf of the taxonomy")))?,
                 ),
                 None => None,
+            };
+            let supports = match get("supports") {
+                Some(n) => n
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n >= 0)
+                    .ok_or_else(|| AppError::invalid("supports", format!("`{n}` is not a count")))?,
+                None => 0,
             };
             let (territory, point) = match (get("lon"), get("lat")) {
                 (Some(x), Some(y)) => {
@@ -1317,9 +1355,16 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
                         loc.locate(x, y).ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?;
                     (g.grid.code, Some((x, y)))
                 }
+                _ if get("territory").is_some() => {
+                    let t = get("territory").unwrap_or_default();
+                    if loc.name_of(t).is_none() {
+                        return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
+                    }
+                    (t.to_owned(), None)
+                }
                 _ => {
                     let a = get("address")
-                        .ok_or_else(|| AppError::invalid("address", "give lon and lat, or an address"))?;
+                        .ok_or_else(|| AppError::invalid("address", "give lon and lat, a territory, or an address"))?;
                     (
                         loc.match_address(a)
                             .ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?
@@ -1370,7 +1415,7 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
                 version: 1,
                 ..Default::default()
             };
-            Ok((row, ext.to_owned()))
+            Ok((row, ext.to_owned(), supports))
         };
         match one() {
             Ok(r) => rows.push(r),
@@ -1386,20 +1431,24 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let (mut imported, mut skipped) = (0, 0);
-    for (mut row, ext) in rows {
+    for (mut row, ext, supports) in rows {
         let Some(id) = wuzhi_store::cases::insert_counted(&mut tx, &row, Some(&format!("import:{ext}"))).await? else {
             skipped += 1;
             continue;
         };
         row.id = id;
+        if supports > 0 {
+            wuzhi_store::text::add_supports(&mut tx, id, supports).await?;
+        }
         // The insert counted the row as a whole; this writes the fields it does not take.
         wuzhi_store::cases::update(&mut tx, &row, &row).await?;
         let e = Event::Commented { text: format!("历史数据导入（原编号 {ext}）") };
-        wuzhi_store::cases::append_event_at(
+        wuzhi_store::cases::append_event_written(
             &mut tx,
             id,
             Some(1),
             row.created_at_ms,
+            now,
             None,
             "imported",
             &json!({"external_id": ext, "note": e}).to_string(),
@@ -1410,7 +1459,7 @@ pub async fn import_csv(app: &App, actor: &Actor, text: &str) -> Result<(usize, 
     crate::audit::record(
         &mut tx,
         now,
-        Some(actor),
+        actor,
         "import_cases",
         "case",
         "*",

@@ -7,6 +7,8 @@ use crate::audit::record;
 use crate::people::{NewMembership, NewPerson};
 use crate::{App, AppError, Result, people};
 use serde_json::json;
+use std::collections::HashMap;
+use wuzhi_domain::calendar::format_local;
 use wuzhi_domain::{Level, OrgKind};
 
 pub const DEMO_PASSWORD: &str = "wuzhi-demo-2026";
@@ -156,6 +158,131 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
         .await?;
     }
     Ok(true)
+}
+
+/// Real messages residents left on a city government's message board (TipDM Cup 2020
+/// problem C; see `data/README.md`): labelled with their first-level class, and with their
+/// likes.
+const LABELLED_MESSAGES: &str = include_str!("../../../data/complaints/messages_train.csv");
+const LIKED_MESSAGES: &str = include_str!("../../../data/complaints/hot_messages.csv");
+
+/// Gives the demo city a history: the real messages as closed historical cases through the
+/// ordinary import. The labelled ones carry their first-level category (so the classifier
+/// has confirmed cases to learn from), the liked ones their likes as supports (so hot topics
+/// have real voices). The messages' city had districts A1–A9: they stand for the demo city's
+/// first nine districts, and a message goes to a community of its district chosen by its id.
+/// Times move by one offset so that the newest message was yesterday; a labelled message
+/// without a time is placed in the year before. Returns how many cases were imported.
+pub async fn seed_history(app: &App) -> Result<usize> {
+    let mut conn = app.db.read().await?;
+    let mut villages: Vec<String> = wuzhi_store::territory::names_above_grid(&mut conn)
+        .await?
+        .into_iter()
+        .map(|(c, _)| c)
+        .filter(|c| c.len() == 12)
+        .collect();
+    let cats = wuzhi_store::cases::categories(&mut conn).await?;
+    drop(conn);
+    villages.sort();
+    let mut districts: Vec<String> = villages.iter().map(|v| v[..6].to_owned()).collect();
+    districts.dedup();
+    if villages.is_empty() {
+        return Ok(0);
+    }
+    let level1: HashMap<String, String> = cats
+        .iter()
+        .filter(|c| c.parent_code.as_deref() == Some("H"))
+        .map(|c| (c.name.clone(), c.code.clone()))
+        .collect();
+    let place = |id: u64, text: &str| -> String {
+        // "A3区" names the district; otherwise any.
+        let d = text
+            .find("A")
+            .and_then(|i| text[i + 1..].chars().next())
+            .and_then(|c| c.to_digit(10))
+            .filter(|n| (1..=9).contains(n) && (*n as usize) <= districts.len())
+            .map(|n| districts[n as usize - 1].clone());
+        let inside: Vec<&String> = match &d {
+            Some(d) => villages.iter().filter(|v| v.starts_with(d.as_str())).collect(),
+            None => villages.iter().collect(),
+        };
+        let h = id.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 17;
+        inside[(h % inside.len() as u64) as usize].clone()
+    };
+    let parse = |t: &str| crate::cases::parse_local("time", t).ok();
+    let mut rows: Vec<(String, String, String, Option<i64>, Option<String>, String, i64)> = Vec::new();
+    for (data, labelled) in [(LIKED_MESSAGES, false), (LABELLED_MESSAGES, true)] {
+        let mut rdr = csv::Reader::from_reader(data.as_bytes());
+        let headers = rdr.headers().map_err(|e| AppError::Internal(e.to_string()))?.clone();
+        let col = |n: &str| headers.iter().position(|h| h == n);
+        for rec in rdr.records() {
+            let rec = rec.map_err(|e| AppError::Internal(e.to_string()))?;
+            let get = |n: &str| col(n).and_then(|i| rec.get(i)).unwrap_or("").trim().to_owned();
+            let id: u64 = get("id").parse().unwrap_or(0);
+            let detail = get("detail");
+            let subject = match get("subject") {
+                s if s.is_empty() => detail.chars().take(30).collect(),
+                s => s,
+            };
+            let category = if labelled { level1.get(&get("label")).cloned() } else { None };
+            let likes = get("likes").parse::<i64>().unwrap_or(0).max(0);
+            let territory = place(id, &format!("{subject}{detail}"));
+            rows.push((
+                format!("{}{id}", if labelled { "L" } else { "H" }),
+                subject,
+                detail,
+                parse(&get("time")),
+                category,
+                territory,
+                likes,
+            ));
+        }
+    }
+    let newest = rows.iter().filter_map(|r| r.3).max().unwrap_or(0);
+    let oldest = rows.iter().filter_map(|r| r.3).min().unwrap_or(0);
+    let shift = app.now_ms() - 86_400_000 - newest;
+    let undated = rows.iter().filter(|r| r.3.is_none()).count().max(1) as i64;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "external_id",
+        "subject",
+        "description",
+        "created_at",
+        "status",
+        "closed_at",
+        "category",
+        "territory",
+        "supports",
+    ])
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut k = 0;
+    for (ext, subject, detail, at, category, territory, likes) in rows {
+        let created = match at {
+            Some(t) => t + shift,
+            None => {
+                k += 1;
+                oldest + shift - 365 * 86_400_000 + k * (365 * 86_400_000 / undated)
+            }
+        };
+        let closed = created + 7 * 86_400_000;
+        let subject: String = subject.chars().take(100).collect();
+        out.write_record([
+            ext.as_str(),
+            subject.as_str(),
+            detail.as_str(),
+            &format_local(created)[..19],
+            "closed",
+            &format_local(closed.min(app.now_ms()))[..19],
+            category.as_deref().unwrap_or(""),
+            territory.as_str(),
+            &likes.to_string(),
+        ])
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    let text = String::from_utf8(out.into_inner().map_err(|e| AppError::Internal(e.to_string()))?)
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (imported, _) = crate::cases::import_csv(app, None, &text).await?;
+    Ok(imported)
 }
 
 /// The MyLA311 request types as categories (`data/la311/categories.csv`).

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod categories;
+pub mod classify;
 pub mod clock;
 pub mod demo;
 pub mod devices;
@@ -22,6 +23,8 @@ pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod people;
+pub mod search;
+pub mod similar;
 pub mod sweep;
 pub mod territory;
 pub mod webhooks;
@@ -47,6 +50,9 @@ pub struct Settings {
     /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) the pages lay under wuzhi's own
     /// layers; none by default (no internet base map is assumed).
     pub map_tiles: Option<String>,
+    /// Where this server keeps its search index (its own local disk; none: in memory,
+    /// rebuilt from the database at start).
+    pub search_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -58,6 +64,7 @@ impl Default for Settings {
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),
             open311_jurisdiction: None,
             map_tiles: None,
+            search_dir: None,
         }
     }
 }
@@ -73,6 +80,12 @@ pub struct App {
     key_use: open311::KeyUse,
     /// Changes told to live views (server-sent events).
     pub live: live::Live,
+    /// This server's search index.
+    pub search: search::Search,
+    /// The active classifier, cached by version.
+    classifier: classify::Cache,
+    /// Keyword profiles of cases, for duplicates and hot topics.
+    profiles: Arc<similar::Profiles>,
 }
 
 impl App {
@@ -80,10 +93,14 @@ impl App {
     pub async fn open(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Arc<App>> {
         wuzhi_store::migrate::run(&db, clock.now_ms()).await?;
         let intake = intake::spawn(db.clone());
+        let search = search::Search::open(settings.search_dir.as_deref())?;
         let app = Arc::new(App {
             intake,
             key_use: open311::KeyUse::default(),
             live: live::Live::default(),
+            search,
+            classifier: classify::Cache::default(),
+            profiles: Arc::default(),
             db,
             clock,
             settings,

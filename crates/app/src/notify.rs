@@ -50,6 +50,8 @@ fn owner_text(kind: &str, id: i64, subject: &str) -> Option<String> {
 pub struct Outcome {
     pub processed: usize,
     pub notifications: usize,
+    /// New cases the classifier filed and dispatched.
+    pub auto_dispatched: usize,
 }
 
 /// Processes up to one batch of outbox rows as `worker`, in one transaction: the claim,
@@ -60,24 +62,30 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
     // never waits long behind a pass.
     let mut out = Outcome::default();
     loop {
-        let (batch, claimed) = pass(app, worker, 50).await?;
+        let (batch, claimed, reported) = pass(app, worker, 50).await?;
         out.processed += batch.processed;
         out.notifications += batch.notifications;
+        // After the pass committed: a crash in between leaves these cases to the dispatchers.
+        out.auto_dispatched += crate::classify::auto_dispatch(app, &reported).await?;
         if claimed < 50 {
             return Ok(out);
         }
     }
 }
 
-async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64)> {
+async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64, Vec<i64>)> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, limit).await?;
     let claimed = rows.len() as i64;
     let mut out = Outcome::default();
+    let mut reported = Vec::new();
     for r in rows {
         let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
         if let Some(case_id) = r.case_id {
+            if kind == "reported" {
+                reported.push(case_id);
+            }
             if let Some(row) = wuzhi_store::cases::get(&mut tx, case_id).await? {
                 if let (Some(p), Some(text)) = (row.reporter_id, reporter_text(&kind, row.id, &row.subject)) {
                     wuzhi_store::cases::insert_notification(&mut tx, p, Some(row.id), &kind, &text, now).await?;
@@ -94,7 +102,7 @@ async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64)> {
         }
     }
     wuzhi_store::commit(tx).await?;
-    Ok((out, claimed))
+    Ok((out, claimed, reported))
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]

@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
-    /// max_connections, open311_jurisdiction, map_tiles.
+    /// max_connections, open311_jurisdiction, map_tiles, search_dir.
     #[arg(long, env = "WUZHI_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +63,7 @@ struct FileConfig {
     max_connections: Option<u32>,
     open311_jurisdiction: Option<String>,
     map_tiles: Option<String>,
+    search_dir: Option<PathBuf>,
 }
 
 /// The settled configuration.
@@ -78,6 +79,9 @@ pub struct Config {
     pub open311_jurisdiction: Option<String>,
     /// A tile URL template for the pages' maps (`WUZHI_MAP_TILES`); none by default.
     pub map_tiles: Option<String>,
+    /// This server's search index (`WUZHI_SEARCH_DIR`; default `<data_dir>/search`). Each app
+    /// server needs its own: several servers sharing a data directory set it apart.
+    pub search_dir: PathBuf,
 }
 
 impl Config {
@@ -101,7 +105,14 @@ impl Config {
                 Secret(format!("sqlite://{}", data_dir.join("wuzhi.sqlite").display()))
             }
         };
+        let search_dir = std::env::var("WUZHI_SEARCH_DIR")
+            .ok()
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from)
+            .or(file.search_dir)
+            .unwrap_or_else(|| data_dir.join("search"));
         Ok(Config {
+            search_dir,
             listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
             data_dir,
             database_url,

@@ -52,7 +52,13 @@ enum Command {
         #[command(subcommand)]
         cmd: Open311Cmd,
     },
-    /// The text classifier on a labelled CSV (columns subject, detail, label).
+    /// The case search index.
+    Search {
+        #[command(subcommand)]
+        cmd: SearchCmd,
+    },
+    /// The text classifier: on the database's confirmed cases, or on a labelled CSV
+    /// (columns subject, detail, label).
     Classify {
         #[command(subcommand)]
         cmd: ClassifyCmd,
@@ -99,6 +105,16 @@ enum UserCmd {
 }
 
 #[derive(Subcommand)]
+enum SearchCmd {
+    /// Rebuild the search index of every server from the cases (each running server starts
+    /// within a second; a stopped one when it starts).
+    Rebuild {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum ClassifyCmd {
     /// Train on the whole file and write the model; prints 5-fold cross-validated
     /// per-class precision, recall and F1 first.
@@ -107,6 +123,12 @@ enum ClassifyCmd {
         input: std::path::PathBuf,
         #[arg(long)]
         model: std::path::PathBuf,
+    },
+    /// Train a new model version on the database's confirmed cases (closed, or filed by
+    /// staff) and make it active; prints its cross-validated figures.
+    TrainDb {
+        #[command(flatten)]
+        storage: StorageArgs,
     },
     /// Score a saved model on a labelled file: prints `accuracy: X` and `macro_f1: X`.
     Eval {
@@ -301,13 +323,34 @@ fn init_logs(format: &str) {
     }
 }
 
+/// The application of a command: its search index in memory (a running server holds the
+/// index on disk).
 async fn open(cfg: &Config) -> Result<Arc<App>, String> {
+    open_with(cfg, None).await
+}
+
+/// The application of a server, with its search index on disk.
+async fn open_serving(cfg: &Config) -> Result<Arc<App>, String> {
+    open_with(cfg, Some(cfg.search_dir.clone())).await.map_err(|e| {
+        if e.contains("LockBusy") || e.contains("lock") {
+            format!(
+                "{e}\nanother server uses the search index in {}: give each server its own WUZHI_SEARCH_DIR",
+                cfg.search_dir.display()
+            )
+        } else {
+            e
+        }
+    })
+}
+
+async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Result<Arc<App>, String> {
     let db =
         wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
     let settings = Settings {
         files_dir: cfg.data_dir.join("files"),
         open311_jurisdiction: cfg.open311_jurisdiction.clone(),
         map_tiles: cfg.map_tiles.clone(),
+        search_dir,
         ..Settings::default()
     };
     App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())
@@ -348,11 +391,14 @@ async fn shutdown_signal() {
 async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), String> {
     let cfg = Config::load(&args.storage, args.listen, args.secure_cookies)?;
     init_logs(&cfg.log_format);
-    let app = open(&cfg).await?;
+    let app = open_serving(&cfg).await?;
     if let Some(districts) = demo {
         let t = std::time::Instant::now();
         if wuzhi_app::demo::seed(&app, districts).await.map_err(describe)? {
             tracing::info!(seconds = t.elapsed().as_secs_f64(), "demo city seeded");
+            let t = std::time::Instant::now();
+            let n = wuzhi_app::demo::seed_history(&app).await.map_err(describe)?;
+            tracing::info!(cases = n, seconds = t.elapsed().as_secs_f64(), "demo history of real messages imported");
         }
     }
     let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies)
@@ -513,6 +559,41 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
         }
         Command::Classify { cmd: ClassifyCmd::Train { input, model } } => classify::train(&input, &model),
+        Command::Classify { cmd: ClassifyCmd::TrainDb { storage } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let m = wuzhi_app::classify::train(&app, None).await.map_err(describe)?;
+            println!(
+                "{:<10} {:<24} {:>9} {:>9} {:>9} {:>8}",
+                "category", "name", "precision", "recall", "f1", "support"
+            );
+            for c in &m.classes {
+                println!(
+                    "{:<10} {:<24} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+                    c.code, c.name, c.precision, c.recall, c.f1, c.support
+                );
+            }
+            for t in &m.thresholds {
+                println!(
+                    "at confidence {:.2}: files {:.1} % of cases alone, {:.1} % of them right",
+                    t.threshold,
+                    100.0 * t.coverage,
+                    100.0 * t.precision
+                );
+            }
+            println!("version: {}", m.version);
+            println!("examples: {}", m.examples);
+            println!("cv_accuracy: {:.4}", m.accuracy);
+            println!("cv_macro_f1: {:.4}", m.macro_f1);
+            Ok(())
+        }
+        Command::Search { cmd: SearchCmd::Rebuild { storage } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let g = wuzhi_app::search::request_rebuild(&app, None).await.map_err(describe)?;
+            println!("search index generation {g}: every server rebuilds its index from the cases");
+            Ok(())
+        }
         Command::Classify { cmd: ClassifyCmd::Eval { input, model } } => classify::eval(&input, &model),
         Command::Bench { cmd: BenchCmd::Classify { input, c, max_n, min_df } } => {
             let d = wuzhi_text::Options::default();

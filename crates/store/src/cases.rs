@@ -233,6 +233,23 @@ pub async fn append_event_at(
     kind: &str,
     data: &str,
 ) -> Result<i64> {
+    append_event_written(conn, case_id, seq, at_ms, at_ms, actor, kind, data).await
+}
+
+/// Like [`append_event_at`] for an event that happened at `at_ms` but is written now, at
+/// `written_ms` (a historical import): the outbox row carries the time of writing, which
+/// is what its readers follow.
+#[allow(clippy::too_many_arguments)]
+pub async fn append_event_written(
+    conn: &mut Conn,
+    case_id: i64,
+    seq: Option<i64>,
+    at_ms: i64,
+    written_ms: i64,
+    actor: Option<i64>,
+    kind: &str,
+    data: &str,
+) -> Result<i64> {
     let seq: i64 = match seq {
         Some(s) => s,
         None => next_seq(conn, case_id).await?,
@@ -252,7 +269,7 @@ pub async fn append_event_at(
         .bind(format!("case.{kind}"))
         .bind(case_id)
         .bind(payload)
-        .bind(at_ms)
+        .bind(written_ms)
         .execute(&mut *conn)
         .await?;
     Ok(seq)

@@ -15,6 +15,7 @@ pub mod org;
 pub mod people;
 pub mod rollup;
 pub mod territory;
+pub mod text;
 pub mod webhooks;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -201,7 +202,7 @@ pub fn scope_filter(column: &str, prefixes: &[&str], first: usize) -> (String, V
 }
 
 /// The smallest digit string greater than every string starting with `prefix`.
-fn prefix_upper_bound(prefix: &str) -> String {
+pub(crate) fn prefix_upper_bound(prefix: &str) -> String {
     let mut b = prefix.as_bytes().to_vec();
     while let Some(last) = b.pop() {
         if last < b'9' {

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (8, "webhooks", include_str!("../migrations/0008_webhooks.sql")),
     (9, "roll-ups", include_str!("../migrations/0009_rollups.sql")),
     (10, "open311", include_str!("../migrations/0010_open311.sql")),
+    (11, "text", include_str!("../migrations/0011_text.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

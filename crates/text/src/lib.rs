@@ -5,6 +5,9 @@
 //! serialise to JSON; n-grams are kept as 64-bit hashes, so the vocabulary is compact and
 //! featurising allocates nothing per n-gram.
 
+pub mod search;
+pub mod similar;
+
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -261,9 +264,18 @@ pub fn report(truth: &[&str], predicted: &[&str]) -> Report {
     Report { accuracy: correct as f64 / truth.len().max(1) as f64, macro_f1, classes }
 }
 
-/// k-fold cross-validation (stratified: each class dealt round-robin over the folds).
-/// Returns the report over all held-out predictions.
-pub fn cross_validate(examples: &[Example], k: usize, opt: Options) -> Result<Report, String> {
+/// One held-out prediction of a cross-validation: the truth, the predicted label and the
+/// model's confidence in it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Heldout {
+    pub truth: String,
+    pub predicted: String,
+    pub confidence: f32,
+}
+
+/// k-fold cross-validation (stratified: each class dealt round-robin over the folds):
+/// every example predicted by the model trained on the other folds.
+pub fn cross_validate_heldout(examples: &[Example], k: usize, opt: Options) -> Result<Vec<Heldout>, String> {
     let mut fold = vec![0usize; examples.len()];
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, e) in examples.iter().enumerate() {
@@ -271,20 +283,40 @@ pub fn cross_validate(examples: &[Example], k: usize, opt: Options) -> Result<Re
         fold[i] = *n % k;
         *n += 1;
     }
-    let mut truth = Vec::new();
-    let mut predicted = Vec::new();
+    let mut out = Vec::with_capacity(examples.len());
     for f in 0..k {
         let train_set: Vec<Example> =
             examples.iter().zip(&fold).filter(|(_, g)| **g != f).map(|(e, _)| e.clone()).collect();
         let model = train(&train_set, opt)?;
         for (e, _) in examples.iter().zip(&fold).filter(|(_, g)| **g == f) {
-            truth.push(e.label.clone());
-            predicted.push(model.predict(&e.text).to_owned());
+            let top = model.scores(&e.text).into_iter().next().unwrap_or_default();
+            out.push(Heldout { truth: e.label.clone(), predicted: top.0, confidence: top.1 });
         }
     }
-    let t: Vec<&str> = truth.iter().map(String::as_str).collect();
-    let p: Vec<&str> = predicted.iter().map(String::as_str).collect();
+    Ok(out)
+}
+
+/// k-fold cross-validation; the report over all held-out predictions.
+pub fn cross_validate(examples: &[Example], k: usize, opt: Options) -> Result<Report, String> {
+    let h = cross_validate_heldout(examples, k, opt)?;
+    let t: Vec<&str> = h.iter().map(|x| x.truth.as_str()).collect();
+    let p: Vec<&str> = h.iter().map(|x| x.predicted.as_str()).collect();
     Ok(report(&t, &p))
+}
+
+/// For automatic filing: at each confidence threshold, the share of held-out texts the
+/// model would decide alone (coverage) and how many of those it gets right (precision).
+pub fn threshold_table(h: &[Heldout]) -> Vec<(f32, f64, f64)> {
+    [0.5f32, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95]
+        .iter()
+        .map(|&t| {
+            let over: Vec<&Heldout> = h.iter().filter(|x| x.confidence >= t).collect();
+            let right = over.iter().filter(|x| x.truth == x.predicted).count();
+            let coverage = over.len() as f64 / h.len().max(1) as f64;
+            let precision = if over.is_empty() { 1.0 } else { right as f64 / over.len() as f64 };
+            (t, coverage, precision)
+        })
+        .collect()
 }
 
 /// Labelled examples from `(subject, detail, label)` rows; the subject counts twice (it

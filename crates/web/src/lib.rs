@@ -46,12 +46,13 @@ pub struct AppState {
         api::list_audit,
         api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
         api::notifications, api::read_notification, api::kpi, api::kpi_ranking, api::open_per_grid,
+        api::search_cases, api::rebuild_search, api::classify_text, api::classifier_models, api::train_classifier, api::activate_classifier, api::classifier_settings, api::set_classifier_settings, api::similar_to_draft, api::similar_to_case, api::support_case, api::hot_topics,
         api::register_device, api::list_devices, api::revoke_device, api::device_event,
         api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
         api::register_webhook, api::list_webhooks, api::revoke_webhook, api::webhook_deliveries,
         api::create_open311_key, api::list_open311_keys, api::revoke_open311_key, api::import_category_attributes,
     ),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"))
 )]
 pub struct ApiDoc;
 
@@ -231,6 +232,16 @@ pub fn router(state: AppState) -> Router {
         .route("/api/devices/{id}/events", post(api::device_event))
         .route("/api/kpi/ranking", get(api::kpi_ranking))
         .route("/api/kpi/open-per-grid", get(api::open_per_grid))
+        .route("/api/search", get(api::search_cases))
+        .route("/api/search/rebuild", post(api::rebuild_search))
+        .route("/api/classify", post(api::classify_text))
+        .route("/api/classifier/models", get(api::classifier_models).post(api::train_classifier))
+        .route("/api/classifier/models/{id}/activate", post(api::activate_classifier))
+        .route("/api/classifier/settings", get(api::classifier_settings).put(api::set_classifier_settings))
+        .route("/api/cases/similar", post(api::similar_to_draft))
+        .route("/api/cases/{id}/similar", get(api::similar_to_case))
+        .route("/api/cases/{id}/support", post(api::support_case))
+        .route("/api/hot-topics", get(api::hot_topics))
         .route("/api/me/notifications/{id}/read", post(api::read_notification))
         .route("/api/open311/keys", get(api::list_open311_keys).post(api::create_open311_key))
         .route("/api/open311/keys/{id}", axum::routing::delete(api::revoke_open311_key))
@@ -304,6 +315,9 @@ impl Application {
                 }
                 if let Err(e) = wuzhi_app::live::poll_once(&app).await {
                     tracing::warn!(error = %e, "live poll failed");
+                }
+                if let Err(e) = wuzhi_app::search::index_once(&app).await {
+                    tracing::warn!(error = %e, "search indexing failed");
                 }
                 if n % 2 == 0 {
                     if let Err(e) = wuzhi_app::webhooks::run_once(&app, &worker, &client).await {

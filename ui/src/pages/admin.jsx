@@ -4,8 +4,9 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, sendText } from "../api.js";
 import { t } from "../i18n.js";
+import { TextAdmin } from "./text.jsx";
 
-const TABS = ["territories", "organisations", "people", "categories", "calendar"];
+const TABS = ["territories", "organisations", "people", "categories", "calendar", "text"];
 const ORG_KINDS = ["party_organisation", "command_centre", "department", "street_office", "community_committee", "volunteer_team", "legal_service", "admin_office"];
 const ROLES = ["resident", "grid_worker", "steward", "community_staff", "street_commander", "department_handler", "dispatcher", "district_leader", "city_leader", "admin"];
 
@@ -245,6 +246,7 @@ export function Admin({ tab }) {
       {current === "people" && <People />}
       {current === "categories" && <Categories />}
       {current === "calendar" && <Calendar />}
+      {current === "text" && <TextAdmin />}
     </>
   );
 }

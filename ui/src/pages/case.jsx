@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, listen } from "../api.js";
 import { t, formatTime } from "../i18n.js";
 import { MapPick } from "./map_pick.jsx";
+import { Suggestions, SimilarCases } from "./text.jsx";
 
 const SATISFACTION = ["satisfied", "basically_satisfied", "dissatisfied"];
 // What each step asks for: [field, kind, required].
@@ -30,7 +31,7 @@ const FIELDS = {
   assign_joint: [["lead", "number", true], ["cooperating", "ids", true]],
 };
 
-function Field({ action, name, kind, required, categories, value }) {
+function Field({ action, name, kind, required, categories, value, onChange }) {
   const id = `${action}-${name}`;
   const label = <label for={id}>{t(`field.${name}`)}</label>;
   if (kind === "bool") {
@@ -50,7 +51,7 @@ function Field({ action, name, kind, required, categories, value }) {
     return (
       <>
         {label}
-        <select id={id} name={name} value={value || ""}>
+        <select id={id} name={name} value={value || ""} onChange={(e) => onChange?.(e.target.value)}>
           {categories.filter((c) => c.leaf).map((c) => <option value={c.code} key={c.code}>{c.code} {c.name}</option>)}
         </select>
       </>
@@ -90,9 +91,10 @@ export function CaseDetail({ id }) {
   useEffect(() => {
     load();
     loadPhotos();
-    return listen((ch) => (!ch || ch.case_id === Number(id)) && load());
     api("GET", "/api/categories").then(setCategories, () => {});
+    return listen((ch) => (!ch || ch.case_id === Number(id)) && load());
   }, [id]);
+  const [fileAs, setFileAs] = useState(null);
   async function act(action, e) {
     e.preventDefault();
     setError(null);
@@ -151,11 +153,12 @@ export function CaseDetail({ id }) {
           <h2>{t("case.actions")}</h2>
           {error && <p class="error" role="alert">{error}</p>}
           {c.actions.map((a) => (
-            <details key={a} class="action" open={c.actions.length <= 3 && a !== "comment"}>
+            <details key={a} class="action" open={(c.actions.length <= 3 && a !== "comment") || a === "file"}>
               <summary>{t(`action.${a}`)}</summary>
+              {a === "file" && <Suggestions subject={c.subject} detail={c.description} onPick={setFileAs} />}
               <form onSubmit={(e) => act(a, e)} aria-label={t(`action.${a}`)}>
                 {(FIELDS[a] || []).map(([name, kind, required]) => (
-                  <Field key={name} action={a} name={name} kind={kind} required={required} categories={categories} value={c.category_code} />
+                  <Field key={name} action={a} name={name} kind={kind} required={required} categories={categories} value={a === "file" ? fileAs || c.category_code : c.category_code} onChange={setFileAs} />
                 ))}
                 <p><button type="submit">{t(`action.${a}`)}</button></p>
               </form>
@@ -163,12 +166,14 @@ export function CaseDetail({ id }) {
           ))}
         </section>
       )}
+      {c.actions.includes("merge") && <SimilarCases id={c.id} canMerge onMerged={setC} />}
       <section class="card">
         <h2>{t("case.timeline")}</h2>
         <ol class="timeline">
           {(c.timeline || []).map((e) => (
             <li key={e.seq}>
               <strong>{t(`event.${e.kind}`)}</strong> <span class="muted">{formatTime(e.at_ms)}</span>
+              {e.data?.by === "model" && <div class="muted">{t("text.by_model", { v: e.data.model_version, p: Math.round(e.data.confidence * 100) })}</div>}
               {["reason", "result", "note", "text"].map((k) => e.data?.[k] && <div key={k}>{e.data[k]}</div>)}
             </li>
           ))}

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { t } from "../i18n.js";
+import { HotTopics } from "./text.jsx";
 
 const RATES = ["closing_rate", "on_time_closing_rate", "satisfaction_rate", "accurate_dispatch_rate", "on_time_filing_rate", "rework_rate"];
 const COUNTS = ["filed", "should_close", "closed"];
@@ -102,6 +103,7 @@ export function Dashboard() {
           <p><a href="/api/kpi/ranking?by=township&sort=closing_rate&format=xlsx">{t("dash.export")}</a></p>
         </section>
       )}
+      <HotTopics />
     </>
   );
 }

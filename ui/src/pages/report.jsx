@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api } from "../api.js";
 import { t } from "../i18n.js";
 import { MapPick } from "./map_pick.jsx";
+import { Suggestions, Duplicates } from "./text.jsx";
 
 const KINDS = ["report", "request", "complaint", "dispute", "emergency", "suggestion", "consultation"];
 
@@ -15,6 +16,9 @@ export function Report({ me }) {
   const [point, setPoint] = useState(null);
   const [error, setError] = useState(null);
   const [key] = useState(() => crypto.randomUUID());
+  const [subject, setSubject] = useState("");
+  const [detail, setDetail] = useState("");
+  const [category, setCategory] = useState("");
   useEffect(() => {
     api("GET", "/api/categories").then(setCategories, () => {});
     const home = me.grants.find((g) => ["resident", "grid_worker", "steward"].includes(g.role)) || me.grants[0];
@@ -70,11 +74,12 @@ export function Report({ me }) {
           {KINDS.map((k) => <option value={k} key={k}>{t(`kind.${k}`)}</option>)}
         </select>
         <label for="r-subject">{t("report.subject")}</label>
-        <input id="r-subject" name="subject" required maxLength={100} />
+        <input id="r-subject" name="subject" required maxLength={100} value={subject} onInput={(e) => setSubject(e.target.value)} />
         <label for="r-description">{t("report.description")}</label>
-        <textarea id="r-description" name="description" required maxLength={5000} rows={4}></textarea>
+        <textarea id="r-description" name="description" required maxLength={5000} rows={4} value={detail} onInput={(e) => setDetail(e.target.value)}></textarea>
         <label for="r-category">{t("report.category")}</label>
-        <select id="r-category" name="category">
+        <Suggestions subject={subject} detail={detail} onPick={setCategory} />
+        <select id="r-category" name="category" value={category} onChange={(e) => setCategory(e.target.value)}>
           <option value="">{t("report.category.none")}</option>
           {Object.entries(groups).map(([parent, list]) => (
             <optgroup label={names[parent] || parent} key={parent}>
@@ -88,6 +93,7 @@ export function Report({ me }) {
           <button type="button" class="quiet" onClick={here}>{t("report.here")}</button>{" "}
           <span role="status" data-testid="picked">{point ? t("report.picked", point) : ""}</span>
         </p>
+        {point && <Duplicates draft={{ subject, detail, lon: point.lon, lat: point.lat }} />}
         {patrol ? (
           <>
             <label class="inline">

@@ -36,7 +36,9 @@ async fn acknowledged_submissions_survive_sigkill() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let listen = format!("127.0.0.1:{port}");
-    let storage = ["--database-url", db.url.as_str()];
+    let data_dir = db.dir.display().to_string();
+    // Its own data directory (attachments, search index), as every server needs.
+    let storage = ["--database-url", db.url.as_str(), "--data-dir", data_dir.as_str()];
     let mut args = vec!["demo", "--districts", "1", "--listen", listen.as_str()];
     args.extend(storage);
     let mut server = start(&args);

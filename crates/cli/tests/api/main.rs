@@ -12,4 +12,5 @@ mod open311;
 mod permissions;
 mod platform;
 mod territories;
+mod text;
 mod ui;

@@ -48,6 +48,8 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "attachments",
         "open311_keys",
         "category_attributes",
+        "text_models",
+        "text_settings",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -284,6 +286,44 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        // Text intelligence: search and hot topics only over what each may read; model
+        // administration for city administrators; suggestions, duplicate checks and
+        // supports for anyone signed in (they show only public facts of other cases).
+        case(Method::GET, "/api/search", "/api/search?q=网格二".into(), None, 200, 200),
+        case(Method::POST, "/api/search/rebuild", "/api/search/rebuild".into(), None, 403, 403),
+        case(Method::POST, "/api/classify", "/api/classify".into(), Some(json!({"subject": "路灯不亮"})), 200, 200),
+        case(Method::GET, "/api/classifier/models", "/api/classifier/models".into(), None, 403, 403),
+        case(Method::POST, "/api/classifier/models", "/api/classifier/models".into(), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/classifier/models/{id}/activate",
+            "/api/classifier/models/1/activate".into(),
+            None,
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/classifier/settings", "/api/classifier/settings".into(), None, 200, 200),
+        case(
+            Method::PUT,
+            "/api/classifier/settings",
+            "/api/classifier/settings".into(),
+            Some(json!({"auto_dispatch_threshold": 0.5})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/cases/similar",
+            "/api/cases/similar".into(),
+            Some(json!({"subject": "网格二的案件", "territory": OTHER_GRID})),
+            200,
+            200,
+        ),
+        case(Method::GET, "/api/cases/{id}/similar", format!("/api/cases/{other_case}/similar"), None, 403, 403),
+        case(Method::GET, "/api/hot-topics", format!("/api/hot-topics?territory={OTHER_GRID}"), None, 403, 403),
+        // Supporting is what anyone may do for a case they heard of (it is not in the
+        // snapshot: supports are counted apart from the case).
+        case(Method::POST, "/api/cases/{id}/support", format!("/api/cases/{other_case}/support"), None, 200, 200),
         // Session endpoints act on the caller only.
         case(Method::GET, "/api/me", "/api/me".into(), None, 200, 200),
         case(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), None, 200, 200),
