@@ -3,64 +3,11 @@
 //   node tests/browser.mjs BASE_URL SCREENSHOT_DIR
 // Every main page is checked with axe-core (no serious or critical violation); screenshots
 // of the key pages go to SCREENSHOT_DIR (test artifacts, not committed).
-import { chromium } from "playwright-core";
-import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { base, shots, browser, check, axe, signIn, run, reportAt } from "./lib.mjs";
 
-const [base, shots = "screenshots"] = process.argv.slice(2);
-if (!base) throw new Error("usage: node tests/browser.mjs BASE_URL [SCREENSHOT_DIR]");
-mkdirSync(shots, { recursive: true });
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
-const PASSWORD = "wuzhi-demo-2026";
 // A 1×1 PNG: a photo taken on site.
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-const failures = [];
-function check(ok, what) {
-  console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
-  if (!ok) failures.push(what);
-}
-
-async function axe(page, name) {
-  await page.addScriptTag({ path: axePath });
-  const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
-  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  check(bad.length === 0, `axe on ${name}: ${bad.map((v) => `${v.id} (${v.nodes.length})`).join(", ") || "no serious or critical violation"}`);
-}
-
-async function signIn(page, username) {
-  await page.goto(base + "/");
-  await page.getByLabel(/用户名|Username/).fill(username);
-  await page.getByLabel(/密码|Password/).fill(PASSWORD);
-  await page.getByRole("button", { name: /^(登录|Sign in)$/ }).click();
-  await page.getByText(/您好|Hello/).waitFor();
-}
-
-/// A resident's report made straight through the API, as from another phone.
-async function reportAs(username, grid) {
-  const login = await fetch(base + "/api/session", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  const cookie = login.headers.get("set-cookie").split(";")[0];
-  const { csrf_token } = await login.json();
-  const outline = await (await fetch(`${base}/api/map/outline/${grid}`, { headers: { cookie } })).json();
-  const ring = outline.geometry.coordinates[0][0].slice(0, -1);
-  const lon = ring.reduce((s, p) => s + p[0], 0) / ring.length;
-  const lat = ring.reduce((s, p) => s + p[1], 0) / ring.length;
-  const r = await fetch(base + "/api/cases", {
-    method: "POST",
-    headers: { "content-type": "application/json", cookie, "x-csrf-token": csrf_token },
-    body: JSON.stringify({ channel: "app", kind: "report", subject: "楼道灯不亮", description: "三单元楼道灯坏了一周", lon, lat }),
-  });
-  if (r.status !== 201) throw new Error(`report as ${username}: ${r.status} ${await r.text()}`);
-}
 
 async function postWithKey(key) {
   const r = await fetch(base + "/open311/v2/requests.json", {
@@ -71,7 +18,7 @@ async function postWithKey(key) {
   return r.status;
 }
 
-try {
+await run(async () => {
   // Phone width first: the sign-in page, then the administration page.
   const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
@@ -315,7 +262,7 @@ try {
   // A report made elsewhere shows on the open map without reloading (server-sent events).
   const district = d.getByRole("row", { name: /和平区/ });
   const before = Number((await district.getByRole("cell").nth(1).textContent()).trim());
-  await reportAs("resident2", "120101001001002");
+  await reportAt("resident2", "120101001001002", { kind: "report", subject: "楼道灯不亮", description: "三单元楼道灯坏了一周" });
   await district.getByRole("cell", { name: String(before + 1), exact: true }).waitFor({ timeout: 10000 });
   check(true, `the map's open count went from ${before} to ${before + 1} live`);
   await d.getByRole("link", { name: "考核评价" }).click();
@@ -330,14 +277,4 @@ try {
   await axe(d, "dashboard");
   await d.screenshot({ path: join(shots, "dashboard.png"), fullPage: true });
   await desk.close();
-} catch (e) {
-  check(false, `browser run: ${e.message}`);
-  for (const ctx of browser.contexts()) for (const pg of ctx.pages()) await pg.screenshot({ path: join(shots, "failure.png"), fullPage: true });
-} finally {
-  await browser.close();
-}
-if (failures.length) {
-  console.log(`${failures.length} browser check(s) failed`);
-  process.exit(1);
-}
-console.log("all browser checks passed");
+}, join(shots, "failure.png"));

@@ -163,8 +163,8 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
 /// Real messages residents left on a city government's message board (TipDM Cup 2020
 /// problem C; see `data/README.md`): labelled with their first-level class, and with their
 /// likes.
-const LABELLED_MESSAGES: &str = include_str!("../../../data/complaints/messages_train.csv");
-const LIKED_MESSAGES: &str = include_str!("../../../data/complaints/hot_messages.csv");
+pub const LABELLED_MESSAGES: &str = include_str!("../../../data/complaints/messages_train.csv");
+pub const LIKED_MESSAGES: &str = include_str!("../../../data/complaints/hot_messages.csv");
 
 /// Gives the demo city a history: the real messages as closed historical cases through the
 /// ordinary import. The labelled ones carry their first-level category (so the classifier

@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use wuzhi_domain::permission::Action;
 use wuzhi_domain::{Actor, TerritoryCode};
 use wuzhi_store::cases::CaseRow;
-use wuzhi_text::search::{Doc, SearchIndex, SearchQuery};
+use wuzhi_text::search::{Doc, SearchIndex, SearchQuery, highlight};
 
 /// How far back each poll looks again (a transaction may commit a little after its rows' time).
 const LOOK_BACK_MS: i64 = 10_000;
@@ -326,6 +326,10 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
     let mut conn = app.db.read().await?;
     let rows: HashMap<i64, CaseRow> =
         wuzhi_store::cases::by_ids(&mut conn, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
+    let mut events: HashMap<i64, Vec<wuzhi_store::cases::EventRow>> = HashMap::new();
+    for (c, e) in wuzhi_store::cases::events_of(&mut conn, &ids).await? {
+        events.entry(c).or_default().push(e);
+    }
     drop(conn);
     let mut hits = Vec::new();
     let mut refused = 0;
@@ -335,11 +339,14 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
             refused += 1;
             continue;
         }
+        // Passages from the case as it is now, personal numbers masked before marking.
+        let body = doc_of(r, events.get(&r.id).map(Vec::as_slice).unwrap_or(&[])).body;
+        let mask = wuzhi_domain::mask::in_text;
         hits.push(SearchHit {
             case: crate::cases::view_of(actor, r.clone())?,
             score: h.score,
-            subject_html: wuzhi_domain::mask::in_text(&h.subject_html),
-            snippet_html: wuzhi_domain::mask::in_text(&h.snippet_html),
+            subject_html: highlight(&mask(&r.subject), &found.needles, None),
+            snippet_html: highlight(&mask(&body), &found.needles, Some(120)),
         });
     }
     Ok(SearchResults { total: found.total.saturating_sub(refused), words: found.words, hits })

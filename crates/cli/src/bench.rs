@@ -300,6 +300,31 @@ async fn intake_one(
     Ok(())
 }
 
+/// The whole demo city on `url` with `cases` generated cases spread over the last year
+/// (inserted a million at a time); returns the app and how many were made.
+async fn city_with_cases(
+    url: &str,
+    connections: u32,
+    settings: wuzhi_app::Settings,
+    cases: i64,
+) -> Result<(std::sync::Arc<wuzhi_app::App>, i64), String> {
+    let db = wuzhi_store::Db::connect(url, connections).await.map_err(|e| e.to_string())?;
+    let app = wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
+    let now = app.now_ms();
+    let mut done = 0;
+    while done < cases {
+        let n = 1_000_000i64.min(cases - done);
+        let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
+        wuzhi_store::kpi::generate_cases(&mut tx, n, now, 365, done + 1).await.map_err(|e| e.to_string())?;
+        wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
+        done += n;
+    }
+    Ok((app, done))
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -309,28 +334,13 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// city-wide indicator query for the last 30 days and the per-grid open-case counts for the
 /// map, as a city leader would ask them (median of five runs each).
 pub async fn kpi(cases: i64, postgres: Option<String>, skip_sqlite: bool) -> Result<(), String> {
-    use std::sync::Arc;
     let (targets, dir) = targets("kpi", postgres, skip_sqlite).await?;
     for t in targets {
         let result: Result<(), String> = async {
-            let db = wuzhi_store::Db::connect(&t.url, 4).await.map_err(|e| e.to_string())?;
             let settings =
                 wuzhi_app::Settings { files_dir: std::env::temp_dir().join("wuzhi-bench-files"), ..Default::default() };
-            let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings)
-                .await
-                .map_err(|e| e.to_string())?;
-            wuzhi_app::demo::seed(&app, None).await.map_err(|e| e.to_string())?;
-            let now = app.now_ms();
             let started = Instant::now();
-            let step = 1_000_000i64;
-            let mut done = 0;
-            while done < cases {
-                let n = step.min(cases - done);
-                let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
-                wuzhi_store::kpi::generate_cases(&mut tx, n, now, 365, done + 1).await.map_err(|e| e.to_string())?;
-                wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
-                done += n;
-            }
+            let (app, done) = city_with_cases(&t.url, 4, settings, cases).await?;
             let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
             wuzhi_store::rollup::rebuild(&mut tx).await.map_err(|e| e.to_string())?;
             wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
@@ -422,5 +432,219 @@ pub async fn la311(data: std::path::PathBuf, concurrency: usize, postgres: Optio
         result?;
     }
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// The real messages shipped with the demo (subject, detail, likes), in file order.
+fn real_messages() -> Vec<(String, String, i64, String)> {
+    let mut out = Vec::new();
+    for data in [wuzhi_app::demo::LIKED_MESSAGES, wuzhi_app::demo::LABELLED_MESSAGES] {
+        let mut rdr = csv::Reader::from_reader(data.as_bytes());
+        let headers = rdr.headers().cloned().unwrap_or_default();
+        let col = |n: &str| headers.iter().position(|h| h == n);
+        for r in rdr.records().filter_map(|r| r.ok()) {
+            let get = |n: &str| col(n).and_then(|i| r.get(i)).unwrap_or("").trim().to_owned();
+            let detail = get("detail");
+            let subject = match get("subject") {
+                s if s.is_empty() => detail.chars().take(30).collect(),
+                s => s.chars().take(100).collect(),
+            };
+            out.push((subject, detail, get("likes").parse().unwrap_or(0), get("id")));
+        }
+    }
+    out
+}
+
+/// What people search for: words and phrases of the real messages' matters.
+const QUERIES: &[&str] = &[
+    "噪音扰民",
+    "搅拌站",
+    "物业 停车费",
+    "拆迁补偿",
+    "地铁",
+    "公交车",
+    "路灯",
+    "学位",
+    "社保",
+    "违建",
+    "油烟",
+    "丽发新城",
+    "伊景园滨河苑",
+    "教师 待遇",
+    "医保 报销",
+    "出租车",
+    "夜间施工",
+    "垃圾站",
+    "房产证",
+    "捆绑销售车位",
+    "幼儿园",
+    "公积金贷款",
+    "渣土车",
+    "停水",
+    "高压线",
+    "拖欠工资",
+    "养老保险",
+    "小区 电梯",
+    "占道经营",
+    "农村 道路硬化",
+    "落户",
+    "人才补贴",
+    "P2P",
+    "违规收费",
+    "环境污染",
+    "学区房",
+    "广场舞",
+    "交通拥堵",
+    "红绿灯",
+    "退休 待遇",
+];
+
+/// Search over `cases` generated cases carrying the real messages' texts: the index rebuild
+/// from the database (cases per second, size), then the latency of searches through the
+/// whole path (index, read-back and permission check of the hits) for a city leader (the
+/// whole city) and a grid worker (one grid).
+pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rounds: usize) -> Result<(), String> {
+    let (targets, dir) = targets("search", postgres, skip_sqlite).await?;
+    let texts: Vec<(String, String)> = real_messages().into_iter().map(|m| (m.0, m.1)).collect();
+    for t in targets {
+        let l = t.label;
+        let index_dir = dir.join(format!("index-{l}"));
+        let result: Result<(), String> = async {
+            let settings = wuzhi_app::Settings {
+                files_dir: dir.join("files"),
+                search_dir: Some(index_dir.clone()),
+                ..Default::default()
+            };
+            let started = Instant::now();
+            let (app, _) = city_with_cases(&t.url, 8, settings, cases).await?;
+            let mut tx = app.db.write().await.map_err(|e| e.to_string())?;
+            let filled = wuzhi_store::text::fill_generated_texts(&mut tx, &texts).await.map_err(|e| e.to_string())?;
+            wuzhi_store::commit(tx).await.map_err(|e| e.to_string())?;
+            println!("search_cases.{l}: {filled} cases ({} distinct real texts)", texts.len());
+            println!("search_generate_seconds.{l}: {:.1} s", started.elapsed().as_secs_f64());
+            let t0 = Instant::now();
+            let r = wuzhi_app::search::index_once(&app).await.map_err(|e| e.to_string())?;
+            let secs = t0.elapsed().as_secs_f64();
+            println!("search_rebuild_seconds.{l}: {secs:.1} s");
+            println!("search_index_cases_per_second.{l}: {:.0} cases/s", r.cases as f64 / secs);
+            let size: u64 = std::fs::read_dir(&index_dir)
+                .map(|d| d.filter_map(|e| e.ok()).filter_map(|e| e.metadata().ok()).map(|m| m.len()).sum())
+                .unwrap_or(0);
+            println!("search_index_size_mb.{l}: {:.0} MB", size as f64 / 1e6);
+            for who in ["city_leader", "gridworker"] {
+                let actor = app.actor(app_person(&app, who).await?).await.map_err(|e| e.to_string())?;
+                let mut ms = Vec::new();
+                let mut totals = 0usize;
+                for round in 0..=rounds {
+                    for q in QUERIES {
+                        let p = wuzhi_app::search::SearchParams {
+                            q: Some((*q).into()),
+                            limit: Some(20),
+                            ..Default::default()
+                        };
+                        let t0 = Instant::now();
+                        let r = wuzhi_app::search::search(&app, &actor, &p).await.map_err(|e| e.to_string())?;
+                        // The first round warms the caches and is not counted.
+                        if round > 0 {
+                            ms.push(t0.elapsed().as_secs_f64() * 1e3);
+                            totals += r.total;
+                        }
+                    }
+                }
+                ms.sort_by(f64::total_cmp);
+                println!("search_queries.{l}.{who}: {} searches", ms.len());
+                println!("search_mean_matches.{l}.{who}: {:.0} cases", totals as f64 / ms.len().max(1) as f64);
+                println!("search_p50_ms.{l}.{who}: {:.1} ms", percentile(&ms, 0.50));
+                println!("search_p95_ms.{l}.{who}: {:.1} ms", percentile(&ms, 0.95));
+                println!("search_p99_ms.{l}.{who}: {:.1} ms", percentile(&ms, 0.99));
+            }
+            app.db.close().await;
+            Ok(())
+        }
+        .await;
+        if let Some((server, name)) = &t.cleanup {
+            let _ = wuzhi_store::drop_postgres_database(server, name).await;
+        }
+        let _ = std::fs::remove_dir_all(&index_dir);
+        if let Some(d) = &t.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        result?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Near-duplicate detection on the labelled pairs of `data/complaints/duplicate_pairs.csv`
+/// (real messages of `hot_messages.csv`; see data/README.md for how the set was built):
+/// precision, recall and F1 of the shipped rule, and across thresholds; and how fast
+/// messages are profiled.
+pub fn duplicates(pairs: &std::path::Path) -> Result<(), String> {
+    use wuzhi_text::similar::{DuplicateRule, Sighting, cosine, duplicate_score, profile};
+    let msgs = real_messages();
+    let by_id: std::collections::HashMap<&str, &(String, String, i64, String)> =
+        msgs.iter().map(|m| (m.3.as_str(), m)).collect();
+    let times: std::collections::HashMap<String, i64> = {
+        let mut rdr = csv::Reader::from_reader(wuzhi_app::demo::LIKED_MESSAGES.as_bytes());
+        let h = rdr.headers().cloned().map_err(|e| e.to_string())?;
+        let (ci, ct) = (h.iter().position(|x| x == "id").unwrap_or(0), h.iter().position(|x| x == "time").unwrap_or(3));
+        rdr.records()
+            .filter_map(|r| r.ok())
+            .filter_map(|r| {
+                let day = wuzhi_domain::calendar::parse_day("time", r.get(ct)?.get(..10)?).ok()?;
+                Some((r.get(ci)?.to_owned(), day * 86_400_000))
+            })
+            .collect()
+    };
+    let mut rdr = csv::Reader::from_path(pairs).map_err(|e| format!("{}: {e}", pairs.display()))?;
+    let mut labelled = Vec::new();
+    for r in rdr.records() {
+        let r = r.map_err(|e| format!("{}: {e}", pairs.display()))?;
+        let (a, b) = (r.get(0).unwrap_or(""), r.get(1).unwrap_or(""));
+        let same = r.get(3) == Some("1");
+        let (Some(ma), Some(mb)) = (by_id.get(a), by_id.get(b)) else {
+            return Err(format!("{}: message {a} or {b} is not in hot_messages.csv", pairs.display()));
+        };
+        labelled.push((ma, mb, times.get(a).copied().unwrap_or(0), times.get(b).copied().unwrap_or(0), same));
+    }
+    // Load the dictionaries first: they are loaded once per process.
+    std::hint::black_box(profile("路灯", "路灯不亮"));
+    let t0 = Instant::now();
+    let profiles: Vec<_> = labelled.iter().map(|(a, b, ..)| (profile(&a.0, &a.1), profile(&b.0, &b.1))).collect();
+    let per_text = t0.elapsed().as_secs_f64() / (2 * labelled.len()).max(1) as f64;
+    let positives = labelled.iter().filter(|l| l.4).count();
+    println!("duplicates_pairs: {} pairs ({positives} the same matter)", labelled.len());
+    let rule = DuplicateRule::default();
+    let eval = |min: f32| {
+        let rule = DuplicateRule { min_similarity: min, ..rule };
+        let (mut tp, mut fp, mut fneg) = (0, 0, 0);
+        for (l, (pa, pb)) in labelled.iter().zip(&profiles) {
+            let a = Sighting { profile: pa, point: None, at_ms: l.2 };
+            let b = Sighting { profile: pb, point: None, at_ms: l.3 };
+            let said = duplicate_score(&rule, &a, &b).is_some();
+            match (said, l.4) {
+                (true, true) => tp += 1,
+                (true, false) => fp += 1,
+                (false, true) => fneg += 1,
+                _ => {}
+            }
+        }
+        let p = if tp + fp > 0 { tp as f64 / (tp + fp) as f64 } else { 1.0 };
+        let r = tp as f64 / (tp + fneg).max(1) as f64;
+        let f1 = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+        (p, r, f1)
+    };
+    for t in [0.2f32, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6] {
+        let (p, r, f1) = eval(t);
+        println!("  at similarity {t:.2}: precision {p:.3}, recall {r:.3}, F1 {f1:.3}");
+    }
+    let (p, r, f1) = eval(rule.min_similarity);
+    println!("duplicates_threshold: {:.2}", rule.min_similarity);
+    println!("duplicates_precision: {p:.3}");
+    println!("duplicates_recall: {r:.3}");
+    println!("duplicates_f1: {f1:.3}");
+    let sims: Vec<f32> = profiles.iter().map(|(a, b)| cosine(a, b)).collect();
+    std::hint::black_box(sims);
+    println!("duplicates_profiles_per_second: {:.0} texts/s", 1.0 / per_text);
     Ok(())
 }

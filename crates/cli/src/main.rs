@@ -300,6 +300,26 @@ enum BenchCmd {
         #[arg(long)]
         min_df: Option<u32>,
     },
+    /// Case search over many generated cases with the real messages' texts: index rebuild
+    /// throughput and size, search latency (p50/p95/p99) for a city leader and a grid worker.
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: i64,
+        /// Searches per person: this many rounds of the query list (after a warm-up round).
+        #[arg(long, default_value_t = 10)]
+        rounds: usize,
+        /// A PostgreSQL server URL; the benchmark makes and drops its own database there.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Measure PostgreSQL only.
+        #[arg(long)]
+        skip_sqlite: bool,
+    },
+    /// Near-duplicate detection on the labelled pairs: precision, recall, F1.
+    Duplicates {
+        #[arg(long, default_value = "data/complaints/duplicate_pairs.csv")]
+        pairs: std::path::PathBuf,
+    },
     /// The city-wide indicators and the map's per-grid counts over many generated cases.
     Kpi {
         #[arg(long, default_value_t = 10_000_000)]
@@ -653,6 +673,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Intake { cases, concurrency, rate, seconds, postgres } } => {
             bench::intake(cases, concurrency, rate, seconds, postgres).await
         }
+        Command::Bench { cmd: BenchCmd::Search { cases, rounds, postgres, skip_sqlite } } => {
+            bench::search(cases, postgres, skip_sqlite, rounds).await
+        }
+        Command::Bench { cmd: BenchCmd::Duplicates { pairs } } => bench::duplicates(&pairs),
         Command::Bench { cmd: BenchCmd::Kpi { cases, postgres, skip_sqlite } } => {
             bench::kpi(cases, postgres, skip_sqlite).await
         }

@@ -238,3 +238,29 @@ pub async fn reported_between(
         .map(row)
         .collect()
 }
+
+/// For benchmarks: gives generated cases real texts, case `id` taking text `id % n` of
+/// `texts` (subject, description), through a scratch table and one update.
+pub async fn fill_generated_texts(conn: &mut Conn, texts: &[(String, String)]) -> Result<u64> {
+    sqlx::query("CREATE TABLE bench_texts (k BIGINT PRIMARY KEY, subject TEXT NOT NULL, description TEXT NOT NULL)")
+        .execute(&mut *conn)
+        .await?;
+    for (k, (s, d)) in texts.iter().enumerate() {
+        sqlx::query("INSERT INTO bench_texts (k, subject, description) VALUES ($1, $2, $3)")
+            .bind(k as i64)
+            .bind(s)
+            .bind(d)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let updated = sqlx::query(
+        "UPDATE cases SET subject = (SELECT b.subject FROM bench_texts b WHERE b.k = cases.id % $1), \
+         description = (SELECT b.description FROM bench_texts b WHERE b.k = cases.id % $1) WHERE subject = 'generated'",
+    )
+    .bind(texts.len() as i64)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    sqlx::query("DROP TABLE bench_texts").execute(&mut *conn).await?;
+    Ok(updated)
+}

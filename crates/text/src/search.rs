@@ -11,10 +11,8 @@ use std::sync::{LazyLock, Mutex};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
-    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TantivyDocument, TextFieldIndexing, TextOptions,
-    Value,
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TantivyDocument, TextFieldIndexing, TextOptions,
 };
-use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{LowerCaser, TextAnalyzer, Token, TokenStream, Tokenizer};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, Term};
 
@@ -153,9 +151,6 @@ pub struct SearchQuery {
 pub struct Hit {
     pub id: i64,
     pub score: f32,
-    /// HTML: escaped text with the matched words in `<mark>`.
-    pub subject_html: String,
-    pub snippet_html: String,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +159,68 @@ pub struct Found {
     pub hits: Vec<Hit>,
     /// The words searched for (as the index segments them).
     pub words: Vec<String>,
+    /// What to mark in the hits' texts (see [`highlight`]): the terms as typed and their words.
+    pub needles: Vec<String>,
+}
+
+/// `text` as escaped HTML with every occurrence of the needles (case-insensitive) in
+/// `<mark>`; with `max_chars`, only the passage of that length holding the most matches,
+/// with "…" where text was cut.
+pub fn highlight(text: &str, needles: &[String], max_chars: Option<usize>) -> String {
+    let cs: Vec<char> = text.chars().collect();
+    let lower: Vec<char> = cs.iter().map(|c| c.to_lowercase().next().unwrap_or(*c)).collect();
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for n in needles {
+        let n: Vec<char> = n.chars().flat_map(char::to_lowercase).collect();
+        if n.is_empty() || n.len() > lower.len() {
+            continue;
+        }
+        for i in 0..=lower.len() - n.len() {
+            if lower[i..i + n.len()] == n[..] {
+                ranges.push((i, i + n.len()));
+            }
+        }
+    }
+    ranges.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let (from, to) = match max_chars {
+        Some(max) if cs.len() > max => {
+            // The window (starting a little before some match) holding the most matches.
+            let mut best = (0usize, 0usize);
+            for &(a, _) in &merged {
+                let start = a.saturating_sub(max / 6).min(cs.len() - max);
+                let n = merged.iter().filter(|(x, y)| *x >= start && *y <= start + max).count();
+                if n > best.1 {
+                    best = (start, n);
+                }
+            }
+            (best.0, best.0 + max)
+        }
+        _ => (0, cs.len()),
+    };
+    let mut out = String::new();
+    if from > 0 {
+        out.push('…');
+    }
+    let mut at = from;
+    for &(a, b) in merged.iter().filter(|(a, b)| *a >= from && *b <= to) {
+        out.push_str(&escape(&cs[at..a].iter().collect::<String>()));
+        out.push_str("<mark>");
+        out.push_str(&escape(&cs[a..b].iter().collect::<String>()));
+        out.push_str("</mark>");
+        at = b;
+    }
+    out.push_str(&escape(&cs[at..to].iter().collect::<String>()));
+    if to < cs.len() {
+        out.push('…');
+    }
+    out
 }
 
 struct Fields {
@@ -201,15 +258,12 @@ impl SearchIndex {
     /// Opens (or creates) the index in `dir`, or in memory when `dir` is None.
     pub fn open(dir: Option<&Path>) -> Result<SearchIndex, Error> {
         let mut sb = Schema::builder();
-        let text = TextOptions::default()
-            .set_indexing_options(
-                TextFieldIndexing::default()
-                    .set_tokenizer("zh")
-                    .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-            )
-            .set_stored();
+        // Nothing is stored but the id: passages come from the database, always current.
+        let text = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default().set_tokenizer("zh").set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        );
         let f = Fields {
-            id: sb.add_i64_field("id", INDEXED | STORED | FAST),
+            id: sb.add_i64_field("id", INDEXED | FAST),
             subject: sb.add_text_field("subject", text.clone()),
             body: sb.add_text_field("body", text),
             grams: sb.add_text_field(
@@ -232,14 +286,27 @@ impl SearchIndex {
         let index = match dir {
             Some(d) => {
                 std::fs::create_dir_all(d)?;
-                Index::open_or_create(tantivy::directory::MmapDirectory::open(d)?, schema)?
+                match Index::open_or_create(tantivy::directory::MmapDirectory::open(d)?, schema.clone()) {
+                    Ok(i) => i,
+                    // An index of another schema (an older wuzhi) is a cache: start afresh;
+                    // the caller rebuilds it from the database.
+                    Err(tantivy::TantivyError::SchemaError(_)) => {
+                        for e in std::fs::read_dir(d)?.flatten() {
+                            let _ = std::fs::remove_file(e.path());
+                        }
+                        Index::create_in_dir(d, schema)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             None => Index::create_in_ram(schema),
         };
         index.tokenizers().register("zh", TextAnalyzer::builder(JiebaTokenizer).filter(LowerCaser).build());
         index.tokenizers().register("bigram", TextAnalyzer::builder(BigramTokenizer).build());
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer_with_num_threads(1, 64_000_000)?;
+        // Segmentation is the indexing work: one thread per core (up to four) for rebuilds.
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+        let writer = index.writer_with_num_threads(threads, threads * 40_000_000)?;
         Ok(SearchIndex { index, reader, writer: Mutex::new(writer), f })
     }
 
@@ -389,6 +456,7 @@ impl SearchIndex {
         // words, wherever they stand, or as it is written (a phrase of its bigrams), which
         // finds it even where jieba segmented the document's context otherwise.
         let mut words: Vec<String> = Vec::new();
+        let mut needles: Vec<String> = Vec::new();
         let mut text_clauses = Vec::new();
         for term in q.text.split(|c: char| !c.is_alphanumeric()).filter(|t| !t.is_empty()).take(16) {
             let ws = self::words(term);
@@ -409,6 +477,8 @@ impl SearchIndex {
                     Box::new(PhraseQuery::new(grams.iter().map(|g| Term::from_field_text(f.grams, g)).collect())),
                 )),
             }
+            needles.push(term.to_lowercase());
+            needles.extend(ws.iter().filter(|w| w.chars().count() > 1).cloned());
             words.extend(ws);
             if !any.is_empty() {
                 text_clauses.push((Occur::Must, Box::new(BooleanQuery::new(any)) as Box<dyn Query>));
@@ -438,7 +508,7 @@ impl SearchIndex {
             ));
         }
         if vis.is_empty() {
-            return Ok(Found { total: 0, hits: vec![], words });
+            return Ok(Found { total: 0, hits: vec![], words, needles });
         }
         must.push((Occur::Must, Box::new(BooleanQuery::new(vis))));
         if let Some(t) = &q.territory_prefix {
@@ -482,38 +552,15 @@ impl SearchIndex {
             });
             searcher.search(&query, &(c, Count))?
         };
-        let mark = |mut g: SnippetGenerator, chars: usize| {
-            g.set_max_num_chars(chars);
-            g
-        };
-        let subj_gen = mark(SnippetGenerator::create(&searcher, &*text_query, f.subject)?, 200);
-        let body_gen = mark(SnippetGenerator::create(&searcher, &*text_query, f.body)?, 120);
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let id = doc.get_first(f.id).and_then(|v| v.as_i64()).unwrap_or(0);
-            let html = |g: &SnippetGenerator, field: Field, whole: bool| {
-                let mut s = g.snippet_from_doc(&doc);
-                s.set_snippet_prefix_postfix("<mark>", "</mark>");
-                if s.is_empty() && whole {
-                    let t = doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("");
-                    return escape(t);
-                }
-                if s.is_empty() {
-                    let t: String =
-                        doc.get_first(field).and_then(|v| v.as_str()).unwrap_or("").chars().take(120).collect();
-                    return escape(&t);
-                }
-                s.to_html()
-            };
-            hits.push(Hit {
-                id,
-                score,
-                subject_html: html(&subj_gen, f.subject, true),
-                snippet_html: html(&body_gen, f.body, false),
-            });
+            let seg = searcher.segment_reader(addr.segment_ord);
+            let id = seg.fast_fields().i64("id")?.first(addr.doc_id).unwrap_or(0);
+            hits.push(Hit { id, score });
         }
-        Ok(Found { total, hits, words })
+        needles.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));
+        needles.dedup();
+        Ok(Found { total, hits, words, needles })
     }
 }
 
@@ -562,6 +609,19 @@ mod tests {
     }
 
     #[test]
+    fn passages_hold_the_most_matches() {
+        let n = vec!["噪音".to_owned(), "ab".to_owned()];
+        let text = format!("{}噪音扰民，AB路{}", "前".repeat(50), "后".repeat(50));
+        let h = highlight(&text, &n, Some(20));
+        assert!(h.starts_with('…') && h.ends_with('…'), "{h}");
+        assert!(h.contains("<mark>噪音</mark>扰民，<mark>AB</mark>路"), "{h}");
+        assert_eq!(h.replace("<mark>", "").replace("</mark>", "").chars().count(), 22);
+        // Overlapping needles merge; no match keeps the beginning.
+        assert_eq!(highlight("养老保险", &["养老保险".into(), "保险".into()], None), "<mark>养老保险</mark>");
+        assert_eq!(highlight("路灯", &["噪音".into()], Some(1)), "路…");
+    }
+
+    #[test]
     fn words_are_found_inside_territory_with_highlights() {
         let ix = SearchIndex::open(None).unwrap();
         let day = 86_400_000;
@@ -585,8 +645,9 @@ mod tests {
         let r = ix.search(&q("搅拌站 噪音", &["120101"])).unwrap();
         assert_eq!(r.hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![1, 4], "{r:?}");
         assert_eq!(r.total, 2);
-        assert!(r.hits[0].subject_html.contains("<mark>搅拌站</mark>"), "{}", r.hits[0].subject_html);
-        assert!(r.hits[0].snippet_html.contains("&lt;影响&gt;"), "{}", r.hits[0].snippet_html);
+        assert!(r.needles.contains(&"搅拌站".to_owned()), "{:?}", r.needles);
+        let html = highlight("搅拌站夜间施工，噪音很大，<影响>休息。", &r.needles, None);
+        assert_eq!(html, "<mark>搅拌站</mark>夜间施工，<mark>噪音</mark>很大，&lt;影响&gt;休息。");
         // What jieba segments otherwise in context (局已) is still found as written.
         ix.upsert(&[doc(5, "检测", "生态环境局已到场检测", "120101001001", 99 * day)], None).unwrap();
         assert_eq!(

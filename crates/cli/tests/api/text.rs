@@ -129,7 +129,7 @@ async fn search_finds_chinese_words_in_what_each_person_may_read() {
 
 /// The 300 real messages of `data/complaints/messages_sample.csv` as closed cases of the
 /// first-level categories their labels name.
-async fn import_history(app: &TestApp, admin: &Session) -> usize {
+pub(crate) async fn import_history(app: &TestApp, admin: &Session) -> usize {
     let cats = app.get(admin, "/api/categories").await.body;
     let code_of = |name: &str| {
         cats.as_array()

@@ -37,12 +37,22 @@ async fn pages_work_in_a_browser() {
     assert!(packed * 3 < plain, "the script is served compressed ({plain} → {packed} bytes)");
     assert_eq!(app.client.get(format!("{}/ui/nope.js", app.base)).send().await.unwrap().status(), 404);
 
+    node(&app, "browser.mjs").await;
+    // Text intelligence learns from history: the real messages as closed cases first.
+    let admin = app.login("admin").await;
+    assert_eq!(crate::text::import_history(&app, &admin).await, 300);
+    node(&app, "text.mjs").await;
+}
+
+/// Runs one of `ui/tests/` against the app; fails with its output unless every check passed.
+async fn node(app: &TestApp, script: &str) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let shots = format!("{root}/target/ui-screenshots");
     let base = app.base.clone();
+    let script_path = format!("tests/{script}");
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new("node")
-            .args(["tests/browser.mjs", &base, &shots])
+            .args([&script_path, &base, &shots])
             .current_dir(format!("{root}/ui"))
             .output()
             .expect("node (Node.js 20+) runs the browser tests")
@@ -50,6 +60,6 @@ async fn pages_work_in_a_browser() {
     .await
     .unwrap();
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "browser checks failed (needs /usr/bin/chromium):\n{text}");
+    assert!(out.status.success(), "{script}: browser checks failed (needs /usr/bin/chromium):\n{text}");
     assert!(text.contains("all browser checks passed"), "{text}");
 }
