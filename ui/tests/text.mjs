@@ -22,7 +22,7 @@ await run(async () => {
   await a.getByTestId("text-msg").filter({ hasText: "已训练版本 1" }).waitFor({ timeout: 60000 });
   const classes = await a.getByTestId("per-class").locator("tbody tr").count();
   check(classes === 7, `the new version shows its cross-validated figures for each of the 7 classes (${classes})`);
-  await a.getByLabel("自动派遣阈值（0.5–1，留空为关闭）").fill("0.6");
+  await a.getByLabel("自动派遣阈值（0.5–1，留空为关闭）").fill("0.5");
   await a.getByRole("button", { name: "保存" }).click();
   await a.getByTestId("text-msg").filter({ hasText: "已保存" }).waitFor();
   check(true, "the automatic dispatch threshold is saved");
@@ -60,10 +60,15 @@ await run(async () => {
   check(true, "the resident supports the earlier case instead");
   const wide = await p.evaluate(() => document.documentElement.scrollWidth);
   check(wide <= 390, `the report page with a warning fits 390 px (${wide} px)`);
-  // Reported anyway.
+  // Reported anyway, under a category inside the one the model is confident of: the
+  // system files and dispatches it, and the timeline says so.
+  await p.getByLabel("事项分类（可不选）").selectOption("H010202");
   await p.getByRole("button", { name: "提交" }).click();
   await p.waitForURL(/#\/cases\/\d+$/);
   const again = p.url().match(/cases\/(\d+)$/)[1];
+  await p.getByTestId("status").filter({ hasText: "已派遣" }).waitFor({ timeout: 15000 });
+  const auto = await p.locator(".timeline").getByText(/智能派单：模型版本 1，置信度 \d+%/).count();
+  check(auto === 2, `the case was filed and dispatched automatically, as its timeline says (${auto} steps)`);
   await phone.close();
 
   // The dispatcher finds it by words, sees the suggestion and the duplicate, and merges.

@@ -295,7 +295,8 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight. A background
     /// task processes the outbox (every second), keeps the grid index in step with territory
-    /// changes made by other servers (every 5 s) and sweeps deadlines (every minute).
+    /// changes made by other servers (every 5 s) and sweeps deadlines (every minute); another
+    /// keeps this server's search index current (every second; rebuilds run there too).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = self.state.app.clone();
         let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
@@ -315,9 +316,6 @@ impl Application {
                 }
                 if let Err(e) = wuzhi_app::live::poll_once(&app).await {
                     tracing::warn!(error = %e, "live poll failed");
-                }
-                if let Err(e) = wuzhi_app::search::index_once(&app).await {
-                    tracing::warn!(error = %e, "search indexing failed");
                 }
                 if n % 2 == 0 {
                     if let Err(e) = wuzhi_app::webhooks::run_once(&app, &worker, &client).await {
@@ -340,9 +338,24 @@ impl Application {
                 }
             }
         });
+        // Search indexing on its own: a rebuild takes minutes and must not hold up the rest.
+        let app = self.state.app.clone();
+        let indexing = tokio::spawn(async move {
+            if !run_workers {
+                return;
+            }
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = wuzhi_app::search::index_once(&app).await {
+                    tracing::warn!(error = %e, "search indexing failed");
+                }
+            }
+        });
         let router = router(self.state);
         let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
         background.abort();
+        indexing.abort();
         res
     }
 }
