@@ -228,6 +228,10 @@ await run(async () => {
   await d.getByRole("button", { name: "和平区" }).click();
   await d.getByTestId("map-here").filter({ hasText: "和平区" }).waitFor();
   await d.getByRole("button", { name: "劝业场街道" }).waitFor();
+  // The polygons are drawn after the trail updates: give them a moment on a loaded machine.
+  await d
+    .waitForFunction(() => document.querySelectorAll("[data-testid=onemap] path.leaflet-interactive").length > 1, null, { timeout: 10000 })
+    .catch(() => {});
   const townships = await d.locator("[data-testid=onemap] path.leaflet-interactive").count();
   check(townships > 1, `drilling into 和平区 shows its townships on the map (${townships})`);
   await d.getByRole("form", { name: "案件筛选" }).getByLabel("着色依据").selectOption("closing_rate");

@@ -75,7 +75,10 @@ pub async fn models(conn: &mut Conn) -> Result<Vec<ModelRow>> {
 }
 
 pub async fn active_model_id(conn: &mut Conn) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT id FROM text_models WHERE active = 1").fetch_optional(&mut *conn).await?)
+    // Two trainings committing at once may both leave theirs active: the newer one counts.
+    Ok(sqlx::query_scalar("SELECT id FROM text_models WHERE active = 1 ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 /// The stored model text of a version.
@@ -92,13 +95,20 @@ pub async fn setting(conn: &mut Conn, name: &str) -> Result<Option<String>> {
 
 /// Sets (or, with None, removes) a setting.
 pub async fn set_setting(conn: &mut Conn, name: &str, value: Option<&str>) -> Result<()> {
-    sqlx::query("DELETE FROM text_settings WHERE name = $1").bind(name).execute(&mut *conn).await?;
-    if let Some(v) = value {
-        sqlx::query("INSERT INTO text_settings (name, value) VALUES ($1, $2)")
+    match value {
+        Some(v) => {
+            sqlx::query(
+                "INSERT INTO text_settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            )
             .bind(name)
             .bind(v)
             .execute(&mut *conn)
             .await?;
+        }
+        None => {
+            sqlx::query("DELETE FROM text_settings WHERE name = $1").bind(name).execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
@@ -166,40 +176,34 @@ pub async fn recent_in(conn: &mut Conn, prefix: &str, since_ms: i64, limit: i64)
 
 /// Records a person's support; false when they had supported it already.
 pub async fn support(conn: &mut Conn, case_id: i64, person_id: i64, now: i64) -> Result<bool> {
-    let done: Option<i64> =
-        sqlx::query_scalar("SELECT person_id FROM case_supporters WHERE case_id = $1 AND person_id = $2")
-            .bind(case_id)
-            .bind(person_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if done.is_some() {
+    let added = sqlx::query(
+        "INSERT INTO case_supporters (case_id, person_id, at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (case_id, person_id) DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(person_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if added == 0 {
         return Ok(false);
     }
-    sqlx::query("INSERT INTO case_supporters (case_id, person_id, at_ms) VALUES ($1, $2, $3)")
-        .bind(case_id)
-        .bind(person_id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
     add_supports(conn, case_id, 1).await?;
     Ok(true)
 }
 
 /// Adds to a case's support total.
 pub async fn add_supports(conn: &mut Conn, case_id: i64, n: i64) -> Result<()> {
-    let updated = sqlx::query("UPDATE case_support_totals SET supports = supports + $1 WHERE case_id = $2")
-        .bind(n)
-        .bind(case_id)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if updated == 0 {
-        sqlx::query("INSERT INTO case_support_totals (case_id, supports) VALUES ($1, $2)")
-            .bind(case_id)
-            .bind(n)
-            .execute(&mut *conn)
-            .await?;
-    }
+    // One statement: two servers adding the first supports at once cannot collide.
+    sqlx::query(
+        "INSERT INTO case_support_totals (case_id, supports) VALUES ($1, $2) \
+         ON CONFLICT (case_id) DO UPDATE SET supports = case_support_totals.supports + excluded.supports",
+    )
+    .bind(case_id)
+    .bind(n)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
