@@ -1285,7 +1285,7 @@ pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
 /// nothing: every bad row is reported by line. A row whose `external_id` was imported before
 /// is skipped. City administrators only. Returns (imported, skipped).
 pub async fn import_csv(app: &App, actor: Option<&Actor>, text: &str) -> Result<(usize, usize)> {
-    crate::classify::city_admin(actor, "import cases")?;
+    crate::require_city_admin(actor, "import cases")?;
     use wuzhi_geo::ImportError;
     let mut conn = app.db.read().await?;
     let cats: std::collections::HashMap<String, CategoryRow> =

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
 use wuzhi_domain::calendar::{Calendar, DayKind, TimeLimit, parse_day};
-use wuzhi_domain::{Action, Actor, Level, OrgKind, Target, TerritoryCode};
+use wuzhi_domain::{Action, Actor, OrgKind, Target, TerritoryCode};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CategoryRow;
 
@@ -136,9 +136,7 @@ pub async fn seed_defaults(app: &App) -> Result<()> {
 
 /// Imports categories (added or replaced by code), all or nothing.
 pub async fn import(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    if let Some(a) = actor {
-        require_manage(a)?;
-    }
+    crate::require_city_admin(actor, Action::ManageCategories.as_str())?;
     let mut conn = app.db.read().await?;
     let known: HashSet<String> = wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| c.code).collect();
     drop(conn);
@@ -149,14 +147,6 @@ pub async fn import(app: &App, actor: Option<&Actor>, text: &str) -> Result<usiz
     record(&mut tx, now, actor, "import_categories", "category", "*", json!({"rows": rows.len()})).await?;
     wuzhi_store::commit(tx).await?;
     Ok(rows.len())
-}
-
-pub(crate) fn require_manage(a: &Actor) -> Result<()> {
-    if a.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == Level::City) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden { action: Action::ManageCategories.as_str().into() })
-    }
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -203,9 +193,7 @@ pub async fn list(app: &App) -> Result<Vec<CategoryView>> {
 
 /// Replaces the calendar's exceptions with a `date,kind,name` CSV.
 pub async fn store_calendar(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    if let Some(a) = actor {
-        require_manage(a)?;
-    }
+    crate::require_city_admin(actor, Action::ManageCategories.as_str())?;
     let cal = Calendar::parse_csv(text)?;
     let mut days = Vec::new();
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {

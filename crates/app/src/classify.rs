@@ -16,7 +16,6 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use wuzhi_domain::permission::Action;
 use wuzhi_domain::{Actor, Grant, Role, TerritoryCode};
 use wuzhi_store::cases::CategoryRow;
 use wuzhi_text::{Example, Model, Options};
@@ -30,16 +29,6 @@ const THRESHOLD: &str = "auto_dispatch_threshold";
 #[derive(Default)]
 pub struct Cache {
     model: RwLock<Option<(i64, Arc<Model>)>>,
-}
-
-pub(crate) fn city_admin(actor: Option<&Actor>, what: &str) -> Result<()> {
-    match actor {
-        None => Ok(()),
-        Some(a) if a.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == wuzhi_domain::Level::City) => {
-            Ok(())
-        }
-        Some(_) => Err(AppError::Forbidden { action: what.into() }),
-    }
 }
 
 /// The active model, loaded when its version changed.
@@ -175,7 +164,7 @@ fn labels_for(codes: &[String], cats: &HashMap<String, CategoryRow>) -> HashMap<
 
 /// Trains a new model version on the confirmed cases and makes it active.
 pub async fn train(app: &App, actor: Option<&Actor>) -> Result<ModelView> {
-    city_admin(actor, "train the classifier")?;
+    crate::require_city_admin(actor, "train the classifier")?;
     let started = std::time::Instant::now();
     let rows = {
         let mut conn = app.db.read().await?;
@@ -251,7 +240,7 @@ pub async fn train(app: &App, actor: Option<&Actor>) -> Result<ModelView> {
 }
 
 pub async fn models(app: &App, actor: &Actor) -> Result<Vec<ModelView>> {
-    city_admin(Some(actor), "read the classifier's versions")?;
+    crate::require_city_admin(Some(actor), "read the classifier's versions")?;
     let cats = categories(app).await?;
     let mut conn = app.db.read().await?;
     Ok(wuzhi_store::text::models(&mut conn).await?.into_iter().map(|r| model_view(r, &cats)).collect())
@@ -259,7 +248,7 @@ pub async fn models(app: &App, actor: &Actor) -> Result<Vec<ModelView>> {
 
 /// Makes an earlier (or later) version the active one.
 pub async fn activate(app: &App, actor: &Actor, version: i64) -> Result<()> {
-    city_admin(Some(actor), "choose the classifier's version")?;
+    crate::require_city_admin(Some(actor), "choose the classifier's version")?;
     let mut tx = app.db.write().await?;
     if !wuzhi_store::text::activate_model(&mut tx, version).await? {
         return Err(AppError::not_found(format!("classifier version {version}")));
@@ -292,7 +281,7 @@ pub async fn settings(app: &App) -> Result<ClassifierSettings> {
 }
 
 pub async fn set_settings(app: &App, actor: Option<&Actor>, s: &ClassifierSettings) -> Result<ClassifierSettings> {
-    city_admin(actor, "set the automatic dispatch threshold")?;
+    crate::require_city_admin(actor, "set the automatic dispatch threshold")?;
     if let Some(t) = s.auto_dispatch_threshold {
         if !(0.5..=1.0).contains(&t) {
             return Err(AppError::invalid("auto_dispatch_threshold", "must be from 0.5 to 1, or null to turn it off"));

@@ -239,9 +239,7 @@ async fn leaves(app: &App) -> Result<HashSet<String>> {
 
 /// Replaces the attributes of every category the CSV names, all or nothing.
 pub async fn import_attributes(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    if let Some(a) = actor {
-        crate::categories::require_manage(a)?;
-    }
+    crate::require_city_admin(actor, wuzhi_domain::permission::Action::ManageCategories.as_str())?;
     let rows = parse_attributes_csv(text, &leaves(app).await?).map_err(AppError::Import)?;
     let cats: Vec<String> =
         rows.iter().map(|r| r.category_code.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();

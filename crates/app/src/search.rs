@@ -50,10 +50,6 @@ impl Search {
     fn cursor(&self) -> Option<Cursor> {
         self.index.cursor().and_then(|p| serde_json::from_str(&p).ok())
     }
-
-    pub fn documents(&self) -> u64 {
-        self.index.len()
-    }
 }
 
 fn ix_err(e: wuzhi_text::search::Error) -> AppError {
@@ -101,14 +97,20 @@ fn doc_of(r: &CaseRow, events: &[wuzhi_store::cases::EventRow]) -> Doc {
     }
 }
 
-async fn docs_for(app: &App, ids: &[i64]) -> Result<Vec<Doc>> {
-    let mut conn = app.db.read().await?;
-    let rows = wuzhi_store::cases::by_ids(&mut conn, ids).await?;
+/// The documents of these cases, their timelines read in one query.
+async fn docs_of_rows(conn: &mut wuzhi_store::Conn, rows: &[CaseRow]) -> Result<Vec<Doc>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut events: HashMap<i64, Vec<wuzhi_store::cases::EventRow>> = HashMap::new();
-    for (c, e) in wuzhi_store::cases::events_of(&mut conn, ids).await? {
+    for (c, e) in wuzhi_store::cases::events_of(conn, &ids).await? {
         events.entry(c).or_default().push(e);
     }
     Ok(rows.iter().map(|r| doc_of(r, events.get(&r.id).map(Vec::as_slice).unwrap_or(&[]))).collect())
+}
+
+async fn docs_for(app: &App, ids: &[i64]) -> Result<Vec<Doc>> {
+    let mut conn = app.db.read().await?;
+    let rows = wuzhi_store::cases::by_ids(&mut conn, ids).await?;
+    docs_of_rows(&mut conn, &rows).await
 }
 
 async fn generation(app: &App) -> Result<i64> {
@@ -187,22 +189,13 @@ async fn rebuild_locked(app: &App, generation: i64) -> Result<usize> {
     let mut after = 0;
     let mut n = 0;
     loop {
-        let rows = {
+        let docs = {
             let mut conn = app.db.read().await?;
-            wuzhi_store::text::cases_after(&mut conn, after, 2000).await?
+            let rows = wuzhi_store::text::cases_after(&mut conn, after, 2000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            docs_of_rows(&mut conn, &rows).await?
         };
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        let mut events: HashMap<i64, Vec<wuzhi_store::cases::EventRow>> = HashMap::new();
-        {
-            let mut conn = app.db.read().await?;
-            for (c, e) in wuzhi_store::cases::events_of(&mut conn, &ids).await? {
-                events.entry(c).or_default().push(e);
-            }
-        }
-        let docs: Vec<Doc> =
-            rows.iter().map(|r| doc_of(r, events.get(&r.id).map(Vec::as_slice).unwrap_or(&[]))).collect();
         n += docs.len();
         let ix = &s.index;
         ix.add_uncommitted(&docs).map_err(ix_err)?;
@@ -218,11 +211,7 @@ async fn rebuild_locked(app: &App, generation: i64) -> Result<usize> {
 /// Asks every server to rebuild its index (the next pass of each does); returns the new
 /// generation. Only a city administrator may.
 pub async fn request_rebuild(app: &App, actor: Option<&Actor>) -> Result<i64> {
-    if let Some(a) = actor {
-        if !a.scopes_for(Action::ManageCategories).iter().any(|s| s.level() == wuzhi_domain::Level::City) {
-            return Err(AppError::Forbidden { action: "rebuild the search index".into() });
-        }
-    }
+    crate::require_city_admin(actor, "rebuild the search index")?;
     let mut tx = app.db.write().await?;
     let g = wuzhi_store::text::setting(&mut tx, GENERATION).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
     wuzhi_store::text::set_setting(&mut tx, GENERATION, Some(&g.to_string())).await?;
@@ -324,13 +313,11 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
     let found = ix.search(&q).map_err(ix_err)?;
     let ids: Vec<i64> = found.hits.iter().map(|h| h.id).collect();
     let mut conn = app.db.read().await?;
-    let rows: HashMap<i64, CaseRow> =
-        wuzhi_store::cases::by_ids(&mut conn, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
-    let mut events: HashMap<i64, Vec<wuzhi_store::cases::EventRow>> = HashMap::new();
-    for (c, e) in wuzhi_store::cases::events_of(&mut conn, &ids).await? {
-        events.entry(c).or_default().push(e);
-    }
+    let found_rows = wuzhi_store::cases::by_ids(&mut conn, &ids).await?;
+    let bodies: HashMap<i64, String> =
+        docs_of_rows(&mut conn, &found_rows).await?.into_iter().map(|d| (d.id, d.body)).collect();
     drop(conn);
+    let rows: HashMap<i64, CaseRow> = found_rows.into_iter().map(|r| (r.id, r)).collect();
     let mut hits = Vec::new();
     let mut refused = 0;
     for h in found.hits {
@@ -340,13 +327,13 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
             continue;
         }
         // Passages from the case as it is now, personal numbers masked before marking.
-        let body = doc_of(r, events.get(&r.id).map(Vec::as_slice).unwrap_or(&[])).body;
+        let body = bodies.get(&r.id).map(String::as_str).unwrap_or("");
         let mask = wuzhi_domain::mask::in_text;
         hits.push(SearchHit {
             case: crate::cases::view_of(actor, r.clone())?,
             score: h.score,
             subject_html: highlight(&mask(&r.subject), &found.needles, None),
-            snippet_html: highlight(&mask(&body), &found.needles, Some(120)),
+            snippet_html: highlight(&mask(body), &found.needles, Some(120)),
         });
     }
     Ok(SearchResults { total: found.total.saturating_sub(refused), words: found.words, hits })

@@ -106,12 +106,13 @@ async fn candidates(
     let rule = DuplicateRule::default();
     let rows = {
         let mut conn = app.db.read().await?;
-        wuzhi_store::text::recent_in(&mut conn, township_prefix(territory), at_ms - rule.window_ms, CANDIDATES).await?
+        let since = at_ms - rule.window_ms;
+        wuzhi_store::text::reported_between(&mut conn, township_prefix(territory), since, i64::MAX, CANDIDATES).await?
     };
     let rows: Vec<CaseRow> = rows.into_iter().filter(|r| Some(r.id) != me && r.status != "rejected").collect();
     let (rows, profiles) = profiles_of(app, rows).await?;
     let here = Sighting { profile: prof, point, at_ms };
-    let mut out: Vec<(CaseRow, f32, f32, Option<f64>)> = Vec::new();
+    let mut out: Vec<(CaseRow, wuzhi_text::similar::Match)> = Vec::new();
     for (r, p) in rows.into_iter().zip(profiles) {
         let there = Sighting { profile: &p, point: r.lon.zip(r.lat), at_ms: r.created_at_ms };
         // Without points, only cases of the same village or grid are near.
@@ -120,12 +121,11 @@ async fn candidates(
         {
             continue;
         }
-        if let Some((score, d)) = duplicate_score(&rule, &here, &there) {
-            let sim = wuzhi_text::similar::cosine(prof, &p);
-            out.push((r, score, sim, d));
+        if let Some(m) = duplicate_score(&rule, &here, &there) {
+            out.push((r, m));
         }
     }
-    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
     out.truncate(10);
     let ids: Vec<i64> = out.iter().map(|c| c.0.id).collect();
     let supports: HashMap<i64, i64> = {
@@ -134,15 +134,15 @@ async fn candidates(
     };
     Ok(out
         .into_iter()
-        .map(|(r, score, similarity, distance_m)| Candidate {
+        .map(|(r, m)| Candidate {
             id: r.id,
             subject: mask::in_text(&r.subject),
             status: r.status,
             territory_code: r.territory_code,
             created_at_ms: r.created_at_ms,
-            similarity,
-            score,
-            distance_m,
+            similarity: m.similarity,
+            score: m.score,
+            distance_m: m.distance_m,
             supports: supports.get(&r.id).copied().unwrap_or(0),
         })
         .collect())
@@ -159,11 +159,7 @@ pub async fn for_draft(app: &App, d: &Draft) -> Result<Vec<Candidate>> {
     }
     let (territory, point) = match (d.lon, d.lat) {
         (Some(x), Some(y)) => {
-            let crs = match d.crs.as_deref() {
-                None | Some("wgs84") => Crs::Wgs84,
-                Some("gcj02") => Crs::Gcj02,
-                Some(o) => return Err(AppError::invalid("crs", format!("`{o}` is not wgs84 or gcj02"))),
-            };
+            let crs = d.crs.as_deref().map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84);
             let (x, y) = crate::locate::point(x, y, crs)?;
             let g = app
                 .locator()
@@ -304,8 +300,8 @@ pub async fn hot(app: &App, actor: &Actor, p: &HotParams) -> Result<HotTopics> {
     let (rows, profiles) = profiles_of(app, rows).await?;
     // Oldest first: a topic grows from its first report.
     let order: Vec<usize> = (0..rows.len()).rev().collect();
-    let ordered: Vec<Profile> = order.iter().map(|&i| (*profiles[i]).clone()).collect();
-    let found = tokio::task::spawn_blocking(move || topics(&ordered, 0.3))
+    let ordered: Vec<Arc<Profile>> = order.iter().map(|&i| profiles[i].clone()).collect();
+    let found = tokio::task::spawn_blocking(move || topics::<Arc<Profile>>(&ordered, 0.3))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let sup = |r: &CaseRow| supports.get(&r.id).copied().unwrap_or(0);

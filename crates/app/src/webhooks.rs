@@ -12,16 +12,12 @@ use crate::audit::record;
 use crate::{App, AppError, Result};
 use serde::Serialize;
 use serde_json::json;
-use wuzhi_domain::{Actor, Level};
+use wuzhi_domain::Actor;
 
 pub const MAX_ATTEMPTS: i64 = 8;
 
 fn require_city_admin(actor: &Actor) -> Result<()> {
-    if actor.scopes_for(wuzhi_domain::Action::ManageCategories).iter().any(|s| s.level() == Level::City) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden { action: "manage webhooks".into() })
-    }
+    crate::require_city_admin(Some(actor), "manage webhooks")
 }
 
 /// The wait before attempt `n + 1` after `n` failures.

@@ -435,8 +435,17 @@ pub async fn la311(data: std::path::PathBuf, concurrency: usize, postgres: Optio
     Ok(())
 }
 
-/// The real messages shipped with the demo (subject, detail, likes), in file order.
-fn real_messages() -> Vec<(String, String, i64, String)> {
+/// A real message shipped with the demo.
+struct Message {
+    id: String,
+    subject: String,
+    detail: String,
+    /// The start of its day (messages without a time: none).
+    day_ms: Option<i64>,
+}
+
+/// The real messages shipped with the demo, in file order.
+fn real_messages() -> Vec<Message> {
     let mut out = Vec::new();
     for data in [wuzhi_app::demo::LIKED_MESSAGES, wuzhi_app::demo::LABELLED_MESSAGES] {
         let mut rdr = csv::Reader::from_reader(data.as_bytes());
@@ -449,7 +458,11 @@ fn real_messages() -> Vec<(String, String, i64, String)> {
                 s if s.is_empty() => detail.chars().take(30).collect(),
                 s => s.chars().take(100).collect(),
             };
-            out.push((subject, detail, get("likes").parse().unwrap_or(0), get("id")));
+            let day_ms = get("time")
+                .get(..10)
+                .and_then(|d| wuzhi_domain::calendar::parse_day("time", d).ok())
+                .map(|d| d * 86_400_000);
+            out.push(Message { id: get("id"), subject, detail, day_ms });
         }
     }
     out
@@ -505,7 +518,7 @@ const QUERIES: &[&str] = &[
 /// whole city) and a grid worker (one grid).
 pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rounds: usize) -> Result<(), String> {
     let (targets, dir) = targets("search", postgres, skip_sqlite).await?;
-    let texts: Vec<(String, String)> = real_messages().into_iter().map(|m| (m.0, m.1)).collect();
+    let texts: Vec<(String, String)> = real_messages().into_iter().map(|m| (m.subject, m.detail)).collect();
     for t in targets {
         let l = t.label;
         let index_dir = dir.join(format!("index-{l}"));
@@ -580,22 +593,9 @@ pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rou
 /// precision, recall and F1 of the shipped rule, and across thresholds; and how fast
 /// messages are profiled.
 pub fn duplicates(pairs: &std::path::Path) -> Result<(), String> {
-    use wuzhi_text::similar::{DuplicateRule, Sighting, cosine, duplicate_score, profile};
+    use wuzhi_text::similar::{DuplicateRule, Sighting, duplicate_score, profile};
     let msgs = real_messages();
-    let by_id: std::collections::HashMap<&str, &(String, String, i64, String)> =
-        msgs.iter().map(|m| (m.3.as_str(), m)).collect();
-    let times: std::collections::HashMap<String, i64> = {
-        let mut rdr = csv::Reader::from_reader(wuzhi_app::demo::LIKED_MESSAGES.as_bytes());
-        let h = rdr.headers().cloned().map_err(|e| e.to_string())?;
-        let (ci, ct) = (h.iter().position(|x| x == "id").unwrap_or(0), h.iter().position(|x| x == "time").unwrap_or(3));
-        rdr.records()
-            .filter_map(|r| r.ok())
-            .filter_map(|r| {
-                let day = wuzhi_domain::calendar::parse_day("time", r.get(ct)?.get(..10)?).ok()?;
-                Some((r.get(ci)?.to_owned(), day * 86_400_000))
-            })
-            .collect()
-    };
+    let by_id: std::collections::HashMap<&str, &Message> = msgs.iter().map(|m| (m.id.as_str(), m)).collect();
     let mut rdr = csv::Reader::from_path(pairs).map_err(|e| format!("{}: {e}", pairs.display()))?;
     let mut labelled = Vec::new();
     for r in rdr.records() {
@@ -605,12 +605,13 @@ pub fn duplicates(pairs: &std::path::Path) -> Result<(), String> {
         let (Some(ma), Some(mb)) = (by_id.get(a), by_id.get(b)) else {
             return Err(format!("{}: message {a} or {b} is not in hot_messages.csv", pairs.display()));
         };
-        labelled.push((ma, mb, times.get(a).copied().unwrap_or(0), times.get(b).copied().unwrap_or(0), same));
+        labelled.push((ma, mb, ma.day_ms.unwrap_or(0), mb.day_ms.unwrap_or(0), same));
     }
     // Load the dictionaries first: they are loaded once per process.
     std::hint::black_box(profile("路灯", "路灯不亮"));
     let t0 = Instant::now();
-    let profiles: Vec<_> = labelled.iter().map(|(a, b, ..)| (profile(&a.0, &a.1), profile(&b.0, &b.1))).collect();
+    let profiles: Vec<_> =
+        labelled.iter().map(|(a, b, ..)| (profile(&a.subject, &a.detail), profile(&b.subject, &b.detail))).collect();
     let per_text = t0.elapsed().as_secs_f64() / (2 * labelled.len()).max(1) as f64;
     let positives = labelled.iter().filter(|l| l.4).count();
     println!("duplicates_pairs: {} pairs ({positives} the same matter)", labelled.len());
@@ -643,8 +644,6 @@ pub fn duplicates(pairs: &std::path::Path) -> Result<(), String> {
     println!("duplicates_precision: {p:.3}");
     println!("duplicates_recall: {r:.3}");
     println!("duplicates_f1: {f1:.3}");
-    let sims: Vec<f32> = profiles.iter().map(|(a, b)| cosine(a, b)).collect();
-    std::hint::black_box(sims);
     println!("duplicates_profiles_per_second: {:.0} texts/s", 1.0 / per_text);
     Ok(())
 }

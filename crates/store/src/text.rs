@@ -156,24 +156,6 @@ pub async fn cases_after(conn: &mut Conn, after_id: i64, limit: i64) -> Result<V
     sqlx::query(AssertSqlSafe(sql)).bind(after_id).bind(limit).fetch_all(&mut *conn).await?.iter().map(row).collect()
 }
 
-/// Cases reported inside `prefix` since `since_ms`, newest first (duplicate candidates).
-pub async fn recent_in(conn: &mut Conn, prefix: &str, since_ms: i64, limit: i64) -> Result<Vec<CaseRow>> {
-    let sql = format!(
-        "SELECT {COLS} FROM cases WHERE territory_code >= $1 AND territory_code < $2 AND created_at_ms >= $3 \
-         AND merged_into IS NULL ORDER BY created_at_ms DESC LIMIT $4"
-    );
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(prefix)
-        .bind(crate::prefix_upper_bound(prefix))
-        .bind(since_ms)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(row)
-        .collect()
-}
-
 /// Records a person's support; false when they had supported it already.
 pub async fn support(conn: &mut Conn, case_id: i64, person_id: i64, now: i64) -> Result<bool> {
     let added = sqlx::query(
@@ -218,7 +200,8 @@ pub async fn supports_of(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, i64)>
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
-/// Cases reported inside `prefix` in [from, to), newest first, at most `limit` (hot topics).
+/// Cases reported inside `prefix` in [from, to), not merged, newest first, at most `limit`
+/// (duplicate candidates and hot topics).
 pub async fn reported_between(
     conn: &mut Conn,
     prefix: &str,

@@ -353,22 +353,12 @@ impl SearchIndex {
 
     /// Replaces these documents (by id) and commits with `cursor` as the payload; searches
     /// see the change when this returns.
-    pub fn upsert(&self, docs: &[Doc], cursor: Option<&str>) -> Result<(), Error> {
-        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for d in docs {
-            w.delete_term(Term::from_field_i64(self.f.id, d.id));
-            w.add_document(self.doc_of(d))?;
-        }
-        let mut c = w.prepare_commit()?;
-        if let Some(p) = cursor {
-            c.set_payload(p);
-        }
-        c.commit()?;
-        drop(w);
-        self.reader.reload()
+    pub fn upsert(&self, docs: &[Doc], cursor: &str) -> Result<(), Error> {
+        self.add_uncommitted(docs)?;
+        self.finish(cursor)
     }
 
-    /// Adds documents without committing (a rebuild commits once at the end with `finish`).
+    /// Replaces documents without committing (a rebuild commits once at the end with `finish`).
     pub fn add_uncommitted(&self, docs: &[Doc]) -> Result<(), Error> {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         for d in docs {
@@ -393,12 +383,6 @@ impl SearchIndex {
         let w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         w.delete_all_documents()?;
         Ok(())
-    }
-
-    /// Waits for background merges (before a process exits after a rebuild).
-    pub fn wait_merges(self) -> Result<(), Error> {
-        let w = self.writer.into_inner().unwrap_or_else(|e| e.into_inner());
-        w.wait_merging_threads()
     }
 
     fn term_text(&self, field: Field, s: &str) -> Box<dyn Query> {
@@ -638,7 +622,7 @@ mod tests {
                 doc(3, "搅拌站噪音", "另一个区的搅拌站噪音", "120102001001", 99 * day),
                 doc(4, "搅拌站噪音扰民（旧）", "去年的搅拌站噪音问题", "120101002001", 10 * day),
             ],
-            Some("c1"),
+            "c1",
         )
         .unwrap();
         assert_eq!(ix.cursor().as_deref(), Some("c1"));
@@ -649,7 +633,7 @@ mod tests {
         let html = highlight("搅拌站夜间施工，噪音很大，<影响>休息。", &r.needles, None);
         assert_eq!(html, "<mark>搅拌站</mark>夜间施工，<mark>噪音</mark>很大，&lt;影响&gt;休息。");
         // What jieba segments otherwise in context (局已) is still found as written.
-        ix.upsert(&[doc(5, "检测", "生态环境局已到场检测", "120101001001", 99 * day)], None).unwrap();
+        ix.upsert(&[doc(5, "检测", "生态环境局已到场检测", "120101001001", 99 * day)], "c3").unwrap();
         assert_eq!(
             ix.search(&q("生态环境局", &["12"])).unwrap().hits.iter().map(|h| h.id).collect::<Vec<_>>(),
             vec![5]
@@ -674,7 +658,7 @@ mod tests {
         newest.newest = true;
         assert_eq!(ix.search(&newest).unwrap().total, 5);
         // Replacing a document by id.
-        ix.upsert(&[doc(2, "西湖路路灯已修好", "已修复", "120101001001", 99 * day)], Some("c2")).unwrap();
+        ix.upsert(&[doc(2, "西湖路路灯已修好", "已修复", "120101001001", 99 * day)], "c2").unwrap();
         assert_eq!(ix.len(), 5);
         assert_eq!(ix.search(&q("修好", &["12"])).unwrap().hits[0].id, 2);
         assert_eq!(ix.search(&q("不亮", &["12"])).unwrap().total, 0);

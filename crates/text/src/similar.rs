@@ -185,10 +185,20 @@ pub struct Sighting<'a> {
     pub at_ms: i64,
 }
 
-/// The combined score of a pair under the rule, or None when it is not a candidate.
-/// The score is the text similarity, lowered a little with distance and age, so that of
-/// two equally worded reports the nearer and fresher ranks first.
-pub fn duplicate_score(rule: &DuplicateRule, a: &Sighting<'_>, b: &Sighting<'_>) -> Option<(f32, Option<f64>)> {
+/// A pair the rule takes for the same matter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Match {
+    /// The text similarity, lowered a little with distance and age, so that of two equally
+    /// worded reports the nearer and fresher ranks first.
+    pub score: f32,
+    /// The cosine of the two texts' keywords.
+    pub similarity: f32,
+    /// Metres apart, when both have a point.
+    pub distance_m: Option<f64>,
+}
+
+/// The match of a pair under the rule, or None when it is not a candidate.
+pub fn duplicate_score(rule: &DuplicateRule, a: &Sighting<'_>, b: &Sighting<'_>) -> Option<Match> {
     if (a.at_ms - b.at_ms).abs() > rule.window_ms {
         return None;
     }
@@ -205,7 +215,7 @@ pub fn duplicate_score(rule: &DuplicateRule, a: &Sighting<'_>, b: &Sighting<'_>)
     }
     let near = d.map(|d| 1.0 - 0.2 * (d / rule.max_distance_m) as f32).unwrap_or(0.9);
     let fresh = 1.0 - 0.1 * ((a.at_ms - b.at_ms).abs() as f32 / rule.window_ms as f32);
-    Some((sim * near * fresh, d))
+    Some(Match { score: sim * near * fresh, similarity: sim, distance_m: d })
 }
 
 /// A topic: the messages it gathers and the words that name it.
@@ -218,7 +228,7 @@ pub struct Topic {
 /// Groups messages into topics by leader clustering: each message (in the given order)
 /// joins the topic whose centroid it is most similar to, at least `threshold`, or starts
 /// a new one (so a message alike to none is a topic of its own).
-pub fn topics(profiles: &[Profile], threshold: f32) -> Vec<Topic> {
+pub fn topics<P: std::borrow::Borrow<Profile>>(profiles: &[P], threshold: f32) -> Vec<Topic> {
     struct T {
         members: Vec<usize>,
         centroid: HashMap<String, f32>,
@@ -227,6 +237,7 @@ pub fn topics(profiles: &[Profile], threshold: f32) -> Vec<Topic> {
     // Keyword → topics whose centroid holds it among its heaviest words.
     let mut by_word: HashMap<String, Vec<usize>> = HashMap::new();
     for (i, p) in profiles.iter().enumerate() {
+        let p: &Profile = p.borrow();
         let mut cands: Vec<usize> = p.keywords(8).iter().filter_map(|w| by_word.get(*w)).flatten().copied().collect();
         cands.sort_unstable();
         cands.dedup();
@@ -293,12 +304,14 @@ mod tests {
         let s = |p: Option<(f64, f64)>, at: i64| Sighting { profile: &b, point: p, at_ms: at };
         let here = Sighting { profile: &a, point: Some((117.2, 39.1)), at_ms: 0 };
         let near = duplicate_score(&rule, &here, &s(Some((117.201, 39.1)), 3_600_000)).unwrap();
-        assert!(near.1.unwrap() > 80.0 && near.1.unwrap() < 90.0, "{near:?}");
+        let d = near.distance_m.unwrap();
+        assert!(d > 80.0 && d < 90.0, "{near:?}");
+        assert!((near.similarity - cosine(&a, &b)).abs() < 1e-6 && near.score < near.similarity, "{near:?}");
         // 0.01° of longitude at 39° N is about 865 m: too far.
         assert!(duplicate_score(&rule, &here, &s(Some((117.21, 39.1)), 0)).is_none());
         assert!(duplicate_score(&rule, &here, &s(Some((117.2, 39.1)), 31 * 86_400_000)).is_none());
         let nowhere = duplicate_score(&rule, &here, &s(None, 0)).unwrap();
-        assert!(nowhere.0 < duplicate_score(&rule, &here, &s(Some((117.2, 39.1)), 0)).unwrap().0);
+        assert!(nowhere.score < duplicate_score(&rule, &here, &s(Some((117.2, 39.1)), 0)).unwrap().score);
     }
 
     #[test]
