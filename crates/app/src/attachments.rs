@@ -6,12 +6,12 @@
 
 use crate::{App, AppError, Result};
 use serde::Serialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use wuzhi_domain::Actor;
-use wuzhi_domain::case::Event;
+use wuzhi_domain::cases::Command;
 use wuzhi_domain::text;
+use wuzhi_domain::work::Caller;
 use wuzhi_store::cases::AttachmentRow;
 
 pub const MAX_BYTES: usize = 10 * 1024 * 1024;
@@ -123,9 +123,14 @@ pub async fn upload(
         created_at_ms: now,
     };
     row.id = wuzhi_store::cases::insert_attachment(&mut tx, &row).await?;
-    let e = Event::Attached { attachment: row.id, name };
-    wuzhi_store::cases::append_event(&mut tx, case_id, now, Some(actor.person_id), e.kind(), &json!(e).to_string())
-        .await?;
+    let mut case = wuzhi_store::cases::get(&mut tx, case_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("case {case_id}")))?;
+    let state = crate::cases::state_of(&case)?;
+    let caller = Caller::Person(actor);
+    let rel = crate::cases::relation(caller, &case)?;
+    let attach = Command::Attach { attachment: row.id, name };
+    crate::cases::step_in(&mut tx, &mut case, &state, &rel, &attach, caller, None, now).await?;
     wuzhi_store::commit(tx).await?;
     Ok(view(row))
 }

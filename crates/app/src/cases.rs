@@ -6,7 +6,10 @@ use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wuzhi_domain::calendar::{TimeLimit, format_local};
-use wuzhi_domain::case::{CaseState, Event, Refused, Satisfaction, Status};
+use wuzhi_domain::cases::{
+    CaseState, Command as DomainCommand, Event, FixOnSpot, Relation, Satisfaction, Status, Step,
+};
+use wuzhi_domain::work::{Caller, Refusal, System};
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, mask, text};
 use wuzhi_geo::Crs;
 use wuzhi_store::StoreError;
@@ -31,11 +34,6 @@ pub enum Channel {
 }
 
 impl Channel {
-    /// Whether a person reports on this channel (devices and Open311 clients are none).
-    fn by_person(self) -> bool {
-        !matches!(self, Channel::Sensor | Channel::Open311)
-    }
-
     fn as_str(self) -> &'static str {
         match self {
             Channel::App => "app",
@@ -68,6 +66,10 @@ pub struct NewCase {
     pub reporter_phone: Option<String>,
     #[serde(default)]
     pub anonymous: bool,
+    /// The reporter's choice whether the case is public (default: public when reported
+    /// through the portal, a patrol or Open311 and not anonymous; see the domain's rule).
+    #[serde(default)]
+    pub public: Option<bool>,
     /// A retried submission with the same key returns the same case.
     pub idempotency_key: Option<String>,
     /// A grid worker fixed it on the spot: the case opens and closes at once.
@@ -173,29 +175,34 @@ pub enum Command {
 }
 
 impl Command {
-    fn name(&self) -> &'static str {
+    /// The domain's step this request asks for.
+    fn step(&self) -> Step {
         match self {
-            Command::File { .. } => "file",
-            Command::Reject { .. } => "reject",
-            Command::Dispatch { .. } => "dispatch",
-            Command::Accept => "accept",
-            Command::Return { .. } => "return",
-            Command::Handle { .. } => "handle",
-            Command::Verify { .. } => "verify",
-            Command::Rework { .. } => "rework",
-            Command::RequestExtension { .. } => "request_extension",
-            Command::DecideExtension { .. } => "decide_extension",
-            Command::Park { .. } => "park",
-            Command::Unpark => "unpark",
-            Command::Escalate { .. } => "escalate",
-            Command::Merge { .. } => "merge",
-            Command::Comment { .. } => "comment",
-            Command::Reopen { .. } => "reopen",
-            Command::Rate { .. } => "rate",
-            Command::Summon { .. } => "summon",
-            Command::CheckIn { .. } => "check_in",
-            Command::AssignJoint { .. } => "assign_joint",
+            Command::File { .. } => Step::File,
+            Command::Reject { .. } => Step::Reject,
+            Command::Dispatch { .. } => Step::Dispatch,
+            Command::Accept => Step::Accept,
+            Command::Return { .. } => Step::Return,
+            Command::Handle { .. } => Step::Handle,
+            Command::Verify { .. } => Step::Verify,
+            Command::Rework { .. } => Step::Rework,
+            Command::RequestExtension { .. } => Step::RequestExtension,
+            Command::DecideExtension { .. } => Step::DecideExtension,
+            Command::Park { .. } => Step::Park,
+            Command::Unpark => Step::Unpark,
+            Command::Escalate { .. } => Step::Escalate,
+            Command::Merge { .. } => Step::Merge,
+            Command::Comment { .. } => Step::Comment,
+            Command::Reopen { .. } => Step::Reopen,
+            Command::Rate { .. } => Step::Rate,
+            Command::Summon { .. } => Step::Summon,
+            Command::CheckIn { .. } => Step::CheckIn,
+            Command::AssignJoint { .. } => Step::AssignJoint,
         }
+    }
+
+    fn name(&self) -> &'static str {
+        self.step().as_str()
     }
 }
 
@@ -247,7 +254,7 @@ pub struct CaseView {
     pub merged_into: Option<i64>,
     /// 吹哨报到: summoned departments and their check-ins.
     #[schema(value_type = Vec<Object>)]
-    pub summoned: Vec<wuzhi_domain::case::Summons>,
+    pub summoned: Vec<wuzhi_domain::cases::Summons>,
     pub summon_due_ms: Option<i64>,
     /// 联合处置: units cooperating with the owner.
     pub cooperating: Vec<i64>,
@@ -309,10 +316,6 @@ pub(crate) fn project(r: &mut CaseRow, s: &CaseState, now: i64) {
     r.updated_at_ms = now;
 }
 
-fn refused(e: Refused) -> AppError {
-    AppError::Conflict { field: "action".into(), reason: e.to_string() }
-}
-
 fn territory(r: &CaseRow) -> Result<TerritoryCode> {
     Ok(TerritoryCode::parse(&r.territory_code)?)
 }
@@ -324,7 +327,7 @@ fn is_reporter(a: &Actor, r: &CaseRow) -> bool {
 /// Units working on the case besides the owner: cooperating and summoned ones.
 pub(crate) fn helper_orgs(r: &CaseRow) -> Vec<i64> {
     let mut v: Vec<i64> = r.cooperating.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
-    let summoned: Vec<wuzhi_domain::case::Summons> =
+    let summoned: Vec<wuzhi_domain::cases::Summons> =
         r.summons.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
     v.extend(summoned.into_iter().map(|s| s.org));
     v
@@ -335,10 +338,6 @@ pub(crate) fn can_read(a: &Actor, r: &CaseRow) -> Result<bool> {
         || r.owner_org_id.is_some_and(|o| a.member_of(o))
         || helper_orgs(r).into_iter().any(|o| a.member_of(o))
         || a.can(Action::ReadCase, &Target::territory(&territory(r)?)).is_ok())
-}
-
-fn can_in(a: &Actor, action: Action, r: &CaseRow) -> Result<bool> {
-    Ok(a.can(action, &Target::territory(&territory(r)?)).is_ok())
 }
 
 fn forbid(action: &str) -> AppError {
@@ -414,17 +413,26 @@ pub async fn report(app: &App, actor: &Actor, n: NewCase) -> Result<(CaseView, b
             "Open311 clients post to /open311/v2/requests.json with their api_key",
         ));
     }
-    report_checked(app, actor, n, None).await
+    report_checked(app, Caller::Person(actor), n, None).await
 }
 
 /// Intake after the caller is known: a person (`actor`), or a device that proved its key
 /// (`device`: its territory, which the report must lie in).
 pub(crate) async fn report_checked(
     app: &App,
-    actor: &Actor,
+    caller: Caller<'_>,
     n: NewCase,
     device: Option<&TerritoryCode>,
 ) -> Result<(CaseView, bool)> {
+    // People report on their channels; a device and an Open311 client on theirs, as themselves.
+    let person = match (n.channel, caller) {
+        (Channel::App | Channel::Hotline | Channel::Grid, Caller::Person(a)) => Some(a),
+        (Channel::Sensor, Caller::System(System::Device))
+        | (Channel::Open311, Caller::System(System::Open311Client)) => None,
+        _ => return Err(AppError::Internal("a report's channel does not fit its caller".into())),
+    };
+    let pid = caller.person_id();
+    let forbidden = |what: &str| AppError::Forbidden { action: what.into() };
     if !KINDS.contains(&n.kind.as_str()) {
         return Err(AppError::invalid("kind", format!("`{}` is not one of {}", n.kind, KINDS.join(", "))));
     }
@@ -437,7 +445,8 @@ pub(crate) async fn report_checked(
         Some(k) if k.is_empty() || k.len() > 100 => {
             return Err(AppError::invalid("idempotency_key", "must be 1 to 100 characters"));
         }
-        Some(k) => Some(format!("{}:{}:{k}", n.channel.as_str(), actor.person_id)),
+        // A system's keys are its own (`0`: no person), as they were when they were written.
+        Some(k) => Some(format!("{}:{}:{k}", n.channel.as_str(), pid.unwrap_or(0))),
         None => None,
     };
     // A retry is recognised by the unique key at insert time (one query fewer on the common
@@ -445,9 +454,9 @@ pub(crate) async fn report_checked(
     let (code, point) = place(app, &n)?;
     let tcode = TerritoryCode::parse(&code)?;
     let (reporter_id, reporter_name, reporter_phone) = match n.channel {
-        Channel::App => (Some(actor.person_id), None, None),
+        Channel::App => (pid, None, None),
         Channel::Hotline => {
-            actor.can(Action::TakeCalls, &Target::territory(&tcode))?;
+            person.ok_or_else(|| forbidden("take calls"))?.can(Action::TakeCalls, &Target::territory(&tcode))?;
             let name = n.reporter_name.as_deref().map(|s| text::name("reporter_name", s, 50)).transpose()?;
             let phone = n.reporter_phone.as_deref().map(text::phone).transpose()?;
             (None, name, phone)
@@ -466,10 +475,10 @@ pub(crate) async fn report_checked(
             (None, None, None)
         }
         Channel::Grid => {
-            actor
-                .can(Action::ReadCase, &Target::territory(&tcode))
-                .map_err(|_| AppError::Forbidden { action: "report a patrol finding outside one's own grid".into() })?;
-            (Some(actor.person_id), None, None)
+            person
+                .and_then(|a| a.can(Action::ReadCase, &Target::territory(&tcode)).ok())
+                .ok_or_else(|| forbidden("report a patrol finding outside one's own grid"))?;
+            (pid, None, None)
         }
     };
     let now = app.now_ms();
@@ -490,10 +499,32 @@ pub(crate) async fn report_checked(
         (Some(_), _) if cat.is_none() => {
             return Err(AppError::invalid("category", "a case fixed on the spot needs its category"));
         }
-        (Some(r), _) => Some(text::name("fixed_on_spot", r, 2000)?),
+        (Some(r), _) => Some(r.clone()),
         (None, _) => None,
     };
     let due = cal.due(now, limit(cat.as_ref(), "accept"));
+    // 就地解决: decided before anything is written; owned by the worker's own unit of the grid.
+    let fixed = match (fixed, &cat) {
+        (Some(result), Some(cat)) => {
+            let actor = person.ok_or_else(|| forbid("fix on the spot"))?;
+            let org = actor
+                .grants
+                .iter()
+                .find(|g| g.role.grants().contains(&Action::FixOnSpot) && g.scope.contains(&tcode))
+                .and_then(|g| g.org)
+                .ok_or_else(|| forbid("fix on the spot"))?;
+            let fix = FixOnSpot {
+                category: cat.code.clone(),
+                priority: cat.priority.clone().unwrap_or_else(|| "normal".into()),
+                org,
+                result,
+                due_ms: due,
+            };
+            let rel = Relation::of(Caller::Person(actor), &tcode, None, Some(actor.person_id));
+            CaseState::reported(due).fix_on_spot(&rel, &fix).map_err(refusal)?
+        }
+        _ => Vec::new(),
+    };
     let mut row = CaseRow {
         channel: n.channel.as_str().into(),
         kind: n.kind.clone(),
@@ -512,6 +543,7 @@ pub(crate) async fn report_checked(
         reporter_email: n.reporter_email.clone(),
         attributes: n.attributes.clone(),
         anonymous: n.anonymous,
+        public: wuzhi_domain::cases::public::at_intake(n.channel.as_str(), n.anonymous, n.public),
         due_at_ms: Some(due),
         created_at_ms: now,
         updated_at_ms: now,
@@ -520,7 +552,7 @@ pub(crate) async fn report_checked(
     };
     let first = Event::Reported { due_ms: due };
     let first_data = event_json(&first, None);
-    if fixed.is_none() {
+    if fixed.is_empty() {
         // The common path: through the group-commit writer.
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = crate::intake::Job {
@@ -528,7 +560,7 @@ pub(crate) async fn report_checked(
             key: key.clone(),
             first_kind: first.kind(),
             first_data: first_data.clone(),
-            actor: n.channel.by_person().then_some(actor.person_id),
+            actor: pid,
             reply,
         };
         app.intake.send(job).await.map_err(|_| AppError::Internal("the intake writer has stopped".into()))?;
@@ -541,11 +573,11 @@ pub(crate) async fn report_checked(
                     seq: 1,
                     at_ms: now,
                     at: format_local(now),
-                    actor_id: n.channel.by_person().then_some(actor.person_id),
+                    actor_id: pid,
                     kind: first.kind().to_owned(),
                     data: serde_json::from_str(&first_data).unwrap_or(serde_json::Value::Null),
                 }];
-                Ok((view(actor, row, false, Some(timeline))?, true))
+                Ok((view(caller, row, false, Some(timeline))?, true))
             }
             None => {
                 let mut conn = app.db.read().await?;
@@ -553,7 +585,7 @@ pub(crate) async fn report_checked(
                     .await?
                     .ok_or(AppError::not_found("case"))?;
                 drop(conn);
-                Ok((get(app, actor, id, false).await?, false))
+                Ok((get_as(app, caller, id).await?, false))
             }
         };
     }
@@ -566,41 +598,22 @@ pub(crate) async fn report_checked(
             .await?
             .ok_or(AppError::not_found("case"))?;
         drop(conn);
-        return Ok((get(app, actor, id, false).await?, false));
+        return Ok((get_as(app, caller, id).await?, false));
     };
     row.id = id;
-    wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, Some(actor.person_id), first.kind(), &first_data)
-        .await?;
-    if let (Some(result), Some(cat)) = (fixed, cat) {
-        // 就地解决: filed, owned by the reporter's own unit, handled and verified at once.
-        let org = actor
-            .grants
-            .iter()
-            .find(|g| g.scope.contains(&tcode))
-            .and_then(|g| g.org)
-            .ok_or_else(|| forbid("fix on the spot"))?;
+    wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, pid, first.kind(), &first_data).await?;
+    if !fixed.is_empty() {
         let mut state = CaseState::reported(due);
-        for e in [
-            Event::Filed {
-                category: cat.code.clone(),
-                priority: cat.priority.clone().unwrap_or_else(|| "normal".into()),
-                due_ms: due,
-            },
-            Event::Dispatched { org, due_ms: due, assigned: true },
-            Event::Accepted { due_ms: due },
-            Event::Handled { result: result.clone() },
-            Event::Verified { note: "就地解决".into() },
-        ] {
-            state = state.apply(&e, now).map_err(refused)?;
-            wuzhi_store::cases::append_event(&mut tx, id, now, Some(actor.person_id), e.kind(), &event_json(&e, None))
-                .await?;
+        for e in &fixed {
+            state = state.apply(e, now);
+            wuzhi_store::cases::append_event(&mut tx, id, now, pid, e.kind(), &event_json(e, None)).await?;
         }
         let before = row.clone();
         project(&mut row, &state, now);
         wuzhi_store::cases::update(&mut tx, &before, &row).await?;
     }
     wuzhi_store::commit(tx).await?;
-    Ok((get(app, actor, id, false).await?, true))
+    Ok((get_as(app, caller, id).await?, true))
 }
 
 fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {
@@ -649,16 +662,30 @@ pub(crate) async fn command_centre_above(
 
 /// One step of the loop.
 pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<CaseView> {
-    act_recorded(app, actor, Some(actor.person_id), id, cmd, None).await?;
+    take(app, Caller::Person(actor), id, cmd, None).await?;
     get(app, actor, id, false).await
 }
 
-/// Takes a step as `actor`, recording `by` as who took it (None: the system) and `note`'s
-/// fields in the event.
-pub(crate) async fn act_recorded(
+/// The caller's relation to the case read as `r`.
+pub(crate) fn relation(caller: Caller<'_>, r: &CaseRow) -> Result<Relation> {
+    Ok(Relation::of(caller, &territory(r)?, r.owner_org_id, r.reporter_id))
+}
+
+/// The domain's refusal as the caller sees it.
+pub(crate) fn refusal(e: Refusal) -> AppError {
+    match e {
+        Refusal::Forbidden { step } => forbid(step),
+        Refusal::State { .. } => AppError::Conflict { field: "action".into(), reason: e.to_string() },
+        Refusal::Invalid(i) => i.into(),
+    }
+}
+
+/// Takes a step as `caller`, with `note`'s fields recorded in the event. The relation is
+/// checked before anything is looked up; the request is then resolved (units found, due
+/// times computed on the calendar) and `decide` has the last word.
+pub(crate) async fn take(
     app: &App,
-    actor: &Actor,
-    by: Option<i64>,
+    caller: Caller<'_>,
     id: i64,
     cmd: Command,
     note: Option<serde_json::Value>,
@@ -668,23 +695,26 @@ pub(crate) async fn act_recorded(
     let mut tx = app.db.write().await?;
     let mut row =
         wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
-    if !can_read(actor, &row)? {
-        return Err(forbid("read"));
+    if let Caller::Person(actor) = caller {
+        if !can_read(actor, &row)? {
+            return Err(forbid("read"));
+        }
     }
     let state = state_of(&row)?;
+    let rel = relation(caller, &row)?;
+    let name = cmd.name();
+    if !rel.permits(cmd.step()) {
+        return Err(forbid(name));
+    }
     let cat = match &row.category_code {
         Some(c) => wuzhi_store::cases::get_category(&mut tx, c).await?,
         None => None,
     };
-    let owner = |a: &Actor| row.owner_org_id.is_some_and(|o| a.member_of(o));
-    let name = cmd.name();
     let mut extra = note;
-    let mut also: Option<(i64, Event)> = None;
-    let event = match cmd {
+    let mut also: Option<(i64, DomainCommand)> = None;
+    let due = |stage: &str| cal.due(now, limit(cat.as_ref(), stage));
+    let command = match cmd {
         Command::File { category, priority } => {
-            if !can_in(actor, Action::FileCase, &row)? {
-                return Err(forbid(name));
-            }
             let category = category
                 .or_else(|| row.category_code.clone())
                 .ok_or_else(|| AppError::invalid("category", "is required: the report suggested none"))?;
@@ -696,18 +726,10 @@ pub(crate) async fn act_recorded(
                 }
                 None => c.priority.clone().unwrap_or_else(|| "normal".into()),
             };
-            Event::Filed { due_ms: cal.due(now, limit(Some(&c), "accept")), category: c.code, priority }
+            DomainCommand::File { due_ms: cal.due(now, limit(Some(&c), "accept")), category: c.code, priority }
         }
-        Command::Reject { reason } => {
-            if !can_in(actor, Action::FileCase, &row)? {
-                return Err(forbid(name));
-            }
-            Event::Rejected { reason: text::name("reason", &reason, 500)? }
-        }
+        Command::Reject { reason } => DomainCommand::Reject { reason },
         Command::Dispatch { org_id, assign } => {
-            if !can_in(actor, Action::DispatchCase, &row)? {
-                return Err(forbid(name));
-            }
             let org = match org_id {
                 Some(o) => {
                     wuzhi_store::org::get(&mut tx, o)
@@ -720,97 +742,38 @@ pub(crate) async fn act_recorded(
                 }
                 None => rule_target(app, &mut tx, &row, cat.as_ref()).await?,
             };
-            Event::Dispatched { org, due_ms: cal.due(now, limit(cat.as_ref(), "accept")), assigned: assign }
+            DomainCommand::Dispatch { org, due_ms: due("accept"), assigned: assign }
         }
-        Command::Accept => {
-            if !owner(actor) {
-                return Err(forbid(name));
-            }
-            Event::Accepted { due_ms: cal.due(now, limit(cat.as_ref(), "handle")) }
-        }
-        Command::Return { reason } => {
-            if !owner(actor) {
-                return Err(forbid(name));
-            }
-            Event::Returned { reason: text::name("reason", &reason, 500)? }
-        }
-        Command::Handle { result } => {
-            if !owner(actor) {
-                return Err(forbid(name));
-            }
-            Event::Handled { result: text::name("result", &result, 2000)? }
-        }
-        Command::Verify { note } => {
-            if !(can_in(actor, Action::VerifyCase, &row)? || is_reporter(actor, &row)) {
-                return Err(forbid(name));
-            }
-            Event::Verified { note }
-        }
-        Command::Rework { reason } => {
-            if !(can_in(actor, Action::VerifyCase, &row)? || is_reporter(actor, &row)) {
-                return Err(forbid(name));
-            }
-            Event::Reworked {
-                reason: text::name("reason", &reason, 500)?,
-                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
-            }
-        }
+        Command::Accept => DomainCommand::Accept { due_ms: due("handle") },
+        Command::Return { reason } => DomainCommand::Return { reason },
+        Command::Handle { result } => DomainCommand::Handle { result },
+        Command::Verify { note } => DomainCommand::Verify { note },
+        Command::Rework { reason } => DomainCommand::Rework { reason, due_ms: due("handle") },
         Command::RequestExtension { working_days, reason } => {
-            if !owner(actor) {
-                return Err(forbid(name));
-            }
             if !(1..=60).contains(&working_days) {
                 return Err(AppError::invalid("working_days", "must be 1 to 60"));
             }
             let from = row.due_at_ms.unwrap_or(now);
-            Event::ExtensionRequested {
-                until_ms: cal.due(from, TimeLimit::WorkingDays(working_days)),
-                reason: text::name("reason", &reason, 500)?,
-            }
+            DomainCommand::RequestExtension { until_ms: cal.due(from, TimeLimit::WorkingDays(working_days)), reason }
         }
-        Command::DecideExtension { granted, note } => {
-            if !can_in(actor, Action::ApproveCase, &row)? {
-                return Err(forbid(name));
-            }
-            Event::ExtensionDecided { granted, note }
-        }
-        Command::Park { reason } => {
-            if !can_in(actor, Action::ApproveCase, &row)? {
-                return Err(forbid(name));
-            }
-            Event::Parked { reason: text::name("reason", &reason, 500)? }
-        }
-        Command::Unpark => {
-            if !can_in(actor, Action::ApproveCase, &row)? {
-                return Err(forbid(name));
-            }
-            Event::Unparked { due_ms: cal.due(now, limit(cat.as_ref(), "handle")) }
-        }
+        Command::DecideExtension { granted, note } => DomainCommand::DecideExtension { granted, note },
+        Command::Park { reason } => DomainCommand::Park { reason },
+        Command::Unpark => DomainCommand::Unpark { due_ms: due("handle") },
         Command::Escalate { reason } => {
-            if !(owner(actor) || can_in(actor, Action::DispatchCase, &row)?) {
-                return Err(forbid(name));
-            }
             let org = command_centre_above(app, &mut tx, &row).await?.ok_or_else(|| AppError::Conflict {
                 field: "action".into(),
                 reason: "there is no command centre above".into(),
             })?;
-            Event::Escalated {
-                org,
-                reason: text::name("reason", &reason, 500)?,
-                due_ms: cal.due(now, limit(cat.as_ref(), "accept")),
-            }
+            DomainCommand::Escalate { org, reason, due_ms: due("accept") }
         }
         Command::Merge { into } => {
-            if !can_in(actor, Action::MergeCase, &row)? {
-                return Err(forbid(name));
-            }
             if into == id {
                 return Err(AppError::invalid("into", "a case cannot be merged into itself"));
             }
             let main = wuzhi_store::cases::get(&mut tx, into)
                 .await?
                 .ok_or_else(|| AppError::invalid("into", format!("case {into} does not exist")))?;
-            if !can_in(actor, Action::MergeCase, &main)? {
+            if !relation(caller, &main)?.permits(Step::Merge) {
                 return Err(forbid(name));
             }
             if !Status::parse(&main.status)?.is_open() {
@@ -819,88 +782,79 @@ pub(crate) async fn act_recorded(
                     format!("case {into} is {}; merge into an open case", main.status),
                 ));
             }
-            also = Some((into, Event::Commented { text: format!("合并重复案件 #{id}") }));
-            Event::MergedInto { main: into }
+            also = Some((into, DomainCommand::Comment { text: format!("合并重复案件 #{id}") }));
+            DomainCommand::Merge { into }
         }
-        Command::Comment { text: t } => {
-            let t = text::name("text", &t, 2000)?;
-            Event::Commented { text: t }
-        }
-        Command::Reopen { reason } => {
-            if !(is_reporter(actor, &row) || can_in(actor, Action::DispatchCase, &row)?) {
-                return Err(forbid(name));
-            }
-            Event::Reopened {
-                reason: text::name("reason", &reason, 500)?,
-                due_ms: cal.due(now, limit(cat.as_ref(), "handle")),
-            }
-        }
+        Command::Comment { text } => DomainCommand::Comment { text },
+        Command::Reopen { reason } => DomainCommand::Reopen { reason, due_ms: due("handle") },
         Command::Summon { org_ids, hours } => {
-            if !can_in(actor, Action::DispatchCase, &row)? {
-                return Err(forbid(name));
-            }
-            if org_ids.is_empty() || org_ids.len() > 20 {
-                return Err(AppError::invalid("org_ids", "summon 1 to 20 departments"));
-            }
-            for o in &org_ids {
-                wuzhi_store::org::get(&mut tx, *o)
-                    .await?
-                    .ok_or_else(|| AppError::invalid("org_ids", format!("organisation {o} does not exist")))?;
+            if org_ids.len() <= 20 {
+                for o in &org_ids {
+                    wuzhi_store::org::get(&mut tx, *o)
+                        .await?
+                        .ok_or_else(|| AppError::invalid("org_ids", format!("organisation {o} does not exist")))?;
+                }
             }
             let hours = hours.unwrap_or(2);
             if !(1..=72).contains(&hours) {
                 return Err(AppError::invalid("hours", "must be 1 to 72"));
             }
-            Event::Summoned { orgs: org_ids, due_ms: now + hours as i64 * 3_600_000 }
+            DomainCommand::Summon { orgs: org_ids, due_ms: now + hours as i64 * 3_600_000 }
         }
-        Command::CheckIn { org_id } => {
-            if !actor.member_of(org_id) {
-                return Err(forbid(name));
-            }
-            Event::CheckedIn { org: org_id }
-        }
+        Command::CheckIn { org_id } => DomainCommand::CheckIn { org: org_id },
         Command::AssignJoint { lead, cooperating } => {
-            if !can_in(actor, Action::DispatchCase, &row)? {
-                return Err(forbid(name));
-            }
-            if cooperating.is_empty() {
-                return Err(AppError::invalid("cooperating", "name at least one cooperating unit"));
-            }
             for o in std::iter::once(&lead).chain(&cooperating) {
                 wuzhi_store::org::get(&mut tx, *o)
                     .await?
                     .ok_or_else(|| AppError::invalid("cooperating", format!("organisation {o} does not exist")))?;
             }
-            Event::JointAssigned { lead, cooperating, due_ms: cal.due(now, limit(cat.as_ref(), "accept")) }
+            DomainCommand::AssignJoint { lead, cooperating, due_ms: due("accept") }
         }
-        Command::Rate { satisfaction, text: t } => {
-            if !is_reporter(actor, &row) {
-                return Err(forbid(name));
-            }
+        Command::Rate { satisfaction, text } => {
             extra = Some(json!({"by": "reporter"}));
-            Event::Rated { satisfaction: Satisfaction::parse(&satisfaction)?, text: t }
+            DomainCommand::Rate { satisfaction: Satisfaction::parse(&satisfaction)?, text }
         }
     };
-    store_event(&mut tx, &mut row, &state, &event, by, extra, now).await?;
-    if let Some((main, e)) = also {
-        wuzhi_store::cases::append_event(&mut tx, main, now, by, e.kind(), &event_json(&e, None)).await?;
+    step_in(&mut tx, &mut row, &state, &rel, &command, caller, extra, now).await?;
+    if let Some((main, c)) = also {
+        // The note on the main case is the merge's own record, taken by the same caller.
+        let mut main_row =
+            wuzhi_store::cases::get(&mut tx, main).await?.ok_or_else(|| AppError::not_found(format!("case {main}")))?;
+        let main_state = state_of(&main_row)?;
+        let main_rel = relation(caller, &main_row)?;
+        step_in(&mut tx, &mut main_row, &main_state, &main_rel, &c, caller, None, now).await?;
     }
     wuzhi_store::commit(tx).await?;
     Ok(())
 }
 
-/// Applies `event` to the case read as `row` (in `state`), writes the projection under the
-/// version check and appends the event (with its outbox row); returns the event's seq.
-async fn store_event(
+/// The kernel's step for a case inside the caller's transaction: `decide`, `apply`, the
+/// projection written under the version check, the event and its outbox row appended.
+/// Returns the event's seq.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn step_in(
     tx: &mut wuzhi_store::Tx,
     row: &mut CaseRow,
     state: &CaseState,
-    event: &Event,
-    actor: Option<i64>,
+    rel: &Relation,
+    command: &DomainCommand,
+    caller: Caller<'_>,
     extra: Option<serde_json::Value>,
     now: i64,
 ) -> Result<i64> {
-    let next = state.apply(event, now).map_err(refused)?;
+    let event = state.decide(rel, command, now).map_err(refusal)?;
+    let mut extra = extra;
+    if let Some(system) = caller.system() {
+        let by = json!({"system": system.as_str()});
+        extra = Some(match extra {
+            Some(serde_json::Value::Object(mut m)) => {
+                m.entry("system").or_insert(by["system"].clone());
+                serde_json::Value::Object(m)
+            }
+            _ => by,
+        });
+    }
+    let next = state.apply(&event, now);
     let before = row.clone();
     project(row, &next, now);
     wuzhi_store::cases::update(tx, &before, row).await.map_err(|e| match e {
@@ -909,65 +863,44 @@ async fn store_event(
         }
         other => other.into(),
     })?;
-    Ok(wuzhi_store::cases::append_event(tx, row.id, now, actor, event.kind(), &event_json(event, extra)).await?)
+    Ok(wuzhi_store::cases::append_event(tx, row.id, now, caller.person_id(), event.kind(), &event_json(&event, extra))
+        .await?)
 }
 
-/// An event on a case by no person (an integrating system whose key the caller checked).
-pub(crate) async fn append_system_event(app: &App, id: i64, event: Event) -> Result<i64> {
+/// A step on one case by a part of the system, in a transaction of its own; returns the
+/// event's seq.
+pub(crate) async fn system_step(app: &App, system: System, id: i64, command: DomainCommand) -> Result<i64> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let mut row =
-        wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("request {id}")))?;
+        wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
     let state = state_of(&row)?;
-    let seq = store_event(&mut tx, &mut row, &state, &event, None, None, now).await?;
+    let caller = Caller::System(system);
+    let rel = relation(caller, &row)?;
+    let seq = step_in(&mut tx, &mut row, &state, &rel, &command, caller, None, now).await?;
     wuzhi_store::commit(tx).await?;
     Ok(seq)
 }
 
-/// The steps the actor may take now: allowed by the rule and by the case's state.
-fn allowed(actor: &Actor, r: &CaseRow, s: &CaseState) -> Vec<String> {
-    let owner = r.owner_org_id.is_some_and(|o| actor.member_of(o));
-    let reporter = is_reporter(actor, r);
-    let can = |a: Action| can_in(actor, a, r).unwrap_or(false);
-    use Status::*;
-    let mut out = Vec::new();
-    let mut add = |ok: bool, n: &str| {
-        if ok {
-            out.push(n.to_owned());
-        }
-    };
-    add(s.status == Reported && can(Action::FileCase), "file");
-    add(s.status == Reported && can(Action::FileCase), "reject");
-    add(matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase), "dispatch");
-    add(s.status == Dispatched && owner, "accept");
-    add(s.status == Dispatched && owner, "return");
-    add(s.status == Handling && owner, "handle");
-    add(s.status == Handling && owner && s.extension_until_ms.is_none(), "request_extension");
-    add(s.extension_until_ms.is_some() && can(Action::ApproveCase), "decide_extension");
-    add(s.status == Handled && (can(Action::VerifyCase) || reporter), "verify");
-    add(s.status == Handled && (can(Action::VerifyCase) || reporter), "rework");
-    add(matches!(s.status, Handling | Filed) && can(Action::ApproveCase), "park");
-    add(s.status == Parked && can(Action::ApproveCase), "unpark");
-    add(matches!(s.status, Filed | Dispatched | Handling) && (owner || can(Action::DispatchCase)), "escalate");
-    add(s.status.is_open() && can(Action::MergeCase), "merge");
-    add(s.status == Closed && (reporter || can(Action::DispatchCase)), "reopen");
-    add(s.status == Closed && reporter && s.satisfaction.is_none(), "rate");
-    add(s.status.is_open() && s.status != Parked && can(Action::DispatchCase), "summon");
-    add(s.summoned.iter().any(|x| x.checked_in_ms.is_none() && actor.member_of(x.org)), "check_in");
-    add(matches!(s.status, Filed | Dispatched) && can(Action::DispatchCase), "assign_joint");
-    out.push("comment".into());
-    out
+/// The steps the actor may take now: what `decide` accepts.
+fn allowed(caller: Caller<'_>, r: &CaseRow, s: &CaseState, now: i64) -> Vec<String> {
+    match relation(caller, r) {
+        Ok(rel) => s.available(&rel, now).into_iter().map(|x| x.as_str().to_owned()).collect(),
+        Err(_) => Vec::new(),
+    }
 }
 
 /// A case as the actor sees it in a list (personal data masked).
 pub(crate) fn view_of(actor: &Actor, r: CaseRow) -> Result<CaseView> {
-    view(actor, r, false, None)
+    view(Caller::Person(actor), r, false, None)
 }
 
-fn view(actor: &Actor, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEntry>>) -> Result<CaseView> {
+fn view(caller: Caller<'_>, r: CaseRow, reveal: bool, timeline: Option<Vec<TimelineEntry>>) -> Result<CaseView> {
     let state = state_of(&r)?;
-    let actions = allowed(actor, &r, &state);
-    let own = is_reporter(actor, &r);
+    // The steps of the actions form do not depend on the time (only the sweep's overdue
+    // mark does, and it is not offered to people).
+    let actions = allowed(caller, &r, &state, r.updated_at_ms);
+    let own = caller.person_id().is_some_and(|p| r.reporter_id == Some(p));
     let hidden = r.anonymous && !own;
     let reporter = Reporter {
         name: if hidden {
@@ -1061,18 +994,33 @@ pub async fn get(app: &App, actor: &Actor, id: i64, reveal: bool) -> Result<Case
         .await?;
         wuzhi_store::commit(tx).await?;
     }
-    let timeline = events
-        .into_iter()
-        .map(|e| TimelineEntry {
-            seq: e.seq,
-            at: format_local(e.at_ms),
-            at_ms: e.at_ms,
-            actor_id: e.actor_id,
-            kind: e.kind,
-            data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
-        })
-        .collect();
-    view(actor, row, reveal, Some(timeline))
+    let timeline = events.into_iter().map(timeline_entry).collect();
+    view(Caller::Person(actor), row, reveal, Some(timeline))
+}
+
+/// One case with its timeline as `caller` sees it: a person through [`get`]; a part of the
+/// system (a device, an Open311 client) answered about the case it just reported, which its
+/// key already entitled it to.
+async fn get_as(app: &App, caller: Caller<'_>, id: i64) -> Result<CaseView> {
+    let Caller::Person(actor) = caller else {
+        let mut conn = app.db.read().await?;
+        let row =
+            wuzhi_store::cases::get(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+        let events = wuzhi_store::cases::events(&mut conn, id).await?;
+        return view(caller, row, false, Some(events.into_iter().map(timeline_entry).collect()));
+    };
+    get(app, actor, id, false).await
+}
+
+fn timeline_entry(e: wuzhi_store::cases::EventRow) -> TimelineEntry {
+    TimelineEntry {
+        seq: e.seq,
+        at: format_local(e.at_ms),
+        at_ms: e.at_ms,
+        actor_id: e.actor_id,
+        kind: e.kind,
+        data: serde_json::from_str(&e.data).unwrap_or(serde_json::Value::Null),
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -1150,7 +1098,7 @@ pub async fn list(app: &App, actor: &Actor, q: &ListQuery) -> Result<Vec<CaseVie
     };
     let mut conn = app.db.read().await?;
     let rows = wuzhi_store::cases::list(&mut conn, &filter).await?;
-    rows.into_iter().map(|r| view(actor, r, false, None)).collect()
+    rows.into_iter().map(|r| view(Caller::Person(actor), r, false, None)).collect()
 }
 
 /// The columns of a case export (no personal data).
@@ -1197,6 +1145,14 @@ fn export_cells(c: &CaseView) -> Vec<String> {
     ]
 }
 
+/// A cell as a spreadsheet will not run it: text that begins like a formula (`=`, `+`, `-`,
+/// `@`, or a tab or carriage return before one) gets a leading apostrophe, which spreadsheets
+/// show as text. Numbers (a negative longitude) are left as they are.
+pub(crate) fn csv_cell(v: &str) -> String {
+    let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && v.parse::<f64>().is_err() { format!("'{v}") } else { v.to_owned() }
+}
+
 /// Every case the actor may see that matches the filter (in pages, newest first), as CSV,
 /// Excel or GeoJSON. Reporters' names and phones are never exported.
 pub async fn export(app: &App, actor: &Actor, q: &ListQuery, format: &str) -> Result<(String, Vec<u8>)> {
@@ -1220,7 +1176,7 @@ pub async fn export(app: &App, actor: &Actor, q: &ListQuery, format: &str) -> Re
             let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
             w.write_record(EXPORT_COLUMNS).map_err(|e| err(e.to_string()))?;
             for c in &rows {
-                w.write_record(export_cells(c)).map_err(|e| err(e.to_string()))?;
+                w.write_record(export_cells(c).iter().map(|v| csv_cell(v))).map_err(|e| err(e.to_string()))?;
             }
             Ok(("text/csv; charset=utf-8".into(), w.into_inner().map_err(|e| err(e.to_string()))?))
         }

@@ -16,7 +16,8 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use wuzhi_domain::{Actor, Grant, Role, TerritoryCode};
+use wuzhi_domain::Actor;
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_store::cases::CategoryRow;
 use wuzhi_text::{Example, Model, Options};
 
@@ -396,15 +397,10 @@ pub(crate) async fn auto_dispatch(app: &App, case_ids: &[i64]) -> Result<usize> 
                 _ => continue,
             }
         };
-        let Ok(territory) = TerritoryCode::parse(&r.territory_code) else { continue };
-        // The system acts as a dispatcher of exactly this case's territory.
-        let system =
-            Actor { person_id: 0, grants: vec![Grant { role: Role::Dispatcher, scope: territory, org: None }] };
         let note = json!({"by": "model", "model_version": version, "confidence": confidence, "predicted": label});
-        let filed = crate::cases::act_recorded(
+        let filed = crate::cases::take(
             app,
-            &system,
-            None,
+            Caller::System(System::Classifier),
             r.id,
             Command::File { category: Some(category), priority: None },
             Some(note.clone()),
@@ -414,10 +410,9 @@ pub(crate) async fn auto_dispatch(app: &App, case_ids: &[i64]) -> Result<usize> 
             tracing::info!(case = r.id, error = %e, "automatic filing left to the dispatchers");
             continue;
         }
-        match crate::cases::act_recorded(
+        match crate::cases::take(
             app,
-            &system,
-            None,
+            Caller::System(System::Classifier),
             r.id,
             Command::Dispatch { org_id: None, assign: false },
             Some(note),

@@ -10,6 +10,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, text};
 
 const MAX_SKEW_MS: i64 = 5 * 60 * 1000;
@@ -153,16 +154,12 @@ pub async fn receive(
         reporter_name: None,
         reporter_phone: None,
         anonymous: false,
+        public: None,
         idempotency_key: Some(format!("device{device_id}:{}", e.event_id)),
         fixed_on_spot: None,
         reporter_email: None,
         attributes: None,
     };
-    // The device acts for itself: the timeline records no person, and it may read the
-    // case it reported within its own territory.
-    let as_device = Actor {
-        person_id: 0,
-        grants: vec![wuzhi_domain::Grant { role: wuzhi_domain::Role::Steward, scope: territory.clone(), org: None }],
-    };
-    report_checked(app, &as_device, n, Some(&territory)).await
+    // The device acts for itself: the timeline records no person.
+    report_checked(app, Caller::System(System::Device), n, Some(&territory)).await
 }

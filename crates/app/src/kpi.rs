@@ -258,7 +258,8 @@ pub fn to_csv(rows: &[RankRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record(COLUMNS).map_err(|e| AppError::Internal(e.to_string()))?;
     for r in rows {
-        w.write_record(cells(r)).map_err(|e| AppError::Internal(e.to_string()))?;
+        w.write_record(cells(r).iter().map(|v| crate::cases::csv_cell(v)))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     w.into_inner().map_err(|e| AppError::Internal(e.to_string()))
 }

@@ -39,20 +39,37 @@ impl Seen {
     }
 }
 
+/// The changes of one poll, with the authorisation epoch read in the same poll: a stream
+/// whose person it checked at another epoch checks them again before it tells them more.
+pub struct Batch {
+    pub epoch: i64,
+    pub seen: Vec<Seen>,
+}
+
 pub struct Live {
-    tx: broadcast::Sender<Arc<Vec<Seen>>>,
+    tx: broadcast::Sender<Arc<Batch>>,
     seen: Mutex<(HashSet<i64>, VecDeque<(i64, i64)>)>,
+    epoch: std::sync::atomic::AtomicI64,
 }
 
 impl Default for Live {
     fn default() -> Self {
-        Live { tx: broadcast::channel(64).0, seen: Mutex::new((HashSet::new(), VecDeque::new())) }
+        Live {
+            tx: broadcast::channel(64).0,
+            seen: Mutex::new((HashSet::new(), VecDeque::new())),
+            epoch: std::sync::atomic::AtomicI64::new(-1),
+        }
     }
 }
 
 impl Live {
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<Seen>>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Batch>> {
         self.tx.subscribe()
+    }
+
+    /// The authorisation epoch as this server last read it (`wuzhi_store::kernel`).
+    pub fn epoch(&self) -> i64 {
+        self.epoch.load(std::sync::atomic::Ordering::Acquire)
     }
 }
 
@@ -61,6 +78,8 @@ impl Live {
 pub async fn poll_once(app: &App) -> Result<usize> {
     let now = app.now_ms();
     let mut conn = app.db.read().await?;
+    let epoch = wuzhi_store::kernel::authz_epoch(&mut conn).await?;
+    app.live.epoch.store(epoch, std::sync::atomic::Ordering::Release);
     let mut rows = wuzhi_store::cases::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
     // Told oldest first.
     rows.reverse();
@@ -108,6 +127,6 @@ pub async fn poll_once(app: &App) -> Result<usize> {
     }
     let n = out.len();
     // Nobody listening is not an error.
-    let _ = app.live.tx.send(Arc::new(out));
+    let _ = app.live.tx.send(Arc::new(Batch { epoch, seen: out }));
     Ok(n)
 }

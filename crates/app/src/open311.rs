@@ -11,8 +11,9 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use wuzhi_domain::calendar::{format_local, parse_datetime};
-use wuzhi_domain::case::{Event, Status};
-use wuzhi_domain::{Action, Actor, Level, mask, text};
+use wuzhi_domain::cases::{Command as DomainCommand, Status, public};
+use wuzhi_domain::work::{Caller, System};
+use wuzhi_domain::{Action, Actor, Level, text};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CaseRow;
 use wuzhi_store::open311::{AttributeRow, KeyRow, RequestFilter};
@@ -667,12 +668,13 @@ pub async fn post_request(app: &App, key: &KeyRow, r: NewRequest) -> Result<Post
         reporter_email: email,
         attributes: Some(extra.to_string()),
         anonymous: false,
+        public: None,
         idempotency_key: Some(token.clone()),
         fixed_on_spot: None,
     };
     // Intake names its own fields; an Open311 client knows them by the specification's names.
     let retry = r.idempotency_key.is_some();
-    let answer = report_checked(app, &client(), n, None).await;
+    let answer = report_checked(app, Caller::System(System::Open311Client), n, None).await;
     // A retry finds its case written before; the client may not read cases as staff do, so
     // it gets the request's id by its token.
     if retry && matches!(answer, Err(AppError::Forbidden { .. })) {
@@ -702,11 +704,6 @@ pub async fn post_request(app: &App, key: &KeyRow, r: NewRequest) -> Result<Post
 async fn category_names(app: &App) -> Result<HashMap<String, String>> {
     let mut conn = app.db.read().await?;
     Ok(wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| (c.code, c.name)).collect())
-}
-
-/// An Open311 client acts for itself: no person, no grants.
-fn client() -> Actor {
-    Actor { person_id: 0, grants: vec![] }
 }
 
 /// The idempotency key intake stores for an Open311 token.
@@ -917,7 +914,7 @@ fn note_text(kind: &str, data: &Value) -> String {
         "commented" => "text",
         _ => "",
     };
-    mask::in_text(data.get(field).and_then(Value::as_str).unwrap_or(""))
+    public::text(data.get(field).and_then(Value::as_str).unwrap_or(""))
 }
 
 fn summary(kind: &str) -> &'static str {
@@ -1014,14 +1011,14 @@ fn shape(
         }
         _ => String::new(),
     };
-    let address = r.address.clone().map(|a| mask::in_text(&a)).unwrap_or_else(|| place_name(app, &r.territory_code));
+    let address = r.address.clone().map(|a| public::text(&a)).unwrap_or_else(|| place_name(app, &r.territory_code));
     Request {
         service_request_id: r.id,
         status: status.into(),
         status_notes,
         service_name: r.category_code.as_deref().and_then(|c| names.get(c)).cloned().unwrap_or_default(),
         service_code: r.category_code.clone().unwrap_or_default(),
-        description: mask::in_text(&r.description),
+        description: public::text(&r.description),
         agency_responsible: r.owner_org_id.and_then(|o| orgs.get(&o).cloned()).unwrap_or_default(),
         service_notice: String::new(),
         requested_datetime: format_local(r.created_at_ms),
@@ -1034,8 +1031,8 @@ fn shape(
         address,
         address_id: r.territory_code.clone(),
         zipcode: String::new(),
-        lat: r.lat,
-        long: r.lon,
+        lat: r.lat.map(public::coarse),
+        long: r.lon.map(public::coarse),
         media_url,
         extended_attributes: extensions.then(|| Extended {
             channel: r.channel.clone(),
@@ -1162,7 +1159,7 @@ pub async fn post_update(app: &App, key: &KeyRow, u: NewUpdate) -> Result<i64> {
         text.push_str(&format!(" (update {x})"));
     }
     let text = text::name("description", &text, 2000)?;
-    let seq = crate::cases::append_system_event(app, id, Event::Commented { text }).await?;
+    let seq = crate::cases::system_step(app, System::Open311Client, id, DomainCommand::Comment { text }).await?;
     let mut conn = app.db.read().await?;
     wuzhi_store::open311::event_id(&mut conn, id, seq).await?.ok_or_else(|| AppError::not_found("update"))
 }

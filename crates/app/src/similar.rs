@@ -95,8 +95,15 @@ fn township_prefix(code: &str) -> &str {
     &code[..code.len().min(9)]
 }
 
+/// Whether the person may see the case among the candidates: one they may read, or a
+/// public one (shown as the public sees it: subject masked, no reporter, no point).
+fn may_see(actor: &Actor, r: &CaseRow) -> bool {
+    r.public || crate::cases::can_read(actor, r).unwrap_or(false)
+}
+
 async fn candidates(
     app: &App,
+    actor: &Actor,
     me: Option<i64>,
     prof: &Profile,
     point: Option<(f64, f64)>,
@@ -109,7 +116,8 @@ async fn candidates(
         let since = at_ms - rule.window_ms;
         wuzhi_store::text::reported_between(&mut conn, township_prefix(territory), since, i64::MAX, CANDIDATES).await?
     };
-    let rows: Vec<CaseRow> = rows.into_iter().filter(|r| Some(r.id) != me && r.status != "rejected").collect();
+    let rows: Vec<CaseRow> =
+        rows.into_iter().filter(|r| Some(r.id) != me && r.status != "rejected" && may_see(actor, r)).collect();
     let (rows, profiles) = profiles_of(app, rows).await?;
     let here = Sighting { profile: prof, point, at_ms };
     let mut out: Vec<(CaseRow, wuzhi_text::similar::Match)> = Vec::new();
@@ -149,7 +157,7 @@ async fn candidates(
 }
 
 /// Cases that may already report what a draft reports (before it is submitted).
-pub async fn for_draft(app: &App, d: &Draft) -> Result<Vec<Candidate>> {
+pub async fn for_draft(app: &App, actor: &Actor, d: &Draft) -> Result<Vec<Candidate>> {
     let subject = d.subject.trim();
     if subject.is_empty() && d.detail.trim().is_empty() {
         return Err(AppError::invalid("subject", "give a subject or a detail to compare"));
@@ -176,7 +184,7 @@ pub async fn for_draft(app: &App, d: &Draft) -> Result<Vec<Candidate>> {
         _ => return Err(AppError::invalid("lat", "give both lon and lat")),
     };
     let prof = profile(subject, &d.detail);
-    candidates(app, None, &prof, point, &territory, app.now_ms()).await
+    candidates(app, actor, None, &prof, point, &territory, app.now_ms()).await
 }
 
 /// Cases that may be the same matter as case `id` (for its dispatcher).
@@ -189,7 +197,7 @@ pub async fn for_case(app: &App, actor: &Actor, id: i64) -> Result<Vec<Candidate
         return Err(AppError::Forbidden { action: "read this case".into() });
     }
     let prof = profile(&r.subject, &r.description);
-    candidates(app, Some(r.id), &prof, r.lon.zip(r.lat), &r.territory_code, r.created_at_ms).await
+    candidates(app, actor, Some(r.id), &prof, r.lon.zip(r.lat), &r.territory_code, r.created_at_ms).await
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -205,6 +213,10 @@ pub async fn support(app: &App, actor: &Actor, id: i64) -> Result<Supported> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let r = wuzhi_store::cases::get(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("case {id}")))?;
+    // One supports what one may see: a public case, or one the person may read.
+    if !may_see(actor, &r) {
+        return Err(AppError::Forbidden { action: "support this case".into() });
+    }
     if r.merged_into.is_some() || matches!(r.status.as_str(), "closed" | "rejected") {
         return Err(AppError::Conflict { field: "status".into(), reason: format!("case {id} is no longer open") });
     }

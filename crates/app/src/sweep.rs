@@ -4,11 +4,11 @@
 //! app server runs it on a timer (cases are updated under optimistic concurrency, so two
 //! servers sweeping at once do each step once).
 
-use crate::{App, Result};
+use crate::{App, AppError, Result};
 use serde::Serialize;
 use wuzhi_domain::calendar::TimeLimit;
-use wuzhi_domain::case::{CaseState, Event};
-use wuzhi_store::StoreError;
+use wuzhi_domain::cases::Command;
+use wuzhi_domain::work::{Caller, System};
 
 /// Warn this long before a stage is due.
 pub const WARN_BEFORE_MS: i64 = 3_600_000;
@@ -27,8 +27,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     let mut out = Outcome::default();
     let mut conn = app.db.read().await?;
     let soon = wuzhi_store::cases::due_soon_unwarned(&mut conn, now, now + WARN_BEFORE_MS, BATCH).await?;
-    let late = wuzhi_store::cases::due_before(&mut conn, now, false, BATCH).await?;
-    let overdue = wuzhi_store::cases::due_before(&mut conn, now, true, BATCH).await?;
+    let late = wuzhi_store::cases::due_before(&mut conn, now, BATCH).await?;
     drop(conn);
 
     for (id, due) in soon {
@@ -43,66 +42,66 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
         }
         wuzhi_store::commit(tx).await?;
     }
-    for id in late {
-        if step(app, id, |row, _| row.due_at_ms.map(|d| Event::MarkedOverdue { stage_due_ms: d })).await? {
+    for (id, due) in late {
+        if step(app, id, |_| Some(Command::MarkOverdue { stage_due_ms: due })).await? {
             out.marked_overdue += 1;
         }
     }
-    for id in overdue {
-        let escalated = step(app, id, |row, target| {
-            let due = row.due_at_ms?;
-            let escalatable = matches!(row.status.as_str(), "filed" | "dispatched" | "handling");
-            let org = target?;
-            (escalatable && cal.due(due, TimeLimit::WorkingDays(1)) < now).then(|| Event::Escalated {
-                org,
-                reason: "超期一个工作日未办结，自动升级".into(),
-                due_ms: cal.due(now, TimeLimit::WorkingHours(2)),
+    // Escalation: overdue cases in a stage that can be escalated, earliest due first, page by
+    // page. Whether one is late enough grows with its due time, so the first that is not ends
+    // the pass (cases that can never be escalated are not in the list, so they cannot crowd
+    // out those that can).
+    let escalatable = wuzhi_domain::cases::Status::escalatable();
+    let mut after: Option<(i64, i64)> = None;
+    'pages: loop {
+        let mut conn = app.db.read().await?;
+        let page = wuzhi_store::cases::overdue_in(&mut conn, &escalatable, after, BATCH).await?;
+        drop(conn);
+        for &(id, due) in &page {
+            if cal.due(due, TimeLimit::WorkingDays(1)) >= now {
+                break 'pages;
+            }
+            let escalated = step(app, id, |target| {
+                Some(Command::Escalate {
+                    org: target?,
+                    reason: "超期一个工作日未办结，自动升级".into(),
+                    due_ms: cal.due(now, TimeLimit::WorkingHours(2)),
+                })
             })
-        })
-        .await?;
-        if escalated {
-            out.escalated += 1;
+            .await?;
+            if escalated {
+                out.escalated += 1;
+            }
+        }
+        match page.last() {
+            Some(&(id, due)) if page.len() as i64 == BATCH => after = Some((due, id)),
+            _ => break,
         }
     }
     Ok(out)
 }
 
-/// Applies the system's event to one case if `decide` returns one; false when there was
-/// nothing to do or another server got there first.
-async fn step(
-    app: &App,
-    id: i64,
-    decide: impl FnOnce(&wuzhi_store::cases::CaseRow, Option<i64>) -> Option<Event>,
-) -> Result<bool> {
+/// Takes the sweep's step on one case if `command` gives one (it gets the command centre
+/// above the case); false when `decide` refuses it (nothing to do any more) or another
+/// server got there first.
+async fn step(app: &App, id: i64, command: impl FnOnce(Option<i64>) -> Option<Command>) -> Result<bool> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let Some(mut row) = wuzhi_store::cases::get(&mut tx, id).await? else {
         return Ok(false);
     };
     let target = crate::cases::command_centre_above(app, &mut tx, &row).await?;
-    let Some(event) = decide(&row, target) else {
+    let Some(command) = command(target) else {
         return Ok(false);
     };
-    let state: CaseState = crate::cases::state_of(&row)?;
-    let Ok(next) = state.apply(&event, now) else {
-        return Ok(false);
-    };
-    let before = row.clone();
-    crate::cases::project(&mut row, &next, now);
-    match wuzhi_store::cases::update(&mut tx, &before, &row).await {
-        Ok(()) => {}
-        Err(StoreError::NotFound) => return Ok(false),
-        Err(e) => return Err(e.into()),
+    let state = crate::cases::state_of(&row)?;
+    let caller = Caller::System(System::Sweep);
+    let rel = crate::cases::relation(caller, &row)?;
+    match crate::cases::step_in(&mut tx, &mut row, &state, &rel, &command, caller, None, now).await {
+        Ok(_) => {}
+        Err(AppError::Conflict { .. }) => return Ok(false),
+        Err(e) => return Err(e),
     }
-    wuzhi_store::cases::append_event(
-        &mut tx,
-        id,
-        now,
-        None,
-        event.kind(),
-        &serde_json::to_string(&event).unwrap_or_default(),
-    )
-    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(true)
 }

@@ -145,43 +145,63 @@ pub struct Outcome {
     pub dead: usize,
 }
 
-/// Attempts every due delivery once, as `worker`.
+/// How long one attempt may take before it counts as failed.
+const ATTEMPT_TIMEOUT_MS: i64 = 10_000;
+/// How many deliveries one pass claims; they are attempted at the same time.
+const BATCH: i64 = 20;
+/// A claim lasts longer than every attempt it covers (they run at once, each bounded by the
+/// timeout), so no other server can take a delivery while it is still being sent.
+const LEASE_MS: i64 = 3 * ATTEMPT_TIMEOUT_MS;
+
+/// Attempts every claimed due delivery once, as `worker`, all at the same time: one slow
+/// receiver does not hold up the others. An attempt that would start after its claim might
+/// have lapsed is left for the next pass.
 pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Result<Outcome> {
     let now = app.now_ms();
+    let lease_until = now + LEASE_MS;
     let mut tx = app.db.write().await?;
-    let due = wuzhi_store::webhooks::claim(&mut tx, worker, now, now + 120_000, 100).await?;
-    let hooks = wuzhi_store::webhooks::list(&mut tx).await?;
+    let due = wuzhi_store::webhooks::claim(&mut tx, worker, now, lease_until, BATCH).await?;
+    let hooks = if due.is_empty() { Vec::new() } else { wuzhi_store::webhooks::list(&mut tx).await? };
     wuzhi_store::commit(tx).await?;
+    let attempts = due.into_iter().filter_map(|d| {
+        let hook = hooks.iter().find(|h| h.id == d.webhook_id)?.clone();
+        Some(async move {
+            let ts = app.now_ms();
+            if ts + ATTEMPT_TIMEOUT_MS >= lease_until {
+                return None;
+            }
+            let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
+                .to_string();
+            let sig = crate::devices::sign(&hook.secret, ts, body.as_bytes());
+            let sent = client
+                .post(&hook.url)
+                .header("content-type", "application/json")
+                .header("x-wuzhi-event", &d.topic)
+                .header("x-wuzhi-delivery", d.id.to_string())
+                .header("x-wuzhi-timestamp", ts.to_string())
+                .header("x-wuzhi-signature", format!("sha256={sig}"))
+                .body(body)
+                .timeout(std::time::Duration::from_millis(ATTEMPT_TIMEOUT_MS as u64))
+                .send()
+                .await;
+            let error = match sent {
+                Ok(r) if r.status().is_success() => None,
+                Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
+                Err(e) => Some(format!("{e}")),
+            };
+            Some((d, error))
+        })
+    });
+    let results = futures_util::future::join_all(attempts).await;
     let mut out = Outcome::default();
-    for d in due {
-        let Some(hook) = hooks.iter().find(|h| h.id == d.webhook_id) else { continue };
-        let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
-            .to_string();
-        let ts = app.now_ms();
-        let sig = crate::devices::sign(&hook.secret, ts, body.as_bytes());
-        let sent = client
-            .post(&hook.url)
-            .header("content-type", "application/json")
-            .header("x-wuzhi-event", &d.topic)
-            .header("x-wuzhi-delivery", d.id.to_string())
-            .header("x-wuzhi-timestamp", ts.to_string())
-            .header("x-wuzhi-signature", format!("sha256={sig}"))
-            .body(body)
-            .timeout(std::time::Duration::from_secs(10))
-            .send()
-            .await;
-        let error = match sent {
-            Ok(r) if r.status().is_success() => None,
-            Ok(r) => Some(format!("HTTP {}", r.status().as_u16())),
-            Err(e) => Some(format!("{e}")),
-        };
-        let now = app.now_ms();
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    for (d, error) in results.into_iter().flatten() {
         let (status, next) = match &error {
             None => ("delivered", now),
             Some(_) if d.attempts + 1 >= MAX_ATTEMPTS => ("dead", now),
             Some(_) => ("pending", now + backoff_ms(d.attempts)),
         };
-        let mut tx = app.db.write().await?;
         if wuzhi_store::webhooks::finish(&mut tx, d.id, worker, status, next, error.as_deref(), now).await? {
             match status {
                 "delivered" => out.delivered += 1,
@@ -189,8 +209,8 @@ pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Resu
                 _ => out.failed += 1,
             }
         }
-        wuzhi_store::commit(tx).await?;
     }
+    wuzhi_store::commit(tx).await?;
     Ok(out)
 }
 

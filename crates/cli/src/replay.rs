@@ -244,8 +244,12 @@ pub async fn la311(
                 differ("address", row.address_string(), text("address"));
                 differ("status", "open".into(), text("status"));
                 let coord = |k: &str| r[k].as_f64().map(|v| format!("{v:.9}")).unwrap_or_default();
+                // Public reads show locations as the public sees them (to about 100 m).
                 let sent = |v: &Option<String>| {
-                    v.as_deref().and_then(|s| s.parse::<f64>().ok()).map(|v| format!("{v:.9}")).unwrap_or_default()
+                    v.as_deref()
+                        .and_then(|s| s.parse::<f64>().ok())
+                        .map(|v| format!("{:.9}", wuzhi_domain::cases::public::coarse(v)))
+                        .unwrap_or_default()
                 };
                 differ("lat", sent(&row.lat), coord("lat"));
                 differ("long", sent(&row.long), coord("long"));

@@ -6,7 +6,7 @@
 
 pub mod audit;
 pub mod calendar;
-pub mod case;
+pub mod cases;
 pub mod error;
 pub mod kpi;
 pub mod mask;
@@ -14,6 +14,7 @@ pub mod org;
 pub mod permission;
 pub mod territory;
 pub mod text;
+pub mod work;
 
 pub use error::Invalid;
 pub use org::OrgKind;

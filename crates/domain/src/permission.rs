@@ -73,7 +73,9 @@ impl Role {
         use Action::*;
         match self {
             Role::Resident => &[],
-            Role::GridWorker => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData, ReadCase, VerifyCase],
+            Role::GridWorker => {
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData, ReadCase, VerifyCase, FixOnSpot]
+            }
             Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::CommunityStaff => &[
                 ReadTerritory,
@@ -152,6 +154,9 @@ pub enum Action {
     TakeCalls,
     /// Edit the category taxonomy and the working calendar.
     ManageCategories,
+    /// 就地解决: fix a patrol finding on the spot in one's own grid (filed, handled and
+    /// verified at once, so it counts as closed on time).
+    FixOnSpot,
 }
 
 impl Action {
@@ -174,6 +179,7 @@ impl Action {
             Action::MergeCase => "merge_case",
             Action::TakeCalls => "take_calls",
             Action::ManageCategories => "manage_categories",
+            Action::FixOnSpot => "fix_on_spot",
         }
     }
 

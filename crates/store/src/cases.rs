@@ -6,6 +6,7 @@
 
 use crate::{Conn, Result, StoreError, scope_filter};
 use sqlx::{AssertSqlSafe, Row};
+use wuzhi_domain::cases::Status;
 
 #[derive(Debug, Clone, Default)]
 pub struct CaseRow {
@@ -27,6 +28,8 @@ pub struct CaseRow {
     /// Given through Open311; personal data like the phone.
     pub reporter_email: Option<String>,
     pub anonymous: bool,
+    /// Shown to the public (see `wuzhi_domain::cases::public`).
+    pub public: bool,
     pub owner_org_id: Option<i64>,
     pub due_at_ms: Option<i64>,
     pub overdue: bool,
@@ -57,7 +60,7 @@ pub(crate) const COLS: &str = "id, channel, kind, subject, description, category
     territory_code, reporter_id, reporter_name, reporter_phone, anonymous, owner_org_id, due_at_ms, overdue, returns, \
     total_returns, dispatches, reworks, extension_until_ms, satisfaction, merged_into, filed_at_ms, closed_at_ms, \
     closed_late, filed_late, summons, summon_due_ms, cooperating, attributes, reporter_email, created_at_ms, updated_at_ms, \
-    version";
+    version, public";
 
 pub(crate) fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
     Ok(CaseRow {
@@ -99,6 +102,7 @@ pub(crate) fn row(r: &sqlx::any::AnyRow) -> Result<CaseRow> {
         created_at_ms: r.try_get("created_at_ms")?,
         updated_at_ms: r.try_get("updated_at_ms")?,
         version: r.try_get("version")?,
+        public: r.try_get::<i64, _>("public")? != 0,
     })
 }
 
@@ -108,8 +112,8 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     Ok(sqlx::query_scalar(
         "INSERT INTO cases (channel, kind, subject, description, category_code, priority, status, lon, lat, address, \
          territory_code, reporter_id, reporter_name, reporter_phone, anonymous, due_at_ms, created_at_ms, updated_at_ms, \
-         idempotency_key, attributes, reporter_email) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) \
+         idempotency_key, attributes, reporter_email, public) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
     )
     .bind(&c.channel)
@@ -133,6 +137,7 @@ pub async fn insert(conn: &mut Conn, c: &CaseRow, idempotency_key: Option<&str>)
     .bind(idempotency_key)
     .bind(&c.attributes)
     .bind(&c.reporter_email)
+    .bind(c.public as i64)
     .fetch_optional(&mut *conn)
     .await?)
 }
@@ -519,33 +524,60 @@ pub async fn find_org_for(
 
 // ---- deadline sweep ----
 
-/// Ids of open cases (not parked) whose stage is due before `before_ms` and that match
-/// `overdue`; at most `limit`, earliest due first.
-pub async fn due_before(conn: &mut Conn, before_ms: i64, overdue: bool, limit: i64) -> Result<Vec<i64>> {
-    let rows = sqlx::query(
-        "SELECT id FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
-         AND due_at_ms < $1 AND overdue = $2 ORDER BY due_at_ms LIMIT $3",
-    )
-    .bind(before_ms)
-    .bind(overdue as i64)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+/// `status IN (…)` over the open statuses as the domain defines them ([`Status::open`]):
+/// every query of open cases uses this, so the set is written once.
+pub fn open_statuses() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| status_in(&Status::open()))
+}
+
+/// `status IN ('a', 'b')` for statuses named by the domain (never user input).
+pub fn status_in(statuses: &[&str]) -> String {
+    let quoted: Vec<String> = statuses
+        .iter()
+        .inspect(|s| assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "status name {s}"))
+        .map(|s| format!("'{s}'"))
+        .collect();
+    format!("status IN ({})", quoted.join(", "))
+}
+
+/// Open cases whose stage was due before `before_ms` and that are not yet marked overdue, with
+/// their due time; at most `limit`, earliest due first. (A parked case has no due time.)
+pub async fn due_before(conn: &mut Conn, before_ms: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
+    let sql = format!(
+        "SELECT id, due_at_ms FROM cases WHERE {} AND due_at_ms < $1 AND overdue = 0 ORDER BY due_at_ms, id LIMIT $2",
+        open_statuses()
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(before_ms).bind(limit).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
+/// Overdue cases in one of `statuses`, earliest due first, after `(due, id)`: a page of at
+/// most `limit`, with their due times.
+pub async fn overdue_in(
+    conn: &mut Conn,
+    statuses: &[&str],
+    after: Option<(i64, i64)>,
+    limit: i64,
+) -> Result<Vec<(i64, i64)>> {
+    let (due, id) = after.unwrap_or((i64::MIN, i64::MIN));
+    let sql = format!(
+        "SELECT id, due_at_ms FROM cases WHERE {} AND overdue = 1 AND due_at_ms IS NOT NULL          AND (due_at_ms > $1 OR (due_at_ms = $1 AND id > $2)) ORDER BY due_at_ms, id LIMIT $3",
+        status_in(statuses)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(due).bind(id).bind(limit).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 
 /// Open cases due between now and `until_ms` whose current due time was not warned yet.
 pub async fn due_soon_unwarned(conn: &mut Conn, now_ms: i64, until_ms: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
-    let rows = sqlx::query(
-        "SELECT id, due_at_ms FROM cases WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled') \
+    let sql = format!(
+        "SELECT id, due_at_ms FROM cases WHERE {} \
          AND overdue = 0 AND due_at_ms >= $1 AND due_at_ms < $2 AND (warned_due_ms IS NULL OR warned_due_ms <> due_at_ms) \
          ORDER BY due_at_ms LIMIT $3",
-    )
-    .bind(now_ms)
-    .bind(until_ms)
-    .bind(limit)
-    .fetch_all(&mut *conn)
-    .await?;
+        open_statuses()
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql)).bind(now_ms).bind(until_ms).bind(limit).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }
 

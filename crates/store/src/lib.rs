@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod cases;
+pub mod kernel;
 pub mod kpi;
 pub mod migrate;
 pub mod open311;

@@ -22,6 +22,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "roll-ups", include_str!("../migrations/0009_rollups.sql")),
     (10, "open311", include_str!("../migrations/0010_open311.sql")),
     (11, "text", include_str!("../migrations/0011_text.sql")),
+    (12, "cases: public", include_str!("../migrations/0012_cases_public.sql")),
+    (13, "kernel", include_str!("../migrations/0013_kernel.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -149,7 +149,8 @@ pub struct RequestFilter {
 
 /// Cases for the public Open311 reads, newest first.
 pub async fn requests(conn: &mut Conn, f: &RequestFilter) -> Result<Vec<CaseRow>> {
-    let mut sql = format!("SELECT {COLS} FROM cases WHERE 1 = 1");
+    // Only public cases: the rule is the domain's, applied when each case was reported.
+    let mut sql = format!("SELECT {COLS} FROM cases WHERE public = 1");
     let mut binds: Vec<String> = Vec::new();
     let mut list = |col: &str, vals: &[String], sql: &mut String| {
         let mut ph = Vec::new();

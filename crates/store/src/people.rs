@@ -178,7 +178,7 @@ pub async fn insert_membership(
     post: &str,
     now_ms: i64,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO memberships (person_id, organisation_id, role, scope_code, post, start_ms) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(person_id)
@@ -188,7 +188,9 @@ pub async fn insert_membership(
     .bind(post)
     .bind(now_ms)
     .fetch_one(&mut *conn)
-    .await?)
+    .await?;
+    crate::kernel::bump_authz(conn).await?;
+    Ok(id)
 }
 
 /// Memberships of a person that are active at `now_ms`.
@@ -234,6 +236,7 @@ pub async fn end_membership(conn: &mut Conn, id: i64, now_ms: i64) -> Result<boo
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    crate::kernel::bump_authz(conn).await?;
     Ok(n == 1)
 }
 
@@ -260,7 +263,7 @@ pub async fn insert_session(
 
 pub async fn delete_session(conn: &mut Conn, token_hash: &str) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&mut *conn).await?;
-    Ok(())
+    crate::kernel::bump_authz(conn).await
 }
 
 /// Ends every session of a person except `keep` (after a password change).
@@ -270,7 +273,7 @@ pub async fn delete_other_sessions(conn: &mut Conn, person_id: i64, keep: &str) 
         .bind(keep)
         .execute(&mut *conn)
         .await?;
-    Ok(())
+    crate::kernel::bump_authz(conn).await
 }
 
 pub async fn insert_api_token(
@@ -322,6 +325,7 @@ pub async fn revoke_api_token(conn: &mut Conn, id: i64, person_id: i64, now_ms: 
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    crate::kernel::bump_authz(conn).await?;
     Ok(n == 1)
 }
 
@@ -350,13 +354,14 @@ pub async fn set_disabled(conn: &mut Conn, person_id: i64, disabled: bool) -> Re
         .execute(&mut *conn)
         .await?
         .rows_affected();
+    crate::kernel::bump_authz(conn).await?;
     Ok(n == 1)
 }
 
 /// Ends every session of a person (account disabled or password reset).
 pub async fn delete_sessions_of(conn: &mut Conn, person_id: i64) -> Result<()> {
     sqlx::query("DELETE FROM sessions WHERE person_id = $1").bind(person_id).execute(&mut *conn).await?;
-    Ok(())
+    crate::kernel::bump_authz(conn).await
 }
 
 /// A live session with its person's active posts, in one round trip:

@@ -1010,6 +1010,17 @@ pub async fn import_category_attributes(
 
 // ---- live updates ----
 
+/// How long a live stream trusts its person's posts without a new look.
+const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Who a live stream tells, and when that was last checked.
+struct Watch {
+    epoch: i64,
+    at: std::time::Instant,
+    actor: wuzhi_domain::Actor,
+    who: Authed,
+}
+
 /// Server-sent events: one `change` event (`{id, case_id, kind, status, territory_code}`)
 /// for each change to a case the signed-in person may read, as it happens on any app
 /// server; a comment every 15 seconds keeps the connection open. Not in the OpenAPI
@@ -1022,17 +1033,31 @@ pub async fn events(
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     let rx = state.app.live.subscribe();
-    let actor = a.actor;
+    // The person is checked again before a batch is told whenever rights may have shrunk
+    // anywhere since the last check (the authorisation epoch moved), and at least every
+    // minute (a session that simply expired): a stream never outlives its session or posts.
+    let watch = Watch { epoch: state.app.live.epoch(), at: std::time::Instant::now(), actor: a.actor.clone(), who: a };
     let stream = futures_util::stream::unfold(
-        (rx, actor, std::collections::VecDeque::new()),
-        |(mut rx, actor, mut queue)| async move {
+        (rx, watch, state, std::collections::VecDeque::new()),
+        |(mut rx, mut watch, state, mut queue)| async move {
             loop {
                 if let Some(ev) = queue.pop_front() {
-                    return Some((Ok(ev), (rx, actor, queue)));
+                    return Some((Ok(ev), (rx, watch, state, queue)));
                 }
                 match rx.recv().await {
                     Ok(batch) => {
-                        for s in batch.iter().filter(|s| s.visible_to(&actor)) {
+                        if batch.epoch != watch.epoch || watch.at.elapsed() > RECHECK_EVERY {
+                            match watch.who.again(&state.app).await {
+                                Ok(Some(actor)) => {
+                                    watch.actor = actor;
+                                    watch.epoch = batch.epoch;
+                                    watch.at = std::time::Instant::now();
+                                }
+                                // Signed out, revoked, disabled, or the check failed: the stream ends.
+                                _ => return None,
+                            }
+                        }
+                        for s in batch.seen.iter().filter(|s| s.visible_to(&watch.actor)) {
                             let data = serde_json::to_string(&s.change).unwrap_or_default();
                             queue.push_back(Event::default().event("change").id(s.change.id.to_string()).data(data));
                         }
@@ -1177,10 +1202,10 @@ pub async fn set_classifier_settings(
     responses((status = 200, body = Vec<wuzhi_app::similar::Candidate>), (status = 400, body = ErrorBody)))]
 pub async fn similar_to_draft(
     State(state): State<AppState>,
-    _a: Authed,
+    a: Authed,
     ApiJson(b): ApiJson<wuzhi_app::similar::Draft>,
 ) -> ApiResult<Json<Vec<wuzhi_app::similar::Candidate>>> {
-    Ok(Json(wuzhi_app::similar::for_draft(&state.app, &b).await?))
+    Ok(Json(wuzhi_app::similar::for_draft(&state.app, &a.actor, &b).await?))
 }
 
 /// Cases that may be the same matter as this one (merge candidates).

@@ -17,6 +17,25 @@ pub struct Authed {
     pub actor: Actor,
     /// The session token when signed in through the browser (not an API token).
     pub session: Option<String>,
+    /// The API token when signed in with one.
+    pub bearer: Option<String>,
+}
+
+impl Authed {
+    /// The person behind the same credential now: their posts as they are, or `None` once the
+    /// session has ended, the token was revoked or the account disabled.
+    pub async fn again(&self, app: &wuzhi_app::App) -> Result<Option<wuzhi_domain::Actor>, AppError> {
+        if let Some(token) = &self.bearer {
+            return match wuzhi_app::auth::token_person(app, token).await? {
+                Some(person) => Ok(Some(app.actor(person).await?)),
+                None => Ok(None),
+            };
+        }
+        match &self.session {
+            Some(token) => Ok(wuzhi_app::auth::session_actor(app, token).await?.map(|(actor, _)| actor)),
+            None => Ok(None),
+        }
+    }
 }
 
 pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
@@ -39,7 +58,8 @@ impl FromRequestParts<AppState> for Authed {
         if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
             let token = auth.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).ok_or(AppError::Unauthenticated)?;
             let person = wuzhi_app::auth::token_person(app, token.trim()).await?.ok_or(AppError::Unauthenticated)?;
-            return Ok(Authed { actor: app.actor(person).await?, session: None });
+            let bearer = Some(token.trim().to_owned());
+            return Ok(Authed { actor: app.actor(person).await?, session: None, bearer });
         }
         let token = cookie(parts, SESSION_COOKIE).ok_or(AppError::Unauthenticated)?.to_owned();
         let (actor, csrf) = wuzhi_app::auth::session_actor(app, &token).await?.ok_or(AppError::Unauthenticated)?;
@@ -51,7 +71,7 @@ impl FromRequestParts<AppState> for Authed {
                 return Err(AppError::Csrf.into());
             }
         }
-        Ok(Authed { actor, session: Some(token) })
+        Ok(Authed { actor, session: Some(token), bearer: None })
     }
 }
 

@@ -266,6 +266,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// One pass of a background worker.
+type Pass = std::pin::Pin<Box<dyn Future<Output = Result<(), wuzhi_app::AppError>> + Send>>;
+
 pub struct Application {
     listener: TcpListener,
     state: AppState,
@@ -293,69 +296,95 @@ impl Application {
         self.listener.local_addr().expect("bound")
     }
 
-    /// Serves until `shutdown` resolves, then finishes the requests in flight. A background
-    /// task processes the outbox (every second), keeps the grid index in step with territory
-    /// changes made by other servers (every 5 s) and sweeps deadlines (every minute); another
-    /// keeps this server's search index current (every second; rebuilds run there too).
+    /// Serves until `shutdown` resolves, then finishes the requests in flight. Each
+    /// background worker runs in a loop of its own, so a slow one (a webhook receiver that
+    /// times out, a search rebuild) holds up none of the others: the outbox and live updates
+    /// every second, webhooks every two, the grid index's freshness every five, the deadline
+    /// sweep every minute, this server's search index every second.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = self.state.app.clone();
         let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
-        let run_workers = self.background;
-        let client = reqwest::Client::new();
-        let background = tokio::spawn(async move {
-            if !run_workers {
-                return;
-            }
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            let mut n: u64 = 0;
-            loop {
-                tick.tick().await;
-                n += 1;
-                if let Err(e) = wuzhi_app::notify::run_once(&app, &worker).await {
-                    tracing::warn!(error = %e, "outbox pass failed");
-                }
-                if let Err(e) = wuzhi_app::live::poll_once(&app).await {
-                    tracing::warn!(error = %e, "live poll failed");
-                }
-                if n % 2 == 0 {
-                    if let Err(e) = wuzhi_app::webhooks::run_once(&app, &worker, &client).await {
-                        tracing::warn!(error = %e, "webhook pass failed");
-                    }
-                }
-                if n % 5 == 0 {
-                    if let Err(e) = app.refresh_index_if_stale().await {
-                        tracing::warn!(error = %e, "grid index refresh failed");
-                    }
-                }
-                if n % 60 == 0 {
-                    match wuzhi_app::sweep::run_once(&app).await {
-                        Ok(o) if o.marked_overdue + o.escalated + o.warned > 0 => {
-                            tracing::info!(?o, "deadline sweep")
+        let mut workers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
+        if self.background {
+            let every = |secs: u64, name: &'static str, pass: Box<dyn Fn() -> Pass + Send + Sync>| {
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_secs(secs));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    loop {
+                        tick.tick().await;
+                        if let Err(e) = pass().await {
+                            tracing::warn!(error = %e, worker = name, "background pass failed");
                         }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "deadline sweep failed"),
                     }
-                }
-            }
-        });
-        // Search indexing on its own: a rebuild takes minutes and must not hold up the rest.
-        let app = self.state.app.clone();
-        let indexing = tokio::spawn(async move {
-            if !run_workers {
-                return;
-            }
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                if let Err(e) = wuzhi_app::search::index_once(&app).await {
-                    tracing::warn!(error = %e, "search indexing failed");
-                }
-            }
-        });
+                })
+            };
+            let (a, w) = (app.clone(), worker.clone());
+            workers.push(every(
+                1,
+                "outbox",
+                Box::new(move || {
+                    let (a, w) = (a.clone(), w.clone());
+                    Box::pin(async move { wuzhi_app::notify::run_once(&a, &w).await.map(drop) })
+                }),
+            ));
+            let a = app.clone();
+            workers.push(every(
+                1,
+                "live",
+                Box::new(move || {
+                    let a = a.clone();
+                    Box::pin(async move { wuzhi_app::live::poll_once(&a).await.map(drop) })
+                }),
+            ));
+            let (a, w, client) = (app.clone(), worker.clone(), reqwest::Client::new());
+            workers.push(every(
+                2,
+                "webhooks",
+                Box::new(move || {
+                    let (a, w, c) = (a.clone(), w.clone(), client.clone());
+                    Box::pin(async move { wuzhi_app::webhooks::run_once(&a, &w, &c).await.map(drop) })
+                }),
+            ));
+            let a = app.clone();
+            workers.push(every(
+                5,
+                "grid index",
+                Box::new(move || {
+                    let a = a.clone();
+                    Box::pin(async move { a.refresh_index_if_stale().await.map(drop) })
+                }),
+            ));
+            let a = app.clone();
+            workers.push(every(
+                60,
+                "sweep",
+                Box::new(move || {
+                    let a = a.clone();
+                    Box::pin(async move {
+                        let o = wuzhi_app::sweep::run_once(&a).await?;
+                        if o.marked_overdue + o.escalated + o.warned > 0 {
+                            tracing::info!(?o, "deadline sweep");
+                        }
+                        Ok(())
+                    })
+                }),
+            ));
+            // Search indexing: a rebuild takes minutes and holds up nothing else.
+            let a = app.clone();
+            workers.push(every(
+                1,
+                "search",
+                Box::new(move || {
+                    let a = a.clone();
+                    Box::pin(async move { wuzhi_app::search::index_once(&a).await.map(drop) })
+                }),
+            ));
+        }
         let router = router(self.state);
         let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
-        background.abort();
-        indexing.abort();
+        for w in workers {
+            w.abort();
+        }
         res
     }
 }

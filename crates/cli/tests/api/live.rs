@@ -108,3 +108,38 @@ async fn a_burst_of_changes_does_not_hold_up_later_ones() {
     let seen = changes(&mut centre, Duration::from_millis(500)).await;
     assert_eq!(seen.iter().map(|c| c["case_id"].as_i64().unwrap()).collect::<Vec<_>>(), [later]);
 }
+
+/// Reading found that a stream kept the person and posts of the moment it connected: after
+/// signing out, or losing the post that let them read a case, they were still told.
+#[tokio::test]
+async fn a_stream_ends_with_its_session_and_follows_its_posts() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let report = |subject: &str| json!({"channel": "app", "kind": "report", "subject": subject, "description": "d", "lon": x, "lat": y});
+    let dispatcher = app.login("dispatcher").await;
+    let mut signed_out = subscribe(&app, &dispatcher).await;
+    let leader = app.login("district_leader").await;
+    let mut demoted = subscribe(&app, &leader).await;
+    assert_eq!(app.post(&resident, "/api/cases", report("第一件")).await.status, StatusCode::CREATED);
+    wuzhi_app::live::poll_once(&app.app).await.unwrap();
+    assert_eq!(changes(&mut signed_out, Duration::from_millis(500)).await.len(), 1);
+    assert_eq!(changes(&mut demoted, Duration::from_millis(500)).await.len(), 1);
+
+    // The dispatcher signs out; the district leader's post ends.
+    let r = app.call(Some(&dispatcher), reqwest::Method::DELETE, "/api/session", None).await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let leader_id = app.person_id("district_leader").await;
+    let posts = app.get(&admin, &format!("/api/people/{leader_id}/memberships")).await.body;
+    for m in posts.as_array().unwrap() {
+        let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{}", m["id"]), None).await;
+        assert!(r.status.is_success(), "{}", r.text);
+    }
+    assert_eq!(app.post(&resident, "/api/cases", report("第二件")).await.status, StatusCode::CREATED);
+    wuzhi_app::live::poll_once(&app.app).await.unwrap();
+    assert!(changes(&mut signed_out, Duration::from_millis(500)).await.is_empty(), "the session has ended");
+    assert!(changes(&mut demoted, Duration::from_millis(500)).await.is_empty(), "no post reads the case any more");
+    // The ended session's stream is closed by the server.
+    assert!(matches!(signed_out.chunk().await, Ok(None) | Err(_)));
+}

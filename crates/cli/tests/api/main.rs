@@ -6,6 +6,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod cases;
+mod core;
 mod durability;
 mod live;
 mod open311;

@@ -1,6 +1,7 @@
-//! The case (案件/工单) state machine: a pure function from the current state and one event
-//! to the next state, or a refusal that says why. The store keeps the events as an
-//! append-only timeline and this state as a projection, both in one transaction.
+//! The case (案件/工单) workflow, the first user of the work-item kernel ([`crate::work`]):
+//! `decide` (in `decide.rs`) says whether a caller may take a step now and which event
+//! records it; `apply` here is that event's effect on the state. The store keeps the events
+//! as an append-only timeline and this state as a projection, both in one transaction.
 //!
 //! The closed loop: 信息收集 (reported) → 立案 (filed) or 不予立案 (rejected) → 派遣
 //! (dispatched) → 签收 (accepted) or 退回 (returned) → 处置 (handled) → 核查 (verified, and
@@ -8,6 +9,10 @@
 //! escalation (升级), merging duplicates (合并), comments and reopening (重启).
 
 use crate::Invalid;
+
+mod decide;
+pub mod public;
+pub use decide::{CaseFlow, Command, FixOnSpot, Relation, Step};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Hash)]
@@ -67,9 +72,24 @@ impl Status {
             .ok_or_else(|| Invalid::new("status", format!("`{s}` is not a case status")))
     }
 
-    /// Still needs someone's work.
+    /// Still needs someone's work. Every query that counts or lists open cases takes its
+    /// statuses from [`Status::open`], so this is the only place the set is written.
     pub fn is_open(self) -> bool {
         !matches!(self, Status::Closed | Status::Rejected | Status::Merged)
+    }
+
+    /// The stages a case can be escalated from (升级): filed, dispatched, being handled.
+    pub fn escalatable() -> Vec<&'static str> {
+        Status::ALL.into_iter().filter(|s| s.can_escalate()).map(Status::as_str).collect()
+    }
+
+    pub(crate) fn can_escalate(self) -> bool {
+        matches!(self, Status::Filed | Status::Dispatched | Status::Handling)
+    }
+
+    /// The open statuses, by name.
+    pub fn open() -> Vec<&'static str> {
+        Status::ALL.into_iter().filter(|s| s.is_open()).map(Status::as_str).collect()
     }
 }
 
@@ -199,6 +219,42 @@ pub enum Event {
     MarkedOverdue {
         stage_due_ms: i64,
     },
+    /// 历史数据导入: the first event of a case from another system's history, carrying its
+    /// state as that system recorded it.
+    Imported {
+        history: History,
+    },
+}
+
+/// A historical case's state as the system it comes from recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    pub external_id: String,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub filed_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    pub closed_late: bool,
+    /// When an open one is due.
+    pub due_ms: Option<i64>,
+    pub satisfaction: Option<Satisfaction>,
+}
+
+impl History {
+    pub fn state(&self) -> CaseState {
+        let closed = self.closed_at_ms.is_some();
+        CaseState {
+            status: if closed { Status::Closed } else { Status::Filed },
+            category: self.category.clone(),
+            priority: self.priority.clone(),
+            due_ms: if closed { None } else { self.due_ms },
+            filed_at_ms: Some(self.filed_at_ms),
+            closed_at_ms: self.closed_at_ms,
+            closed_late: self.closed_late,
+            satisfaction: self.satisfaction,
+            ..CaseState::reported(0)
+        }
+    }
 }
 
 impl Event {
@@ -227,6 +283,7 @@ impl Event {
             Event::CheckedIn { .. } => "checked_in",
             Event::JointAssigned { .. } => "joint_assigned",
             Event::MarkedOverdue { .. } => "marked_overdue",
+            Event::Imported { .. } => "imported",
         }
     }
 }
@@ -269,15 +326,6 @@ pub struct Summons {
     pub checked_in_ms: Option<i64>,
 }
 
-/// Why an event does not fit the case's state.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{action}` does not fit a case that is {status}{}", if hint.is_empty() { String::new() } else { format!(": {hint}") })]
-pub struct Refused {
-    pub action: &'static str,
-    pub status: &'static str,
-    pub hint: String,
-}
-
 impl CaseState {
     /// The state right after a report, due for filing at `due_ms`.
     pub fn reported(due_ms: i64) -> CaseState {
@@ -305,21 +353,14 @@ impl CaseState {
         }
     }
 
-    fn refuse(&self, e: &Event, hint: &str) -> Refused {
-        Refused { action: e.kind(), status: self.status.as_str(), hint: hint.to_owned() }
-    }
-
-    /// The state machine.
-    pub fn apply(&self, e: &Event, at_ms: i64) -> Result<CaseState, Refused> {
+    /// The event's effect on the state. It never refuses: `decide` checked the step before the
+    /// event was written, and an event on the timeline happened.
+    pub fn apply(&self, e: &Event, at_ms: i64) -> CaseState {
         use Status::*;
         let mut s = self.clone();
-        let need = |ok: bool, hint: &str| {
-            if ok { Ok(()) } else { Err(self.refuse(e, hint)) }
-        };
         match e {
-            Event::Reported { .. } => return Err(self.refuse(e, "a case is reported once")),
+            Event::Reported { due_ms } => return CaseState::reported(*due_ms),
             Event::Filed { category, priority, due_ms } => {
-                need(self.status == Reported, "")?;
                 s.status = Filed;
                 s.category = Some(category.clone());
                 s.priority = Some(priority.clone());
@@ -329,16 +370,12 @@ impl CaseState {
                 s.overdue = false;
             }
             Event::Rejected { .. } => {
-                need(self.status == Reported, "")?;
                 s.status = Rejected;
                 s.due_ms = None;
+                s.extension_until_ms = None;
                 s.closed_at_ms = Some(at_ms);
             }
             Event::Dispatched { org, due_ms, assigned } => {
-                need(matches!(self.status, Filed | Dispatched), "")?;
-                if self.returns >= MAX_RETURNS && !assigned {
-                    return Err(self.refuse(e, "returned three times: the command centre must assign an owner"));
-                }
                 s.status = Dispatched;
                 s.owner_org = Some(*org);
                 s.dispatches += 1;
@@ -349,63 +386,46 @@ impl CaseState {
                 s.overdue = false;
             }
             Event::Accepted { due_ms } => {
-                need(self.status == Dispatched, "")?;
                 s.status = Handling;
                 s.due_ms = Some(*due_ms);
                 s.overdue = false;
             }
-            Event::Returned { reason } => {
-                need(self.status == Dispatched, "only a case not yet accepted can be returned")?;
-                need(!reason.trim().is_empty(), "a return needs a reason")?;
+            Event::Returned { .. } => {
                 s.status = Filed;
                 s.owner_org = None;
                 s.returns += 1;
                 s.total_returns += 1;
-                s.due_ms = self.due_ms;
             }
-            Event::Handled { .. } => {
-                need(self.status == Handling, "")?;
-                s.status = Handled;
-            }
+            Event::Handled { .. } => s.status = Handled,
             Event::Verified { .. } => {
-                need(self.status == Handled, "")?;
                 s.status = Closed;
                 s.closed_at_ms = Some(at_ms);
                 s.closed_late = self.overdue || self.due_ms.is_some_and(|d| at_ms > d);
                 s.due_ms = None;
+                s.extension_until_ms = None;
             }
             Event::Reworked { due_ms, .. } => {
-                need(self.status == Handled, "")?;
                 s.status = Handling;
                 s.reworks += 1;
                 s.due_ms = Some(*due_ms);
             }
-            Event::ExtensionRequested { until_ms, .. } => {
-                need(self.status == Handling, "")?;
-                need(self.extension_until_ms.is_none(), "an extension is already pending")?;
-                need(self.due_ms.is_none_or(|d| *until_ms > d), "the new due time must be later")?;
-                s.extension_until_ms = Some(*until_ms);
-            }
+            Event::ExtensionRequested { until_ms, .. } => s.extension_until_ms = Some(*until_ms),
             Event::ExtensionDecided { granted, .. } => {
-                let until = self.extension_until_ms.ok_or_else(|| self.refuse(e, "no extension is pending"))?;
-                s.extension_until_ms = None;
                 if *granted {
-                    s.due_ms = Some(until);
+                    s.due_ms = self.extension_until_ms.or(self.due_ms);
                     s.overdue = false;
                 }
+                s.extension_until_ms = None;
             }
             Event::Parked { .. } => {
-                need(matches!(self.status, Handling | Filed), "")?;
                 s.status = Parked;
                 s.due_ms = None;
             }
             Event::Unparked { due_ms } => {
-                need(self.status == Parked, "")?;
                 s.status = if self.owner_org.is_some() { Handling } else { Filed };
                 s.due_ms = Some(*due_ms);
             }
             Event::Escalated { org, due_ms, .. } => {
-                need(matches!(self.status, Filed | Dispatched | Handling), "")?;
                 s.status = Dispatched;
                 s.owner_org = Some(*org);
                 s.returns = 0;
@@ -414,17 +434,13 @@ impl CaseState {
                 s.overdue = false;
             }
             Event::MergedInto { main } => {
-                need(self.status.is_open(), "")?;
                 s.status = Merged;
                 s.merged_into = Some(*main);
                 s.due_ms = None;
+                s.extension_until_ms = None;
             }
-            Event::Commented { text } => {
-                need(!text.trim().is_empty(), "a comment needs text")?;
-            }
-            Event::Attached { .. } => {}
+            Event::Commented { .. } | Event::Attached { .. } => {}
             Event::Reopened { due_ms, .. } => {
-                need(self.status == Closed, "")?;
                 s.status = Handling;
                 s.closed_at_ms = None;
                 s.closed_late = false;
@@ -433,8 +449,6 @@ impl CaseState {
                 s.overdue = false;
             }
             Event::Summoned { orgs, due_ms } => {
-                need(self.status.is_open() && self.status != Parked, "")?;
-                need(!orgs.is_empty(), "summon at least one department")?;
                 let mut list = orgs.clone();
                 list.sort_unstable();
                 list.dedup();
@@ -442,17 +456,11 @@ impl CaseState {
                 s.summon_due_ms = Some(*due_ms);
             }
             Event::CheckedIn { org } => {
-                let i = self
-                    .summoned
-                    .iter()
-                    .position(|x| x.org == *org)
-                    .ok_or_else(|| self.refuse(e, "this unit was not summoned"))?;
-                need(self.summoned[i].checked_in_ms.is_none(), "it has already checked in")?;
-                s.summoned[i].checked_in_ms = Some(at_ms);
+                if let Some(x) = s.summoned.iter_mut().find(|x| x.org == *org && x.checked_in_ms.is_none()) {
+                    x.checked_in_ms = Some(at_ms);
+                }
             }
             Event::JointAssigned { lead, cooperating, due_ms } => {
-                need(matches!(self.status, Filed | Dispatched), "")?;
-                need(!cooperating.contains(lead), "the lead unit cannot also cooperate")?;
                 s.status = Dispatched;
                 s.owner_org = Some(*lead);
                 s.cooperating = cooperating.clone();
@@ -461,70 +469,94 @@ impl CaseState {
                 s.due_ms = Some(*due_ms);
                 s.overdue = false;
             }
-            Event::Rated { .. } => {
-                need(self.status == Closed, "")?;
-                need(self.satisfaction.is_none(), "it is already rated")?;
-                if let Event::Rated { satisfaction, .. } = e {
-                    s.satisfaction = Some(*satisfaction);
-                }
-            }
-            Event::MarkedOverdue { stage_due_ms } => {
-                need(self.status.is_open() && self.status != Parked, "")?;
-                need(!self.overdue && self.due_ms == Some(*stage_due_ms) && at_ms > *stage_due_ms, "not overdue")?;
-                s.overdue = true;
-            }
+            Event::Rated { satisfaction, .. } => s.satisfaction = Some(*satisfaction),
+            Event::MarkedOverdue { .. } => s.overdue = true,
+            Event::Imported { history } => return history.state(),
         }
-        Ok(s)
+        s
     }
 
-    /// Replays a whole timeline (the first event must be `Reported`).
-    pub fn replay<'a>(events: impl IntoIterator<Item = (&'a Event, i64)>) -> Result<CaseState, Refused> {
+    /// Replays a whole timeline, which starts with `reported` (or `imported`, for a case from
+    /// another system's history).
+    pub fn replay<'a>(events: impl IntoIterator<Item = (&'a Event, i64)>) -> Option<CaseState> {
         let mut it = events.into_iter();
         let mut s = match it.next() {
             Some((Event::Reported { due_ms }, _)) => CaseState::reported(*due_ms),
-            _ => {
-                return Err(Refused {
-                    action: "replay",
-                    status: "empty",
-                    hint: "a timeline starts with reported".into(),
-                });
-            }
+            Some((Event::Imported { history }, _)) => history.state(),
+            _ => return None,
         };
         for (e, at) in it {
-            s = s.apply(e, at)?;
+            s = s.apply(e, at);
         }
-        Ok(s)
+        Some(s)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Action;
+    use crate::work::{Refusal, System};
 
-    fn filed() -> CaseState {
-        CaseState::reported(100)
-            .apply(&Event::Filed { category: "E0102".into(), priority: "normal".into(), due_ms: 200 }, 10)
-            .unwrap()
+    /// A dispatcher of the case's territory who is also in the owning unit 7 and reported it:
+    /// every step the relation can allow, so these tests exercise the state rules.
+    fn all() -> Relation {
+        Relation {
+            reporter: true,
+            owner: true,
+            orgs: vec![4, 7],
+            may: vec![
+                Action::FileCase,
+                Action::DispatchCase,
+                Action::VerifyCase,
+                Action::ApproveCase,
+                Action::MergeCase,
+            ],
+            system: None,
+        }
     }
 
-    fn dispatch(s: &CaseState, org: i64, assigned: bool) -> Result<CaseState, Refused> {
-        s.apply(&Event::Dispatched { org, due_ms: 300, assigned }, 20)
+    fn step(s: &CaseState, cmd: Command, at: i64) -> Result<CaseState, Refusal> {
+        step_as(s, &all(), cmd, at)
+    }
+
+    fn step_as(s: &CaseState, rel: &Relation, cmd: Command, at: i64) -> Result<CaseState, Refusal> {
+        let e = s.decide(rel, &cmd, at)?;
+        Ok(s.apply(&e, at))
+    }
+
+    fn filed() -> CaseState {
+        step(
+            &CaseState::reported(100),
+            Command::File { category: "E0102".into(), priority: "normal".into(), due_ms: 200 },
+            10,
+        )
+        .unwrap()
+    }
+
+    fn dispatch(s: &CaseState, org: i64, assigned: bool) -> Result<CaseState, Refusal> {
+        step(s, Command::Dispatch { org, due_ms: 300, assigned }, 20)
+    }
+
+    fn handling() -> CaseState {
+        step(&dispatch(&filed(), 7, false).unwrap(), Command::Accept { due_ms: 1000 }, 30).unwrap()
     }
 
     #[test]
     fn the_closed_loop() {
         let s = dispatch(&filed(), 7, false).unwrap();
         assert_eq!((s.status, s.owner_org), (Status::Dispatched, Some(7)));
-        let s = s.apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
-        let s = s.apply(&Event::Handled { result: "已清理".into() }, 40).unwrap();
-        let s = s.apply(&Event::Reworked { reason: "未清理干净".into(), due_ms: 2000 }, 50).unwrap();
+        let s = step(&s, Command::Accept { due_ms: 1000 }, 30).unwrap();
+        let s = step(&s, Command::Handle { result: "已清理".into() }, 40).unwrap();
+        let s = step(&s, Command::Rework { reason: "未清理干净".into(), due_ms: 2000 }, 50).unwrap();
         assert_eq!((s.status, s.reworks), (Status::Handling, 1));
-        let s = s.apply(&Event::Handled { result: "已彻底清理".into() }, 60).unwrap();
-        let s = s.apply(&Event::Verified { note: "现场核查合格".into() }, 70).unwrap();
+        let s = step(&s, Command::Handle { result: "已彻底清理".into() }, 60).unwrap();
+        let s = step(&s, Command::Verify { note: "现场核查合格".into() }, 70).unwrap();
         assert_eq!(s.status, Status::Closed);
         assert!(!s.closed_late);
-        let s = s.apply(&Event::Rated { satisfaction: Satisfaction::Satisfied, text: String::new() }, 80).unwrap();
-        assert!(s.apply(&Event::Rated { satisfaction: Satisfaction::Dissatisfied, text: String::new() }, 90).is_err());
+        let rate = |x| Command::Rate { satisfaction: x, text: String::new() };
+        let s = step(&s, rate(Satisfaction::Satisfied), 80).unwrap();
+        assert!(step(&s, rate(Satisfaction::Dissatisfied), 90).is_err());
     }
 
     #[test]
@@ -532,7 +564,7 @@ mod tests {
         let mut s = filed();
         for _ in 0..3 {
             s = dispatch(&s, 7, false).unwrap();
-            s = s.apply(&Event::Returned { reason: "不属本单位职责".into() }, 30).unwrap();
+            s = step(&s, Command::Return { reason: "不属本单位职责".into() }, 30).unwrap();
         }
         assert_eq!(s.returns, 3);
         let e = dispatch(&s, 8, false).unwrap_err();
@@ -542,51 +574,94 @@ mod tests {
     }
 
     #[test]
-    fn refusals_name_the_action_and_state() {
-        let e = CaseState::reported(100).apply(&Event::Accepted { due_ms: 1 }, 5).unwrap_err();
-        assert_eq!(e.to_string(), "`accepted` does not fit a case that is reported");
+    fn refusals_name_the_step_and_state() {
+        let e = step(&CaseState::reported(100), Command::Accept { due_ms: 1 }, 5).unwrap_err();
+        assert_eq!(e.to_string(), "`accept` does not fit an item that is reported");
         let s = dispatch(&filed(), 7, false).unwrap();
-        assert!(s.apply(&Event::Returned { reason: " ".into() }, 30).is_err());
+        let e = step(&s, Command::Return { reason: " ".into() }, 30).unwrap_err();
+        assert_eq!(e, Refusal::Invalid(Invalid::new("reason", "is empty")));
+    }
+
+    #[test]
+    fn the_relation_is_checked_before_anything_else() {
+        let resident = Relation { orgs: vec![], may: vec![], ..Relation::default() };
+        let e = step_as(&CaseState::reported(100), &resident, Command::Reject { reason: String::new() }, 5);
+        assert_eq!(e.unwrap_err(), Refusal::Forbidden { step: "reject" });
+        let sweep = Relation { system: Some(System::Sweep), ..Relation::default() };
+        let s = handling();
+        assert!(step_as(&s, &sweep, Command::Handle { result: "x".into() }, 40).is_err());
+        assert!(step_as(&s, &sweep, Command::MarkOverdue { stage_due_ms: 1000 }, 1001).is_ok());
+        assert!(step_as(&s, &all(), Command::MarkOverdue { stage_due_ms: 1000 }, 1001).is_err(), "only the sweep");
+        let classifier = Relation { system: Some(System::Classifier), ..Relation::default() };
+        let file = Command::File { category: "E0102".into(), priority: "normal".into(), due_ms: 200 };
+        assert!(step_as(&CaseState::reported(100), &classifier, file, 10).is_ok());
+        assert!(step_as(&CaseState::reported(100), &classifier, Command::Reject { reason: "x".into() }, 10).is_err());
     }
 
     #[test]
     fn late_closure_and_overdue_marks() {
-        let s = dispatch(&filed(), 7, false).unwrap().apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
-        assert!(s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 999).is_err(), "not yet due");
-        let s = s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1001).unwrap();
+        let sweep = Relation { system: Some(System::Sweep), ..Relation::default() };
+        let s = handling();
+        let mark = || Command::MarkOverdue { stage_due_ms: 1000 };
+        assert!(step_as(&s, &sweep, mark(), 999).is_err(), "not yet due");
+        let s = step_as(&s, &sweep, mark(), 1001).unwrap();
         assert!(s.overdue);
-        assert!(s.apply(&Event::MarkedOverdue { stage_due_ms: 1000 }, 1002).is_err(), "marked once");
-        let s = s
-            .apply(&Event::Handled { result: "ok".into() }, 1100)
-            .unwrap()
-            .apply(&Event::Verified { note: String::new() }, 1200)
-            .unwrap();
+        assert!(step_as(&s, &sweep, mark(), 1002).is_err(), "marked once");
+        let s = step(&s, Command::Handle { result: "ok".into() }, 1100).unwrap();
+        let s = step(&s, Command::Verify { note: String::new() }, 1200).unwrap();
         assert!(s.closed_late);
     }
 
     #[test]
     fn extensions_move_the_due_time_only_when_granted() {
-        let s = dispatch(&filed(), 7, false).unwrap().apply(&Event::Accepted { due_ms: 1000 }, 30).unwrap();
-        assert!(s.apply(&Event::ExtensionRequested { until_ms: 900, reason: "x".into() }, 40).is_err());
-        let s = s.apply(&Event::ExtensionRequested { until_ms: 5000, reason: "需协调".into() }, 40).unwrap();
-        let denied = s.apply(&Event::ExtensionDecided { granted: false, note: String::new() }, 50).unwrap();
+        let s = handling();
+        assert!(step(&s, Command::RequestExtension { until_ms: 900, reason: "x".into() }, 40).is_err());
+        let s = step(&s, Command::RequestExtension { until_ms: 5000, reason: "需协调".into() }, 40).unwrap();
+        let decide = |granted| Command::DecideExtension { granted, note: String::new() };
+        let denied = step(&s, decide(false), 50).unwrap();
         assert_eq!(denied.due_ms, Some(1000));
-        let granted = s.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 50).unwrap();
+        let granted = step(&s, decide(true), 50).unwrap();
         assert_eq!(granted.due_ms, Some(5000));
-        assert!(granted.apply(&Event::ExtensionDecided { granted: true, note: String::new() }, 60).is_err());
+        assert!(step(&granted, decide(true), 60).is_err());
+    }
+
+    /// Reading found that an extension could be decided on a closed case.
+    #[test]
+    fn an_extension_is_not_decided_once_the_case_is_closed() {
+        let s = step(&handling(), Command::RequestExtension { until_ms: 5000, reason: "需协调".into() }, 40).unwrap();
+        let s = step(&s, Command::Handle { result: "ok".into() }, 50).unwrap();
+        let closed = step(&s, Command::Verify { note: String::new() }, 60).unwrap();
+        assert_eq!(closed.extension_until_ms, None, "closing ends the request");
+        let e = step(&closed, Command::DecideExtension { granted: true, note: String::new() }, 70).unwrap_err();
+        assert!(matches!(e, Refusal::State { .. }), "{e}");
+        assert!(!closed.available(&all(), 70).contains(&Step::DecideExtension));
     }
 
     #[test]
     fn summons_and_joint_handling() {
-        let s = filed().apply(&Event::Summoned { orgs: vec![5, 4, 5], due_ms: 500 }, 20).unwrap();
+        let s = step(&filed(), Command::Summon { orgs: vec![5, 4, 5], due_ms: 500 }, 20).unwrap();
         assert_eq!(s.summoned.iter().map(|x| x.org).collect::<Vec<_>>(), vec![4, 5]);
-        let s = s.apply(&Event::CheckedIn { org: 4 }, 30).unwrap();
+        let s = step(&s, Command::CheckIn { org: 4 }, 30).unwrap();
         assert_eq!(s.summoned[0].checked_in_ms, Some(30));
-        assert!(s.apply(&Event::CheckedIn { org: 4 }, 31).is_err(), "once");
-        assert!(s.apply(&Event::CheckedIn { org: 9 }, 31).is_err(), "not summoned");
-        let j = s.apply(&Event::JointAssigned { lead: 4, cooperating: vec![5], due_ms: 900 }, 40).unwrap();
+        assert!(step(&s, Command::CheckIn { org: 4 }, 31).is_err(), "once");
+        assert!(step(&s, Command::CheckIn { org: 9 }, 31).is_err(), "not summoned, nor mine");
+        let j = step(&s, Command::AssignJoint { lead: 4, cooperating: vec![5], due_ms: 900 }, 40).unwrap();
         assert_eq!((j.status, j.owner_org, j.cooperating.clone()), (Status::Dispatched, Some(4), vec![5]));
-        assert!(s.apply(&Event::JointAssigned { lead: 4, cooperating: vec![4], due_ms: 900 }, 40).is_err());
+        assert!(step(&s, Command::AssignJoint { lead: 4, cooperating: vec![4], due_ms: 900 }, 40).is_err());
+    }
+
+    #[test]
+    fn what_may_be_done_now_follows_the_relation_and_the_state() {
+        let owner = Relation { owner: true, orgs: vec![7], ..Relation::default() };
+        let s = dispatch(&filed(), 7, false).unwrap();
+        let names = |v: Vec<Step>| v.into_iter().map(Step::as_str).collect::<Vec<_>>();
+        assert_eq!(names(s.available(&owner, 25)), ["accept", "return", "escalate", "comment"]);
+        let reporter = Relation { reporter: true, ..Relation::default() };
+        assert_eq!(names(s.available(&reporter, 25)), ["comment"]);
+        let handled = step(&handling(), Command::Handle { result: "ok".into() }, 40).unwrap();
+        assert_eq!(names(handled.available(&reporter, 45)), ["verify", "rework", "comment"]);
+        let closed = step(&handled, Command::Verify { note: String::new() }, 50).unwrap();
+        assert_eq!(names(closed.available(&reporter, 60)), ["reopen", "rate", "comment"]);
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! The work-item core as the case hub uses it: each defect that a reading of the code found
+//! (issue 11) pinned by a test that failed before the fix — fixing on the spot by roles that
+//! do not fix things, an escalation sweep that stalled behind cases it never escalates,
+//! what the public sees, supports of cases one may not see, and spreadsheet formulas in
+//! exports.
+
+use crate::cases::point_in;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn act(app: &TestApp, s: &Session, id: i64, body: Value) -> Reply {
+    app.post(s, &format!("/api/cases/{id}/actions"), body).await
+}
+
+async fn count_cases(app: &TestApp, s: &Session) -> usize {
+    app.get(s, "/api/cases?limit=1000").await.body.as_array().unwrap().len()
+}
+
+/// Reading found that anyone who may read the grid could fix on the spot, so a steward or a
+/// district leader could create cases filed, verified and closed on time at once.
+#[tokio::test]
+async fn only_grid_workers_fix_on_the_spot() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let fix = json!({"channel": "grid", "kind": "report", "subject": "小广告", "description": "电线杆上张贴小广告",
+        "category": "E0201", "lon": x, "lat": y, "fixed_on_spot": "已当场清除"});
+    let dispatcher = app.login("dispatcher").await;
+    let before = count_cases(&app, &dispatcher).await;
+    for who in ["steward", "district_leader", "community"] {
+        let s = app.login(who).await;
+        let r = app.post(&s, "/api/cases", fix.clone()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}: {}", r.text);
+    }
+    assert_eq!(count_cases(&app, &dispatcher).await, before, "a refused request writes nothing");
+    let gw = app.login("gridworker").await;
+    let r = app.post(&gw, "/api/cases", fix).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::CREATED, Some("closed")), "{}", r.text);
+    // A steward still reports what they find, for others to handle.
+    let steward = app.login("steward").await;
+    let found = json!({"channel": "grid", "kind": "report", "subject": "井盖缺失", "description": "人行道井盖缺失",
+        "lon": x, "lat": y});
+    let r = app.post(&steward, "/api/cases", found).await;
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::CREATED, Some("reported")));
+}
+
+/// Reading found that the sweep took the 500 oldest overdue cases, including ones it never
+/// escalates (not yet filed), so escalation stopped once 500 of those existed.
+#[tokio::test]
+async fn the_sweep_escalates_behind_any_number_of_cases_it_cannot_escalate() {
+    const WEDNESDAY_10AM: i64 = 20_782 * 86_400_000 + 2 * 3_600_000;
+    let app = spawn_app_at(WEDNESDAY_10AM).await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let report = |n: usize| {
+        json!({"channel": "app", "kind": "report", "subject": format!("垃圾 {n}"),
+        "description": "路边垃圾", "category": "E0102", "lon": x, "lat": y})
+    };
+    // 501 reports nobody files: overdue for filing, never escalated by the sweep.
+    for n in 0..501 {
+        assert_eq!(app.post(&resident, "/api/cases", report(n)).await.status, StatusCode::CREATED);
+    }
+    app.clock.advance_ms(60_000);
+    let id = app.post(&resident, "/api/cases", report(501)).await.body["id"].as_i64().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    act(&app, &dispatcher, id, json!({"action": "file"})).await;
+    assert_eq!(act(&app, &dispatcher, id, json!({"action": "dispatch"})).await.status, StatusCode::OK);
+    // Thursday noon: everything is overdue, the dispatched case by more than a working day.
+    app.clock.set_ms(WEDNESDAY_10AM + 26 * 3_600_000);
+    let mut total = wuzhi_app::sweep::Outcome::default();
+    for _ in 0..3 {
+        let o = wuzhi_app::sweep::run_once(&app.app).await.unwrap();
+        total.marked_overdue += o.marked_overdue;
+        total.escalated += o.escalated;
+    }
+    assert_eq!(total.marked_overdue, 502, "every open case is marked, filed or not");
+    assert_eq!(total.escalated, 1, "the one case that can be escalated is");
+    let dispatcher = app.login("dispatcher").await;
+    let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
+    assert_eq!(c["owner_org_id"], app.org_id("120101", "和平区社会治理中心").await);
+}
+
+/// Reading found that the public Open311 list showed cases of every channel, anonymous and
+/// hotline ones included, at their exact points, and that only unbroken runs of digits were
+/// masked in their texts.
+#[tokio::test]
+async fn the_public_sees_only_public_cases_coarsely_and_masked() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let mk = |subject: &str, extra: Value| {
+        let mut b = json!({"channel": "app", "kind": "report", "subject": subject,
+            "description": "楼道堆物，联系 138 0013 8000 或 wang.li@example.com", "category": "E0102", "lon": x, "lat": y});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let open = app.post(&resident, "/api/cases", mk("公开的", json!({}))).await.body["id"].as_i64().unwrap();
+    let anon =
+        app.post(&resident, "/api/cases", mk("匿名的", json!({"anonymous": true}))).await.body["id"].as_i64().unwrap();
+    let private =
+        app.post(&resident, "/api/cases", mk("不公开的", json!({"public": false}))).await.body["id"].as_i64().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let call = json!({"channel": "hotline", "kind": "complaint", "subject": "热线来电", "description": "噪音",
+        "address": "和平区劝业场街道花园路社区", "reporter_name": "张三", "reporter_phone": "13912345678"});
+    let hotline = app.post(&dispatcher, "/api/cases", call).await.body["id"].as_i64().unwrap();
+
+    let list = app.call(None, reqwest::Method::GET, "/open311/v2/requests.json", None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let ids: Vec<i64> =
+        list.body.as_array().unwrap().iter().map(|r| r["service_request_id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&open), "{ids:?}");
+    for hidden in [anon, private, hotline] {
+        assert!(!ids.contains(&hidden), "case {hidden} is not public: {ids:?}");
+        let one = app.call(None, reqwest::Method::GET, &format!("/open311/v2/requests/{hidden}.json"), None).await;
+        assert_eq!(one.status, StatusCode::NOT_FOUND);
+    }
+    let r = list.body.as_array().unwrap().iter().find(|r| r["service_request_id"] == open).unwrap().clone();
+    assert_eq!(r["description"], "楼道堆物，联系 138****8000 或 w******@example.com");
+    let lat = r["lat"].as_f64().unwrap();
+    assert_eq!(lat, (y * 1000.0).round() / 1000.0, "to about 100 m");
+    assert_ne!(lat, y);
+
+    // Staff still read every case in full.
+    let c = app.get(&dispatcher, &format!("/api/cases/{anon}")).await;
+    assert_eq!(c.status, StatusCode::OK);
+}
+
+/// Reading found that looking up similar cases for a draft checked no permission, and that
+/// a resident could support any case by its id.
+#[tokio::test]
+async fn residents_find_and_support_only_what_they_may_see() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let dispatcher = app.login("dispatcher").await;
+    // A hotline call about a burst water main: not public, and not the resident's.
+    let call = json!({"channel": "hotline", "kind": "complaint", "subject": "自来水管爆裂", "description": "自来水管爆裂，路面大量积水",
+        "address": "和平区劝业场街道花园路社区", "reporter_name": "张三", "reporter_phone": "13912345678"});
+    let hotline = app.post(&dispatcher, "/api/cases", call).await.body["id"].as_i64().unwrap();
+    let neighbour = app.login("gridworker").await;
+    let public = json!({"channel": "grid", "kind": "report", "subject": "自来水管爆裂", "description": "自来水管爆裂，路面大量积水",
+        "lon": x, "lat": y});
+    let seen = app.post(&neighbour, "/api/cases", public).await.body["id"].as_i64().unwrap();
+
+    let resident = app.login("resident").await;
+    let draft = json!({"subject": "水管爆了", "detail": "自来水管爆裂，路面积水", "lon": x, "lat": y});
+    let r = app.post(&resident, "/api/cases/similar", draft.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let ids: Vec<i64> = r.body.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&seen), "{ids:?}");
+    assert!(!ids.contains(&hotline), "a hotline case is not shown to a resident: {ids:?}");
+    // The dispatcher, who may read both, sees both.
+    let r = app.post(&dispatcher, "/api/cases/similar", draft).await;
+    let ids: Vec<i64> = r.body.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    assert!(ids.contains(&seen) && ids.contains(&hotline), "{ids:?}");
+    // Not signed in: no look-up at all.
+    let anon = app.call(None, reqwest::Method::POST, "/api/cases/similar", Some(json!({"subject": "水管"}))).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+
+    let support = |id: i64| (format!("/api/cases/{id}/support"), json!({}));
+    let (path, body) = support(seen);
+    assert_eq!(app.post(&resident, &path, body).await.status, StatusCode::OK);
+    let (path, body) = support(hotline);
+    let refused = app.post(&resident, &path, body).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    let c = app.get(&dispatcher, &format!("/api/cases/{hotline}/similar")).await;
+    assert_eq!(c.status, StatusCode::OK);
+}
+
+/// A resident's subject that begins like a spreadsheet formula is exported as text.
+#[tokio::test]
+async fn exported_cells_never_become_formulas() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    for subject in ["=HYPERLINK(\"http://evil\",\"点我\")", "+1+1", "@SUM(A1)", "-2+3"] {
+        let body =
+            json!({"channel": "app", "kind": "report", "subject": subject, "description": "x", "lon": x, "lat": y});
+        assert_eq!(app.post(&resident, "/api/cases", body).await.status, StatusCode::CREATED);
+    }
+    let dispatcher = app.login("dispatcher").await;
+    let r = app.get(&dispatcher, "/api/cases/export?format=csv").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let mut rdr = csv::Reader::from_reader(r.text.trim_start_matches('\u{feff}').as_bytes());
+    let subjects: Vec<String> = rdr.records().map(|rec| rec.unwrap()[3].to_owned()).collect();
+    for s in ["'=HYPERLINK(\"http://evil\",\"点我\")", "'+1+1", "'@SUM(A1)", "'-2+3"] {
+        assert!(subjects.iter().any(|x| x == s), "{s} in {subjects:?}");
+    }
+    for s in &subjects {
+        assert!(!s.starts_with(['=', '+', '-', '@']), "{s}");
+    }
+}
