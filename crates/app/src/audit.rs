@@ -1,9 +1,9 @@
 //! Reading and verifying the audit log, and the one helper every use case appends with.
 
-use crate::{App, AppError, Result};
+use crate::{App, Result};
 use serde::Serialize;
 use wuzhi_domain::audit::{Break, Verifier};
-use wuzhi_domain::{Action, Actor, Level};
+use wuzhi_domain::{Action, Actor};
 use wuzhi_store::Conn;
 
 /// Appends an audit entry in the caller's transaction.
@@ -69,10 +69,7 @@ pub struct EntryView {
 
 /// The log is city-wide: only an administrator whose scope is a whole city may read it.
 pub async fn list(app: &App, actor: &Actor, after: i64, limit: i64) -> Result<Vec<EntryView>> {
-    let allowed = actor.scopes_for(Action::ReadAudit).iter().any(|s| s.level() == Level::City);
-    if !allowed {
-        return Err(AppError::Forbidden { action: Action::ReadAudit.as_str().into() });
-    }
+    crate::require_city_admin(wuzhi_domain::work::Caller::Person(actor), Action::ReadAudit.as_str())?;
     let mut conn = app.db.read().await?;
     let page = wuzhi_store::audit::page(&mut conn, after, limit).await?;
     Ok(page

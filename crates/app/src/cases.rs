@@ -1240,8 +1240,9 @@ pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
 /// address,created_at,status,closed_at,satisfaction`; status `open` or `closed`), all or
 /// nothing: every bad row is reported by line. A row whose `external_id` was imported before
 /// is skipped. City administrators only. Returns (imported, skipped).
-pub async fn import_csv(app: &App, actor: Option<&Actor>, text: &str) -> Result<(usize, usize)> {
-    crate::require_city_admin(actor, "import cases")?;
+pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(usize, usize)> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, "import cases")?;
     use wuzhi_geo::ImportError;
     let mut conn = app.db.read().await?;
     let cats: std::collections::HashMap<String, CategoryRow> =

@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::json;
 use std::collections::HashSet;
 use wuzhi_domain::calendar::{Calendar, DayKind, TimeLimit, parse_day};
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_domain::{Action, Actor, OrgKind, Target, TerritoryCode};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CategoryRow;
@@ -129,14 +130,15 @@ pub async fn seed_defaults(app: &App) -> Result<()> {
         wuzhi_store::commit(tx).await?;
     }
     if days.is_empty() {
-        store_calendar(app, None, DEFAULT_CALENDAR).await?;
+        store_calendar(app, Caller::System(System::CommandLine), DEFAULT_CALENDAR).await?;
     }
     Ok(())
 }
 
 /// Imports categories (added or replaced by code), all or nothing.
-pub async fn import(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    crate::require_city_admin(actor, Action::ManageCategories.as_str())?;
+pub async fn import(app: &App, caller: Caller<'_>, text: &str) -> Result<usize> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, Action::ManageCategories.as_str())?;
     let mut conn = app.db.read().await?;
     let known: HashSet<String> = wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| c.code).collect();
     drop(conn);
@@ -192,8 +194,9 @@ pub async fn list(app: &App) -> Result<Vec<CategoryView>> {
 }
 
 /// Replaces the calendar's exceptions with a `date,kind,name` CSV.
-pub async fn store_calendar(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    crate::require_city_admin(actor, Action::ManageCategories.as_str())?;
+pub async fn store_calendar(app: &App, caller: Caller<'_>, text: &str) -> Result<usize> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, Action::ManageCategories.as_str())?;
     let cal = Calendar::parse_csv(text)?;
     let mut days = Vec::new();
     for line in text.lines().skip(1).filter(|l| !l.trim().is_empty()) {

@@ -164,8 +164,9 @@ fn labels_for(codes: &[String], cats: &HashMap<String, CategoryRow>) -> HashMap<
 }
 
 /// Trains a new model version on the confirmed cases and makes it active.
-pub async fn train(app: &App, actor: Option<&Actor>) -> Result<ModelView> {
-    crate::require_city_admin(actor, "train the classifier")?;
+pub async fn train(app: &App, caller: Caller<'_>) -> Result<ModelView> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, "train the classifier")?;
     let started = std::time::Instant::now();
     let rows = {
         let mut conn = app.db.read().await?;
@@ -241,7 +242,7 @@ pub async fn train(app: &App, actor: Option<&Actor>) -> Result<ModelView> {
 }
 
 pub async fn models(app: &App, actor: &Actor) -> Result<Vec<ModelView>> {
-    crate::require_city_admin(Some(actor), "read the classifier's versions")?;
+    crate::require_city_admin(Caller::Person(actor), "read the classifier's versions")?;
     let cats = categories(app).await?;
     let mut conn = app.db.read().await?;
     Ok(wuzhi_store::text::models(&mut conn).await?.into_iter().map(|r| model_view(r, &cats)).collect())
@@ -249,7 +250,7 @@ pub async fn models(app: &App, actor: &Actor) -> Result<Vec<ModelView>> {
 
 /// Makes an earlier (or later) version the active one.
 pub async fn activate(app: &App, actor: &Actor, version: i64) -> Result<()> {
-    crate::require_city_admin(Some(actor), "choose the classifier's version")?;
+    crate::require_city_admin(Caller::Person(actor), "choose the classifier's version")?;
     let mut tx = app.db.write().await?;
     if !wuzhi_store::text::activate_model(&mut tx, version).await? {
         return Err(AppError::not_found(format!("classifier version {version}")));
@@ -281,8 +282,9 @@ pub async fn settings(app: &App) -> Result<ClassifierSettings> {
     Ok(ClassifierSettings { auto_dispatch_threshold: t })
 }
 
-pub async fn set_settings(app: &App, actor: Option<&Actor>, s: &ClassifierSettings) -> Result<ClassifierSettings> {
-    crate::require_city_admin(actor, "set the automatic dispatch threshold")?;
+pub async fn set_settings(app: &App, caller: Caller<'_>, s: &ClassifierSettings) -> Result<ClassifierSettings> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, "set the automatic dispatch threshold")?;
     if let Some(t) = s.auto_dispatch_threshold {
         if !(0.5..=1.0).contains(&t) {
             return Err(AppError::invalid("auto_dispatch_threshold", "must be from 0.5 to 1, or null to turn it off"));

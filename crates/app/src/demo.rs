@@ -9,6 +9,7 @@ use crate::{App, AppError, Result, people};
 use serde_json::json;
 use std::collections::HashMap;
 use wuzhi_domain::calendar::format_local;
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_domain::{Level, OrgKind};
 
 pub const DEMO_PASSWORD: &str = "wuzhi-demo-2026";
@@ -111,7 +112,7 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
             Level::Grid => {}
         }
     }
-    crate::territory::store_batch(app, None, batch, false).await?;
+    crate::territory::store_batch(app, Caller::System(System::CommandLine), batch, false).await?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::org::insert_many(&mut tx, &orgs, now).await?;
@@ -128,7 +129,7 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
         drop(conn);
         let p = people::create(
             app,
-            None,
+            Caller::System(System::CommandLine),
             NewPerson {
                 name,
                 phone: Some(phone),
@@ -152,7 +153,7 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
         };
         people::grant(
             app,
-            None,
+            Caller::System(System::CommandLine),
             NewMembership { person_id: p.id, organisation_id: org_id, role, scope_code: scope, post },
         )
         .await?;
@@ -281,7 +282,7 @@ pub async fn seed_history(app: &App) -> Result<usize> {
     }
     let text = String::from_utf8(out.into_inner().map_err(|e| AppError::Internal(e.to_string()))?)
         .map_err(|e| AppError::Internal(e.to_string()))?;
-    let (imported, _) = crate::cases::import_csv(app, None, &text).await?;
+    let (imported, _) = crate::cases::import_csv(app, Caller::System(System::CommandLine), &text).await?;
     Ok(imported)
 }
 
@@ -300,8 +301,9 @@ pub async fn la_city(app: &App, councils: &str) -> Result<String> {
         name_field: "nc_name",
         group_field: Some("region"),
     };
-    crate::territory::import_areas(app, None, councils, &spec, false).await?;
-    crate::categories::import(app, None, LA_CATEGORIES).await?;
-    let key = crate::open311::create_key(app, None, "MyLA311 replay", Some(1_000_000)).await?;
+    crate::territory::import_areas(app, Caller::System(System::CommandLine), councils, &spec, false).await?;
+    crate::categories::import(app, Caller::System(System::CommandLine), LA_CATEGORIES).await?;
+    let key =
+        crate::open311::create_key(app, Caller::System(System::CommandLine), "MyLA311 replay", Some(1_000_000)).await?;
     Ok(key.api_key.unwrap_or_default())
 }

@@ -149,18 +149,11 @@ pub(crate) fn actor_from(person_id: i64, posts: impl IntoIterator<Item = (String
     Actor { person_id, grants }
 }
 
-/// Only a city administrator (one who manages categories over the whole city) may; `None`
-/// is the system itself (the command line). `what` names the refused action.
-pub(crate) fn require_city_admin(actor: Option<&Actor>, what: &str) -> Result<()> {
-    match actor {
-        Some(a)
-            if !a
-                .scopes_for(wuzhi_domain::permission::Action::ManageCategories)
-                .iter()
-                .any(|s| s.level() == wuzhi_domain::Level::City) =>
-        {
-            Err(AppError::Forbidden { action: what.into() })
-        }
+/// Only a city administrator ([`Actor::is_city_admin`]) or the system itself (the command
+/// line) may; `what` names the refused action.
+pub(crate) fn require_city_admin(caller: wuzhi_domain::work::Caller<'_>, what: &str) -> Result<()> {
+    match caller.person() {
+        Some(a) if !a.is_city_admin() => Err(AppError::Forbidden { action: what.into() }),
         _ => Ok(()),
     }
 }

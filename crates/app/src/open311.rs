@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use wuzhi_domain::calendar::{format_local, parse_datetime};
 use wuzhi_domain::cases::{Command as DomainCommand, Status, public};
 use wuzhi_domain::work::{Caller, System};
-use wuzhi_domain::{Action, Actor, Level, text};
+use wuzhi_domain::{Actor, text};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CaseRow;
 use wuzhi_store::open311::{AttributeRow, KeyRow, RequestFilter};
@@ -239,8 +239,9 @@ async fn leaves(app: &App) -> Result<HashSet<String>> {
 }
 
 /// Replaces the attributes of every category the CSV names, all or nothing.
-pub async fn import_attributes(app: &App, actor: Option<&Actor>, text: &str) -> Result<usize> {
-    crate::require_city_admin(actor, wuzhi_domain::permission::Action::ManageCategories.as_str())?;
+pub async fn import_attributes(app: &App, caller: Caller<'_>, text: &str) -> Result<usize> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, wuzhi_domain::permission::Action::ManageCategories.as_str())?;
     let rows = parse_attributes_csv(text, &leaves(app).await?).map_err(AppError::Import)?;
     let cats: Vec<String> =
         rows.iter().map(|r| r.category_code.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
@@ -278,15 +279,12 @@ fn key_view(k: KeyRow, api_key: Option<String>) -> KeyView {
 }
 
 fn require_admin(a: &Actor) -> Result<()> {
-    if a.scopes_for(Action::ManagePeople).iter().any(|s| s.level() == Level::City) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden { action: "manage Open311 API keys".into() })
-    }
+    crate::require_city_admin(Caller::Person(a), "manage Open311 API keys")
 }
 
 /// A new API key (`actor` None: the command line). The key is printed once.
-pub async fn create_key(app: &App, actor: Option<&Actor>, name: &str, rate_per_minute: Option<i64>) -> Result<KeyView> {
+pub async fn create_key(app: &App, caller: Caller<'_>, name: &str, rate_per_minute: Option<i64>) -> Result<KeyView> {
+    let actor = caller.person();
     if let Some(a) = actor {
         require_admin(a)?;
     }
@@ -320,7 +318,8 @@ pub async fn list_keys(app: &App, actor: &Actor) -> Result<Vec<KeyView>> {
     Ok(wuzhi_store::open311::list_keys(&mut conn).await?.into_iter().map(|k| key_view(k, None)).collect())
 }
 
-pub async fn revoke_key(app: &App, actor: Option<&Actor>, id: i64) -> Result<()> {
+pub async fn revoke_key(app: &App, caller: Caller<'_>, id: i64) -> Result<()> {
+    let actor = caller.person();
     if let Some(a) = actor {
         require_admin(a)?;
     }

@@ -5,6 +5,7 @@ use crate::error::unique_as;
 use crate::{App, AppError, Result};
 use serde::Serialize;
 use serde_json::json;
+use wuzhi_domain::work::Caller;
 use wuzhi_domain::{Action, Actor, OrgKind, Target, TerritoryCode, text};
 use wuzhi_store::org::OrgRow;
 
@@ -28,7 +29,8 @@ pub struct NewOrg<'a> {
     pub parent_id: Option<i64>,
 }
 
-pub async fn create(app: &App, actor: Option<&Actor>, n: NewOrg<'_>) -> Result<OrgView> {
+pub async fn create(app: &App, caller: Caller<'_>, n: NewOrg<'_>) -> Result<OrgView> {
+    let actor = caller.person();
     let name = text::name("name", n.name, 100)?;
     let kind = OrgKind::parse(n.kind)?;
     let territory =

@@ -6,6 +6,7 @@ use crate::error::unique_as;
 use crate::{App, AppError, Result, auth};
 use serde::Serialize;
 use serde_json::json;
+use wuzhi_domain::work::Caller;
 use wuzhi_domain::{Action, Actor, Role, Target, TerritoryCode, mask, text};
 use wuzhi_store::people::PersonRow;
 
@@ -41,7 +42,8 @@ pub struct NewPerson<'a> {
 }
 
 /// Registers a person (and an account, when a username is given).
-pub async fn create(app: &App, actor: Option<&Actor>, n: NewPerson<'_>) -> Result<PersonView> {
+pub async fn create(app: &App, caller: Caller<'_>, n: NewPerson<'_>) -> Result<PersonView> {
+    let actor = caller.person();
     let name = text::name("name", n.name, 50)?;
     let phone = n.phone.filter(|p| !p.trim().is_empty()).map(text::phone).transpose()?;
     let home = TerritoryCode::parse(n.home_territory).map_err(|e| AppError::invalid("home_territory", e.reason))?;
@@ -190,7 +192,8 @@ pub struct NewMembership<'a> {
 
 /// Gives a person a post with a role over a territory subtree inside the organisation's
 /// territory. The granting administrator's own scope must contain it.
-pub async fn grant(app: &App, actor: Option<&Actor>, n: NewMembership<'_>) -> Result<MembershipView> {
+pub async fn grant(app: &App, caller: Caller<'_>, n: NewMembership<'_>) -> Result<MembershipView> {
+    let actor = caller.person();
     let role = Role::parse(n.role)?;
     let scope = TerritoryCode::parse(n.scope_code).map_err(|e| AppError::invalid("scope_code", e.reason))?;
     let post = text::name("post", n.post, 50)?;

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use wuzhi_domain::permission::Action;
+use wuzhi_domain::work::Caller;
 use wuzhi_domain::{Actor, TerritoryCode};
 use wuzhi_store::cases::CaseRow;
 use wuzhi_text::search::{Doc, SearchIndex, SearchQuery, highlight};
@@ -210,8 +211,9 @@ async fn rebuild_locked(app: &App, generation: i64) -> Result<usize> {
 
 /// Asks every server to rebuild its index (the next pass of each does); returns the new
 /// generation. Only a city administrator may.
-pub async fn request_rebuild(app: &App, actor: Option<&Actor>) -> Result<i64> {
-    crate::require_city_admin(actor, "rebuild the search index")?;
+pub async fn request_rebuild(app: &App, caller: Caller<'_>) -> Result<i64> {
+    let actor = caller.person();
+    crate::require_city_admin(caller, "rebuild the search index")?;
     let mut tx = app.db.write().await?;
     let g = wuzhi_store::text::setting(&mut tx, GENERATION).await?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + 1;
     wuzhi_store::text::set_setting(&mut tx, GENERATION, Some(&g.to_string())).await?;

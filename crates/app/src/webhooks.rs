@@ -17,7 +17,7 @@ use wuzhi_domain::Actor;
 pub const MAX_ATTEMPTS: i64 = 8;
 
 fn require_city_admin(actor: &Actor) -> Result<()> {
-    crate::require_city_admin(Some(actor), "manage webhooks")
+    crate::require_city_admin(wuzhi_domain::work::Caller::Person(actor), "manage webhooks")
 }
 
 /// The wait before attempt `n + 1` after `n` failures.

@@ -11,6 +11,7 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::sync::Arc;
 use wuzhi_app::{App, AppError, Settings, SystemClock};
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_geo::Crs;
 
 #[derive(Parser)]
@@ -471,7 +472,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                             drop(conn);
                             let o = wuzhi_app::org::create(
                                 &app,
-                                None,
+                                Caller::System(System::CommandLine),
                                 wuzhi_app::org::NewOrg {
                                     name: &name,
                                     kind: "admin_office",
@@ -488,7 +489,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let p = wuzhi_app::people::create(
                 &app,
-                None,
+                Caller::System(System::CommandLine),
                 wuzhi_app::people::NewPerson {
                     name: &name,
                     phone: phone.as_deref(),
@@ -501,7 +502,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             .map_err(describe)?;
             wuzhi_app::people::grant(
                 &app,
-                None,
+                Caller::System(System::CommandLine),
                 wuzhi_app::people::NewMembership {
                     person_id: p.id,
                     organisation_id: org_id,
@@ -542,7 +543,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let format = wuzhi_app::territory::Format::parse(&format).map_err(describe)?;
             let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
-            let r = wuzhi_app::territory::import(&app, None, format, crs, &text, dry_run).await.map_err(describe)?;
+            let r =
+                wuzhi_app::territory::import(&app, Caller::System(System::CommandLine), format, crs, &text, dry_run)
+                    .await
+                    .map_err(describe)?;
             println!("{} {} territories {:?}", if dry_run { "validated" } else { "imported" }, r.imported, r.by_level);
             Ok(())
         }
@@ -551,16 +555,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let app = open(&cfg).await?;
             let level = level.as_deref().map(wuzhi_domain::Level::parse).transpose().map_err(|e| e.to_string())?;
             let crs = Crs::parse(&crs).map_err(|e| e.to_string())?;
-            // The command line acts as the system: it may read the whole tree.
-            let system = wuzhi_domain::Actor {
-                person_id: 0,
-                grants: vec![wuzhi_domain::Grant {
-                    role: wuzhi_domain::Role::Admin,
-                    scope: wuzhi_domain::TerritoryCode::parse(&root).map_err(|e| e.to_string())?,
-                    org: None,
-                }],
-            };
-            let fc = wuzhi_app::territory::export_geojson(&app, &system, &root, level, crs).await.map_err(describe)?;
+            let fc = wuzhi_app::territory::export_geojson(&app, Caller::System(System::CommandLine), &root, level, crs)
+                .await
+                .map_err(describe)?;
             match out {
                 Some(path) => std::fs::write(&path, fc.to_string()).map_err(|e| format!("{}: {e}", path.display()))?,
                 None => println!("{fc}"),
@@ -582,7 +579,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Classify { cmd: ClassifyCmd::TrainDb { storage } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let m = wuzhi_app::classify::train(&app, None).await.map_err(describe)?;
+            let m = wuzhi_app::classify::train(&app, Caller::System(System::CommandLine)).await.map_err(describe)?;
             println!(
                 "{:<10} {:<24} {:>9} {:>9} {:>9} {:>8}",
                 "category", "name", "precision", "recall", "f1", "support"
@@ -610,7 +607,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Search { cmd: SearchCmd::Rebuild { storage } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let g = wuzhi_app::search::request_rebuild(&app, None).await.map_err(describe)?;
+            let g = wuzhi_app::search::request_rebuild(&app, Caller::System(System::CommandLine))
+                .await
+                .map_err(describe)?;
             println!("search index generation {g}: every server rebuilds its index from the cases");
             Ok(())
         }
@@ -643,9 +642,10 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Open311 { cmd: Open311Cmd::Key { cmd } } => match cmd {
             KeyCmd::Create { storage, name, rate_per_minute } => {
                 let app = open(&Config::load(&storage, None, None)?).await?;
-                let k = wuzhi_app::open311::create_key(&app, None, &name, rate_per_minute)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let k =
+                    wuzhi_app::open311::create_key(&app, Caller::System(System::CommandLine), &name, rate_per_minute)
+                        .await
+                        .map_err(|e| e.to_string())?;
                 println!("{}", k.api_key.unwrap_or_default());
                 eprintln!("key {} for \"{}\": {} requests a minute; shown once", k.id, k.name, k.rate_per_minute);
                 Ok(())
@@ -661,7 +661,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             KeyCmd::Revoke { storage, id } => {
                 let app = open(&Config::load(&storage, None, None)?).await?;
-                wuzhi_app::open311::revoke_key(&app, None, id).await.map_err(|e| e.to_string())?;
+                wuzhi_app::open311::revoke_key(&app, Caller::System(System::CommandLine), id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 eprintln!("key {id} revoked");
                 Ok(())
             }

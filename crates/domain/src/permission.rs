@@ -262,6 +262,12 @@ impl Actor {
         kept
     }
 
+    /// 市级系统管理员: holds the administrator's post over a whole city. The one rule for every
+    /// city-wide administrative act (categories, keys, webhooks, imports, the audit log).
+    pub fn is_city_admin(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::Admin && g.scope.level() == crate::Level::City)
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.grants.iter().any(|g| g.role == role)
     }

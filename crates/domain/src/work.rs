@@ -51,6 +51,13 @@ impl Caller<'_> {
             Caller::System(_) => None,
         }
     }
+    /// The person, when a person is calling.
+    pub fn person(&self) -> Option<&Actor> {
+        match self {
+            Caller::Person(a) => Some(a),
+            Caller::System(_) => None,
+        }
+    }
     pub fn system(&self) -> Option<System> {
         match self {
             Caller::Person(_) => None,

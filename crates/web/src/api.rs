@@ -18,6 +18,7 @@ use wuzhi_app::org::{NewOrg, OrgView};
 use wuzhi_app::people::{AccountPatch, MembershipView, NewMembership, NewPerson, PersonPatch, PersonView};
 use wuzhi_app::territory::{Format, ImportReport, ListQuery, Page, TerritoryView};
 use wuzhi_app::{AppError, auth, org, people, territory};
+use wuzhi_domain::work::Caller;
 use wuzhi_domain::{Grant, Level, TerritoryCode};
 use wuzhi_geo::Crs;
 
@@ -214,7 +215,8 @@ pub async fn export_territories(
     ApiQuery(p): ApiQuery<ExportParams>,
 ) -> ApiResult<Response> {
     let level = p.level.as_deref().filter(|s| !s.is_empty()).map(Level::parse).transpose()?;
-    let fc = territory::export_geojson(&state.app, &a.actor, &code, level, crs(p.crs.as_deref())?).await?;
+    let fc =
+        territory::export_geojson(&state.app, Caller::Person(&a.actor), &code, level, crs(p.crs.as_deref())?).await?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], fc.to_string()).into_response())
 }
 
@@ -241,7 +243,7 @@ pub async fn import_territories(
     let format = Format::parse(&p.format)?;
     let report = territory::import(
         &state.app,
-        Some(&a.actor),
+        Caller::Person(&a.actor),
         format,
         crs(p.crs.as_deref())?,
         &body,
@@ -316,7 +318,7 @@ pub async fn create_org(
 ) -> ApiResult<(StatusCode, Json<OrgView>)> {
     let v = org::create(
         &state.app,
-        Some(&a.actor),
+        Caller::Person(&a.actor),
         NewOrg { name: &b.name, kind: &b.kind, territory_code: &b.territory_code, parent_id: b.parent_id },
     )
     .await?;
@@ -365,7 +367,7 @@ pub async fn create_person(
 ) -> ApiResult<(StatusCode, Json<PersonView>)> {
     let v = people::create(
         &state.app,
-        Some(&a.actor),
+        Caller::Person(&a.actor),
         NewPerson {
             name: &b.name,
             phone: b.phone.as_deref(),
@@ -450,7 +452,7 @@ pub async fn grant_membership(
 ) -> ApiResult<(StatusCode, Json<MembershipView>)> {
     let v = people::grant(
         &state.app,
-        Some(&a.actor),
+        Caller::Person(&a.actor),
         NewMembership {
             person_id: b.person_id,
             organisation_id: b.organisation_id,
@@ -591,7 +593,7 @@ pub struct Imported {
 #[utoipa::path(post, path = "/api/categories/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = Imported), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn import_categories(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported { imported: wuzhi_app::categories::import(&state.app, Some(&a.actor), &body).await? }))
+    Ok(Json(Imported { imported: wuzhi_app::categories::import(&state.app, Caller::Person(&a.actor), &body).await? }))
 }
 
 /// Replace the working calendar's holidays and adjusted working days with a
@@ -599,7 +601,9 @@ pub async fn import_categories(State(state): State<AppState>, a: Authed, body: S
 #[utoipa::path(put, path = "/api/calendar", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn replace_calendar(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported { imported: wuzhi_app::categories::store_calendar(&state.app, Some(&a.actor), &body).await? }))
+    Ok(Json(Imported {
+        imported: wuzhi_app::categories::store_calendar(&state.app, Caller::Person(&a.actor), &body).await?,
+    }))
 }
 
 // ---- inbox ----
@@ -885,7 +889,7 @@ pub struct CaseImportReport {
 #[utoipa::path(post, path = "/api/cases/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = CaseImportReport), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn import_cases(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<CaseImportReport>> {
-    let (imported, skipped) = wuzhi_app::cases::import_csv(&state.app, Some(&a.actor), &body).await?;
+    let (imported, skipped) = wuzhi_app::cases::import_csv(&state.app, Caller::Person(&a.actor), &body).await?;
     Ok(Json(CaseImportReport { imported, skipped }))
 }
 
@@ -970,7 +974,7 @@ pub async fn create_open311_key(
     a: Authed,
     ApiJson(b): ApiJson<Open311KeyBody>,
 ) -> ApiResult<(StatusCode, Json<wuzhi_app::open311::KeyView>)> {
-    let k = wuzhi_app::open311::create_key(&state.app, Some(&a.actor), &b.name, b.rate_per_minute).await?;
+    let k = wuzhi_app::open311::create_key(&state.app, Caller::Person(&a.actor), &b.name, b.rate_per_minute).await?;
     Ok((StatusCode::CREATED, Json(k)))
 }
 
@@ -992,7 +996,7 @@ pub async fn revoke_open311_key(
     a: Authed,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    wuzhi_app::open311::revoke_key(&state.app, Some(&a.actor), id).await?;
+    wuzhi_app::open311::revoke_key(&state.app, Caller::Person(&a.actor), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1005,7 +1009,9 @@ pub async fn import_category_attributes(
     a: Authed,
     body: String,
 ) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported { imported: wuzhi_app::open311::import_attributes(&state.app, Some(&a.actor), &body).await? }))
+    Ok(Json(Imported {
+        imported: wuzhi_app::open311::import_attributes(&state.app, Caller::Person(&a.actor), &body).await?,
+    }))
 }
 
 // ---- live updates ----
@@ -1121,7 +1127,7 @@ pub struct RebuildAnswer {
 #[utoipa::path(post, path = "/api/search/rebuild", tag = "text",
     responses((status = 202, body = RebuildAnswer), (status = 403, body = ErrorBody)))]
 pub async fn rebuild_search(State(state): State<AppState>, a: Authed) -> ApiResult<(StatusCode, Json<RebuildAnswer>)> {
-    let generation = wuzhi_app::search::request_rebuild(&state.app, Some(&a.actor)).await?;
+    let generation = wuzhi_app::search::request_rebuild(&state.app, Caller::Person(&a.actor)).await?;
     Ok((StatusCode::ACCEPTED, Json(RebuildAnswer { generation })))
 }
 
@@ -1161,7 +1167,7 @@ pub async fn train_classifier(
     State(state): State<AppState>,
     a: Authed,
 ) -> ApiResult<(StatusCode, Json<wuzhi_app::classify::ModelView>)> {
-    Ok((StatusCode::CREATED, Json(wuzhi_app::classify::train(&state.app, Some(&a.actor)).await?)))
+    Ok((StatusCode::CREATED, Json(wuzhi_app::classify::train(&state.app, Caller::Person(&a.actor)).await?)))
 }
 
 /// Make a version the active one (city administrators).
@@ -1194,7 +1200,7 @@ pub async fn set_classifier_settings(
     a: Authed,
     ApiJson(b): ApiJson<wuzhi_app::classify::ClassifierSettings>,
 ) -> ApiResult<Json<wuzhi_app::classify::ClassifierSettings>> {
-    Ok(Json(wuzhi_app::classify::set_settings(&state.app, Some(&a.actor), &b).await?))
+    Ok(Json(wuzhi_app::classify::set_settings(&state.app, Caller::Person(&a.actor), &b).await?))
 }
 
 /// Cases that may already report what a draft reports: the same matter nearby and lately.

@@ -194,3 +194,51 @@ async fn exported_cells_never_become_formulas() {
         assert!(!s.starts_with(['=', '+', '-', '@']), "{s}");
     }
 }
+
+/// Reading found three rules for "a city administrator": managing categories over the city,
+/// managing people over the city (which a community-staff post over the whole city also
+/// gives) and reading the audit log over the city. One predicate now: the administrator's
+/// post over a city.
+#[tokio::test]
+async fn a_city_administrator_is_one_rule() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let p = app
+        .post(
+            &admin,
+            "/api/people",
+            json!({"name": "钱某", "home_territory": "120101001001001", "username": "qian",
+            "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let org = app.org_id("120000", "天津市社会治理指挥中心").await;
+    let m = app
+        .post(
+            &admin,
+            "/api/memberships",
+            json!({"person_id": p.body["id"], "organisation_id": org,
+            "role": "community_staff", "scope_code": "120000", "post": "联络员"}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED, "{}", m.text);
+    let r = app.try_login("qian", "a long enough password").await;
+    let qian = Session {
+        cookie: r.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().into(),
+        csrf: r.body["csrf_token"].as_str().unwrap().into(),
+        person_id: r.body["person_id"].as_i64().unwrap(),
+    };
+    for (path, body) in [
+        ("/api/open311/keys", json!({"name": "越权"})),
+        ("/api/webhooks", json!({"url": "http://127.0.0.1:9/hook", "topics": "*"})),
+        ("/api/search/rebuild", json!({})),
+    ] {
+        let r = app.post(&qian, path, body).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
+    }
+    assert_eq!(app.get(&qian, "/api/audit").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&qian, "/api/open311/keys").await.status, StatusCode::FORBIDDEN);
+    // The administrator may do each.
+    assert_eq!(app.post(&admin, "/api/open311/keys", json!({"name": "热线"})).await.status, StatusCode::CREATED);
+    assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::OK);
+}
