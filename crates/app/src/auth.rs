@@ -14,27 +14,62 @@ use tokio::sync::OnceCell;
 use wuzhi_domain::audit::hex;
 use wuzhi_domain::{Actor, text};
 
-/// Hashes a password with argon2id (default parameters), off the async threads.
-pub async fn hash_password(password: &str) -> Result<String> {
-    let p = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| h.to_string())
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-    .map_err(|e| AppError::Internal(e.to_string()))
+/// How many argon2 computations one server runs at once (each takes about 19 MiB and a core
+/// for tens of milliseconds) — as many as there are cores — and how many more may wait for
+/// one; past that a sign-in is refused as too many at once, so a flood of sign-ins (an
+/// endpoint anyone may call) cannot take the server's memory or its blocking threads.
+pub(crate) struct Argon2Gate {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
-async fn verify_password(hash: &str, password: &str) -> Result<bool> {
+const ARGON2_QUEUE: usize = 64;
+
+impl Default for Argon2Gate {
+    fn default() -> Self {
+        Argon2Gate {
+            permits: tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Argon2Gate {
+    /// Runs one argon2 computation off the async threads, bounded as above.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= ARGON2_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::RateLimited { reason: "too many sign-ins at once; try again in a moment".into() });
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(e.to_string()))
+    }
+}
+
+/// Hashes a password with argon2id (default parameters), off the async threads.
+pub async fn hash_password(app: &App, password: &str) -> Result<String> {
+    let p = password.to_owned();
+    app.argon2
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            Argon2::default().hash_password(p.as_bytes(), &salt).map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+async fn verify_password(app: &App, hash: &str, password: &str) -> Result<bool> {
     let (h, p) = (hash.to_owned(), password.to_owned());
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&h)
-            .map(|parsed| Argon2::default().verify_password(p.as_bytes(), &parsed).is_ok())
-            .unwrap_or(false)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))
+    app.argon2
+        .run(move || {
+            PasswordHash::new(&h)
+                .map(|parsed| Argon2::default().verify_password(p.as_bytes(), &parsed).is_ok())
+                .unwrap_or(false)
+        })
+        .await
 }
 
 /// A hash to verify against when the username is unknown, so that the answer takes as long
@@ -66,14 +101,14 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
     let account = wuzhi_store::people::account_by_username(&mut conn, username).await?;
     drop(conn);
     let Some(acc) = account else {
-        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password("not a password of anyone")).await?;
-        let _ = verify_password(dummy, password).await?;
+        let dummy = DUMMY_HASH.get_or_try_init(|| hash_password(app, "not a password of anyone")).await?;
+        let _ = verify_password(app, dummy, password).await?;
         return Err(AppError::BadCredentials);
     };
     if acc.locked_until_ms > now {
         return Err(AppError::Locked { until_ms: acc.locked_until_ms });
     }
-    if acc.disabled || !verify_password(&acc.password_hash, password).await? {
+    if acc.disabled || !verify_password(app, &acc.password_hash, password).await? {
         let mut tx = app.db.write().await?;
         let lock_until = now + app.settings.lockout_ms;
         let n = wuzhi_store::people::record_failed_login(
@@ -136,10 +171,10 @@ pub async fn change_password(
         .await?
         .ok_or_else(|| AppError::not_found("account"))?;
     drop(conn);
-    if !verify_password(&acc.password_hash, current).await? {
+    if !verify_password(app, &acc.password_hash, current).await? {
         return Err(AppError::invalid("current_password", "is wrong"));
     }
-    let hash = hash_password(new).await?;
+    let hash = hash_password(app, new).await?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::people::set_password(&mut tx, actor.person_id, &hash, now).await?;

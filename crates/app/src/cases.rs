@@ -605,6 +605,9 @@ pub(crate) async fn report_checked(
     if !fixed.is_empty() {
         let mut state = CaseState::reported(due);
         for e in &fixed {
+            if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(&state, e) {
+                wuzhi_store::cases::add_unit_tally(&mut tx, id, org, d, r).await?;
+            }
             state = state.apply(e, now);
             wuzhi_store::cases::append_event(&mut tx, id, now, pid, e.kind(), &event_json(e, None)).await?;
         }
@@ -853,6 +856,9 @@ pub(crate) async fn step_in(
             }
             _ => by,
         });
+    }
+    if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(state, &event) {
+        wuzhi_store::cases::add_unit_tally(tx, row.id, org, d, r).await?;
     }
     let next = state.apply(&event, now);
     let before = row.clone();
@@ -1170,12 +1176,21 @@ pub async fn export(app: &App, actor: &Actor, q: &ListQuery, format: &str) -> Re
             return Err(AppError::invalid("limit", "more than 100000 cases match; narrow the filter"));
         }
     }
+    // Encoding up to 100,000 rows takes a while: on the blocking threads, not the request path.
+    let format = format.to_owned();
+    tokio::task::spawn_blocking(move || encode(&format, &rows))
+        .await
+        .map_err(|e| AppError::Internal(format!("export task: {e}")))?
+}
+
+/// The rows as CSV, Excel or GeoJSON.
+fn encode(format: &str, rows: &[CaseView]) -> Result<(String, Vec<u8>)> {
     let err = |e: String| AppError::Internal(e);
     match format {
         "csv" => {
             let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
             w.write_record(EXPORT_COLUMNS).map_err(|e| err(e.to_string()))?;
-            for c in &rows {
+            for c in rows {
                 w.write_record(export_cells(c).iter().map(|v| csv_cell(v))).map_err(|e| err(e.to_string()))?;
             }
             Ok(("text/csv; charset=utf-8".into(), w.into_inner().map_err(|e| err(e.to_string()))?))

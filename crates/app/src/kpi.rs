@@ -175,13 +175,17 @@ pub async fn ranking(app: &App, actor: &Actor, q: &Query, by: &str, sort: &str) 
     let mut conn = app.db.read().await?;
     let groups = wuzhi_store::kpi::grouped(&mut conn, &cohort, group).await?;
     let loc = app.locator();
+    let org_names = match group {
+        GroupBy::OwnerOrg => {
+            let ids: Vec<i64> = groups.iter().filter_map(|(k, _)| k.parse().ok()).collect();
+            wuzhi_store::org::names(&mut conn, &ids).await?
+        }
+        GroupBy::TerritoryPrefix(_) => Default::default(),
+    };
     let mut rows = Vec::with_capacity(groups.len());
     for (key, counts) in groups {
         let name = match group {
-            GroupBy::OwnerOrg => match key.parse::<i64>() {
-                Ok(id) => wuzhi_store::org::get(&mut conn, id).await?.map(|o| o.name).unwrap_or_default(),
-                Err(_) => String::new(),
-            },
+            GroupBy::OwnerOrg => key.parse::<i64>().ok().and_then(|id| org_names.get(&id).cloned()).unwrap_or_default(),
             GroupBy::TerritoryPrefix(_) => loc.name_of(&key).unwrap_or_default(),
         };
         rows.push(RankRow { rank: 0, key, name, indicators: indicators(counts, None) });

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod open311;
 pub mod org;
 pub mod people;
+pub mod retention;
 pub mod search;
 pub mod similar;
 pub mod sweep;
@@ -86,6 +87,8 @@ pub struct App {
     classifier: classify::Cache,
     /// Keyword profiles of cases, for duplicates and hot topics.
     profiles: Arc<similar::Profiles>,
+    /// Bounds the password hashing of this server.
+    argon2: auth::Argon2Gate,
 }
 
 impl App {
@@ -101,6 +104,7 @@ impl App {
             search,
             classifier: classify::Cache::default(),
             profiles: Arc::default(),
+            argon2: auth::Argon2Gate::default(),
             db,
             clock,
             settings,

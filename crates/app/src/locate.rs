@@ -13,6 +13,8 @@ pub struct Locator {
     pub version: i64,
     index: GridIndex,
     grids: Vec<(String, String)>,
+    /// Where each grid is in `grids`, by code.
+    grid_at: HashMap<String, usize>,
     names: HashMap<String, String>,
     /// (scope prefix, city) for naming the top ancestor.
     cities: Vec<(String, Named)>,
@@ -39,6 +41,7 @@ impl Locator {
             version: -1,
             index: GridIndex::build(&[]),
             grids: vec![],
+            grid_at: HashMap::new(),
             names: HashMap::new(),
             cities: vec![],
             address_patterns: vec![],
@@ -66,7 +69,16 @@ impl Locator {
             })
             .collect();
         let address_patterns = address_patterns(&names);
-        Locator { address_patterns, version, index: GridIndex::build(&polys), grids: grid_names, names, cities }
+        let grid_at = grid_names.iter().enumerate().map(|(i, (c, _))| (c.clone(), i)).collect();
+        Locator {
+            address_patterns,
+            version,
+            index: GridIndex::build(&polys),
+            grids: grid_names,
+            grid_at,
+            names,
+            cities,
+        }
     }
 
     /// The most specific territory (village before township before district) whose name
@@ -93,7 +105,7 @@ impl Locator {
     }
 
     pub fn name_of(&self, code: &str) -> Option<String> {
-        self.names.get(code).cloned().or_else(|| self.grids.iter().find(|(c, _)| c == code).map(|(_, n)| n.clone()))
+        self.names.get(code).or_else(|| self.grid_at.get(code).map(|i| &self.grids[*i].1)).cloned()
     }
 
     pub fn grid_count(&self) -> usize {

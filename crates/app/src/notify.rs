@@ -80,23 +80,28 @@ async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64, Vec<
     let claimed = rows.len() as i64;
     let mut out = Outcome::default();
     let mut reported = Vec::new();
+    // The pass's cases and the subscriptions, read once for all its rows.
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.case_id).collect();
+    let cases: std::collections::HashMap<i64, CaseRow> =
+        wuzhi_store::cases::by_ids(&mut tx, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
+    let hooks = if rows.is_empty() { Vec::new() } else { wuzhi_store::webhooks::list(&mut tx).await? };
     for r in rows {
         let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
         if let Some(case_id) = r.case_id {
             if kind == "reported" {
                 reported.push(case_id);
             }
-            if let Some(row) = wuzhi_store::cases::get(&mut tx, case_id).await? {
+            if let Some(row) = cases.get(&case_id) {
                 if let (Some(p), Some(text)) = (row.reporter_id, reporter_text(&kind, row.id, &row.subject)) {
                     wuzhi_store::cases::insert_notification(&mut tx, p, Some(row.id), &kind, &text, now).await?;
                     out.notifications += 1;
                 }
                 if let Some(text) = owner_text(&kind, row.id, &row.subject) {
-                    out.notifications += tell_owner(&mut tx, &row, &kind, &text, now).await?;
+                    out.notifications += tell_owner(&mut tx, row, &kind, &text, now).await?;
                 }
             }
         }
-        crate::webhooks::enqueue(&mut tx, &r.topic, &r.payload, now).await?;
+        crate::webhooks::enqueue(&mut tx, &hooks, &r.topic, &r.payload, now).await?;
         if wuzhi_store::cases::finish_outbox(&mut tx, r.id, worker).await? {
             out.processed += 1;
         }

@@ -883,10 +883,7 @@ pub async fn requests(app: &App, q: &Query) -> Result<Vec<Request>> {
     }));
     org_ids.sort_unstable();
     org_ids.dedup();
-    let mut orgs: HashMap<i64, String> = HashMap::new();
-    for o in org_ids {
-        orgs.insert(o, wuzhi_store::org::get(&mut conn, o).await?.map(|o| o.name).unwrap_or_default());
-    }
+    let orgs: HashMap<i64, String> = wuzhi_store::org::names(&mut conn, &org_ids).await?;
     drop(conn);
     Ok(rows
         .into_iter()

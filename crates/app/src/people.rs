@@ -51,7 +51,7 @@ pub async fn create(app: &App, caller: Caller<'_>, n: NewPerson<'_>) -> Result<P
     let hash = match (&username, n.password) {
         (Some(_), Some(p)) => {
             text::password("password", p)?;
-            Some(auth::hash_password(p).await?)
+            Some(auth::hash_password(app, p).await?)
         }
         (Some(_), None) => {
             return Err(AppError::invalid("password", "is required with a username"));
@@ -342,7 +342,7 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
     let hash = match &patch.password {
         Some(p) => {
             text::password("password", p)?;
-            Some(auth::hash_password(p).await?)
+            Some(auth::hash_password(app, p).await?)
         }
         None => None,
     };

@@ -35,7 +35,8 @@ struct Cursor {
 }
 
 pub struct Search {
-    index: SearchIndex,
+    /// Shared with the blocking threads that run its searches and commits.
+    index: std::sync::Arc<SearchIndex>,
     /// Outbox rows of the look-back window already taken in: id → time.
     seen: Mutex<HashMap<i64, i64>>,
     /// One indexing pass at a time.
@@ -45,7 +46,11 @@ pub struct Search {
 impl Search {
     pub fn open(dir: Option<&std::path::Path>) -> Result<Search> {
         let index = SearchIndex::open(dir).map_err(|e| AppError::Internal(format!("search index: {e}")))?;
-        Ok(Search { index, seen: Mutex::new(HashMap::new()), pass: tokio::sync::Mutex::new(()) })
+        Ok(Search {
+            index: std::sync::Arc::new(index),
+            seen: Mutex::new(HashMap::new()),
+            pass: tokio::sync::Mutex::new(()),
+        })
     }
 
     fn cursor(&self) -> Option<Cursor> {
@@ -55,6 +60,24 @@ impl Search {
 
 fn ix_err(e: wuzhi_text::search::Error) -> AppError {
     AppError::Internal(format!("search index: {e}"))
+}
+
+/// Runs index work (tantivy's searches, writes and commits, highlighting) on the blocking
+/// threads, never on the threads that serve requests.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| AppError::Internal(format!("search task: {e}")))?
+}
+
+impl Search {
+    async fn add(&self, docs: Vec<Doc>) -> Result<()> {
+        let ix = self.index.clone();
+        blocking(move || ix.add_uncommitted(&docs).map_err(ix_err)).await
+    }
+
+    async fn finish(&self, payload: String) -> Result<()> {
+        let ix = self.index.clone();
+        blocking(move || ix.finish(&payload).map_err(ix_err)).await
+    }
 }
 
 /// The text of a case's timeline worth finding: results, replies, comments, reasons.
@@ -131,8 +154,10 @@ pub async fn index_once(app: &App) -> Result<Indexed> {
     let s = &app.search;
     let _one = s.pass.lock().await;
     let generation = generation(app).await?;
+    // An index older than the outbox's retention may have missed changes: rebuild it.
+    let kept_from = app.now_ms() - crate::retention::OUTBOX_DAYS * 86_400_000;
     let cursor = match s.cursor() {
-        Some(c) if c.generation == generation => c,
+        Some(c) if c.generation == generation && c.ms >= kept_from => c,
         _ => {
             let n = rebuild_locked(app, generation).await?;
             return Ok(Indexed { rebuilt: true, cases: n });
@@ -171,10 +196,10 @@ pub async fn index_once(app: &App) -> Result<Indexed> {
     let payload = serde_json::to_string(&c).unwrap_or_default();
     for chunk in ids.chunks(1000) {
         let docs = docs_for(app, chunk).await?;
-        s.index.add_uncommitted(&docs).map_err(ix_err)?;
+        s.add(docs).await?;
     }
     if !fresh.is_empty() {
-        s.index.finish(&payload).map_err(ix_err)?;
+        s.finish(payload).await?;
     }
     let mut seen = s.seen.lock().unwrap_or_else(|e| e.into_inner());
     seen.extend(fresh);
@@ -186,7 +211,8 @@ async fn rebuild_locked(app: &App, generation: i64) -> Result<usize> {
     let s = &app.search;
     // Changes from here on are taken in by the next passes.
     let start = app.now_ms() - LOOK_BACK_MS;
-    s.index.clear().map_err(ix_err)?;
+    let ix = s.index.clone();
+    blocking(move || ix.clear().map_err(ix_err)).await?;
     let mut after = 0;
     let mut n = 0;
     loop {
@@ -198,12 +224,10 @@ async fn rebuild_locked(app: &App, generation: i64) -> Result<usize> {
             docs_of_rows(&mut conn, &rows).await?
         };
         n += docs.len();
-        let ix = &s.index;
-        ix.add_uncommitted(&docs).map_err(ix_err)?;
-        tokio::task::yield_now().await;
+        s.add(docs).await?;
     }
     let c = Cursor { generation, ms: start, id: 0 };
-    s.index.finish(&serde_json::to_string(&c).unwrap_or_default()).map_err(ix_err)?;
+    s.finish(serde_json::to_string(&c).unwrap_or_default()).await?;
     s.seen.lock().unwrap_or_else(|e| e.into_inner()).clear();
     tracing::info!(cases = n, generation, "search index rebuilt");
     Ok(n)
@@ -311,8 +335,8 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
         offset: offset as usize,
         now_ms: app.now_ms(),
     };
-    let ix = &app.search.index;
-    let found = ix.search(&q).map_err(ix_err)?;
+    let ix = app.search.index.clone();
+    let found = blocking(move || ix.search(&q).map_err(ix_err)).await?;
     let ids: Vec<i64> = found.hits.iter().map(|h| h.id).collect();
     let mut conn = app.db.read().await?;
     let found_rows = wuzhi_store::cases::by_ids(&mut conn, &ids).await?;
@@ -320,7 +344,7 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
         docs_of_rows(&mut conn, &found_rows).await?.into_iter().map(|d| (d.id, d.body)).collect();
     drop(conn);
     let rows: HashMap<i64, CaseRow> = found_rows.into_iter().map(|r| (r.id, r)).collect();
-    let mut hits = Vec::new();
+    let mut readable = Vec::new();
     let mut refused = 0;
     for h in found.hits {
         let Some(r) = rows.get(&h.id) else { continue };
@@ -328,15 +352,23 @@ pub async fn search(app: &App, actor: &Actor, p: &SearchParams) -> Result<Search
             refused += 1;
             continue;
         }
-        // Passages from the case as it is now, personal numbers masked before marking.
-        let body = bodies.get(&r.id).map(String::as_str).unwrap_or("");
-        let mask = wuzhi_domain::mask::in_text;
-        hits.push(SearchHit {
-            case: crate::cases::view_of(actor, r.clone())?,
-            score: h.score,
-            subject_html: highlight(&mask(&r.subject), &found.needles, None),
-            snippet_html: highlight(&mask(body), &found.needles, Some(120)),
-        });
+        let body = bodies.get(&r.id).cloned().unwrap_or_default();
+        readable.push((crate::cases::view_of(actor, r.clone())?, h.score, r.subject.clone(), body));
     }
+    // Passages from the case as it is now, personal numbers masked before marking.
+    let needles = found.needles;
+    let hits = blocking(move || {
+        let mask = wuzhi_domain::mask::in_text;
+        Ok(readable
+            .into_iter()
+            .map(|(case, score, subject, body)| SearchHit {
+                case,
+                score,
+                subject_html: highlight(&mask(&subject), &needles, None),
+                snippet_html: highlight(&mask(&body), &needles, Some(120)),
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
     Ok(SearchResults { total: found.total.saturating_sub(refused), words: found.words, hits })
 }

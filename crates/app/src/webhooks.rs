@@ -126,8 +126,13 @@ pub async fn deliveries(app: &App, actor: &Actor, webhook_id: i64) -> Result<Vec
 }
 
 /// Queues an outbox row for every matching active subscription (in the caller's transaction).
-pub(crate) async fn enqueue(conn: &mut wuzhi_store::Conn, topic: &str, payload: &str, now: i64) -> Result<usize> {
-    let hooks = wuzhi_store::webhooks::list(conn).await?;
+pub(crate) async fn enqueue(
+    conn: &mut wuzhi_store::Conn,
+    hooks: &[wuzhi_store::webhooks::WebhookRow],
+    topic: &str,
+    payload: &str,
+    now: i64,
+) -> Result<usize> {
     let mut n = 0;
     for h in hooks.iter().filter(|h| h.revoked_at_ms.is_none()) {
         if h.topics.split(',').any(|t| t == "*" || t == topic) {

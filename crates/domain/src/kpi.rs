@@ -11,7 +11,121 @@
 //! 应结案数 counts the filed cases that are closed or whose current stage is past due at
 //! the end of the period; parked (挂账) cases are not due.
 
+use crate::cases::{CaseState, Event, Satisfaction, Status};
 use serde::Serialize;
+
+/// A yes/no column of a case's projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    FiledLate,
+    ClosedLate,
+}
+
+/// A count column of a case's projection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tally {
+    Reworks,
+    Dispatches,
+    TotalReturns,
+}
+
+/// A condition on one case's projection. Written once here and read two ways: the store
+/// turns it into SQL for bulk sums and rebuilds, and evaluates it on a row for the roll-up
+/// difference each write applies, so both always count the same thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    Always,
+    /// Filed (立案) at some time.
+    Filed,
+    StatusIs(Status),
+    StatusIsNot(Status),
+    Not(Flag),
+    Is(Flag),
+    Positive(Tally),
+    /// Rated by the reporter.
+    Rated,
+    /// Rated satisfied or basically satisfied.
+    Satisfied,
+    And(&'static Cond, &'static Cond),
+}
+
+/// What a counter adds for a case that meets its condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Amount {
+    One,
+    Tally(Tally),
+    /// Closing time − filing time.
+    HandlingMs,
+}
+
+/// One counter of [`Counts`]: a case that meets `when` adds `amount`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counter {
+    pub name: &'static str,
+    pub when: Cond,
+    pub amount: Amount,
+}
+
+/// The cases an evaluation counts: filed ones, except those merged into another (counted
+/// once, as their main case).
+pub const COHORT: Cond = Cond::And(&Cond::Filed, &Cond::StatusIsNot(Status::Merged));
+
+const CLOSED: Cond = Cond::StatusIs(Status::Closed);
+
+/// The counters summed over a cohort, in the order of the fields of [`Counts`] without
+/// `should_close` (which depends on the end of the period: [`Status::awaiting_closure`]).
+pub const COUNTERS: [Counter; 11] = [
+    Counter { name: "filed", when: Cond::Always, amount: Amount::One },
+    Counter { name: "filed_on_time", when: Cond::Not(Flag::FiledLate), amount: Amount::One },
+    Counter { name: "closed", when: CLOSED, amount: Amount::One },
+    Counter { name: "closed_on_time", when: Cond::And(&CLOSED, &Cond::Not(Flag::ClosedLate)), amount: Amount::One },
+    Counter { name: "closed_late", when: Cond::And(&CLOSED, &Cond::Is(Flag::ClosedLate)), amount: Amount::One },
+    Counter { name: "reworked", when: Cond::Positive(Tally::Reworks), amount: Amount::One },
+    Counter { name: "dispatches", when: Cond::Always, amount: Amount::Tally(Tally::Dispatches) },
+    Counter { name: "returns", when: Cond::Always, amount: Amount::Tally(Tally::TotalReturns) },
+    Counter { name: "rated", when: Cond::Rated, amount: Amount::One },
+    Counter { name: "satisfied", when: Cond::Satisfied, amount: Amount::One },
+    Counter { name: "handling_ms", when: CLOSED, amount: Amount::HandlingMs },
+];
+
+impl Counts {
+    /// The counts from the values of [`COUNTERS`], in their order.
+    pub fn from_counters(v: [i64; 11]) -> Counts {
+        Counts {
+            filed: v[0],
+            filed_on_time: v[1],
+            should_close: 0,
+            closed: v[2],
+            closed_on_time: v[3],
+            closed_late: v[4],
+            reworked: v[5],
+            dispatches: v[6],
+            returns: v[7],
+            rated: v[8],
+            satisfied: v[9],
+            handling_ms_total: v[10],
+        }
+    }
+}
+
+/// 准确派遣率 per unit: each dispatch counts for the unit the case was sent to, and each
+/// return against the unit that returned it (not the case's owner at the end). The change
+/// `event` makes to a case in state `before`: (unit, dispatches, returns).
+pub fn unit_tally(before: &CaseState, event: &Event) -> Option<(i64, i64, i64)> {
+    match event {
+        Event::Dispatched { org, .. } | Event::Escalated { org, .. } => Some((*org, 1, 0)),
+        Event::JointAssigned { lead, .. } => Some((*lead, 1, 0)),
+        Event::Returned { .. } => before.owner_org.map(|o| (o, 0, 1)),
+        _ => None,
+    }
+}
+
+impl Satisfaction {
+    /// Counts towards 满意率.
+    pub fn counts_as_satisfied(self) -> bool {
+        matches!(self, Satisfaction::Satisfied | Satisfaction::BasicallySatisfied)
+    }
+}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Counts {

@@ -209,6 +209,22 @@ async fn write_projection(conn: &mut Conn, c: &CaseRow) -> Result<()> {
     if n == 1 { Ok(()) } else { Err(StoreError::NotFound) }
 }
 
+/// Adds to a unit's dispatches and returns on a case (see `wuzhi_domain::kpi::unit_tally`).
+pub async fn add_unit_tally(conn: &mut Conn, case_id: i64, org: i64, dispatches: i64, returns: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO case_units (case_id, org_id, dispatches, returns) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (case_id, org_id) DO UPDATE SET dispatches = case_units.dispatches + excluded.dispatches, \
+         returns = case_units.returns + excluded.returns",
+    )
+    .bind(case_id)
+    .bind(org)
+    .bind(dispatches)
+    .bind(returns)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Appends an event (its seq is one past the last) and an outbox row.
 pub async fn append_event(
     conn: &mut Conn,

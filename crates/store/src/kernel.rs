@@ -12,3 +12,48 @@ pub async fn bump_authz(conn: &mut Conn) -> Result<()> {
 pub async fn authz_epoch(conn: &mut Conn) -> Result<i64> {
     Ok(sqlx::query_scalar("SELECT value FROM kernel_state WHERE name = 'authz_epoch'").fetch_one(&mut *conn).await?)
 }
+
+/// Deletes at most `limit` rows of `table` matching `condition` (a fixed text of the
+/// caller's, with `$1` the cut-off time), oldest first; returns how many went. Deleting in
+/// slices keeps each transaction short on a large table.
+async fn purge(
+    conn: &mut Conn,
+    table: &'static str,
+    condition: &'static str,
+    cutoff_ms: i64,
+    limit: i64,
+) -> Result<u64> {
+    let key = if table == "sessions" { "token_hash" } else { "id" };
+    let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {condition} LIMIT {limit})");
+    Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff_ms).execute(&mut *conn).await?.rows_affected())
+}
+
+/// Outbox rows processed and written before `cutoff_ms`.
+pub async fn purge_outbox(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "outbox", "processed = 1 AND created_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Notifications read before `cutoff_ms`.
+pub async fn purge_read_notifications(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "notifications", "read_at_ms IS NOT NULL AND read_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Notifications, read or not, written before `cutoff_ms`.
+pub async fn purge_notifications(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "notifications", "created_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Deliveries that succeeded before `cutoff_ms`.
+pub async fn purge_delivered(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "webhook_deliveries", "status = 'delivered' AND delivered_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Dead letters written before `cutoff_ms`.
+pub async fn purge_dead_letters(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "webhook_deliveries", "status = 'dead' AND created_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Sessions that expired before `cutoff_ms`.
+pub async fn purge_sessions(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "sessions", "expires_at_ms < $1", cutoff_ms, limit).await
+}

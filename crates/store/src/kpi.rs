@@ -23,18 +23,143 @@ pub enum GroupBy {
     OwnerOrg,
 }
 
-const SUMS: &str = "COUNT(*), \
-    COALESCE(CAST(SUM(CASE WHEN filed_late = 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN status <> 'parked' AND (status = 'closed' OR due_at_ms < $2) THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN status = 'closed' AND closed_late = 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN status = 'closed' AND closed_late = 1 THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN reworks > 0 THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(dispatches) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(total_returns) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END) AS BIGINT), 0), \
-    COALESCE(CAST(SUM(CASE WHEN status = 'closed' THEN closed_at_ms - filed_at_ms ELSE 0 END) AS BIGINT), 0)";
+/// The domain's counters ([`wuzhi_domain::kpi::COUNTERS`]) as SQL over the `cases` table,
+/// and as Rust over one row: the two readings of one definition.
+pub mod terms {
+    use crate::cases::CaseRow;
+    use wuzhi_domain::cases::{Satisfaction, Status};
+    use wuzhi_domain::kpi::{Amount, COHORT, COUNTERS, Cond, Flag, Tally};
+
+    fn flag(f: Flag) -> &'static str {
+        match f {
+            Flag::FiledLate => "filed_late",
+            Flag::ClosedLate => "closed_late",
+        }
+    }
+
+    fn tally(t: Tally) -> &'static str {
+        match t {
+            Tally::Reworks => "reworks",
+            Tally::Dispatches => "dispatches",
+            Tally::TotalReturns => "total_returns",
+        }
+    }
+
+    fn satisfied_names() -> String {
+        let names: Vec<String> =
+            [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied]
+                .into_iter()
+                .filter(|s| s.counts_as_satisfied())
+                .map(|s| format!("'{}'", s.as_str()))
+                .collect();
+        names.join(", ")
+    }
+
+    pub fn cond_sql(c: &Cond) -> String {
+        match c {
+            Cond::Always => "1 = 1".into(),
+            Cond::Filed => "filed_at_ms IS NOT NULL".into(),
+            Cond::StatusIs(s) => format!("status = '{}'", s.as_str()),
+            Cond::StatusIsNot(s) => format!("status <> '{}'", s.as_str()),
+            Cond::Not(f) => format!("{} = 0", flag(*f)),
+            Cond::Is(f) => format!("{} = 1", flag(*f)),
+            Cond::Positive(t) => format!("{} > 0", tally(*t)),
+            Cond::Rated => "satisfaction IS NOT NULL".into(),
+            Cond::Satisfied => format!("satisfaction IN ({})", satisfied_names()),
+            Cond::And(a, b) => format!("({} AND {})", cond_sql(a), cond_sql(b)),
+        }
+    }
+
+    fn amount_sql(a: &Amount) -> String {
+        match a {
+            Amount::One => "1".into(),
+            Amount::Tally(t) => tally(*t).into(),
+            Amount::HandlingMs => "closed_at_ms - filed_at_ms".into(),
+        }
+    }
+
+    /// `SUM(CASE WHEN … THEN … ELSE 0 END)` of one counter.
+    pub fn sum_sql(i: usize) -> String {
+        let c = &COUNTERS[i];
+        format!("SUM(CASE WHEN {} THEN {} ELSE 0 END)", cond_sql(&c.when), amount_sql(&c.amount))
+    }
+
+    pub fn eval_cond(c: &Cond, r: &CaseRow) -> bool {
+        let flag_of = |f: &Flag| match f {
+            Flag::FiledLate => r.filed_late,
+            Flag::ClosedLate => r.closed_late,
+        };
+        match c {
+            Cond::Always => true,
+            Cond::Filed => r.filed_at_ms.is_some(),
+            Cond::StatusIs(s) => r.status == s.as_str(),
+            Cond::StatusIsNot(s) => r.status != s.as_str(),
+            Cond::Not(f) => !flag_of(f),
+            Cond::Is(f) => flag_of(f),
+            Cond::Positive(t) => tally_of(*t, r) > 0,
+            Cond::Rated => r.satisfaction.is_some(),
+            Cond::Satisfied => r
+                .satisfaction
+                .as_deref()
+                .and_then(|s| Satisfaction::parse(s).ok())
+                .is_some_and(Satisfaction::counts_as_satisfied),
+            Cond::And(a, b) => eval_cond(a, r) && eval_cond(b, r),
+        }
+    }
+
+    fn tally_of(t: Tally, r: &CaseRow) -> i64 {
+        match t {
+            Tally::Reworks => r.reworks,
+            Tally::Dispatches => r.dispatches,
+            Tally::TotalReturns => r.total_returns,
+        }
+    }
+
+    /// What the row adds to each counter (none when it is not in the cohort).
+    pub fn eval(r: &CaseRow) -> Option<[i64; 11]> {
+        if !eval_cond(&COHORT, r) {
+            return None;
+        }
+        let mut v = [0i64; 11];
+        for (i, c) in COUNTERS.iter().enumerate() {
+            if eval_cond(&c.when, r) {
+                v[i] = match c.amount {
+                    Amount::One => 1,
+                    Amount::Tally(t) => tally_of(t, r),
+                    Amount::HandlingMs => r.closed_at_ms.zip(r.filed_at_ms).map_or(0, |(c, f)| c - f),
+                };
+            }
+        }
+        Some(v)
+    }
+
+    /// The open statuses for which a past due time makes a filed case one that should have
+    /// been closed (应结案).
+    pub fn awaiting_closure_sql() -> String {
+        crate::cases::status_in(&Status::awaiting_closure())
+    }
+
+    /// The SQL of [`COHORT`].
+    pub fn cohort_sql() -> String {
+        cond_sql(&COHORT)
+    }
+}
+
+/// The sums of one cohort in the column order [`counts`] reads: the counters, with 应结案
+/// (closed, or awaiting closure and due before the period's end `$2`) third.
+fn sums() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let cast = |e: String| format!("COALESCE(CAST({e} AS BIGINT), 0)");
+        let mut cols: Vec<String> = (0..wuzhi_domain::kpi::COUNTERS.len()).map(|i| cast(terms::sum_sql(i))).collect();
+        let should_close = format!(
+            "SUM(CASE WHEN status = 'closed' OR ({} AND due_at_ms < $2) THEN 1 ELSE 0 END)",
+            terms::awaiting_closure_sql()
+        );
+        cols.insert(2, cast(should_close));
+        cols.join(", ")
+    })
+}
 
 fn counts(r: &sqlx::any::AnyRow, first: usize) -> Result<Counts> {
     let g = |i: usize| -> Result<i64> { Ok(r.try_get::<i64, _>(first + i)?) };
@@ -56,7 +181,7 @@ fn counts(r: &sqlx::any::AnyRow, first: usize) -> Result<Counts> {
 
 /// The WHERE clause: $1 from, $2 to, then scope binds.
 fn cohort_where(c: &Cohort<'_>) -> (String, Vec<String>) {
-    let mut sql = String::from(" WHERE filed_at_ms >= $1 AND filed_at_ms < $2 AND status <> 'merged'");
+    let mut sql = format!(" WHERE filed_at_ms >= $1 AND filed_at_ms < $2 AND {}", terms::cohort_sql());
     let mut binds = Vec::new();
     if !c.scopes.is_empty() {
         let (s, b) = scope_filter("territory_code", &c.scopes, 3);
@@ -71,13 +196,18 @@ fn cohort_where(c: &Cohort<'_>) -> (String, Vec<String>) {
 
 pub async fn totals(conn: &mut Conn, c: &Cohort<'_>) -> Result<(Counts, Option<i64>)> {
     let (w, binds) = cohort_where(c);
-    let sql = format!("SELECT {SUMS} FROM cases{w}");
+    let sql = format!("SELECT {} FROM cases{w}", sums());
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
     for b in &binds {
         q = q.bind(b);
     }
     let row = q.fetch_one(&mut *conn).await?;
-    let totals = counts(&row, 0)?;
+    let mut totals = counts(&row, 0)?;
+    if let Some(org) = c.org {
+        // A unit's dispatches and returns are those it received and made, on any case.
+        let (d, r) = unit_tallies(conn, &Cohort { org: None, ..c.clone() }).await?.remove(&org).unwrap_or((0, 0));
+        (totals.dispatches, totals.returns) = (d, r);
+    }
     let p90 = p90_exact(conn, c, totals.closed).await?;
     Ok((totals, p90))
 }
@@ -107,12 +237,44 @@ pub async fn grouped(conn: &mut Conn, c: &Cohort<'_>, by: GroupBy) -> Result<Vec
         GroupBy::TerritoryPrefix(n) => format!(" AND LENGTH(territory_code) >= {n}"),
         GroupBy::OwnerOrg => " AND owner_org_id IS NOT NULL".to_owned(),
     };
-    let sql = format!("SELECT {key} AS k, {SUMS} FROM cases{w}{extra} GROUP BY {key} ORDER BY 1");
+    let sql = format!("SELECT {key} AS k, {} FROM cases{w}{extra} GROUP BY {key} ORDER BY 1", sums());
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
     for b in &binds {
         q = q.bind(b);
     }
-    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get::<String, _>(0)?, counts(r, 1)?))).collect()
+    let groups: Vec<(String, Counts)> = q
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>(0)?, counts(r, 1)?)))
+        .collect::<Result<_>>()?;
+    let GroupBy::OwnerOrg = by else { return Ok(groups) };
+    // Per unit, dispatches and returns are those the unit received and made (a unit that only
+    // returned cases is ranked too).
+    let mut tallies = unit_tallies(conn, c).await?;
+    let mut out: std::collections::BTreeMap<String, Counts> = groups.into_iter().collect();
+    for (key, counts) in out.iter_mut() {
+        let (d, r) = key.parse::<i64>().ok().and_then(|o| tallies.remove(&o)).unwrap_or((0, 0));
+        (counts.dispatches, counts.returns) = (d, r);
+    }
+    for (org, (d, r)) in tallies {
+        out.insert(org.to_string(), Counts { dispatches: d, returns: r, ..Counts::default() });
+    }
+    Ok(out.into_iter().collect())
+}
+
+/// Per unit: (dispatches received, returns made) on the cohort's cases.
+async fn unit_tallies(conn: &mut Conn, c: &Cohort<'_>) -> Result<std::collections::HashMap<i64, (i64, i64)>> {
+    let (w, binds) = cohort_where(c);
+    let sql = format!(
+        "SELECT u.org_id, COALESCE(CAST(SUM(u.dispatches) AS BIGINT), 0), COALESCE(CAST(SUM(u.returns) AS BIGINT), 0) \
+         FROM case_units u JOIN cases ON cases.id = u.case_id{w} GROUP BY u.org_id"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql)).bind(c.from_ms).bind(c.to_ms);
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?)))).collect()
 }
 
 /// Open cases per territory (for the map), within the scopes, from the counters.
@@ -131,8 +293,9 @@ pub async fn open_per_grid(conn: &mut Conn, scopes: &[&str]) -> Result<Vec<(Stri
 pub async fn overdue_per_grid(conn: &mut Conn, scopes: &[&str], now_ms: i64) -> Result<Vec<(String, i64)>> {
     let (s, binds) = scope_filter("territory_code", scopes, 2);
     let sql = format!(
-        "SELECT territory_code, COUNT(*) FROM cases WHERE status IN ('filed', 'dispatched', 'handling', 'handled') \
-         AND due_at_ms < $1 AND {s} GROUP BY territory_code ORDER BY 1"
+        "SELECT territory_code, COUNT(*) FROM cases WHERE {} \
+         AND due_at_ms < $1 AND {s} GROUP BY territory_code ORDER BY 1",
+        crate::cases::open_statuses()
     );
     let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
     for b in &binds {
@@ -196,9 +359,9 @@ pub async fn rollup_totals(conn: &mut Conn, from_day: i64, to_day: i64, scopes: 
 /// of 应结案数 that is not yet closed, counted from the index (status, filed_at_ms,
 /// due_at_ms, territory_code) alone.
 pub async fn open_due(conn: &mut Conn, from_ms: i64, to_ms: i64, scopes: &[&str]) -> Result<i64> {
-    let mut sql = String::from(
-        "SELECT COUNT(*) FROM cases WHERE status IN ('filed', 'dispatched', 'handling', 'handled') \
-         AND filed_at_ms >= $1 AND filed_at_ms < $2 AND due_at_ms < $2",
+    let mut sql = format!(
+        "SELECT COUNT(*) FROM cases WHERE {} AND filed_at_ms >= $1 AND filed_at_ms < $2 AND due_at_ms < $2",
+        terms::awaiting_closure_sql()
     );
     let mut binds = Vec::new();
     if !scopes.is_empty() {

@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (11, "text", include_str!("../migrations/0011_text.sql")),
     (12, "cases: public", include_str!("../migrations/0012_cases_public.sql")),
     (13, "kernel", include_str!("../migrations/0013_kernel.sql")),
+    (14, "cases: units", include_str!("../migrations/0014_cases_units.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

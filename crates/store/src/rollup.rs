@@ -6,6 +6,7 @@
 use crate::cases::CaseRow;
 use crate::{Conn, Result};
 use wuzhi_domain::calendar::local_day;
+use wuzhi_domain::cases::Status;
 
 /// Handling times are counted in buckets of this many milliseconds (30 minutes), up to
 /// `MAX_BUCKET` (30 days).
@@ -26,35 +27,24 @@ struct Contribution {
 }
 
 fn open_status(s: &str) -> bool {
-    matches!(s, "reported" | "filed" | "dispatched" | "handling" | "handled" | "parked")
+    Status::parse(s).is_ok_and(Status::is_open)
 }
 
+/// The case's contribution to its filing day's counters: the domain's counters evaluated on
+/// the row ([`crate::kpi::terms`]), the very definition the rebuild below sums in SQL.
 fn contribution(r: &CaseRow) -> Option<Contribution> {
     let filed = r.filed_at_ms?;
-    if r.status == "merged" || r.territory_code.len() < 6 {
+    if r.territory_code.len() < 6 {
         return None;
     }
-    let closed = r.status == "closed";
-    let handling = if closed { r.closed_at_ms.map(|c| c - filed).unwrap_or(0) } else { 0 };
-    let b = |x: bool| x as i64;
+    let counts = crate::kpi::terms::eval(r)?;
+    let closed = r.status == Status::Closed.as_str();
     Some(Contribution {
         day: local_day(filed),
         district: r.territory_code[..6].to_owned(),
         org: r.owner_org_id.unwrap_or(0),
-        counts: [
-            1,
-            b(!r.filed_late),
-            b(closed),
-            b(closed && !r.closed_late),
-            b(closed && r.closed_late),
-            b(r.reworks > 0),
-            r.dispatches,
-            r.total_returns,
-            b(r.satisfaction.is_some()),
-            b(matches!(r.satisfaction.as_deref(), Some("satisfied" | "basically_satisfied"))),
-            handling,
-        ],
-        bucket: closed.then(|| bucket(handling)),
+        counts,
+        bucket: closed.then(|| bucket(counts[10])),
     })
 }
 
@@ -142,18 +132,15 @@ pub async fn rebuild(conn: &mut Conn) -> Result<()> {
     conn.execute("DELETE FROM kpi_hist").await?;
     conn.execute("DELETE FROM open_cases").await?;
     let day = "((filed_at_ms + 28800000) / 86400000)";
+    let sums: Vec<String> = (0..wuzhi_domain::kpi::COUNTERS.len()).map(crate::kpi::terms::sum_sql).collect();
     let sql = format!(
         "INSERT INTO kpi_days (day, district, org, filed, filed_on_time, closed, closed_on_time, closed_late, reworked, \
          dispatches, returns, rated, satisfied, handling_ms) \
-         SELECT {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0), COUNT(*), \
-         SUM(CASE WHEN filed_late = 0 THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'closed' THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status = 'closed' AND closed_late = 0 THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status = 'closed' AND closed_late = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN reworks > 0 THEN 1 ELSE 0 END), \
-         SUM(dispatches), SUM(total_returns), SUM(CASE WHEN satisfaction IS NOT NULL THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN status = 'closed' THEN closed_at_ms - filed_at_ms ELSE 0 END) \
-         FROM cases WHERE filed_at_ms IS NOT NULL AND status <> 'merged' AND LENGTH(territory_code) >= 6 \
-         GROUP BY {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0)"
+         SELECT {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0), {} \
+         FROM cases WHERE {} AND LENGTH(territory_code) >= 6 \
+         GROUP BY {day}, SUBSTR(territory_code, 1, 6), COALESCE(owner_org_id, 0)",
+        sums.join(", "),
+        crate::kpi::terms::cohort_sql()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
     let b = format!(
@@ -161,15 +148,17 @@ pub async fn rebuild(conn: &mut Conn) -> Result<()> {
     );
     let sql = format!(
         "INSERT INTO kpi_hist (day, district, bucket, n) SELECT {day}, SUBSTR(territory_code, 1, 6), {b}, COUNT(*) \
-         FROM cases WHERE status = 'closed' AND filed_at_ms IS NOT NULL AND LENGTH(territory_code) >= 6 \
-         GROUP BY {day}, SUBSTR(territory_code, 1, 6), {b}"
+         FROM cases WHERE {} AND status = 'closed' AND LENGTH(territory_code) >= 6 \
+         GROUP BY {day}, SUBSTR(territory_code, 1, 6), {b}",
+        crate::kpi::terms::cohort_sql()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
-    conn.execute(
+    let sql = format!(
         "INSERT INTO open_cases (territory_code, open) SELECT territory_code, COUNT(*) FROM cases \
-         WHERE status IN ('reported', 'filed', 'dispatched', 'handling', 'handled', 'parked') GROUP BY territory_code",
-    )
-    .await?;
+         WHERE {} GROUP BY territory_code",
+        crate::cases::open_statuses()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -300,7 +300,7 @@ impl Application {
     /// background worker runs in a loop of its own, so a slow one (a webhook receiver that
     /// times out, a search rebuild) holds up none of the others: the outbox and live updates
     /// every second, webhooks every two, the grid index's freshness every five, the deadline
-    /// sweep every minute, this server's search index every second.
+    /// sweep every minute, retention every hour, this server's search index every second.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let app = self.state.app.clone();
         let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
@@ -365,6 +365,19 @@ impl Application {
                         if o.marked_overdue + o.escalated + o.warned > 0 {
                             tracing::info!(?o, "deadline sweep");
                         }
+                        Ok(())
+                    })
+                }),
+            ));
+            let a = app.clone();
+            workers.push(every(
+                3600,
+                "retention",
+                Box::new(move || {
+                    let a = a.clone();
+                    Box::pin(async move {
+                        let o = wuzhi_app::retention::run_once(&a).await?;
+                        tracing::info!(?o, "retention pass");
                         Ok(())
                     })
                 }),

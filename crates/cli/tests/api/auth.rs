@@ -150,3 +150,22 @@ async fn password_change_checks_the_old_one_and_ends_other_sessions() {
     assert_eq!(app.try_login("handler", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.try_login("handler", "a new long password").await.status, StatusCode::OK);
 }
+
+/// Reading found argon2 without a bound on the sign-in endpoint, which anyone may call:
+/// each computation takes about 19 MiB. A flood now waits for a few cores or is refused
+/// with 429; nothing fails with a server error, and a real sign-in still works after it.
+#[tokio::test]
+async fn a_flood_of_sign_ins_is_bounded() {
+    let app = spawn_app().await;
+    let attempts = (0..300).map(|i| {
+        let app = &app;
+        async move { app.try_login(&format!("nobody{i}"), "wrong password").await.status }
+    });
+    let statuses = futures_util::future::join_all(attempts).await;
+    let refused = statuses.iter().filter(|s| **s == StatusCode::TOO_MANY_REQUESTS).count();
+    let wrong = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(refused + wrong, 300, "{statuses:?}");
+    assert!(refused > 0, "some of 300 sign-ins at once are turned away");
+    assert!(wrong >= 2, "as many as there are cores go through");
+    assert_eq!(app.try_login("admin", PASSWORD).await.status, StatusCode::OK);
+}

@@ -242,3 +242,109 @@ async fn a_city_administrator_is_one_rule() {
     assert_eq!(app.post(&admin, "/api/open311/keys", json!({"name": "热线"})).await.status, StatusCode::CREATED);
     assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::OK);
 }
+
+/// Reading found that outbox rows, notifications, webhook deliveries and expired sessions
+/// were never deleted. Each now has a documented period (`wuzhi_app::retention`).
+#[tokio::test]
+async fn delivery_rows_are_kept_for_their_period_and_then_deleted() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let report = json!({"channel": "app", "kind": "report", "subject": "路灯不亮", "description": "北门路灯不亮", "lon": x, "lat": y});
+    let id = app.post(&resident, "/api/cases", report.clone()).await.body["id"].as_i64().unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let filed = act(&app, &dispatcher, id, json!({"action": "file", "category": "C0108"})).await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.text);
+    let count = |table: &'static str| {
+        let app = &app;
+        async move {
+            let mut conn = app.app.db.read().await.unwrap();
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap()
+        }
+    };
+    // The outbox processed into notifications (the reporter hears the case is filed).
+    wuzhi_app::notify::run_once(&app.app, "w").await.unwrap();
+    let notes = count("notifications").await;
+    assert!(notes >= 1);
+    let (outbox, sessions) = (count("outbox").await, count("sessions").await);
+    assert!(outbox >= 2 && sessions >= 3);
+    assert_eq!(wuzhi_app::retention::run_once(&app.app).await.unwrap(), wuzhi_app::retention::Outcome::default());
+
+    // 31 days on: sessions have expired and processed outbox rows have gone; a row not yet
+    // processed stays, whatever its age.
+    app.clock.advance_ms(31 * 86_400_000);
+    let fresh = app.login("resident").await;
+    assert_eq!(app.post(&fresh, "/api/cases", report).await.status, StatusCode::CREATED);
+    let o = wuzhi_app::retention::run_once(&app.app).await.unwrap();
+    assert_eq!(o.outbox as i64, outbox, "{o:?}");
+    assert_eq!(o.sessions as i64, sessions, "{o:?}");
+    assert_eq!(count("outbox").await, 1, "the unprocessed row stays");
+    assert_eq!(count("sessions").await, 1, "the live session stays");
+    assert_eq!(count("notifications").await, notes, "unread notifications stay a year");
+    // A year on, every notification of the first case has gone too.
+    app.clock.advance_ms(366 * 86_400_000);
+    let o = wuzhi_app::retention::run_once(&app.app).await.unwrap();
+    assert_eq!(o.notifications as i64, notes, "{o:?}");
+    assert_eq!(count("outbox").await, 1, "still unprocessed, still kept");
+}
+
+/// Reading found that a return counted against the case's owner at the end, not the unit
+/// that returned it: a unit that sent a wrong case back kept a perfect 准确派遣率 and the
+/// unit that took it over was charged.
+#[tokio::test]
+async fn a_return_counts_against_the_unit_that_returned_the_case() {
+    let app = spawn_app_at(20_782 * 86_400_000 + 2 * 3_600_000).await; // Wednesday 2026-11-25, 10:00
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let id = app
+        .post(
+            &resident,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "占道经营", "description": "路口占道经营",
+            "category": "E0102", "lon": x, "lat": y}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let (wrong, right) =
+        (app.org_id("120101", "和平区城市管理委员会").await, app.org_id("120101001", "劝业场街道办事处").await);
+    act(&app, &dispatcher, id, json!({"action": "file"})).await;
+    assert_eq!(act(&app, &dispatcher, id, json!({"action": "dispatch", "org_id": wrong})).await.status, StatusCode::OK);
+    let handler = app.login("handler").await;
+    let r = act(&app, &handler, id, json!({"action": "return", "reason": "属街道职责"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    act(&app, &dispatcher, id, json!({"action": "dispatch", "org_id": right})).await;
+    let commander = app.login("commander").await;
+    assert_eq!(act(&app, &commander, id, json!({"action": "accept"})).await.status, StatusCode::OK);
+
+    let day = "2026-11-25";
+    let ranking = app.get(&admin, &format!("/api/kpi/ranking?by=org&territory=120101&from={day}&to={day}")).await;
+    assert_eq!(ranking.status, StatusCode::OK, "{}", ranking.text);
+    let of = |org: i64| {
+        ranking.body.as_array().unwrap().iter().find(|r| r["key"] == org.to_string()).cloned().unwrap_or_default()
+    };
+    let (w, r) = (of(wrong), of(right));
+    assert_eq!(
+        (w["indicators"]["dispatches"].as_i64(), w["indicators"]["returns"].as_i64()),
+        (Some(1), Some(1)),
+        "{w}"
+    );
+    assert_eq!(w["indicators"]["accurate_dispatch_rate"], 0.0);
+    assert_eq!(
+        (r["indicators"]["dispatches"].as_i64(), r["indicators"]["returns"].as_i64()),
+        (Some(1), Some(0)),
+        "{r}"
+    );
+    assert_eq!(r["indicators"]["accurate_dispatch_rate"], 1.0);
+    // One unit's own evaluation reads the same.
+    let k = app.get(&admin, &format!("/api/kpi?org={wrong}&from={day}&to={day}")).await;
+    assert_eq!(k.body["indicators"]["returns"], 1, "{}", k.text);
+    // The district's totals are unchanged: two dispatches, one return.
+    let d = app.get(&admin, &format!("/api/kpi?territory=120101&from={day}&to={day}")).await.body;
+    assert_eq!((d["indicators"]["dispatches"].as_i64(), d["indicators"]["returns"].as_i64()), (Some(2), Some(1)));
+}

@@ -87,6 +87,12 @@ impl Status {
         matches!(self, Status::Filed | Status::Dispatched | Status::Handling)
     }
 
+    /// 应结案 while still open: a filed case whose stage is due counts as one that should be
+    /// closed — except a parked (挂账) one, which is not due.
+    pub fn awaiting_closure() -> Vec<&'static str> {
+        Status::ALL.into_iter().filter(|s| s.is_open() && *s != Status::Parked).map(Status::as_str).collect()
+    }
+
     /// The open statuses, by name.
     pub fn open() -> Vec<&'static str> {
         Status::ALL.into_iter().filter(|s| s.is_open()).map(Status::as_str).collect()
