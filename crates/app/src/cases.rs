@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use wuzhi_domain::calendar::{TimeLimit, format_local};
 use wuzhi_domain::cases::{
-    CaseState, Command as DomainCommand, Event, FixOnSpot, Relation, Satisfaction, Status, Step,
+    CaseState, Command as DomainCommand, Event, FixOnSpot, History, Relation, Satisfaction, Status, Step,
 };
 use wuzhi_domain::work::{Caller, Refusal, System};
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, mask, text};
@@ -550,7 +550,7 @@ pub(crate) async fn report_checked(
         version: 1,
         ..Default::default()
     };
-    let first = Event::Reported { due_ms: due };
+    let first = Event::Reported { due_ms: due, suggested: cat.as_ref().map(|c| c.code.clone()) };
     let first_data = event_json(&first, None);
     if fixed.is_empty() {
         // The common path: through the group-commit writer.
@@ -603,7 +603,7 @@ pub(crate) async fn report_checked(
     row.id = id;
     wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, pid, first.kind(), &first_data).await?;
     if !fixed.is_empty() {
-        let mut state = CaseState::reported(due);
+        let mut state = CaseState::reported(0).apply(&first, now);
         for e in &fixed {
             if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(&state, e) {
                 wuzhi_store::cases::add_unit_tally(&mut tx, id, org, d, r).await?;
@@ -1414,7 +1414,20 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
         }
         // The insert counted the row as a whole; this writes the fields it does not take.
         wuzhi_store::cases::update(&mut tx, &row, &row).await?;
-        let e = Event::Commented { text: format!("历史数据导入（原编号 {ext}）") };
+        // The timeline starts with the history as the other system recorded it: a real event,
+        // so replaying it gives the row just written.
+        let history = History {
+            external_id: ext,
+            category: row.category_code.clone(),
+            priority: row.priority.clone(),
+            filed_at_ms: row.filed_at_ms.unwrap_or(row.created_at_ms),
+            closed_at_ms: row.closed_at_ms,
+            closed_late: row.closed_late,
+            due_ms: row.due_at_ms,
+            satisfaction: row.satisfaction.as_deref().map(Satisfaction::parse).transpose()?,
+        };
+        debug_assert_eq!(history.state().status.as_str(), row.status);
+        let e = Event::Imported { history };
         wuzhi_store::cases::append_event_written(
             &mut tx,
             id,
@@ -1422,8 +1435,8 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
             row.created_at_ms,
             now,
             None,
-            "imported",
-            &json!({"external_id": ext, "note": e}).to_string(),
+            e.kind(),
+            &event_json(&e, Some(json!({"system": System::CommandLine.as_str()}))),
         )
         .await?;
         imported += 1;

@@ -73,7 +73,7 @@ proptest! {
         steps in proptest::collection::vec((relation(), command(), 0i64..40), 1..60)
     ) {
         let mut state = CaseState::reported(100);
-        let mut timeline: Vec<(Event, i64)> = vec![(Event::Reported { due_ms: 100 }, 0)];
+        let mut timeline: Vec<(Event, i64)> = vec![(Event::Reported { due_ms: 100, suggested: None }, 0)];
         let mut now = 0;
         for (rel, cmd, dt) in steps {
             now += dt;

@@ -90,6 +90,8 @@ async fn a_residents_report_goes_round_the_whole_loop() {
     // The reporter follows it in "my cases".
     let list = app.get(&resident, "/api/cases").await.body;
     assert_eq!(list.as_array().unwrap().iter().filter(|c| c["id"] == id).count(), 1);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -140,6 +142,8 @@ async fn three_returns_then_the_centre_assigns_and_extensions_need_approval() {
     let r = act(&app, &r2, id, json!({"action": "verify"})).await;
     assert_eq!(r.body["status"], "closed", "{}", r.text);
     assert_eq!(r.body["returns"], 0);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -200,6 +204,8 @@ async fn grid_workers_fix_on_the_spot_but_only_in_their_own_grid() {
     assert_eq!(outside.status, StatusCode::FORBIDDEN);
     let no_cat = app.post(&gw, "/api/cases", json!({"channel": "grid", "kind": "report", "subject": "x", "description": "y", "lon": x, "lat": y, "fixed_on_spot": "done"})).await;
     assert_eq!(no_cat.body["error"]["field"], "category");
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -243,6 +249,8 @@ async fn duplicates_merge_into_a_main_case_and_bad_input_is_named() {
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{field}: {}", r.text);
         assert_eq!(r.body["error"]["field"], field, "{}", r.text);
     }
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -339,6 +347,8 @@ async fn the_sweep_warns_marks_overdue_and_escalates() {
     let commander = app.login("commander").await;
     let inbox = app.get(&commander, "/api/me/notifications").await.body;
     assert!(inbox.as_array().unwrap().iter().any(|n| n["kind"] == "due_soon" && n["case_id"] == id), "{inbox}");
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -514,6 +524,8 @@ async fn indicators_match_a_fixture_computed_by_hand() {
     );
     assert_eq!(app.get(&dl, "/api/kpi/ranking?by=planet").await.body["error"]["field"], "by");
     assert_eq!(app.get(&dl, "/api/kpi?from=2026-13-01").await.body["error"]["field"], "from");
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 async fn device_post(app: &TestApp, id: i64, secret: &str, ts: i64, body: &Value) -> Reply {
@@ -606,6 +618,8 @@ async fn sensors_report_through_a_signed_webhook() {
     )
     .await;
     assert_eq!(revoked.status, StatusCode::UNAUTHORIZED);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 pub async fn upload(app: &TestApp, s: &Session, case: i64, name: &str, content_type: &str, bytes: Vec<u8>) -> Reply {
@@ -676,6 +690,8 @@ async fn photos_are_checked_stored_by_content_and_shown_only_to_case_readers() {
     let big = upload(&app, &resident, id, "big.jpg", "image/jpeg", big).await;
     assert_eq!(big.body["error"]["field"], "body", "{}", big.text);
     assert_eq!(upload(&app, &other, id, "x.png", "image/png", PNG.to_vec()).await.status, StatusCode::FORBIDDEN);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -720,6 +736,8 @@ async fn a_street_commander_summons_departments_who_check_in_and_handle_it_joint
     // A grid worker cannot summon.
     let gw = app.login("gridworker").await;
     assert_eq!(act(&app, &gw, id, json!({"action": "summon", "org_ids": [cmc]})).await.status, StatusCode::FORBIDDEN);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -819,6 +837,10 @@ async fn historical_cases_import_all_or_nothing_and_export_without_personal_data
     let dispatcher = app.login("dispatcher").await;
     let all = app.get(&dispatcher, "/api/cases?limit=100").await.body;
     assert_eq!(all.as_array().unwrap().len(), 3, "the valid row a3 of the bad file was not imported");
+    // The timeline starts with a real event that carries the history as recorded elsewhere.
+    let c = app.get(&dispatcher, &format!("/api/cases/{}", all[0]["id"])).await.body;
+    assert_eq!(kinds(&c), ["imported"]);
+    assert!(c["timeline"][0]["data"]["history"]["external_id"].is_string(), "{c}");
     let closed = all
         .as_array()
         .unwrap()
@@ -863,6 +885,8 @@ async fn historical_cases_import_all_or_nothing_and_export_without_personal_data
     assert_eq!(app.get(&dispatcher, "/api/cases/export?format=pdf").await.body["error"]["field"], "format");
     let gw = app.login("gridworker").await;
     assert_eq!(app.post_text(&gw, "/api/cases/import", &good).await.status, StatusCode::FORBIDDEN);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 /// A receiver for webhook calls that records them and answers with a settable status.

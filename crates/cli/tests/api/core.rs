@@ -43,6 +43,8 @@ async fn only_grid_workers_fix_on_the_spot() {
         "lon": x, "lat": y});
     let r = app.post(&steward, "/api/cases", found).await;
     assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::CREATED, Some("reported")));
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 /// Reading found that the sweep took the 500 oldest overdue cases, including ones it never
@@ -80,6 +82,8 @@ async fn the_sweep_escalates_behind_any_number_of_cases_it_cannot_escalate() {
     let dispatcher = app.login("dispatcher").await;
     let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
     assert_eq!(c["owner_org_id"], app.org_id("120101", "和平区社会治理中心").await);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 /// Reading found that the public Open311 list showed cases of every channel, anonymous and
@@ -347,4 +351,6 @@ async fn a_return_counts_against_the_unit_that_returned_the_case() {
     // The district's totals are unchanged: two dispatches, one return.
     let d = app.get(&admin, &format!("/api/kpi?territory=120101&from={day}&to={day}")).await.body;
     assert_eq!((d["indicators"]["dispatches"].as_i64(), d["indicators"]["returns"].as_i64()), (Some(2), Some(1)));
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }

@@ -763,4 +763,6 @@ async fn the_la311_requests_round_trip_through_open311() {
     .await
     .unwrap();
     assert_eq!((n, outside), (9837, 0));
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }

@@ -292,6 +292,8 @@ async fn the_classifier_learns_from_confirmed_cases_and_dispatches_when_confiden
     assert_eq!(app.post(&resident, "/api/classify", text).await.body["model_version"], 1);
     assert_eq!(app.post(&admin, "/api/classifier/models/99/activate", json!(null)).await.status, StatusCode::NOT_FOUND);
     assert_eq!(app.get(&dispatcher, "/api/classifier/models").await.status, StatusCode::FORBIDDEN);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }
 
 #[tokio::test]
@@ -382,4 +384,6 @@ async fn duplicates_are_found_nearby_supported_and_merged_and_hot_topics_rise() 
     let r = app.post(&resident2, "/api/cases/similar", draft).await;
     assert_eq!(r.body.as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()).collect::<Vec<_>>(), vec![first]);
     assert_eq!(app.get(&dispatcher, "/api/hot-topics?days=7").await.body["topics"][0]["cases"], 1);
+    // Every row is still the replay of its timeline.
+    assert_projections_replay(&app).await;
 }

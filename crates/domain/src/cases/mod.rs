@@ -138,6 +138,9 @@ pub const MAX_RETURNS: u32 = 3;
 pub enum Event {
     Reported {
         due_ms: i64,
+        /// The reporter's own choice of category, kept as a suggestion until the case is filed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        suggested: Option<String>,
     },
     Filed {
         category: String,
@@ -365,7 +368,9 @@ impl CaseState {
         use Status::*;
         let mut s = self.clone();
         match e {
-            Event::Reported { due_ms } => return CaseState::reported(*due_ms),
+            Event::Reported { due_ms, suggested } => {
+                return CaseState { category: suggested.clone(), ..CaseState::reported(*due_ms) };
+            }
             Event::Filed { category, priority, due_ms } => {
                 s.status = Filed;
                 s.category = Some(category.clone());
@@ -487,7 +492,7 @@ impl CaseState {
     pub fn replay<'a>(events: impl IntoIterator<Item = (&'a Event, i64)>) -> Option<CaseState> {
         let mut it = events.into_iter();
         let mut s = match it.next() {
-            Some((Event::Reported { due_ms }, _)) => CaseState::reported(*due_ms),
+            Some((e @ Event::Reported { .. }, at)) => CaseState::reported(0).apply(e, at),
             Some((Event::Imported { history }, _)) => history.state(),
             _ => return None,
         };
@@ -673,7 +678,7 @@ mod tests {
     #[test]
     fn replay_equals_stepwise_application() {
         let events = vec![
-            (Event::Reported { due_ms: 100 }, 0),
+            (Event::Reported { due_ms: 100, suggested: None }, 0),
             (Event::Filed { category: "H010101".into(), priority: "normal".into(), due_ms: 200 }, 10),
             (Event::Dispatched { org: 3, due_ms: 300, assigned: false }, 20),
             (Event::Accepted { due_ms: 400 }, 30),
