@@ -12,6 +12,7 @@ mod live;
 mod open311;
 mod permissions;
 mod platform;
+mod rollups;
 mod territories;
 mod text;
 mod ui;
