@@ -20,6 +20,8 @@ await run(async () => {
   await axe(a, "text intelligence administration");
   await a.getByRole("button", { name: "用现有案件训练新版本" }).click();
   await a.getByTestId("text-msg").filter({ hasText: "已训练版本 1" }).waitFor({ timeout: 60000 });
+  // The table comes with the reloaded list of versions: wait for it, then count its rows.
+  await a.getByTestId("per-class").locator("tbody tr").first().waitFor({ timeout: 30000 });
   const classes = await a.getByTestId("per-class").locator("tbody tr").count();
   check(classes === 7, `the new version shows its cross-validated figures for each of the 7 classes (${classes})`);
   await a.getByLabel("自动派遣阈值（0.5–1，留空为关闭）").fill("0.5");
