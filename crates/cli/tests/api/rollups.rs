@@ -6,7 +6,7 @@
 
 use crate::cases::point_in;
 use crate::helpers::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// A small deterministic generator (xorshift64*), so a failing mix can be replayed.
 struct Rng(u64);
