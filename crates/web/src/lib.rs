@@ -266,8 +266,25 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// One pass of a background worker.
-type Pass = std::pin::Pin<Box<dyn Future<Output = Result<(), wuzhi_app::AppError>> + Send>>;
+/// A background worker: `pass` every `secs` seconds in a loop of its own, its failures
+/// logged (a pass that overruns delays the next one rather than piling up).
+fn every<F, Fut>(secs: u64, name: &'static str, app: &Arc<App>, pass: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(Arc<App>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<(), wuzhi_app::AppError>> + Send + 'static,
+{
+    let app = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(secs));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = pass(app.clone()).await {
+                tracing::warn!(error = %e, worker = name, "background pass failed");
+            }
+        }
+    })
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -306,91 +323,36 @@ impl Application {
         let worker = format!("{}-{}", std::process::id(), wuzhi_app::auth::random_token().get(..8).unwrap_or("0"));
         let mut workers: Vec<tokio::task::JoinHandle<()>> = Vec::new();
         if self.background {
-            let every = |secs: u64, name: &'static str, pass: Box<dyn Fn() -> Pass + Send + Sync>| {
-                tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_secs(secs));
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                    loop {
-                        tick.tick().await;
-                        if let Err(e) = pass().await {
-                            tracing::warn!(error = %e, worker = name, "background pass failed");
-                        }
-                    }
-                })
-            };
-            let (a, w) = (app.clone(), worker.clone());
-            workers.push(every(
-                1,
-                "outbox",
-                Box::new(move || {
-                    let (a, w) = (a.clone(), w.clone());
-                    Box::pin(async move { wuzhi_app::notify::run_once(&a, &w).await.map(drop) })
-                }),
-            ));
-            let a = app.clone();
-            workers.push(every(
-                1,
-                "live",
-                Box::new(move || {
-                    let a = a.clone();
-                    Box::pin(async move { wuzhi_app::live::poll_once(&a).await.map(drop) })
-                }),
-            ));
-            let (a, w, client) = (app.clone(), worker.clone(), reqwest::Client::new());
-            workers.push(every(
-                2,
-                "webhooks",
-                Box::new(move || {
-                    let (a, w, c) = (a.clone(), w.clone(), client.clone());
-                    Box::pin(async move { wuzhi_app::webhooks::run_once(&a, &w, &c).await.map(drop) })
-                }),
-            ));
-            let a = app.clone();
-            workers.push(every(
-                5,
-                "grid index",
-                Box::new(move || {
-                    let a = a.clone();
-                    Box::pin(async move { a.refresh_index_if_stale().await.map(drop) })
-                }),
-            ));
-            let a = app.clone();
-            workers.push(every(
-                60,
-                "sweep",
-                Box::new(move || {
-                    let a = a.clone();
-                    Box::pin(async move {
-                        let o = wuzhi_app::sweep::run_once(&a).await?;
-                        if o.marked_overdue + o.escalated + o.warned > 0 {
-                            tracing::info!(?o, "deadline sweep");
-                        }
-                        Ok(())
-                    })
-                }),
-            ));
-            let a = app.clone();
-            workers.push(every(
-                3600,
-                "retention",
-                Box::new(move || {
-                    let a = a.clone();
-                    Box::pin(async move {
-                        let o = wuzhi_app::retention::run_once(&a).await?;
-                        tracing::info!(?o, "retention pass");
-                        Ok(())
-                    })
-                }),
-            ));
+            let w = worker.clone();
+            workers.push(every(1, "outbox", &app, move |a| {
+                let w = w.clone();
+                async move { wuzhi_app::notify::run_once(&a, &w).await.map(drop) }
+            }));
+            workers.push(every(1, "live", &app, |a| async move { wuzhi_app::live::poll_once(&a).await.map(drop) }));
+            let (w, client) = (worker.clone(), reqwest::Client::new());
+            workers.push(every(2, "webhooks", &app, move |a| {
+                let (w, c) = (w.clone(), client.clone());
+                async move { wuzhi_app::webhooks::run_once(&a, &w, &c).await.map(drop) }
+            }));
+            workers.push(every(5, "grid index", &app, |a| async move { a.refresh_index_if_stale().await.map(drop) }));
+            workers.push(every(60, "sweep", &app, |a| async move {
+                let o = wuzhi_app::sweep::run_once(&a).await?;
+                if o.marked_overdue + o.escalated + o.warned > 0 {
+                    tracing::info!(?o, "deadline sweep");
+                }
+                Ok(())
+            }));
+            workers.push(every(3600, "retention", &app, |a| async move {
+                let o = wuzhi_app::retention::run_once(&a).await?;
+                tracing::info!(?o, "retention pass");
+                Ok(())
+            }));
             // Search indexing: a rebuild takes minutes and holds up nothing else.
-            let a = app.clone();
             workers.push(every(
                 1,
                 "search",
-                Box::new(move || {
-                    let a = a.clone();
-                    Box::pin(async move { wuzhi_app::search::index_once(&a).await.map(drop) })
-                }),
+                &app,
+                |a| async move { wuzhi_app::search::index_once(&a).await.map(drop) },
             ));
         }
         let router = router(self.state);
