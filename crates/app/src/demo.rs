@@ -254,6 +254,7 @@ pub async fn seed_history(app: &App) -> Result<usize> {
         "category",
         "territory",
         "supports",
+        "public",
     ])
     .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut k = 0;
@@ -277,6 +278,8 @@ pub async fn seed_history(app: &App) -> Result<usize> {
             category.as_deref().unwrap_or(""),
             territory.as_str(),
             &likes.to_string(),
+            // Posted on the city's public message board: published by the system they come from.
+            "true",
         ])
         .map_err(|e| AppError::Internal(e.to_string()))?;
     }

@@ -21,8 +21,9 @@ pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
 }
 
 /// Imports historical cases from CSV (`external_id,kind,subject,description,category,lon,lat,
-/// address,created_at,status,closed_at,satisfaction`; status `open` or `closed`), all or
-/// nothing: every bad row is reported by line. A row whose `external_id` was imported before
+/// address,created_at,status,closed_at,satisfaction`, and optional `territory`, `supports` and
+/// `public` — true when the other system published the case; status `open` or `closed`), all
+/// or nothing: every bad row is reported by line. A row whose `external_id` was imported before
 /// is skipped. City administrators only. Returns (imported, skipped).
 pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(usize, usize)> {
     let actor = caller.person();
@@ -84,6 +85,13 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
                     .filter(|n| *n >= 0)
                     .ok_or_else(|| AppError::invalid("supports", format!("`{n}` is not a count")))?,
                 None => 0,
+            };
+            // Whether the other system published it (a message posted on a public board):
+            // the rule for imported history is "not public" unless a column says so.
+            let public = match get("public") {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(v) => return Err(AppError::invalid("public", format!("`{v}` is not true or false"))),
             };
             let (territory, point) = match (get("lon"), get("lat")) {
                 (Some(x), Some(y)) => {
@@ -151,6 +159,7 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
                 closed_late: closed.is_some_and(|c| c > handle_due),
                 due_at_ms: if closed.is_some() { None } else { Some(handle_due) },
                 satisfaction: satisfaction.map(|s| s.as_str().to_owned()),
+                public,
                 created_at_ms: created,
                 updated_at_ms: created,
                 version: 1,

@@ -354,3 +354,24 @@ async fn a_return_counts_against_the_unit_that_returned_the_case() {
     // Every row is still the replay of its timeline.
     assert_projections_replay(&app).await;
 }
+
+/// Imported history is public only when the system it comes from published it.
+#[tokio::test]
+async fn imported_history_is_public_only_when_published() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let csv = "external_id,subject,description,created_at,status,closed_at,address,public\n\
+               p1,公开留言,路灯不亮,2026-11-20 09:00,closed,2026-11-21 09:00,花园路社区,true\n\
+               p2,内部记录,井盖缺失,2026-11-20 10:00,closed,2026-11-21 10:00,花园路社区,\n";
+    let r = app.post_text(&admin, "/api/cases/import", csv).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let list = app
+        .call(None, reqwest::Method::GET, "/open311/v2/requests.json?start_date=2026-11-01T00:00:00%2B08:00", None)
+        .await;
+    let subjects: Vec<String> =
+        list.body.as_array().unwrap().iter().map(|r| r["description"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(subjects, ["路灯不亮"], "{}", list.text);
+    let bad = "external_id,subject,created_at,address,public\nq1,某事,2026-11-20 09:00,花园路社区,maybe\n";
+    let r = app.post_text(&admin, "/api/cases/import", bad).await;
+    assert_eq!(r.body["error"]["details"][0]["field"], "public", "{}", r.text);
+}
