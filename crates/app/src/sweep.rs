@@ -43,7 +43,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
         wuzhi_store::commit(tx).await?;
     }
     for (id, due) in late {
-        if step(app, id, |_| Some(Command::MarkOverdue { stage_due_ms: due })).await? {
+        if step(app, id, false, |_| Some(Command::MarkOverdue { stage_due_ms: due })).await? {
             out.marked_overdue += 1;
         }
     }
@@ -61,7 +61,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
             if cal.due(due, TimeLimit::WorkingDays(1)) >= now {
                 break 'pages;
             }
-            let escalated = step(app, id, |target| {
+            let escalated = step(app, id, true, |target| {
                 Some(Command::Escalate {
                     org: target?,
                     reason: "超期一个工作日未办结，自动升级".into(),
@@ -82,15 +82,20 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
 }
 
 /// Takes the sweep's step on one case if `command` gives one (it gets the command centre
-/// above the case); false when `decide` refuses it (nothing to do any more) or another
+/// above the case when `escalating`, the only step that needs it); false when `decide` refuses it (nothing to do any more) or another
 /// server got there first.
-async fn step(app: &App, id: i64, command: impl FnOnce(Option<i64>) -> Option<Command>) -> Result<bool> {
+async fn step(
+    app: &App,
+    id: i64,
+    escalating: bool,
+    command: impl FnOnce(Option<i64>) -> Option<Command>,
+) -> Result<bool> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let Some(mut row) = wuzhi_store::cases::get(&mut tx, id).await? else {
         return Ok(false);
     };
-    let target = crate::cases::command_centre_above(app, &mut tx, &row).await?;
+    let target = if escalating { crate::cases::command_centre_above(app, &mut tx, &row).await? } else { None };
     let Some(command) = command(target) else {
         return Ok(false);
     };

@@ -100,9 +100,6 @@ impl Head {
 
 /// One kind of work item. Implementations are pure: no clock, no I/O.
 pub trait Workflow {
-    /// The module's folder name and the item's kind: the outbox topic is `module.kind`.
-    const MODULE: &'static str;
-    const KIND: &'static str;
     type State: Clone;
     type Event: Clone;
     type Command;
@@ -132,11 +129,6 @@ pub trait Workflow {
     fn probe(step: Self::Step, state: &Self::State, rel: &Self::Relation, now_ms: i64) -> Self::Command;
 
     fn head(state: &Self::State) -> Head;
-
-    /// The outbox topic of this kind's changes.
-    fn topic() -> String {
-        format!("{}.{}", Self::MODULE, Self::KIND)
-    }
 
     /// The steps the caller may take now: those `decide` accepts.
     fn available(state: &Self::State, rel: &Self::Relation, now_ms: i64) -> Vec<Self::Step> {

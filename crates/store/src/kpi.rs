@@ -46,12 +46,11 @@ pub mod terms {
     }
 
     fn satisfied_names() -> String {
-        let names: Vec<String> =
-            [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied]
-                .into_iter()
-                .filter(|s| s.counts_as_satisfied())
-                .map(|s| format!("'{}'", s.as_str()))
-                .collect();
+        let names: Vec<String> = Satisfaction::ALL
+            .into_iter()
+            .filter(|s| s.counts_as_satisfied())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
         names.join(", ")
     }
 

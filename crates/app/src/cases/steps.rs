@@ -226,16 +226,15 @@ pub(crate) async fn step_in(
     now: i64,
 ) -> Result<i64> {
     let event = state.decide(rel, command, now).map_err(refusal)?;
+    // The timeline names the part of the system that took the step (it records no person).
     let mut extra = extra;
     if let Some(system) = caller.system() {
-        let by = json!({"system": system.as_str()});
-        extra = Some(match extra {
-            Some(serde_json::Value::Object(mut m)) => {
-                m.entry("system").or_insert(by["system"].clone());
-                serde_json::Value::Object(m)
-            }
-            _ => by,
-        });
+        let mut m = match extra {
+            Some(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        m.entry("system").or_insert_with(|| system.as_str().into());
+        extra = Some(serde_json::Value::Object(m));
     }
     if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(state, &event) {
         wuzhi_store::cases::add_unit_tally(tx, row.id, org, d, r).await?;

@@ -23,6 +23,11 @@ async fn changes(r: &mut reqwest::Response, wait: Duration) -> Vec<Value> {
     while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, r.chunk()).await {
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
+    parse_changes(&text)
+}
+
+/// The `change` events of a stream's text, in order.
+fn parse_changes(text: &str) -> Vec<Value> {
     text.split("\n\n")
         .filter(|block| block.lines().any(|l| l == "event: change"))
         .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
@@ -33,15 +38,7 @@ async fn changes(r: &mut reqwest::Response, wait: Duration) -> Vec<Value> {
 /// The `change` events, read until `n` have arrived (however loaded the machine, up to a
 /// minute), plus whatever else came with them.
 async fn at_least(r: &mut reqwest::Response, n: usize) -> Vec<Value> {
-    let mut text = String::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let parse = |text: &str| -> Vec<Value> {
-        text.split("\n\n")
-            .filter(|block| block.lines().any(|l| l == "event: change"))
-            .filter_map(|block| block.lines().find_map(|l| l.strip_prefix("data: ")))
-            .filter_map(|d| serde_json::from_str(d).ok())
-            .collect()
-    };
     // Counted as they come (each event names itself once), parsed once at the end.
     const TOKEN: &[u8] = b"event: change";
     let (mut bytes, mut seen, mut scanned) = (Vec::new(), 0, 0);
@@ -64,10 +61,9 @@ async fn at_least(r: &mut reqwest::Response, n: usize) -> Vec<Value> {
             _ => break,
         }
     }
-    text.push_str(&String::from_utf8_lossy(&bytes));
+    let text = String::from_utf8_lossy(&bytes);
     // A block cut between two chunks is complete only once its blank line has come.
-    let complete = text.rfind("\n\n").map_or("", |i| &text[..i]);
-    parse(complete)
+    parse_changes(text.rfind("\n\n").map_or("", |i| &text[..i]))
 }
 
 #[tokio::test]

@@ -375,8 +375,9 @@ impl CaseState {
                 Event::Rated { satisfaction: *satisfaction, text: text.clone() }
             }
             Command::MarkOverdue { stage_due_ms } => {
+                // A parked case has no due time, so it is never marked.
                 need(CaseFlow::head(self).needs_overdue_mark(now_ms), "not overdue")?;
-                need(self.status != Parked && self.due_ms == Some(*stage_due_ms), "not overdue")?;
+                need(self.due_ms == Some(*stage_due_ms), "not overdue")?;
                 Event::MarkedOverdue { stage_due_ms: *stage_due_ms }
             }
         };
@@ -417,8 +418,6 @@ impl CaseState {
 pub struct CaseFlow;
 
 impl Workflow for CaseFlow {
-    const MODULE: &'static str = "cases";
-    const KIND: &'static str = "case";
     type State = CaseState;
     type Event = Event;
     type Command = Command;

@@ -108,16 +108,13 @@ pub enum Satisfaction {
 }
 
 impl Satisfaction {
+    pub const ALL: [Satisfaction; 3] =
+        [Satisfaction::Satisfied, Satisfaction::BasicallySatisfied, Satisfaction::Dissatisfied];
+
     pub fn parse(s: &str) -> Result<Satisfaction, Invalid> {
-        match s {
-            "satisfied" => Ok(Satisfaction::Satisfied),
-            "basically_satisfied" => Ok(Satisfaction::BasicallySatisfied),
-            "dissatisfied" => Ok(Satisfaction::Dissatisfied),
-            _ => Err(Invalid::new(
-                "satisfaction",
-                format!("`{s}` is not satisfied, basically_satisfied or dissatisfied"),
-            )),
-        }
+        Satisfaction::ALL.into_iter().find(|x| x.as_str() == s).ok_or_else(|| {
+            Invalid::new("satisfaction", format!("`{s}` is not satisfied, basically_satisfied or dissatisfied"))
+        })
     }
     pub fn as_str(self) -> &'static str {
         match self {
