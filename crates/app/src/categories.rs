@@ -115,7 +115,7 @@ fn err(line: u64, field: &str, reason: &str) -> ImportError {
 pub async fn seed_defaults(app: &App) -> Result<()> {
     let mut conn = app.db.read().await?;
     let have = wuzhi_store::cases::count_categories(&mut conn).await?;
-    let days = wuzhi_store::cases::calendar(&mut conn).await?;
+    let days = wuzhi_store::kernel::calendar(&mut conn).await?;
     drop(conn);
     let now = app.now_ms();
     if have == 0 {
@@ -207,7 +207,7 @@ pub async fn store_calendar(app: &App, caller: Caller<'_>, text: &str) -> Result
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    wuzhi_store::cases::replace_calendar(&mut tx, &days).await?;
+    wuzhi_store::kernel::replace_calendar(&mut tx, &days).await?;
     record(&mut tx, now, actor, "replace_calendar", "calendar", "*", json!({"days": days.len()})).await?;
     wuzhi_store::commit(tx).await?;
     app.set_calendar(cal);
@@ -217,7 +217,7 @@ pub async fn store_calendar(app: &App, caller: Caller<'_>, text: &str) -> Result
 /// The calendar as stored.
 pub async fn load_calendar(app: &App) -> Result<Calendar> {
     let mut conn = app.db.read().await?;
-    let days = wuzhi_store::cases::calendar(&mut conn).await?;
+    let days = wuzhi_store::kernel::calendar(&mut conn).await?;
     Ok(Calendar::new(
         days.into_iter().map(|(d, k, _)| (d, if k == "holiday" { DayKind::Holiday } else { DayKind::Workday })),
     ))

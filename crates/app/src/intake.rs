@@ -14,6 +14,8 @@ const MAX_BATCH: usize = 256;
 pub(crate) struct Job {
     pub row: CaseRow,
     pub key: Option<String>,
+    /// The case's head after its first event (`Reported`).
+    pub head: wuzhi_domain::work::Head,
     pub first_kind: &'static str,
     pub first_data: String,
     pub actor: Option<i64>,
@@ -86,16 +88,17 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
         let id = wuzhi_store::cases::insert(&mut tx, &job.row, job.key.as_deref()).await?;
         if let Some(id) = id {
             *open.entry(job.row.territory_code.as_str()).or_default() += 1;
-            wuzhi_store::cases::append_event_at(
-                &mut tx,
-                id,
-                Some(1),
-                job.row.created_at_ms,
-                job.actor,
-                job.first_kind,
-                &job.first_data,
-            )
-            .await?;
+            let at = job.row.created_at_ms;
+            let first = wuzhi_store::work::NewEvent {
+                at_ms: at,
+                written_ms: at,
+                actor: job.actor,
+                name: job.first_kind,
+                data: &job.first_data,
+            };
+            let head = crate::work::store_head(&job.head, &job.row.territory_code);
+            wuzhi_store::work::create(&mut tx, &wuzhi_store::cases::KIND, id, job.row.version, &head, &[first], at)
+                .await?;
         }
         out.push(id);
     }

@@ -26,7 +26,8 @@ pub mod people;
 pub mod retention;
 pub mod search;
 pub mod similar;
-pub mod sweep;
+pub mod work;
+pub use work::sweep;
 pub mod territory;
 pub mod webhooks;
 

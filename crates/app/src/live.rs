@@ -80,14 +80,15 @@ pub async fn poll_once(app: &App) -> Result<usize> {
     let mut conn = app.db.read().await?;
     let epoch = wuzhi_store::kernel::authz_epoch(&mut conn).await?;
     app.live.epoch.store(epoch, std::sync::atomic::Ordering::Release);
-    let mut rows = wuzhi_store::cases::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
-    // Told oldest first.
+    let mut rows = wuzhi_store::work::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
+    // Told oldest first; live views follow the cases' topics.
     rows.reverse();
+    let case = wuzhi_store::cases::KIND.name;
     let fresh: Vec<(i64, String, i64)> = {
         let seen = app.live.seen.lock().unwrap_or_else(|e| e.into_inner());
         rows.into_iter()
-            .filter(|(id, _, c)| c.is_some() && !seen.0.contains(id))
-            .map(|(i, t, c)| (i, t, c.unwrap_or(0)))
+            .filter(|r| !seen.0.contains(&r.id))
+            .filter_map(|r| Some((r.id, r.event().to_owned(), r.item_of(case)?)))
             .collect()
     };
     if fresh.is_empty() {
@@ -110,7 +111,7 @@ pub async fn poll_once(app: &App) -> Result<usize> {
                     change: Change {
                         id,
                         case_id,
-                        kind: topic.trim_start_matches("case.").to_owned(),
+                        kind: topic,
                         status: c.status.clone(),
                         territory_code: c.territory_code.clone(),
                     },

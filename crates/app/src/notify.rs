@@ -12,9 +12,9 @@ pub(crate) async fn tell_owner(conn: &mut Conn, row: &CaseRow, kind: &str, text:
     let Some(org) = row.owner_org_id else {
         return Ok(0);
     };
-    let members = wuzhi_store::cases::org_members(conn, org, now).await?;
+    let members = wuzhi_store::notifications::org_members(conn, org, now).await?;
     for p in &members {
-        wuzhi_store::cases::insert_notification(conn, *p, Some(row.id), kind, text, now).await?;
+        wuzhi_store::notifications::insert_notification(conn, *p, Some(row.id), kind, text, now).await?;
     }
     Ok(members.len())
 }
@@ -76,24 +76,28 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
 async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64, Vec<i64>)> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let rows = wuzhi_store::cases::claim_outbox(&mut tx, worker, now, now + 60_000, limit).await?;
+    let rows = wuzhi_store::work::claim_outbox(&mut tx, worker, now, now + 60_000, limit).await?;
     let claimed = rows.len() as i64;
     let mut out = Outcome::default();
     let mut reported = Vec::new();
     // The pass's cases and the subscriptions, read once for all its rows.
-    let ids: Vec<i64> = rows.iter().filter_map(|r| r.case_id).collect();
+    let case = wuzhi_store::cases::KIND.name;
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.item_of(case)).collect();
     let cases: std::collections::HashMap<i64, CaseRow> =
         wuzhi_store::cases::by_ids(&mut tx, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
     let hooks = if rows.is_empty() { Vec::new() } else { wuzhi_store::webhooks::list(&mut tx).await? };
     for r in rows {
-        let kind = r.topic.strip_prefix("case.").unwrap_or(&r.topic).to_owned();
-        if let Some(case_id) = r.case_id {
+        // Subscribed by topic: a case's events tell its reporter and its units; every topic
+        // goes to the webhooks that match it.
+        let kind = r.event().to_owned();
+        if let Some(case_id) = r.item_of(case) {
             if kind == "reported" {
                 reported.push(case_id);
             }
             if let Some(row) = cases.get(&case_id) {
                 if let (Some(p), Some(text)) = (row.reporter_id, reporter_text(&kind, row.id, &row.subject)) {
-                    wuzhi_store::cases::insert_notification(&mut tx, p, Some(row.id), &kind, &text, now).await?;
+                    wuzhi_store::notifications::insert_notification(&mut tx, p, Some(row.id), &kind, &text, now)
+                        .await?;
                     out.notifications += 1;
                 }
                 if let Some(text) = owner_text(&kind, row.id, &row.subject) {
@@ -102,7 +106,7 @@ async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64, Vec<
             }
         }
         crate::webhooks::enqueue(&mut tx, &hooks, &r.topic, &r.payload, now).await?;
-        if wuzhi_store::cases::finish_outbox(&mut tx, r.id, worker).await? {
+        if wuzhi_store::work::finish_outbox(&mut tx, r.id, worker).await? {
             out.processed += 1;
         }
     }
@@ -122,7 +126,7 @@ pub struct NotificationView {
 
 pub async fn inbox(app: &App, person: i64, unread_only: bool, limit: i64) -> Result<Vec<NotificationView>> {
     let mut conn = app.db.read().await?;
-    Ok(wuzhi_store::cases::notifications(&mut conn, person, unread_only, limit)
+    Ok(wuzhi_store::notifications::notifications(&mut conn, person, unread_only, limit)
         .await?
         .into_iter()
         .map(|n| NotificationView {
@@ -138,7 +142,7 @@ pub async fn inbox(app: &App, person: i64, unread_only: bool, limit: i64) -> Res
 
 pub async fn mark_read(app: &App, person: i64, id: i64) -> Result<()> {
     let mut tx = app.db.write().await?;
-    if !wuzhi_store::cases::mark_read(&mut tx, person, id, app.now_ms()).await? {
+    if !wuzhi_store::notifications::mark_read(&mut tx, person, id, app.now_ms()).await? {
         return Err(crate::AppError::not_found(format!("unread notification {id}")));
     }
     wuzhi_store::commit(tx).await?;

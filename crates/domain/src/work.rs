@@ -88,6 +88,8 @@ pub struct Head {
     /// When the current stage is due (none when nothing is due: closed, parked).
     pub due_ms: Option<i64>,
     pub overdue: bool,
+    /// Whether the current stage may be escalated (督办升级) once it is overdue long enough.
+    pub escalatable: bool,
 }
 
 impl Head {
@@ -100,8 +102,11 @@ impl Head {
 
 /// One kind of work item. Implementations are pure: no clock, no I/O.
 pub trait Workflow {
+    /// The kind's name: the first part of its outbox topics (`case` → `case.dispatched`), and
+    /// its key in the heads table. A module with several kinds names them `module.kind`.
+    const KIND: &'static str;
     type State: Clone;
-    type Event: Clone;
+    type Event: Clone + Serialize;
     type Command;
     /// How the caller stands to the item (its reporter, a member of its owner unit, which
     /// actions their posts give over its territory, or which part of the system it is).
@@ -129,6 +134,9 @@ pub trait Workflow {
     fn probe(step: Self::Step, state: &Self::State, rel: &Self::Relation, now_ms: i64) -> Self::Command;
 
     fn head(state: &Self::State) -> Head;
+
+    /// The event's name on the timeline (and the last part of its topic).
+    fn event_kind(event: &Self::Event) -> &'static str;
 
     /// The steps the caller may take now: those `decide` accepts.
     fn available(state: &Self::State, rel: &Self::Relation, now_ms: i64) -> Vec<Self::Step> {

@@ -1,6 +1,7 @@
 //! The kernel's own state: counters that every app server watches.
 
 use crate::{Conn, Result};
+use sqlx::Row;
 
 /// Records that someone's right to read may have shrunk, in the caller's transaction.
 pub async fn bump_authz(conn: &mut Conn) -> Result<()> {
@@ -56,4 +57,23 @@ pub async fn purge_dead_letters(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> 
 /// Sessions that expired before `cutoff_ms`.
 pub async fn purge_sessions(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
     purge(conn, "sessions", "expires_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// The working-day calendar (the kernel's deadlines count working days on it).
+pub async fn replace_calendar(conn: &mut Conn, days: &[(i64, String, String)]) -> Result<()> {
+    sqlx::query("DELETE FROM calendar_days").execute(&mut *conn).await?;
+    for (day, kind, name) in days {
+        sqlx::query("INSERT INTO calendar_days (day, kind, name) VALUES ($1, $2, $3)")
+            .bind(day)
+            .bind(kind)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn calendar(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
+    let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day").fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }

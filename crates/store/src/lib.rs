@@ -11,6 +11,7 @@ pub mod cases;
 pub mod kernel;
 pub mod kpi;
 pub mod migrate;
+pub mod notifications;
 pub mod open311;
 pub mod org;
 pub mod people;
@@ -18,6 +19,7 @@ pub mod rollup;
 pub mod territory;
 pub mod text;
 pub mod webhooks;
+pub mod work;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor};

@@ -124,13 +124,15 @@ pub async fn training_cases(conn: &mut Conn, limit: i64) -> Result<Vec<(String, 
          ORDER BY c.id DESC LIMIT $1",
     )
     .bind(limit)
+    .bind(crate::cases::KIND.name)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
 
-/// Outbox rows (id, case id, time) from `since_ms` on, after `(after_ms, after_id)`, in
-/// time order: the search indexer's feed.
+/// Outbox rows (id, case id when the row is a case's, time) from `since_ms` on, after
+/// `(after_ms, after_id)`, in time order: the search indexer's feed (it follows the cases'
+/// topics).
 pub async fn outbox_feed(
     conn: &mut Conn,
     since_ms: i64,
@@ -138,13 +140,14 @@ pub async fn outbox_feed(
     limit: i64,
 ) -> Result<Vec<(i64, Option<i64>, i64)>> {
     let rows = sqlx::query(
-        "SELECT id, case_id, created_at_ms FROM outbox WHERE created_at_ms >= $1 \
+        "SELECT id, CASE WHEN item_kind = $5 THEN item_id END, created_at_ms FROM outbox WHERE created_at_ms >= $1 \
          AND (created_at_ms > $2 OR (created_at_ms = $2 AND id > $3)) ORDER BY created_at_ms, id LIMIT $4",
     )
     .bind(since_ms)
     .bind(after.0)
     .bind(after.1)
     .bind(limit)
+    .bind(crate::cases::KIND.name)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()

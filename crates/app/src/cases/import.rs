@@ -1,6 +1,8 @@
 //! Historical cases from another system, all or nothing, each timeline starting with an `imported` event that carries the history.
 
 use super::*;
+use wuzhi_domain::cases::CaseFlow;
+use wuzhi_store::work::NewEvent;
 
 /// Parses `YYYY-MM-DD HH:MM[:SS]` (or with `T`) in Asia/Shanghai time.
 pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
@@ -206,17 +208,11 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
         };
         debug_assert_eq!(history.state().status.as_str(), row.status);
         let e = Event::Imported { history };
-        wuzhi_store::cases::append_event_written(
-            &mut tx,
-            id,
-            Some(1),
-            row.created_at_ms,
-            now,
-            None,
-            e.kind(),
-            &event_json(&e, Some(json!({"system": System::CommandLine.as_str()}))),
-        )
-        .await?;
+        let data = crate::work::event_data(&e, None, Some(System::CommandLine));
+        let first = NewEvent { at_ms: row.created_at_ms, written_ms: now, actor: None, name: e.kind(), data: &data };
+        let state = CaseState::reported(0).apply(&e, row.created_at_ms);
+        let head = crate::work::head_of::<CaseFlow>(&state, &row.territory_code);
+        wuzhi_store::work::create(&mut tx, &wuzhi_store::cases::KIND, id, row.version, &head, &[first], now).await?;
         imported += 1;
     }
     crate::audit::record(

@@ -1,6 +1,10 @@
 //! Intake: a new case from every channel, located to its grid, with its first event (through the group-commit writer, or at once for a finding fixed on the spot).
 
 use super::*;
+use wuzhi_domain::cases::CaseFlow;
+use wuzhi_domain::work::Workflow;
+use wuzhi_store::cases::KIND;
+use wuzhi_store::work::NewEvent;
 
 /// Where a case is: the grid of its point, or the territory its address names.
 pub(super) fn place(app: &App, n: &NewCase) -> Result<(String, Option<(f64, f64)>)> {
@@ -154,7 +158,7 @@ pub(crate) async fn report_checked(
                 due_ms: due,
             };
             let rel = Relation::of(Caller::Person(actor), &tcode, None, Some(actor.person_id));
-            CaseState::reported(due).fix_on_spot(&rel, &fix).map_err(refusal)?
+            CaseState::reported(due).fix_on_spot(&rel, &fix).map_err(|e| crate::work::refusal(KIND.name, e))?
         }
         _ => Vec::new(),
     };
@@ -185,12 +189,14 @@ pub(crate) async fn report_checked(
     };
     let first = Event::Reported { due_ms: due, suggested: cat.as_ref().map(|c| c.code.clone()) };
     let first_data = event_json(&first, None);
+    let reported = CaseState::reported(0).apply(&first, now);
     if fixed.is_empty() {
         // The common path: through the group-commit writer.
         let (reply, answer) = tokio::sync::oneshot::channel();
         let job = crate::intake::Job {
             row: row.clone(),
             key: key.clone(),
+            head: CaseFlow::head(&reported),
             first_kind: first.kind(),
             first_data: first_data.clone(),
             actor: pid,
@@ -234,28 +240,40 @@ pub(crate) async fn report_checked(
         return Ok((get_as(app, caller, id).await?, false));
     };
     row.id = id;
-    wuzhi_store::cases::append_event_at(&mut tx, id, Some(1), now, pid, first.kind(), &first_data).await?;
-    if !fixed.is_empty() {
-        let mut state = CaseState::reported(0).apply(&first, now);
-        for e in &fixed {
-            if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(&state, e) {
-                wuzhi_store::cases::add_unit_tally(&mut tx, id, org, d, r).await?;
-            }
-            state = state.apply(e, now);
-            wuzhi_store::cases::append_event(&mut tx, id, now, pid, e.kind(), &event_json(e, None)).await?;
+    // Fixed on the spot: the report and the steps that settled it, in one creation of the
+    // case's head and timeline.
+    let mut state = reported;
+    let mut datas = vec![first_data];
+    for e in &fixed {
+        if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(&state, e) {
+            wuzhi_store::cases::add_unit_tally(&mut tx, id, org, d, r).await?;
         }
-        let before = row.clone();
-        project(&mut row, &state, now);
-        wuzhi_store::cases::update(&mut tx, &before, &row).await?;
+        state = state.apply(e, now);
+        datas.push(event_json(e, None));
     }
+    let names = std::iter::once(first.kind()).chain(fixed.iter().map(Event::kind));
+    let events: Vec<NewEvent<'_>> = names
+        .zip(&datas)
+        .map(|(name, data)| NewEvent { at_ms: now, written_ms: now, actor: pid, name, data })
+        .collect();
+    let before = row.clone();
+    project(&mut row, &state, now);
+    wuzhi_store::work::create(
+        &mut tx,
+        &KIND,
+        id,
+        row.version,
+        &crate::work::head_of::<CaseFlow>(&state, &row.territory_code),
+        &events,
+        now,
+    )
+    .await?;
+    wuzhi_store::cases::update(&mut tx, &before, &row).await?;
     wuzhi_store::commit(tx).await?;
     Ok((get_as(app, caller, id).await?, true))
 }
 
+/// A case event as its timeline stores it (see `crate::work::event_data`).
 pub(super) fn event_json(e: &Event, extra: Option<serde_json::Value>) -> String {
-    let mut v = serde_json::to_value(e).unwrap_or_default();
-    if let (Some(obj), Some(serde_json::Value::Object(x))) = (v.as_object_mut(), extra) {
-        obj.extend(x);
-    }
-    v.to_string()
+    crate::work::event_data(e, extra, None)
 }

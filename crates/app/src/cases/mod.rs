@@ -9,10 +9,9 @@ use wuzhi_domain::calendar::{TimeLimit, format_local};
 use wuzhi_domain::cases::{
     CaseState, Command as DomainCommand, Event, FixOnSpot, History, Relation, Satisfaction, Status, Step,
 };
-use wuzhi_domain::work::{Caller, Refusal, System};
+use wuzhi_domain::work::{Caller, System};
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, mask, text};
 use wuzhi_geo::Crs;
-use wuzhi_store::StoreError;
 use wuzhi_store::cases::{CaseRow, CategoryRow};
 
 mod export;

@@ -1,6 +1,9 @@
 //! Every step of the loop through one path: the caller's relation checked first, the request resolved into the domain's command, then `decide`, `apply`, the projection under the version check, the unit tally and the event with its outbox row in one transaction (`step_in`).
 
 use super::*;
+use crate::work::{Due, Item};
+use wuzhi_domain::cases::CaseFlow;
+use wuzhi_store::cases::KIND;
 
 /// The unit a case goes to by the rules: the category's default organisation on the case's
 /// territory or the nearest above it; failing that, the nearest command centre.
@@ -52,15 +55,6 @@ pub async fn act(app: &App, actor: &Actor, id: i64, cmd: Command) -> Result<Case
 /// The caller's relation to the case read as `r`.
 pub(crate) fn relation(caller: Caller<'_>, r: &CaseRow) -> Result<Relation> {
     Ok(Relation::of(caller, &territory(r)?, r.owner_org_id, r.reporter_id))
-}
-
-/// The domain's refusal as the caller sees it.
-pub(crate) fn refusal(e: Refusal) -> AppError {
-    match e {
-        Refusal::Forbidden { step } => forbid(step),
-        Refusal::State { .. } => AppError::Conflict { field: "action".into(), reason: e.to_string() },
-        Refusal::Invalid(i) => i.into(),
-    }
 }
 
 /// Takes a step as `caller`, with `note`'s fields recorded in the event. The relation is
@@ -211,9 +205,9 @@ pub(crate) async fn take(
     Ok(())
 }
 
-/// The kernel's step for a case inside the caller's transaction: `decide`, `apply`, the
-/// projection written under the version check, the event and its outbox row appended.
-/// Returns the event's seq.
+/// The kernel's step on a case inside the caller's transaction (`crate::work::step`: decide,
+/// apply, head, event and outbox row), then the case's own projection: its row, with the
+/// head's new version, and the units' tally. Returns the event's seq.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn step_in(
     tx: &mut wuzhi_store::Tx,
@@ -225,31 +219,17 @@ pub(crate) async fn step_in(
     extra: Option<serde_json::Value>,
     now: i64,
 ) -> Result<i64> {
-    let event = state.decide(rel, command, now).map_err(refusal)?;
-    // The timeline names the part of the system that took the step (it records no person).
-    let mut extra = extra;
-    if let Some(system) = caller.system() {
-        let mut m = match extra {
-            Some(serde_json::Value::Object(m)) => m,
-            _ => serde_json::Map::new(),
-        };
-        m.entry("system").or_insert_with(|| system.as_str().into());
-        extra = Some(serde_json::Value::Object(m));
-    }
-    if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(state, &event) {
+    let item =
+        Item { kind: &wuzhi_store::cases::KIND, id: row.id, version: row.version, territory: &row.territory_code };
+    let taken = crate::work::step::<CaseFlow>(tx, item, state, rel, command, caller, extra, now).await?;
+    if let Some((org, d, r)) = wuzhi_domain::kpi::unit_tally(state, &taken.event) {
         wuzhi_store::cases::add_unit_tally(tx, row.id, org, d, r).await?;
     }
-    let next = state.apply(&event, now);
     let before = row.clone();
-    project(row, &next, now);
-    wuzhi_store::cases::update(tx, &before, row).await.map_err(|e| match e {
-        StoreError::NotFound => {
-            AppError::Conflict { field: "version".into(), reason: "the case changed meanwhile; reload it".into() }
-        }
-        other => other.into(),
-    })?;
-    Ok(wuzhi_store::cases::append_event(tx, row.id, now, caller.person_id(), event.kind(), &event_json(&event, extra))
-        .await?)
+    project(row, &taken.next, now);
+    row.version = taken.appended.version;
+    wuzhi_store::cases::update(tx, &before, row).await?;
+    Ok(taken.appended.seq)
 }
 
 /// A step on one case by a part of the system, in a transaction of its own; returns the
@@ -265,6 +245,50 @@ pub(crate) async fn system_step(app: &App, system: System, id: i64, command: Dom
     let seq = step_in(&mut tx, &mut row, &state, &rel, &command, caller, None, now).await?;
     wuzhi_store::commit(tx).await?;
     Ok(seq)
+}
+
+/// The sweep's question on one case (see `crate::work::on_due`).
+pub(crate) async fn on_due(app: &App, id: i64, due: Due) -> Result<bool> {
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let Some(mut row) = wuzhi_store::cases::get(&mut tx, id).await? else {
+        return Ok(false);
+    };
+    let command = match due {
+        Due::Warn(due_ms) => {
+            if !wuzhi_store::work::mark_warned(&mut tx, KIND.name, id, due_ms).await? {
+                return Ok(false);
+            }
+            let text = format!("案件 #{id}「{}」将于 {} 到期", row.subject, format_local(due_ms));
+            crate::notify::tell_owner(&mut tx, &row, "due_soon", &text, now).await?;
+            wuzhi_store::commit(tx).await?;
+            return Ok(true);
+        }
+        Due::MarkOverdue(stage_due_ms) => DomainCommand::MarkOverdue { stage_due_ms },
+        Due::Escalate => {
+            // The command centre above is looked up only here, for the one step that needs it.
+            let Some(org) = command_centre_above(app, &mut tx, &row).await? else {
+                return Ok(false);
+            };
+            let cal = app.calendar();
+            DomainCommand::Escalate {
+                org,
+                reason: "超期一个工作日未办结，自动升级".into(),
+                due_ms: cal.due(now, TimeLimit::WorkingHours(2)),
+            }
+        }
+    };
+    let state = state_of(&row)?;
+    let caller = Caller::System(System::Sweep);
+    let rel = relation(caller, &row)?;
+    match step_in(&mut tx, &mut row, &state, &rel, &command, caller, None, now).await {
+        Ok(_) => {}
+        // Nothing to do any more (decide refuses), or another server got there first.
+        Err(AppError::Conflict { .. }) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    wuzhi_store::commit(tx).await?;
+    Ok(true)
 }
 
 /// The steps the actor may take now: what `decide` accepts.

@@ -127,7 +127,7 @@ async fn a_burst_of_changes_does_not_hold_up_later_ones() {
     let mut conn = app.app.db.read().await.unwrap();
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) \
-         INSERT INTO outbox (topic, case_id, payload, created_at_ms) SELECT 'case.commented', $1, '{}', $2 FROM n",
+         INSERT INTO outbox (topic, item_kind, item_id, payload, created_at_ms) SELECT 'case.commented', 'case', $1, '{}', $2 FROM n",
     )
     .bind(first)
     .bind(now)

@@ -418,6 +418,7 @@ impl CaseState {
 pub struct CaseFlow;
 
 impl Workflow for CaseFlow {
+    const KIND: &'static str = "case";
     type State = CaseState;
     type Event = Event;
     type Command = Command;
@@ -497,6 +498,11 @@ impl Workflow for CaseFlow {
             owner_org: s.owner_org,
             due_ms: s.due_ms,
             overdue: s.overdue,
+            escalatable: s.status.can_escalate(),
         }
+    }
+
+    fn event_kind(e: &Event) -> &'static str {
+        e.kind()
     }
 }
