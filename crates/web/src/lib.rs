@@ -14,7 +14,7 @@ pub mod open311;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::future::Future;
@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 use wuzhi_app::App;
 
@@ -35,23 +36,11 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
 }
 
+/// The document's front matter; its paths come from the routes each module declares (see
+/// [`router`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
-    paths(
-        api::login, api::logout, api::me, api::change_password, api::create_token, api::list_tokens, api::revoke_token,
-        api::list_territories, api::get_territory, api::export_territories, api::import_territories, api::territory_counts, api::locate, api::map_outline, api::territory_duty,
-        api::list_orgs, api::create_org, api::get_org,
-        api::list_people, api::create_person, api::get_person, api::update_person, api::manage_account, api::person_memberships, api::grant_membership, api::end_membership,
-        api::list_audit,
-        api::report_case, api::list_cases, api::get_case, api::case_action, api::list_categories, api::import_categories, api::replace_calendar,
-        api::notifications, api::read_notification, api::kpi, api::kpi_ranking, api::open_per_grid,
-        api::search_cases, api::rebuild_search, api::classify_text, api::classifier_models, api::train_classifier, api::activate_classifier, api::classifier_settings, api::set_classifier_settings, api::similar_to_draft, api::similar_to_case, api::support_case, api::hot_topics,
-        api::register_device, api::list_devices, api::revoke_device, api::device_event,
-        api::upload_attachment, api::list_attachments, api::download_attachment, api::export_cases, api::import_cases,
-        api::register_webhook, api::list_webhooks, api::revoke_webhook, api::webhook_deliveries,
-        api::create_open311_key, api::list_open311_keys, api::revoke_open311_key, api::import_category_attributes,
-    ),
     tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"))
 )]
 pub struct ApiDoc;
@@ -187,65 +176,26 @@ async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>, header
     (cached, body).into_response()
 }
 
+/// The OpenAPI document and the API's routes, from the routes each module declares once
+/// (`api::<module>::routes`).
+fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::kernel::routes())
+        .merge(api::cases::routes())
+        .merge(api::kpi::routes())
+        .merge(api::text::routes())
+        .merge(api::open311::routes())
+        .split_for_parts()
+}
+
+/// The OpenAPI document (what `/api/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/api/session", post(api::login).delete(api::logout))
-        .route("/api/me", get(api::me))
-        .route("/api/me/password", post(api::change_password))
-        .route("/api/me/tokens", get(api::list_tokens).post(api::create_token))
-        .route("/api/me/tokens/{id}", axum::routing::delete(api::revoke_token))
-        .route("/api/territories", get(api::list_territories))
-        .route("/api/territories/counts", get(api::territory_counts))
-        .route("/api/territories/import", post(api::import_territories))
-        .route("/api/territories/{code}", get(api::get_territory))
-        .route("/api/territories/{code}/duty", get(api::territory_duty))
-        .route("/api/territories/{code}/export.geojson", get(api::export_territories))
-        .route("/api/locate", get(api::locate))
-        .route("/api/map/outline/{code}", get(api::map_outline))
-        .route("/api/events", get(api::events))
-        .route("/api/organisations", get(api::list_orgs).post(api::create_org))
-        .route("/api/organisations/{id}", get(api::get_org))
-        .route("/api/people", get(api::list_people).post(api::create_person))
-        .route("/api/people/{id}", get(api::get_person).patch(api::update_person))
-        .route("/api/people/{id}/account", post(api::manage_account))
-        .route("/api/people/{id}/memberships", get(api::person_memberships))
-        .route("/api/memberships", post(api::grant_membership))
-        .route("/api/memberships/{id}", axum::routing::delete(api::end_membership))
-        .route("/api/audit", get(api::list_audit))
-        .route("/api/cases", get(api::list_cases).post(api::report_case))
-        .route("/api/cases/export", get(api::export_cases))
-        .route("/api/cases/import", post(api::import_cases))
-        .route("/api/cases/{id}", get(api::get_case))
-        .route("/api/cases/{id}/actions", post(api::case_action))
-        .route("/api/categories", get(api::list_categories))
-        .route("/api/categories/import", post(api::import_categories))
-        .route("/api/calendar", axum::routing::put(api::replace_calendar))
-        .route("/api/me/notifications", get(api::notifications))
-        .route("/api/kpi", get(api::kpi))
-        .route("/api/webhooks", get(api::list_webhooks).post(api::register_webhook))
-        .route("/api/webhooks/{id}", axum::routing::delete(api::revoke_webhook))
-        .route("/api/webhooks/{id}/deliveries", get(api::webhook_deliveries))
-        .route("/api/devices", get(api::list_devices).post(api::register_device))
-        .route("/api/cases/{id}/attachments", get(api::list_attachments).post(api::upload_attachment))
-        .route("/api/attachments/{id}", get(api::download_attachment))
-        .route("/api/devices/{id}", axum::routing::delete(api::revoke_device))
-        .route("/api/devices/{id}/events", post(api::device_event))
-        .route("/api/kpi/ranking", get(api::kpi_ranking))
-        .route("/api/kpi/open-per-grid", get(api::open_per_grid))
-        .route("/api/search", get(api::search_cases))
-        .route("/api/search/rebuild", post(api::rebuild_search))
-        .route("/api/classify", post(api::classify_text))
-        .route("/api/classifier/models", get(api::classifier_models).post(api::train_classifier))
-        .route("/api/classifier/models/{id}/activate", post(api::activate_classifier))
-        .route("/api/classifier/settings", get(api::classifier_settings).put(api::set_classifier_settings))
-        .route("/api/cases/similar", post(api::similar_to_draft))
-        .route("/api/cases/{id}/similar", get(api::similar_to_case))
-        .route("/api/cases/{id}/support", post(api::support_case))
-        .route("/api/hot-topics", get(api::hot_topics))
-        .route("/api/me/notifications/{id}/read", post(api::read_notification))
-        .route("/api/open311/keys", get(api::list_open311_keys).post(api::create_open311_key))
-        .route("/api/open311/keys/{id}", axum::routing::delete(api::revoke_open311_key))
-        .route("/api/categories/attributes", post(api::import_category_attributes))
+    let (api, doc) = api_routes();
+    let api = api
         .route("/open311/{file}", get(open311::discovery))
         .route("/open311/v2/{file}", get(open311::get_collection).post(open311::post_collection))
         .route("/open311/v2/services/{file}", get(open311::get_service))
@@ -257,7 +207,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ui/{file}", get(ui_asset))
         .fallback(|| async { error::ApiError(wuzhi_app::AppError::not_found("route")) });
     Router::new()
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", ApiDoc::openapi()))
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .merge(api)
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(track_metrics))

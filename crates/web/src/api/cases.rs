@@ -94,11 +94,6 @@ pub async fn list_categories(
     Ok(Json(wuzhi_app::categories::list(&state.app).await?))
 }
 
-#[derive(serde::Serialize, ToSchema)]
-pub struct Imported {
-    pub imported: usize,
-}
-
 /// Add or replace categories from a CSV body (columns of `data/categories/default.csv`),
 /// all or nothing (city administrators).
 #[utoipa::path(post, path = "/api/categories/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
@@ -291,4 +286,22 @@ pub struct CaseImportReport {
 pub async fn import_cases(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<CaseImportReport>> {
     let (imported, skipped) = wuzhi_app::cases::import_csv(&state.app, Caller::Person(&a.actor), &body).await?;
     Ok(Json(CaseImportReport { imported, skipped }))
+}
+
+/// The case hub's routes. Each route is declared here once, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(report_case, list_cases))
+        .routes(routes!(export_cases))
+        .routes(routes!(import_cases))
+        .routes(routes!(get_case))
+        .routes(routes!(case_action))
+        .routes(routes!(list_categories))
+        .routes(routes!(import_categories))
+        .routes(routes!(replace_calendar))
+        .routes(routes!(register_device, list_devices))
+        .routes(routes!(revoke_device))
+        .routes(routes!(device_event))
+        .routes(routes!(upload_attachment, list_attachments))
+        .routes(routes!(download_attachment))
 }

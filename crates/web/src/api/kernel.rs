@@ -356,12 +356,6 @@ pub async fn create_person(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-#[derive(Deserialize, IntoParams)]
-pub struct RevealParams {
-    /// Show personal data in full (roles that need it only; audited).
-    pub reveal: Option<bool>,
-}
-
 #[utoipa::path(get, path = "/api/people/{id}", tag = "people", params(("id" = i64, Path), RevealParams),
     responses((status = 200, body = PersonView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_person(
@@ -540,23 +534,6 @@ pub async fn webhook_deliveries(
     Ok(Json(wuzhi_app::webhooks::deliveries(&state.app, &a.actor, id).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-pub struct PerGridParams {
-    /// Only the open cases past their stage's due time.
-    pub overdue: Option<bool>,
-}
-
-/// Open cases per grid in the caller's territory, for colouring the map.
-#[utoipa::path(get, path = "/api/kpi/open-per-grid", tag = "evaluation", params(PerGridParams),
-    responses((status = 200, body = Vec<wuzhi_app::kpi::GridCount>), (status = 403, body = ErrorBody)))]
-pub async fn open_per_grid(
-    State(state): State<AppState>,
-    a: Authed,
-    ApiQuery(p): ApiQuery<PerGridParams>,
-) -> ApiResult<Json<Vec<wuzhi_app::kpi::GridCount>>> {
-    Ok(Json(wuzhi_app::kpi::per_grid(&state.app, &a.actor, p.overdue.unwrap_or(false)).await?))
-}
-
 // ---- live updates ----
 
 /// How long a live stream trusts its person's posts without a new look.
@@ -633,4 +610,38 @@ pub async fn territory_duty(
     Path(code): Path<String>,
 ) -> ApiResult<Json<Vec<wuzhi_app::people::OnDuty>>> {
     Ok(Json(wuzhi_app::people::on_duty(&state.app, &a.actor, &code).await?))
+}
+
+/// The kernel's routes: session, territories and the map's outlines, organisations, people, audit, the inbox, webhooks and live updates. Each route is declared here once, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login, logout))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .routes(routes!(list_territories))
+        .routes(routes!(territory_counts))
+        .routes(routes!(import_territories))
+        .routes(routes!(get_territory))
+        .routes(routes!(territory_duty))
+        .routes(routes!(export_territories))
+        .routes(routes!(locate))
+        .routes(routes!(map_outline))
+        .routes(routes!(list_orgs, create_org))
+        .routes(routes!(get_org))
+        .routes(routes!(list_people, create_person))
+        .routes(routes!(get_person, update_person))
+        .routes(routes!(manage_account))
+        .routes(routes!(person_memberships))
+        .routes(routes!(grant_membership))
+        .routes(routes!(end_membership))
+        .routes(routes!(list_audit))
+        .routes(routes!(notifications))
+        .routes(routes!(read_notification))
+        .routes(routes!(register_webhook, list_webhooks))
+        .routes(routes!(revoke_webhook))
+        .routes(routes!(webhook_deliveries))
+        // Not in the OpenAPI document: a stream of server-sent events.
+        .route("/api/events", axum::routing::get(events))
 }

@@ -85,3 +85,25 @@ pub async fn kpi_ranking(
         _ => Json(rows).into_response(),
     })
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct PerGridParams {
+    /// Only the open cases past their stage's due time.
+    pub overdue: Option<bool>,
+}
+
+/// Open cases per grid in the caller's territory, for colouring the map.
+#[utoipa::path(get, path = "/api/kpi/open-per-grid", tag = "evaluation", params(PerGridParams),
+    responses((status = 200, body = Vec<wuzhi_app::kpi::GridCount>), (status = 403, body = ErrorBody)))]
+pub async fn open_per_grid(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<PerGridParams>,
+) -> ApiResult<Json<Vec<wuzhi_app::kpi::GridCount>>> {
+    Ok(Json(wuzhi_app::kpi::per_grid(&state.app, &a.actor, p.overdue.unwrap_or(false)).await?))
+}
+
+/// The evaluation's routes. Each route is declared here once, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(kpi)).routes(routes!(kpi_ranking)).routes(routes!(open_per_grid))
+}

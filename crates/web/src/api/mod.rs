@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 use wuzhi_app::audit::EntryView;
 use wuzhi_app::auth::{NewToken, SignedIn, TokenView};
 use wuzhi_app::locate::Located;
@@ -23,18 +24,25 @@ use wuzhi_domain::work::Caller;
 use wuzhi_domain::{Grant, Level, TerritoryCode};
 use wuzhi_geo::Crs;
 
+/// How many rows an import took (shared by the modules' imports).
+#[derive(serde::Serialize, ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
+/// `?reveal=true` on reads of personal data (shared by people and cases).
+#[derive(Deserialize, IntoParams)]
+pub struct RevealParams {
+    /// Show personal data in full (roles that need it only; audited).
+    pub reveal: Option<bool>,
+}
+
 pub(super) fn crs(s: Option<&str>) -> Result<Crs, AppError> {
     Ok(s.map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84))
 }
 
-mod cases;
-mod kernel;
-mod kpi;
-mod open311;
-mod text;
-
-pub use cases::*;
-pub use kernel::*;
-pub use kpi::*;
-pub use open311::*;
-pub use text::*;
+pub mod cases;
+pub mod kernel;
+pub mod kpi;
+pub mod open311;
+pub mod text;

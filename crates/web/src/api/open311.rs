@@ -59,3 +59,11 @@ pub async fn import_category_attributes(
         imported: wuzhi_app::open311::import_attributes(&state.app, Caller::Person(&a.actor), &body).await?,
     }))
 }
+
+/// Open311 administration under /api (the GeoReport endpoints themselves are in `crate::open311`). Each route is declared here once, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_open311_key, list_open311_keys))
+        .routes(routes!(revoke_open311_key))
+        .routes(routes!(import_category_attributes))
+}

@@ -156,3 +156,18 @@ pub async fn hot_topics(
 ) -> ApiResult<Json<wuzhi_app::similar::HotTopics>> {
     Ok(Json(wuzhi_app::similar::hot(&state.app, &a.actor, &p).await?))
 }
+
+/// Text intelligence's routes. Each route is declared here once, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(search_cases))
+        .routes(routes!(rebuild_search))
+        .routes(routes!(classify_text))
+        .routes(routes!(classifier_models, train_classifier))
+        .routes(routes!(activate_classifier))
+        .routes(routes!(classifier_settings, set_classifier_settings))
+        .routes(routes!(similar_to_draft))
+        .routes(routes!(similar_to_case))
+        .routes(routes!(support_case))
+        .routes(routes!(hot_topics))
+}
