@@ -305,7 +305,7 @@ pub async fn la_city(app: &App, councils: &str) -> Result<String> {
         group_field: Some("region"),
     };
     crate::territory::import_areas(app, Caller::System(System::CommandLine), councils, &spec, false).await?;
-    crate::categories::import(app, Caller::System(System::CommandLine), LA_CATEGORIES).await?;
+    crate::cases::categories::import(app, Caller::System(System::CommandLine), LA_CATEGORIES).await?;
     let key =
         crate::open311::create_key(app, Caller::System(System::CommandLine), "MyLA311 replay", Some(1_000_000)).await?;
     Ok(key.api_key.unwrap_or_default())

@@ -1,38 +1,40 @@
-//! Use cases. Each public function takes the acting person (or `None` for the system
-//! itself, as in the command line's administration commands), checks the permission rule,
-//! runs the domain, and commits one transaction that also appends to the audit log.
+//! Use cases. Each public function takes its caller (a person with their posts, or a named
+//! part of the system: `wuzhi_domain::work::Caller`), checks the permission rule, runs the
+//! domain, and commits one transaction that also appends to the audit log. The kernel is the
+//! top-level files, `work` the work-item kernel, and each module a folder (`cases`,
+//! `open311`, `text`); ARCHITECTURE.md shows the map.
 //!
 //! [`App`] holds what every use case needs: the database, the injected clock, the grid
 //! index and the settings. Edges (HTTP, CLI) call these functions and contain no rules.
 
+// The kernel: what every module uses.
 pub mod attachments;
 pub mod audit;
 pub mod auth;
-pub mod cases;
-pub mod categories;
-pub mod classify;
 pub mod clock;
 pub mod demo;
-pub mod devices;
 pub mod error;
-mod intake;
 pub mod kpi;
 pub mod live;
 pub mod locate;
 pub mod notify;
-pub mod open311;
 pub mod org;
 pub mod people;
 pub mod retention;
-pub mod search;
-pub mod similar;
-pub mod work;
-pub use work::sweep;
 pub mod territory;
 pub mod webhooks;
+// Work items: the step function and the deadline sweep every kind shares.
+pub mod work;
+// The modules, each a folder.
+pub mod cases;
+pub mod open311;
+pub mod text;
+
+pub use work::sweep;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, Result};
+use text::{classify, search, similar};
 
 use std::sync::{Arc, RwLock};
 use wuzhi_domain::{Actor, Grant, Role, TerritoryCode};
@@ -77,7 +79,7 @@ pub struct App {
     pub settings: Settings,
     locator: RwLock<Arc<locate::Locator>>,
     calendar: RwLock<Arc<wuzhi_domain::calendar::Calendar>>,
-    intake: tokio::sync::mpsc::Sender<intake::Job>,
+    intake: tokio::sync::mpsc::Sender<cases::writer::Job>,
     /// Open311 keys' use counts, synced to the database at most once a second per key.
     key_use: open311::KeyUse,
     /// Changes told to live views (server-sent events).
@@ -96,7 +98,7 @@ impl App {
     /// Applies migrations and loads the grid index.
     pub async fn open(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Result<Arc<App>> {
         wuzhi_store::migrate::run(&db, clock.now_ms()).await?;
-        let intake = intake::spawn(db.clone());
+        let intake = cases::writer::spawn(db.clone());
         let search = search::Search::open(settings.search_dir.as_deref())?;
         let app = Arc::new(App {
             intake,
@@ -112,8 +114,8 @@ impl App {
             locator: RwLock::new(Arc::new(locate::Locator::empty())),
             calendar: RwLock::new(Arc::new(wuzhi_domain::calendar::Calendar::default())),
         });
-        categories::seed_defaults(&app).await?;
-        app.set_calendar(categories::load_calendar(&app).await?);
+        cases::categories::seed_defaults(&app).await?;
+        app.set_calendar(cases::categories::load_calendar(&app).await?);
         app.reload_index().await?;
         Ok(app)
     }

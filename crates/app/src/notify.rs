@@ -66,7 +66,7 @@ pub async fn run_once(app: &App, worker: &str) -> Result<Outcome> {
         out.processed += batch.processed;
         out.notifications += batch.notifications;
         // After the pass committed: a crash in between leaves these cases to the dispatchers.
-        out.auto_dispatched += crate::classify::auto_dispatch(app, &reported).await?;
+        out.auto_dispatched += crate::text::classify::auto_dispatch(app, &reported).await?;
         if claimed < 50 {
             return Ok(out);
         }

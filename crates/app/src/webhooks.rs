@@ -177,7 +177,7 @@ pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Resu
             }
             let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
                 .to_string();
-            let sig = crate::devices::sign(&hook.secret, ts, body.as_bytes());
+            let sig = crate::cases::devices::sign(&hook.secret, ts, body.as_bytes());
             let sent = client
                 .post(&hook.url)
                 .header("content-type", "application/json")

@@ -536,7 +536,7 @@ pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rou
             println!("search_cases.{l}: {filled} cases ({} distinct real texts)", texts.len());
             println!("search_generate_seconds.{l}: {:.1} s", started.elapsed().as_secs_f64());
             let t0 = Instant::now();
-            let r = wuzhi_app::search::index_once(&app).await.map_err(|e| e.to_string())?;
+            let r = wuzhi_app::text::search::index_once(&app).await.map_err(|e| e.to_string())?;
             let secs = t0.elapsed().as_secs_f64();
             println!("search_rebuild_seconds.{l}: {secs:.1} s");
             println!("search_index_cases_per_second.{l}: {:.0} cases/s", r.cases as f64 / secs);
@@ -550,13 +550,13 @@ pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rou
                 let mut totals = 0usize;
                 for round in 0..=rounds {
                     for q in QUERIES {
-                        let p = wuzhi_app::search::SearchParams {
+                        let p = wuzhi_app::text::search::SearchParams {
                             q: Some((*q).into()),
                             limit: Some(20),
                             ..Default::default()
                         };
                         let t0 = Instant::now();
-                        let r = wuzhi_app::search::search(&app, &actor, &p).await.map_err(|e| e.to_string())?;
+                        let r = wuzhi_app::text::search::search(&app, &actor, &p).await.map_err(|e| e.to_string())?;
                         // The first round warms the caches and is not counted.
                         if round > 0 {
                             ms.push(t0.elapsed().as_secs_f64() * 1e3);

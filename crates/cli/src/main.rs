@@ -579,7 +579,8 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Classify { cmd: ClassifyCmd::TrainDb { storage } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let m = wuzhi_app::classify::train(&app, Caller::System(System::CommandLine)).await.map_err(describe)?;
+            let m =
+                wuzhi_app::text::classify::train(&app, Caller::System(System::CommandLine)).await.map_err(describe)?;
             println!(
                 "{:<10} {:<24} {:>9} {:>9} {:>9} {:>8}",
                 "category", "name", "precision", "recall", "f1", "support"
@@ -607,7 +608,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Search { cmd: SearchCmd::Rebuild { storage } } => {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
-            let g = wuzhi_app::search::request_rebuild(&app, Caller::System(System::CommandLine))
+            let g = wuzhi_app::text::search::request_rebuild(&app, Caller::System(System::CommandLine))
                 .await
                 .map_err(describe)?;
             println!("search index generation {g}: every server rebuilds its index from the cases");

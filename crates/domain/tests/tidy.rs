@@ -118,3 +118,105 @@ fn a_domain_module_uses_the_kernel_and_no_other_module() {
         }
     }
 }
+
+/// The modules as folders of `crates/app/src` (the work-item kernel `work` is a layer, not a
+/// module).
+fn modules() -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(root().join("crates/app/src"))
+        .unwrap()
+        .filter_map(|e| {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (p.is_dir() && name != "work" && name != "kernel").then_some(name)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The files of module `m` in a crate's `src`: its folder's, or its one file.
+fn module_files(src: &Path, m: &str) -> Vec<PathBuf> {
+    if src.join(m).is_dir() {
+        rust_files(&src.join(m))
+    } else if src.join(format!("{m}.rs")).is_file() {
+        vec![src.join(format!("{m}.rs"))]
+    } else {
+        Vec::new()
+    }
+}
+
+/// The names of module `m`'s inner files in a crate's `src` (`cases/steps.rs` → `steps`).
+fn insides(src: &Path, m: &str) -> Vec<String> {
+    module_files(src, m)
+        .iter()
+        .filter_map(|f| f.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .filter(|s| s != "mod" && s != m)
+        .collect()
+}
+
+#[test]
+fn the_modules_have_the_same_folder_in_every_layer() {
+    let modules = modules();
+    for m in ["cases", "open311", "text"] {
+        assert!(modules.iter().any(|x| x == m), "crates/app/src/{m}/ is a module folder: {modules:?}");
+    }
+    assert!(root().join("crates/app/src/work").is_dir() && root().join("crates/store/src/work.rs").is_file());
+    for m in &modules {
+        assert!(
+            root().join("crates/web/src/api").join(format!("{m}.rs")).is_file(),
+            "crates/web/src/api/{m}.rs declares the routes of module `{m}`"
+        );
+        let routes = std::fs::read_to_string(root().join("crates/web/src/api").join(format!("{m}.rs"))).unwrap();
+        assert!(routes.contains("pub fn routes() -> OpenApiRouter<AppState>"), "api/{m}.rs declares its routes once");
+    }
+    assert!(root().join("crates/store/src/cases").is_dir() && root().join("crates/domain/src/cases").is_dir());
+}
+
+/// A module reaches another only through what the other offers at its root (its public use
+/// cases, its published types), never through its inner files — in the store, the use cases
+/// and the web edge alike. An API file uses the shared types of `api/mod.rs`, never another
+/// module's handlers.
+#[test]
+fn a_module_uses_no_other_modules_insides() {
+    let modules = modules();
+    for krate in ["store", "app"] {
+        let src = root().join("crates").join(krate).join("src");
+        for m in &modules {
+            for f in module_files(&src, m) {
+                let text = std::fs::read_to_string(&f).unwrap();
+                for other in modules.iter().filter(|o| *o != m) {
+                    for inner in insides(&src, other) {
+                        let bad = [
+                            format!("crate::{other}::{inner}::"),
+                            format!("crate::{other}::{inner};"),
+                            format!("crate::{other}::{{{inner}"),
+                        ];
+                        for (i, line) in text.lines().enumerate() {
+                            assert!(
+                                !bad.iter().any(|b| line.contains(b.as_str())),
+                                "{}:{}: module `{m}` reaches into `{other}::{inner}`; use what `{other}` offers at its root",
+                                f.display(),
+                                i + 1
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let api = root().join("crates/web/src/api");
+    for m in &modules {
+        let f = api.join(format!("{m}.rs"));
+        let text = std::fs::read_to_string(&f).unwrap();
+        for other in modules.iter().chain(std::iter::once(&"kernel".to_owned())).filter(|o| *o != m) {
+            for (i, line) in text.lines().enumerate() {
+                assert!(
+                    !line.contains(&format!("super::{other}::")) && !line.contains(&format!("api::{other}::")),
+                    "{}:{}: api/{m}.rs uses api/{other}.rs; shared types live in api/mod.rs",
+                    f.display(),
+                    i + 1
+                );
+            }
+        }
+    }
+}

@@ -298,12 +298,9 @@ impl Application {
                 Ok(())
             }));
             // Search indexing: a rebuild takes minutes and holds up nothing else.
-            workers.push(every(
-                1,
-                "search",
-                &app,
-                |a| async move { wuzhi_app::search::index_once(&a).await.map(drop) },
-            ));
+            workers.push(every(1, "search", &app, |a| async move {
+                wuzhi_app::text::search::index_once(&a).await.map(drop)
+            }));
         }
         let router = router(self.state);
         let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;

@@ -193,7 +193,7 @@ pub(crate) async fn report_checked(
     if fixed.is_empty() {
         // The common path: through the group-commit writer.
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = crate::intake::Job {
+        let job = crate::cases::writer::Job {
             row: row.clone(),
             key: key.clone(),
             head: CaseFlow::head(&reported),

@@ -14,11 +14,14 @@ use wuzhi_domain::{Action, Actor, Target, TerritoryCode, mask, text};
 use wuzhi_geo::Crs;
 use wuzhi_store::cases::{CaseRow, CategoryRow};
 
+pub mod categories;
+pub mod devices;
 mod export;
 mod import;
 mod intake;
 mod steps;
 mod views;
+pub(crate) mod writer;
 
 pub use export::*;
 pub use import::*;

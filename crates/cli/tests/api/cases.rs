@@ -530,7 +530,7 @@ async fn indicators_match_a_fixture_computed_by_hand() {
 
 async fn device_post(app: &TestApp, id: i64, secret: &str, ts: i64, body: &Value) -> Reply {
     let text = body.to_string();
-    let sig = wuzhi_app::devices::sign(secret, ts, text.as_bytes());
+    let sig = wuzhi_app::cases::devices::sign(secret, ts, text.as_bytes());
     let r = app
         .client
         .post(format!("{}/api/devices/{id}/events", app.base))
@@ -585,7 +585,7 @@ async fn sensors_report_through_a_signed_webhook() {
     .await;
     assert_eq!(outside.body["error"]["field"], "lon", "{}", outside.text);
     // Tampering with the body after signing is caught.
-    let sig = wuzhi_app::devices::sign(&secret, now, event.to_string().as_bytes());
+    let sig = wuzhi_app::cases::devices::sign(&secret, now, event.to_string().as_bytes());
     let tampered = app
         .client
         .post(format!("{}/api/devices/{id}/events", app.base))
@@ -955,7 +955,7 @@ async fn webhooks_are_signed_retried_with_back_off_and_dead_lettered() {
     let (headers, body) = &got[0];
     assert_eq!(headers["x-wuzhi-event"], "case.reported");
     let ts: i64 = headers["x-wuzhi-timestamp"].to_str().unwrap().parse().unwrap();
-    let want = format!("sha256={}", wuzhi_app::devices::sign(&secret, ts, body.as_bytes()));
+    let want = format!("sha256={}", wuzhi_app::cases::devices::sign(&secret, ts, body.as_bytes()));
     assert_eq!(headers["x-wuzhi-signature"].to_str().unwrap(), want);
     let v: Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["event"]["case_id"], id);

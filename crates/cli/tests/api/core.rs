@@ -375,3 +375,84 @@ async fn imported_history_is_public_only_when_published() {
     let r = app.post_text(&admin, "/api/cases/import", bad).await;
     assert_eq!(r.body["error"]["details"][0]["field"], "public", "{}", r.text);
 }
+
+/// Reading found that a webhook claim lasted 120 s while one pass sent its deliveries one
+/// after another for up to 1,000 s, so another server took the rest while they were still
+/// being sent and receivers got them twice. Now a pass sends its claimed deliveries at once,
+/// each bounded by the attempt timeout, under a claim that outlasts them: with every request
+/// of a pass held open at the receiver and the clock moved on by nearly a timeout, another
+/// server's pass finds nothing to take, and each delivery arrives once.
+#[tokio::test]
+async fn a_webhook_claim_outlasts_the_attempts_it_covers() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    // A receiver that holds every request until told to answer.
+    let arrived: Arc<Mutex<Vec<String>>> = Arc::default();
+    let answer = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = Arc::new(AtomicUsize::new(0));
+    let (a2, s2, h2) = (arrived.clone(), answer.clone(), held.clone());
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let (arrived, answer, held) = (a2.clone(), s2.clone(), h2.clone());
+            async move {
+                arrived.lock().unwrap().push(headers["x-wuzhi-delivery"].to_str().unwrap().to_owned());
+                held.fetch_add(1, Ordering::SeqCst);
+                answer.acquire().await.unwrap().forget();
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let w = app.post(&admin, "/api/webhooks", json!({"url": url, "topics": "case.reported"})).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    const N: usize = 5;
+    for i in 0..N {
+        let r = app
+            .post(
+                &resident,
+                "/api/cases",
+                json!({"channel": "app", "kind": "report", "subject": format!("噪音扰民{i}"), "description": "夜间施工", "lon": x, "lat": y}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    }
+    wuzhi_app::notify::run_once(&app.app, "a").await.unwrap();
+
+    let client = reqwest::Client::new();
+    let (a, c) = (app.app.clone(), client.clone());
+    let first = tokio::spawn(async move { wuzhi_app::webhooks::run_once(&a, "server-a", &c).await.unwrap() });
+    // Every delivery of the pass is in flight at once (a pass that sent them one by one would
+    // never get here: the first is held).
+    let mut waited = 0;
+    while held.load(Ordering::SeqCst) < N {
+        assert!(
+            waited < 600,
+            "only {} of {N} deliveries were sent while the first was held",
+            held.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    // Nearly an attempt's timeout later, another server looks: the claim still holds.
+    app.clock.advance_ms(9_999);
+    let other = wuzhi_app::webhooks::run_once(&app.app, "server-b", &client).await.unwrap();
+    assert_eq!(other, Default::default(), "another server takes nothing that is being sent");
+    answer.add_permits(N);
+    let done = first.await.unwrap();
+    assert_eq!(done.delivered, N);
+    let mut ids = arrived.lock().unwrap().clone();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), N, "each delivery arrived once");
+    assert_eq!(arrived.lock().unwrap().len(), N);
+    // Delivered: nothing is left for anyone.
+    app.clock.advance_ms(3_600_000);
+    assert_eq!(wuzhi_app::webhooks::run_once(&app.app, "server-b", &client).await.unwrap(), Default::default());
+}

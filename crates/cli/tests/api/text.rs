@@ -49,7 +49,7 @@ async fn search_finds_chinese_words_in_what_each_person_may_read() {
     let lamp = report(&app, &resident, "花园路路灯不亮", "路灯坏了一个月，晚上出行不安全。", here).await;
     tick();
     let theirs = report(&app, &resident2, "搅拌站噪音", "隔壁网格的搅拌站也有噪音。", there).await;
-    let done = wuzhi_app::search::index_once(&app.app).await.unwrap();
+    let done = wuzhi_app::text::search::index_once(&app.app).await.unwrap();
     assert!(done.rebuilt, "a new index is built from the cases first");
 
     // The grid worker finds the case of their grid only; the city administrator both.
@@ -94,15 +94,15 @@ async fn search_finds_chinese_words_in_what_each_person_may_read() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(app.get(&admin, "/api/search?q=路灯所").await.body["total"], 0, "not before the outbox is read");
-    let step = wuzhi_app::search::index_once(&app.app).await.unwrap();
+    let step = wuzhi_app::text::search::index_once(&app.app).await.unwrap();
     assert!(!step.rebuilt && step.cases >= 1, "{step:?}");
     assert_eq!(ids(&app.get(&admin, "/api/search?q=路灯所").await.body), vec![lamp]);
 
     let (second, _) = open_app(&app.db.url).await;
-    wuzhi_app::search::index_once(&second).await.unwrap();
+    wuzhi_app::text::search::index_once(&second).await.unwrap();
     let admin_actor = second.actor(admin.person_id).await.unwrap();
-    let q = |text: &str| wuzhi_app::search::SearchParams { q: Some(text.into()), ..Default::default() };
-    let found = wuzhi_app::search::search(&second, &admin_actor, &q("路灯所")).await.unwrap();
+    let q = |text: &str| wuzhi_app::text::search::SearchParams { q: Some(text.into()), ..Default::default() };
+    let found = wuzhi_app::text::search::search(&second, &admin_actor, &q("路灯所")).await.unwrap();
     assert_eq!(found.hits.iter().map(|h| h.case.id).collect::<Vec<_>>(), vec![lamp]);
     let r = app
         .post(
@@ -112,8 +112,8 @@ async fn search_finds_chinese_words_in_what_each_person_may_read() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    wuzhi_app::search::index_once(&second).await.unwrap();
-    let found = wuzhi_app::search::search(&second, &admin_actor, &q("生态环境局")).await.unwrap();
+    wuzhi_app::text::search::index_once(&second).await.unwrap();
+    let found = wuzhi_app::text::search::search(&second, &admin_actor, &q("生态环境局")).await.unwrap();
     assert_eq!(found.total, 1);
 
     // A rebuild is asked once, in the database; each server rebuilds on its next pass.
@@ -121,7 +121,7 @@ async fn search_finds_chinese_words_in_what_each_person_may_read() {
     let r = app.post(&admin, "/api/search/rebuild", json!(null)).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     for a in [&app.app, &second] {
-        let done = wuzhi_app::search::index_once(a).await.unwrap();
+        let done = wuzhi_app::text::search::index_once(a).await.unwrap();
         assert!(done.rebuilt && done.cases == 3, "{done:?}");
     }
     assert_eq!(ids(&app.get(&admin, "/api/search?q=路灯所").await.body), vec![lamp]);

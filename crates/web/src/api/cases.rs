@@ -86,12 +86,12 @@ pub async fn case_action(
 }
 
 /// The category taxonomy with time limits and responsible units.
-#[utoipa::path(get, path = "/api/categories", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::categories::CategoryView>)))]
+#[utoipa::path(get, path = "/api/categories", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::cases::categories::CategoryView>)))]
 pub async fn list_categories(
     State(state): State<AppState>,
     _a: Authed,
-) -> ApiResult<Json<Vec<wuzhi_app::categories::CategoryView>>> {
-    Ok(Json(wuzhi_app::categories::list(&state.app).await?))
+) -> ApiResult<Json<Vec<wuzhi_app::cases::categories::CategoryView>>> {
+    Ok(Json(wuzhi_app::cases::categories::list(&state.app).await?))
 }
 
 /// Add or replace categories from a CSV body (columns of `data/categories/default.csv`),
@@ -99,7 +99,9 @@ pub async fn list_categories(
 #[utoipa::path(post, path = "/api/categories/import", tag = "cases", request_body(content = String, content_type = "text/csv"),
     responses((status = 200, body = Imported), (status = 422, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn import_categories(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
-    Ok(Json(Imported { imported: wuzhi_app::categories::import(&state.app, Caller::Person(&a.actor), &body).await? }))
+    Ok(Json(Imported {
+        imported: wuzhi_app::cases::categories::import(&state.app, Caller::Person(&a.actor), &body).await?,
+    }))
 }
 
 /// Replace the working calendar's holidays and adjusted working days with a
@@ -108,7 +110,7 @@ pub async fn import_categories(State(state): State<AppState>, a: Authed, body: S
     responses((status = 200, body = Imported), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn replace_calendar(State(state): State<AppState>, a: Authed, body: String) -> ApiResult<Json<Imported>> {
     Ok(Json(Imported {
-        imported: wuzhi_app::categories::store_calendar(&state.app, Caller::Person(&a.actor), &body).await?,
+        imported: wuzhi_app::cases::categories::store_calendar(&state.app, Caller::Person(&a.actor), &body).await?,
     }))
 }
 
@@ -122,36 +124,36 @@ pub struct DeviceBody {
 
 /// Register a sensor for a territory; the answer holds its signing key, shown once.
 #[utoipa::path(post, path = "/api/devices", tag = "cases", request_body = DeviceBody,
-    responses((status = 201, body = wuzhi_app::devices::DeviceView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = wuzhi_app::cases::devices::DeviceView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn register_device(
     State(state): State<AppState>,
     a: Authed,
     ApiJson(b): ApiJson<DeviceBody>,
-) -> ApiResult<(StatusCode, Json<wuzhi_app::devices::DeviceView>)> {
+) -> ApiResult<(StatusCode, Json<wuzhi_app::cases::devices::DeviceView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(wuzhi_app::devices::register(&state.app, &a.actor, &b.name, &b.territory_code).await?),
+        Json(wuzhi_app::cases::devices::register(&state.app, &a.actor, &b.name, &b.territory_code).await?),
     ))
 }
 
-#[utoipa::path(get, path = "/api/devices", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::devices::DeviceView>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/devices", tag = "cases", responses((status = 200, body = Vec<wuzhi_app::cases::devices::DeviceView>), (status = 403, body = ErrorBody)))]
 pub async fn list_devices(
     State(state): State<AppState>,
     a: Authed,
-) -> ApiResult<Json<Vec<wuzhi_app::devices::DeviceView>>> {
-    Ok(Json(wuzhi_app::devices::list(&state.app, &a.actor).await?))
+) -> ApiResult<Json<Vec<wuzhi_app::cases::devices::DeviceView>>> {
+    Ok(Json(wuzhi_app::cases::devices::list(&state.app, &a.actor).await?))
 }
 
 #[utoipa::path(delete, path = "/api/devices/{id}", tag = "cases", params(("id" = i64, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_device(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<StatusCode> {
-    wuzhi_app::devices::revoke(&state.app, &a.actor, id).await?;
+    wuzhi_app::cases::devices::revoke(&state.app, &a.actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// A device reports an event as a case. Headers: `X-Wuzhi-Timestamp` (ms since the epoch)
 /// and `X-Wuzhi-Signature: sha256=<hex HMAC-SHA256(key, "{timestamp}.{body}")>`.
-#[utoipa::path(post, path = "/api/devices/{id}/events", tag = "cases", params(("id" = i64, Path)), request_body = wuzhi_app::devices::DeviceEvent,
+#[utoipa::path(post, path = "/api/devices/{id}/events", tag = "cases", params(("id" = i64, Path)), request_body = wuzhi_app::cases::devices::DeviceEvent,
     responses((status = 201, body = wuzhi_app::cases::CaseView), (status = 200, body = wuzhi_app::cases::CaseView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn device_event(
@@ -162,7 +164,8 @@ pub async fn device_event(
 ) -> ApiResult<(StatusCode, Json<wuzhi_app::cases::CaseView>)> {
     let h = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
     let (view, created) =
-        wuzhi_app::devices::receive(&state.app, id, h("x-wuzhi-timestamp"), h("x-wuzhi-signature"), &body).await?;
+        wuzhi_app::cases::devices::receive(&state.app, id, h("x-wuzhi-timestamp"), h("x-wuzhi-signature"), &body)
+            .await?;
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(view)))
 }
 

@@ -12,8 +12,8 @@ use wuzhi_domain::{Action, Actor, OrgKind, Target, TerritoryCode};
 use wuzhi_geo::ImportError;
 use wuzhi_store::cases::CategoryRow;
 
-pub const DEFAULT_CATEGORIES: &str = include_str!("../../../data/categories/default.csv");
-pub const DEFAULT_CALENDAR: &str = include_str!("../../../data/calendar/cn_2025_2026.csv");
+pub const DEFAULT_CATEGORIES: &str = include_str!("../../../../data/categories/default.csv");
+pub const DEFAULT_CALENDAR: &str = include_str!("../../../../data/calendar/cn_2025_2026.csv");
 const PRIORITIES: [&str; 3] = ["emergency", "urgent", "normal"];
 const KINDS: [&str; 3] = ["hotline", "event", "component"];
 
