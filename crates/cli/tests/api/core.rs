@@ -456,3 +456,67 @@ async fn a_webhook_claim_outlasts_the_attempts_it_covers() {
     app.clock.advance_ms(3_600_000);
     assert_eq!(wuzhi_app::webhooks::run_once(&app.app, "server-b", &client).await.unwrap(), Default::default());
 }
+
+/// A database from before the work-item heads (migration 15) gets the head of every case
+/// from its row and timeline: the same heads the kernel would have written.
+#[tokio::test]
+async fn an_older_database_gets_a_head_for_every_case() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let dispatcher = app.login("dispatcher").await;
+    let mut ids = Vec::new();
+    for subject in ["井盖缺失", "路灯不亮", "噪音扰民"] {
+        let r = app
+            .post(
+                &resident,
+                "/api/cases",
+                json!({"channel": "app", "kind": "report", "subject": subject, "description": "d", "lon": x, "lat": y}),
+            )
+            .await;
+        ids.push(r.body["id"].as_i64().unwrap());
+    }
+    assert_eq!(
+        act(&app, &dispatcher, ids[1], json!({"action": "file", "category": "E0102"})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        act(&app, &dispatcher, ids[2], json!({"action": "reject", "reason": "重复"})).await.status,
+        StatusCode::OK
+    );
+    app.clock.advance_ms(30 * 86_400_000);
+    wuzhi_app::sweep::run_once(&app.app).await.unwrap();
+    assert_projections_replay(&app).await;
+
+    // Back to the schema before migration 15 (where an outbox row named its case by
+    // `case_id`), then upgrade.
+    let mut conn = app.app.db.write().await.unwrap();
+    for sql in [
+        "UPDATE outbox SET case_id = item_id",
+        "DROP TABLE work_heads",
+        "ALTER TABLE outbox DROP COLUMN item_kind",
+        "ALTER TABLE outbox DROP COLUMN item_id",
+        "DELETE FROM wuzhi_migrations WHERE version = 15",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    wuzhi_store::commit(conn).await.unwrap();
+    assert_eq!(wuzhi_store::migrate::run(&app.app.db, app.app.now_ms()).await.unwrap(), 1);
+    assert_projections_replay(&app).await;
+    // The outbox rows written before name their case by kind and id.
+    let mut conn = app.app.db.read().await.unwrap();
+    let unnamed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE item_kind IS NULL OR item_id IS NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(unnamed, 0);
+    drop(conn);
+    // The kernel carries on from the heads it found.
+    let dispatcher = app.login("dispatcher").await;
+    assert_eq!(
+        act(&app, &dispatcher, ids[0], json!({"action": "file", "category": "E0102"})).await.status,
+        StatusCode::OK
+    );
+    assert_projections_replay(&app).await;
+}

@@ -333,5 +333,42 @@ pub async fn assert_projections_replay(app: &TestApp) {
         );
         assert_eq!(stored, replayed, "case {}: the row is not the replay of its timeline", r.id);
         assert_eq!(stored_rest, replayed_rest, "case {}: the row is not the replay of its timeline", r.id);
+        // The kernel's head is the domain's head of the replay, at the row's version, and it
+        // knows the timeline's last seq.
+        use wuzhi_domain::work::Workflow;
+        let h = wuzhi_domain::cases::CaseFlow::head(&s);
+        let head = sqlx::query(
+            "SELECT territory_code, status, open, owner_org_id, due_at_ms, overdue, escalatable, version, last_seq \
+             FROM work_heads WHERE kind = 'case' AND item_id = $1",
+        )
+        .bind(r.id)
+        .fetch_optional(&mut *conn)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("case {} has no head", r.id));
+        use sqlx::Row;
+        let got = (
+            head.get::<String, _>(0),
+            head.get::<String, _>(1),
+            head.get::<i64, _>(2) != 0,
+            head.get::<Option<i64>, _>(3),
+            head.get::<Option<i64>, _>(4),
+            head.get::<i64, _>(5) != 0,
+            head.get::<i64, _>(6) != 0,
+            head.get::<i64, _>(7),
+            head.get::<i64, _>(8),
+        );
+        let want = (
+            r.territory_code.clone(),
+            h.status.to_owned(),
+            h.open,
+            h.owner_org,
+            h.due_ms,
+            h.overdue,
+            h.escalatable,
+            r.version,
+            events.last().map(|e| e.seq).unwrap_or(0),
+        );
+        assert_eq!(got, want, "case {}: the head is not the replay's", r.id);
     }
 }
