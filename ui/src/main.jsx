@@ -3,15 +3,15 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, login, logout } from "./api.js";
 import { t, lang, setLang } from "./i18n.js";
-import { Open311Keys } from "./pages/open311_keys.jsx";
-import { Report } from "./pages/report.jsx";
-import { Cases } from "./pages/cases.jsx";
-import { CaseDetail } from "./pages/case.jsx";
-import { OneMap } from "./pages/map.jsx";
-import { Dashboard } from "./pages/dashboard.jsx";
-import { PublicCase } from "./pages/public.jsx";
-import { Admin } from "./pages/admin.jsx";
-import { Search } from "./pages/text.jsx";
+import { Open311Keys } from "./pages/open311/keys.jsx";
+import { Report } from "./pages/cases/report.jsx";
+import { Cases } from "./pages/cases/list.jsx";
+import { CaseDetail } from "./pages/cases/case.jsx";
+import { OneMap } from "./pages/kernel/map.jsx";
+import { Dashboard } from "./pages/kernel/dashboard.jsx";
+import { PublicCase } from "./pages/cases/public.jsx";
+import { Admin } from "./pages/kernel/admin.jsx";
+import { Search } from "./pages/text/text.jsx";
 import "./base.css";
 
 function useRoute() {

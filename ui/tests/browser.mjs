@@ -128,6 +128,13 @@ await run(async () => {
   await p.getByLabel("标题").fill("小区门口垃圾堆积");
   await p.getByLabel("详细描述").fill("花园路小区南门垃圾三天无人清理，气味很大。");
   await p.getByLabel("事项分类（可不选）").selectOption("E0102");
+  // The reporter decides whether the case is shown publicly; an anonymous one never is.
+  const publicBox = p.getByTestId("public");
+  check(await publicBox.isChecked(), "a report is public unless its reporter says otherwise");
+  await p.getByLabel(/匿名反映/).check();
+  check(!(await publicBox.isChecked()) && (await publicBox.isDisabled()), "an anonymous report cannot be public");
+  await p.getByLabel(/匿名反映/).uncheck();
+  check(await publicBox.isChecked(), "the choice comes back with the name");
   await p.getByTestId("map").click();
   check((await p.getByTestId("picked").textContent()).startsWith("已选位置"), "a click on the map picks the place");
   const wideReport = await p.evaluate(() => document.documentElement.scrollWidth);

@@ -307,7 +307,8 @@ pub async fn overdue_per_grid(conn: &mut Conn, scopes: &[&str], now_ms: i64) -> 
 /// grids and over the `days` days before `now_ms`, in one statement per million rows: a
 /// recursive row generator (standard SQL, the same text on both engines) joined to the
 /// numbered grids. Statuses: 90 % closed (one in ten late, rated four times in five), the
-/// rest open in various stages.
+/// rest open in various stages. A fixture of the read paths: the rows have no timeline and
+/// no work-item head (the sweep and the case pages do not see them as cases of the loop).
 pub async fn generate_cases(conn: &mut Conn, n: i64, now_ms: i64, days: i64, first: i64) -> Result<()> {
     let sql = "WITH RECURSIVE seq(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM seq WHERE i < $2), \
          g AS (SELECT code, ROW_NUMBER() OVER (ORDER BY code) AS k FROM territories WHERE level = 'grid'), \

@@ -1,7 +1,7 @@
 // The public page of a case: what anyone may know (the Open311 read: no reporter, numbers
 // in texts masked), with its public timeline.
 import { useEffect, useState } from "preact/hooks";
-import { t, formatTime } from "../i18n.js";
+import { t, formatTime } from "../../i18n.js";
 
 export function PublicCase({ id }) {
   const [r, setR] = useState(null);

@@ -1,16 +1,18 @@
 // The citizen portal's report form (phone-first): what, which category, where (map pin or
 // current position), anonymous or not, a photo. A retried submission is the same case.
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.js";
-import { t } from "../i18n.js";
-import { MapPick } from "./map_pick.jsx";
-import { Suggestions, Duplicates } from "./text.jsx";
+import { api } from "../../api.js";
+import { t } from "../../i18n.js";
+import { MapPick } from "../kernel/map_pick.jsx";
+import { Suggestions, Duplicates } from "../text/text.jsx";
 
 const KINDS = ["report", "request", "complaint", "dispute", "emergency", "suggestion", "consultation"];
 
 export function Report({ me }) {
   const patrol = me.grants.some((g) => g.role === "grid_worker" || g.role === "steward");
   const [fixed, setFixed] = useState(false);
+  const [anonymous, setAnonymous] = useState(false);
+  const [shown, setShown] = useState(true);
   const [categories, setCategories] = useState([]);
   const [outline, setOutline] = useState(null);
   const [point, setPoint] = useState(null);
@@ -49,6 +51,8 @@ export function Report({ me }) {
         lon: point.lon,
         lat: point.lat,
         anonymous: f.get("anonymous") === "on",
+        // The reporter decides whether the case is shown publicly (never when anonymous).
+        public: patrol ? null : f.get("public") === "on",
         idempotency_key: key,
         fixed_on_spot: patrol && fixed ? f.get("fixed_result") : null,
       });
@@ -107,7 +111,15 @@ export function Report({ me }) {
             )}
           </>
         ) : (
-          <label class="inline"><input type="checkbox" name="anonymous" /> {t("report.anonymous")}</label>
+          <>
+            <label class="inline">
+              <input type="checkbox" name="anonymous" checked={anonymous} onChange={(e) => setAnonymous(e.target.checked)} /> {t("report.anonymous")}
+            </label>
+            <label class="inline">
+              <input type="checkbox" name="public" data-testid="public" checked={shown && !anonymous} disabled={anonymous}
+                onChange={(e) => setShown(e.target.checked)} /> {t("report.public")}
+            </label>
+          </>
         )}
         <label for="r-photo">{t("report.photo")}</label>
         <input id="r-photo" name="photo" type="file" accept="image/*" />

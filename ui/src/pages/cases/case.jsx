@@ -1,10 +1,10 @@
 // One case: its facts, its timeline, and a form for each step this person may take now
 // (the server's `actions`, and only those).
 import { useEffect, useState } from "preact/hooks";
-import { api, listen } from "../api.js";
-import { t, formatTime } from "../i18n.js";
-import { MapPick } from "./map_pick.jsx";
-import { Suggestions, SimilarCases } from "./text.jsx";
+import { api, listen } from "../../api.js";
+import { t, formatTime } from "../../i18n.js";
+import { MapPick } from "../kernel/map_pick.jsx";
+import { Suggestions, SimilarCases } from "../text/text.jsx";
 
 const SATISFACTION = ["satisfied", "basically_satisfied", "dissatisfied"];
 // What each step asks for: [field, kind, required].

@@ -1,8 +1,8 @@
 // A list of cases: "my cases" for a resident, the queues of the workbench for staff
 // (what the server lets each person see), filtered by status.
 import { useEffect, useState } from "preact/hooks";
-import { api, listen, debounce } from "../api.js";
-import { t, formatTime } from "../i18n.js";
+import { api, listen, debounce } from "../../api.js";
+import { t, formatTime } from "../../i18n.js";
 
 /// The loaded cases whose subject, description or address holds every word typed.
 const shown = (cases, words) => {

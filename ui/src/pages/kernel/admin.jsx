@@ -2,9 +2,9 @@
 // saved), organisations, people and their posts, categories with their time limits and
 // responsible units (the dispatch rules), and the working calendar.
 import { useEffect, useState } from "preact/hooks";
-import { api, sendText } from "../api.js";
-import { t } from "../i18n.js";
-import { TextAdmin } from "./text.jsx";
+import { api, sendText } from "../../api.js";
+import { t } from "../../i18n.js";
+import { TextAdmin } from "../text/text.jsx";
 
 const TABS = ["territories", "organisations", "people", "categories", "calendar", "text"];
 const ORG_KINDS = ["party_organisation", "command_centre", "department", "street_office", "community_committee", "volunteer_team", "legal_service", "admin_office"];

@@ -2,13 +2,13 @@
 // source is added when the deployment configures one), coloured by open cases, with
 // drill-down district → township → village → grid.
 import { useEffect, useRef, useState } from "preact/hooks";
-import L from "../leaflet_global.js";
+import L from "../../leaflet_global.js";
 import "leaflet.markercluster";
 import "leaflet/dist/leaflet.css";
 import "leaflet.markercluster/dist/MarkerCluster.css";
 import "leaflet.markercluster/dist/MarkerCluster.Default.css";
-import { api, listen, debounce } from "../api.js";
-import { t, formatTime } from "../i18n.js";
+import { api, listen, debounce } from "../../api.js";
+import { t, formatTime } from "../../i18n.js";
 
 const MEASURES = ["open", "overdue", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
 

@@ -2,8 +2,8 @@
 // "this may already be reported" warning with a support button, merge candidates on a
 // case, full-text search, hot topics, and the classifier's administration.
 import { useEffect, useState } from "preact/hooks";
-import { api, debounce } from "../api.js";
-import { t, formatTime } from "../i18n.js";
+import { api, debounce } from "../../api.js";
+import { t, formatTime } from "../../i18n.js";
 
 const pct = (v) => `${Math.round(v * 100)}%`;
 /// Server-escaped HTML with <mark> highlights (the server escapes every other character).

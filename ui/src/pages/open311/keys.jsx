@@ -1,7 +1,7 @@
 // Administration of Open311 API keys: list, create (the key is shown once), revoke.
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.js";
-import { t, formatTime } from "../i18n.js";
+import { api } from "../../api.js";
+import { t, formatTime } from "../../i18n.js";
 
 export function Open311Keys() {
   const [keys, setKeys] = useState(null);

@@ -1,9 +1,9 @@
 // Dashboards: the evaluation indicators for the part of the tree the viewer may see, and
 // the ranking of the units below as a bar chart (SVG drawn here: no chart library needed).
 import { useEffect, useState } from "preact/hooks";
-import { api } from "../api.js";
-import { t } from "../i18n.js";
-import { HotTopics } from "./text.jsx";
+import { api } from "../../api.js";
+import { t } from "../../i18n.js";
+import { HotTopics } from "../text/text.jsx";
 
 const RATES = ["closing_rate", "on_time_closing_rate", "satisfaction_rate", "accurate_dispatch_rate", "on_time_filing_rate", "rework_rate"];
 const COUNTS = ["filed", "should_close", "closed"];
