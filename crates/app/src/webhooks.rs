@@ -46,8 +46,14 @@ pub async fn register(app: &App, actor: &Actor, url: &str, topics: &str) -> Resu
         ));
     }
     let topics = topics.trim();
-    if topics.is_empty() || !topics.split(',').all(|t| t == "*" || (t.starts_with("case.") && t.len() < 64)) {
-        return Err(AppError::invalid("topics", "must be * or case.KIND topics separated by commas"));
+    if topics.is_empty() || !topics.split(',').all(|t| t == "*" || crate::work::is_topic(t)) {
+        return Err(AppError::invalid(
+            "topics",
+            format!(
+                "must be * or topics such as case.dispatched (kinds: {}) separated by commas",
+                crate::work::KINDS.join(", ")
+            ),
+        ));
     }
     let secret = crate::auth::random_token();
     let now = app.now_ms();

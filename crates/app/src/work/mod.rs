@@ -103,6 +103,17 @@ pub(crate) async fn step<W: Workflow>(
     Ok(Stepped { event, next, appended })
 }
 
+/// Every kind of work item, by name (`Workflow::KIND`): the first part of their topics.
+pub const KINDS: &[&str] = &[wuzhi_domain::cases::CaseFlow::KIND];
+
+/// Whether `topic` names events of a known kind: `<kind>.<event>`.
+pub fn is_topic(topic: &str) -> bool {
+    topic.len() < 64
+        && topic.split_once('.').is_some_and(|(kind, event)| {
+            KINDS.contains(&kind) && !event.is_empty() && event.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+        })
+}
+
 /// What the deadline sweep asks of an item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Due {

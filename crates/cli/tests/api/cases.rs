@@ -929,6 +929,15 @@ async fn webhooks_are_signed_retried_with_back_off_and_dead_lettered() {
         app.post(&admin, "/api/webhooks", json!({"url": "ftp://x", "topics": "*"})).await.body["error"]["field"],
         "url"
     );
+    for bad in ["parcel.arrived", "case.", "case.Filed", ""] {
+        let r = app.post(&admin, "/api/webhooks", json!({"url": url, "topics": bad})).await;
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("topics")),
+            "{bad}: {}",
+            r.text
+        );
+    }
     let (x, y) = point_in(&app, &admin, "120101001001001").await;
     let resident = app.login("resident").await;
     let id = app
