@@ -105,20 +105,27 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
         let _ = verify_password(app, dummy, password).await?;
         return Err(AppError::BadCredentials);
     };
-    if acc.locked_until_ms > now {
-        return Err(AppError::Locked { until_ms: acc.locked_until_ms });
-    }
+    // The attempt is counted before the password is checked, in one statement with the
+    // lock's check: concurrent wrong attempts cannot all be checked before the lock falls.
+    let lock_until = now + app.settings.lockout_ms;
+    let mut tx = app.db.write().await?;
+    let attempt = wuzhi_store::people::begin_login_attempt(
+        &mut tx,
+        acc.person_id,
+        now,
+        app.settings.max_failed_logins,
+        lock_until,
+    )
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    let Some(n) = attempt else {
+        // Locked before this attempt (when by attempts racing it, about `lock_until`).
+        let until_ms = if acc.locked_until_ms > now { acc.locked_until_ms } else { lock_until };
+        return Err(AppError::Locked { until_ms });
+    };
     if acc.disabled || !verify_password(app, &acc.password_hash, password).await? {
-        let mut tx = app.db.write().await?;
-        let lock_until = now + app.settings.lockout_ms;
-        let n = wuzhi_store::people::record_failed_login(
-            &mut tx,
-            acc.person_id,
-            app.settings.max_failed_logins,
-            lock_until,
-        )
-        .await?;
         let locked = n >= app.settings.max_failed_logins;
+        let mut tx = app.db.write().await?;
         record(
             &mut tx,
             now,

@@ -253,11 +253,21 @@ pub async fn grant(app: &App, caller: Caller<'_>, n: NewMembership<'_>) -> Resul
 pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Result<()> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let (person_id, scope) = wuzhi_store::people::get_membership(&mut tx, membership_id)
+    let (person_id, scope_code, role) = wuzhi_store::people::get_membership(&mut tx, membership_id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("membership {membership_id}")))?;
-    let scope = TerritoryCode::parse(&scope)?;
+    let scope = TerritoryCode::parse(&scope_code)?;
     actor.can(Action::ManageMemberships, &Target::territory(&scope))?;
+    // The city always keeps an administrator who can sign in.
+    if role == Role::Admin.as_str()
+        && scope.level() == wuzhi_domain::Level::City
+        && wuzhi_store::people::count_other_posts(&mut tx, &role, &scope_code, membership_id, now).await? == 0
+    {
+        return Err(AppError::Conflict {
+            field: "membership".into(),
+            reason: "this is the city's last administrator post; grant another first".into(),
+        });
+    }
     wuzhi_store::people::end_membership(&mut tx, membership_id, now).await?;
     record(
         &mut tx,
@@ -271,6 +281,11 @@ pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Res
     .await?;
     wuzhi_store::commit(tx).await?;
     Ok(())
+}
+
+/// The posts a person holds now, as grants (what `Actor::may_manage_account` weighs).
+async fn posts_of(conn: &mut wuzhi_store::Conn, person: i64, now: i64) -> Result<Vec<wuzhi_domain::Grant>> {
+    Ok(crate::actor_on(conn, person, now).await?.grants)
 }
 
 /// Changes to a person's record; absent fields stay as they are.
@@ -302,7 +317,13 @@ pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Re
         .await?
         .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
     let old_home = home_of(&row);
-    actor.can(Action::ManagePeople, &Target { territory: old_home.as_ref(), owner: None })?;
+    if id == actor.person_id {
+        // One's own record (not one's account): as before, within one's own authority.
+        actor.can(Action::ManagePeople, &Target { territory: old_home.as_ref(), owner: None })?;
+    } else {
+        let posts = posts_of(&mut tx, id, now).await?;
+        actor.may_manage_account(id, old_home.as_ref(), &posts)?;
+    }
     if let Some(h) = &home {
         actor.can(Action::ManagePeople, &Target::territory(h))?;
         if wuzhi_store::territory::get(&mut tx, h.as_str(), false).await?.is_none() {
@@ -351,7 +372,8 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
     let row = wuzhi_store::people::get_person(&mut tx, id)
         .await?
         .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
-    actor.can(Action::ManagePeople, &Target { territory: home_of(&row).as_ref(), owner: None })?;
+    let posts = posts_of(&mut tx, id, now).await?;
+    actor.may_manage_account(id, home_of(&row).as_ref(), &posts)?;
     if wuzhi_store::people::account_by_person(&mut tx, id).await?.is_none() {
         return Err(AppError::not_found(format!("account of person {id}")));
     }

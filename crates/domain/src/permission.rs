@@ -279,6 +279,27 @@ impl Actor {
         self.grants.iter().any(|g| g.org == Some(org) && g.role != Role::Resident)
     }
 
+    /// Whether the actor may manage the account of person `person` (disable or enable it, set
+    /// its password, edit the record), who lives in `home` and holds `posts` (their active
+    /// grants). The actor needs `manage_people` over the home, and for every staff post the
+    /// person holds, an administrator's post of their own whose territory contains it: so a
+    /// community's staff manage its residents' accounts, a district administrator the staff
+    /// inside the district, and nobody an account with more power than their own (a city-wide
+    /// post is managed only by a city administrator). Nobody disables or resets their own
+    /// account here: that is `change_password`.
+    pub fn may_manage_account(&self, person: i64, home: Option<&TerritoryCode>, posts: &[Grant]) -> Result<(), Denied> {
+        let denied = Err(Denied { action: Action::ManagePeople });
+        if person == self.person_id {
+            return denied;
+        }
+        self.can(Action::ManagePeople, &Target { territory: home, owner: None })?;
+        let covered = |post: &Grant| {
+            post.role == Role::Resident
+                || self.grants.iter().any(|g| g.role == Role::Admin && g.scope.contains(&post.scope))
+        };
+        if posts.iter().all(covered) { Ok(()) } else { denied }
+    }
+
     /// The organisations the actor holds staff posts in.
     pub fn orgs(&self) -> Vec<i64> {
         let mut v: Vec<i64> = self.grants.iter().filter(|g| g.role != Role::Resident).filter_map(|g| g.org).collect();
@@ -352,6 +373,43 @@ mod tests {
         assert!(!resident.member_of(3));
         assert!(resident.orgs().is_empty());
         assert!(actor(Role::CommunityStaff, "120101001001").member_of(3));
+    }
+
+    #[test]
+    fn nobody_manages_an_account_with_more_power_than_their_own() {
+        let grant = |role, scope: &str| Grant { role, scope: code(scope), org: Some(3) };
+        let home = code("120101001001");
+        let community = actor(Role::CommunityStaff, "120101001001");
+        // A resident of the community: yes. Someone outside it: no.
+        assert!(community.may_manage_account(9, Some(&home), &[grant(Role::Resident, "120101001001")]).is_ok());
+        assert!(community.may_manage_account(9, Some(&code("120101001002")), &[]).is_err());
+        // Living in the community but holding a city-wide post, or any staff post: no.
+        for post in [
+            grant(Role::Dispatcher, "120000"),
+            grant(Role::GridWorker, "120101001001001"),
+            grant(Role::Steward, "120101001001"),
+        ] {
+            assert!(community.may_manage_account(9, Some(&home), &[post.clone()]).is_err(), "{post:?}");
+        }
+        // A district administrator: staff inside the district, not a city-wide post, nor a
+        // post in another district.
+        let district = actor(Role::Admin, "120101");
+        assert!(district.may_manage_account(9, Some(&home), &[grant(Role::GridWorker, "120101001001001")]).is_ok());
+        assert!(district.may_manage_account(9, Some(&home), &[grant(Role::Dispatcher, "120000")]).is_err());
+        assert!(
+            district
+                .may_manage_account(
+                    9,
+                    Some(&home),
+                    &[grant(Role::GridWorker, "120101001001001"), grant(Role::Admin, "120102")]
+                )
+                .is_err(),
+            "every post counts, not only the first"
+        );
+        // A city administrator: anyone in the city; nobody their own account.
+        let city = actor(Role::Admin, "120000");
+        assert!(city.may_manage_account(9, Some(&home), &[grant(Role::Admin, "120000")]).is_ok());
+        assert!(city.may_manage_account(7, Some(&home), &[]).is_err());
     }
 
     #[test]

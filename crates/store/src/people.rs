@@ -116,23 +116,30 @@ pub async fn account_by_person(conn: &mut Conn, person_id: i64) -> Result<Option
     sqlx::query(AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
 }
 
-/// Records a failed login; locks the account until `lock_until_ms` when the count reaches
-/// `max_failures`. Returns the new count.
-pub async fn record_failed_login(
+/// Counts a sign-in attempt before its password is checked, unless the account is locked at
+/// `now_ms`: one statement, so concurrent attempts are counted one by one and no more than
+/// `max_failures` of them are ever checked before the lock. The count reaching
+/// `max_failures` locks the account until `lock_until_ms` (a right password among those
+/// attempts still signs in and clears both); after a lock has run out, counting starts
+/// again. Returns the count with this attempt, or `None` when the account was locked.
+pub async fn begin_login_attempt(
     conn: &mut Conn,
     person_id: i64,
+    now_ms: i64,
     max_failures: i64,
     lock_until_ms: i64,
-) -> Result<i64> {
+) -> Result<Option<i64>> {
     Ok(sqlx::query_scalar(
-        "UPDATE accounts SET failed_logins = failed_logins + 1, \
-         locked_until_ms = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until_ms END \
-         WHERE person_id = $1 RETURNING failed_logins",
+        "UPDATE accounts SET failed_logins = CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END, \
+         locked_until_ms = CASE WHEN (CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $4 \
+         ELSE locked_until_ms END \
+         WHERE person_id = $1 AND locked_until_ms <= $2 RETURNING failed_logins",
     )
     .bind(person_id)
+    .bind(now_ms)
     .bind(max_failures)
     .bind(lock_until_ms)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?)
 }
 
@@ -221,12 +228,29 @@ pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) ->
         .collect()
 }
 
-pub async fn get_membership(conn: &mut Conn, id: i64) -> Result<Option<(i64, String)>> {
-    let r = sqlx::query("SELECT person_id, scope_code FROM memberships WHERE id = $1 AND end_ms IS NULL")
+/// A membership not yet ended: (person, scope, role).
+pub async fn get_membership(conn: &mut Conn, id: i64) -> Result<Option<(i64, String, String)>> {
+    let r = sqlx::query("SELECT person_id, scope_code, role FROM memberships WHERE id = $1 AND end_ms IS NULL")
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    r.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+}
+
+/// Active posts with `role` over exactly `scope` held on enabled accounts, other than
+/// membership `except`.
+pub async fn count_other_posts(conn: &mut Conn, role: &str, scope: &str, except: i64, now_ms: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM memberships m JOIN accounts a ON a.person_id = m.person_id \
+         WHERE m.role = $1 AND m.scope_code = $2 AND m.id <> $3 AND m.start_ms <= $4 AND (m.end_ms IS NULL OR m.end_ms > $4) \
+         AND a.disabled = 0",
+    )
+    .bind(role)
+    .bind(scope)
+    .bind(except)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?)
 }
 
 pub async fn end_membership(conn: &mut Conn, id: i64, now_ms: i64) -> Result<bool> {

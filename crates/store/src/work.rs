@@ -56,6 +56,18 @@ pub struct Appended {
     pub seq: i64,
 }
 
+/// A new item: its id, its head at `version`, and its first events (seq 1, 2, …).
+#[derive(Debug, Clone)]
+pub struct NewItem<'a> {
+    pub id: i64,
+    pub version: i64,
+    pub head: Head<'a>,
+    pub events: Vec<NewEvent<'a>>,
+}
+
+/// Rows per multi-row INSERT: well inside both engines' limits on bound values (12 a head).
+const ROWS_PER_INSERT: usize = 200;
+
 /// Creates the head of a new item at `version` and appends its first events (seq 1, 2, …),
 /// each with its outbox row.
 pub async fn create(
@@ -67,28 +79,50 @@ pub async fn create(
     events: &[NewEvent<'_>],
     now_ms: i64,
 ) -> Result<Appended> {
-    sqlx::query(
-        "INSERT INTO work_heads (kind, item_id, territory_code, owner_org_id, status, open, due_at_ms, overdue, escalatable, \
-         version, last_seq, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(kind.name)
-    .bind(id)
-    .bind(head.territory_code)
-    .bind(head.owner_org_id)
-    .bind(head.status)
-    .bind(head.open as i64)
-    .bind(head.due_at_ms)
-    .bind(head.overdue as i64)
-    .bind(head.escalatable as i64)
-    .bind(version)
-    .bind(events.len() as i64)
-    .bind(now_ms)
-    .execute(&mut *conn)
-    .await?;
-    for (i, e) in events.iter().enumerate() {
-        write_event(conn, kind, id, i as i64 + 1, e).await?;
-    }
+    let item = NewItem { id, version, head: head.clone(), events: events.to_vec() };
+    create_many(conn, kind, std::slice::from_ref(&item), now_ms).await?;
     Ok(Appended { version, seq: events.len() as i64 })
+}
+
+/// Creates many new items at once (the intake writer's batch): their heads, events and
+/// outbox rows in a few multi-row INSERTs rather than three statements per item.
+pub async fn create_many(conn: &mut Conn, kind: &Kind, items: &[NewItem<'_>], now_ms: i64) -> Result<()> {
+    for chunk in items.chunks(ROWS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO work_heads (kind, item_id, territory_code, owner_org_id, status, open, due_at_ms, overdue, \
+             escalatable, version, last_seq, updated_at_ms) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 12;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&(1..=12).map(|k| format!("${}", b + k)).collect::<Vec<_>>().join(", "));
+            sql.push(')');
+        }
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for it in chunk {
+            let h = &it.head;
+            q = q
+                .bind(kind.name)
+                .bind(it.id)
+                .bind(h.territory_code)
+                .bind(h.owner_org_id)
+                .bind(h.status)
+                .bind(h.open as i64)
+                .bind(h.due_at_ms)
+                .bind(h.overdue as i64)
+                .bind(h.escalatable as i64)
+                .bind(it.version)
+                .bind(it.events.len() as i64)
+                .bind(now_ms);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let events: Vec<(i64, i64, &NewEvent<'_>)> =
+        items.iter().flat_map(|it| it.events.iter().enumerate().map(move |(i, e)| (it.id, i as i64 + 1, e))).collect();
+    write_events(conn, kind, &events).await
 }
 
 /// One step: the head moves to `head` if its version is still `expected_version`, and the
@@ -127,29 +161,41 @@ pub async fn append(
 }
 
 async fn write_event(conn: &mut Conn, kind: &Kind, id: i64, seq: i64, e: &NewEvent<'_>) -> Result<()> {
-    let sql = format!(
-        "INSERT INTO {} ({}, seq, at_ms, actor_id, kind, data) VALUES ($1, $2, $3, $4, $5, $6)",
-        kind.events, kind.item_column
-    );
-    sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(seq)
-        .bind(e.at_ms)
-        .bind(e.actor)
-        .bind(e.name)
-        .bind(e.data)
-        .execute(&mut *conn)
-        .await?;
-    // Names are the code's own identifiers (never user input): nothing to escape.
-    let payload = format!("{{\"{}\":{id},\"seq\":{seq},\"kind\":\"{}\"}}", kind.item_column, e.name);
-    sqlx::query("INSERT INTO outbox (topic, item_kind, item_id, payload, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-        .bind(format!("{}.{}", kind.name, e.name))
-        .bind(kind.name)
-        .bind(id)
-        .bind(payload)
-        .bind(e.written_ms)
-        .execute(&mut *conn)
-        .await?;
+    write_events(conn, kind, &[(id, seq, e)]).await
+}
+
+/// Timeline rows and their outbox rows, in multi-row INSERTs.
+async fn write_events(conn: &mut Conn, kind: &Kind, events: &[(i64, i64, &NewEvent<'_>)]) -> Result<()> {
+    let values = |n: usize, per: usize| {
+        (0..n)
+            .map(|i| format!("({})", (1..=per).map(|k| format!("${}", i * per + k)).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for chunk in events.chunks(ROWS_PER_INSERT) {
+        let sql = format!(
+            "INSERT INTO {} ({}, seq, at_ms, actor_id, kind, data) VALUES {}",
+            kind.events,
+            kind.item_column,
+            values(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (id, seq, e) in chunk {
+            q = q.bind(*id).bind(*seq).bind(e.at_ms).bind(e.actor).bind(e.name).bind(e.data);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "INSERT INTO outbox (topic, item_kind, item_id, payload, created_at_ms) VALUES {}",
+            values(chunk.len(), 5)
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for (id, seq, e) in chunk {
+            // Names are the code's own identifiers (never user input): nothing to escape.
+            let payload = format!("{{\"{}\":{id},\"seq\":{seq},\"kind\":\"{}\"}}", kind.item_column, e.name);
+            q = q.bind(format!("{}.{}", kind.name, e.name)).bind(kind.name).bind(*id).bind(payload).bind(e.written_ms);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

@@ -84,6 +84,7 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
     let mut tx = db.write().await?;
     let mut out = Vec::with_capacity(batch.len());
     let mut open: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+    let mut items = Vec::with_capacity(batch.len());
     for job in batch {
         let id = wuzhi_store::cases::insert(&mut tx, &job.row, job.key.as_deref()).await?;
         if let Some(id) = id {
@@ -97,11 +98,13 @@ async fn write_all(db: &Db, batch: &[Job]) -> Result<Vec<Option<i64>>, wuzhi_sto
                 data: &job.first_data,
             };
             let head = crate::work::store_head(&job.head, &job.row.territory_code);
-            wuzhi_store::work::create(&mut tx, &wuzhi_store::cases::KIND, id, job.row.version, &head, &[first], at)
-                .await?;
+            items.push(wuzhi_store::work::NewItem { id, version: job.row.version, head, events: vec![first] });
         }
         out.push(id);
     }
+    // The batch's heads, first events and outbox rows in a few statements.
+    let now = batch.first().map(|j| j.row.created_at_ms).unwrap_or(0);
+    wuzhi_store::work::create_many(&mut tx, &wuzhi_store::cases::KIND, &items, now).await?;
     // The open-case counters of the batch, in territory order (so concurrent batches on
     // PostgreSQL lock the counter rows in the same order and never deadlock).
     let deltas: Vec<(&str, i64)> = open.into_iter().collect();

@@ -8,6 +8,7 @@ mod auth;
 mod cases;
 mod core;
 mod durability;
+mod hardening;
 mod live;
 mod open311;
 mod permissions;

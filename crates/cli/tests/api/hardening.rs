@@ -1,0 +1,145 @@
+//! Defects a security review found (issue 20), each pinned by a test that failed before the
+//! fix: who may manage whose account, and the administrator the city must keep.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A probe found that community staff could set the password of a person living in their
+/// community who holds a city-wide post, sign in as them and read what that post may read,
+/// and could disable grid workers and stewards. Managing an account now takes authority over
+/// every post the person holds: nobody manages an account with more power than their own.
+#[tokio::test]
+async fn nobody_manages_an_account_with_more_power_than_their_own() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let community = app.login("community").await;
+    // A resident of 花园路 who is also a city dispatcher.
+    let p = app
+        .post(
+            &admin,
+            "/api/people",
+            json!({"name": "住在花园路的派遣员", "home_territory": "120101001001001", "username": "neighbour", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let neighbour = p.body["id"].as_i64().unwrap();
+    let centre = app.org_id("120000", "天津市社会治理指挥中心").await;
+    let m = app
+        .post(
+            &admin,
+            "/api/memberships",
+            json!({"person_id": neighbour, "organisation_id": centre, "role": "dispatcher", "scope_code": "120000", "post": "派遣员"}),
+        )
+        .await;
+    assert_eq!(m.status, StatusCode::CREATED, "{}", m.text);
+
+    let account = |id: i64| format!("/api/people/{id}/account");
+    let take_over = app.post(&community, &account(neighbour), json!({"password": "taken over by a neighbour"})).await;
+    assert_eq!(take_over.status, StatusCode::FORBIDDEN, "{}", take_over.text);
+    assert_eq!(
+        app.try_login("neighbour", "taken over by a neighbour").await.status,
+        StatusCode::UNAUTHORIZED,
+        "the password did not change"
+    );
+    let edit = app
+        .call(
+            Some(&community),
+            reqwest::Method::PATCH,
+            &format!("/api/people/{neighbour}"),
+            Some(json!({"phone": "13900000000"})),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::FORBIDDEN, "nor the record: {}", edit.text);
+    for staff in ["gridworker", "steward"] {
+        let id = app.person_id(staff).await;
+        let r = app.post(&community, &account(id), json!({"disabled": true})).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{staff}: {}", r.text);
+        app.login(staff).await;
+    }
+    // A resident's account is the community's to manage.
+    let resident = app.person_id("resident").await;
+    assert_eq!(
+        app.post(&community, &account(resident), json!({"disabled": true})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.try_login("resident", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post(&community, &account(resident), json!({"disabled": false})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    app.login("resident").await;
+    // The city administrator manages the dispatcher's account; nobody disables their own.
+    assert_eq!(
+        app.post(&admin, &account(neighbour), json!({"password": "set by the administrator"})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(app.try_login("neighbour", "set by the administrator").await.status, StatusCode::OK);
+    let me = app.person_id("admin").await;
+    assert_eq!(app.post(&admin, &account(me), json!({"disabled": true})).await.status, StatusCode::FORBIDDEN);
+    app.login("admin").await;
+}
+
+/// The city keeps an administrator: the last city administrator's post cannot be ended.
+#[tokio::test]
+async fn the_last_city_administrator_post_cannot_be_ended() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let me = app.person_id("admin").await;
+    let posts = app.get(&admin, &format!("/api/people/{me}/memberships")).await;
+    let post = posts.body.as_array().unwrap().iter().find(|m| m["role"] == "admin").unwrap()["id"].as_i64().unwrap();
+    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+    assert_eq!(r.body["error"]["field"], "membership");
+    // With a second city administrator, the first may step down.
+    let p = app
+        .post(
+            &admin,
+            "/api/people",
+            json!({"name": "第二位管理员", "home_territory": "120101001001001", "username": "admin2", "password": "a long enough password"}),
+        )
+        .await;
+    let office = app.org_id("120000", "天津市社会治理系统管理办公室").await;
+    let g = app
+        .post(
+            &admin,
+            "/api/memberships",
+            json!({"person_id": p.body["id"], "organisation_id": office, "role": "admin", "scope_code": "120000", "post": "系统管理员"}),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
+    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+}
+
+/// A probe found that the lockout was checked before the password and counted after it, so
+/// 30 wrong passwords sent at once were all checked, and a right one among them signed in
+/// past the limit. Each attempt is now counted before its password is checked, in one
+/// statement with the lock: of 30 at once, exactly as many as the limit are checked.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_counted_before_they_are_checked() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let attempts = (0..30).map(|i| {
+        let app = &app;
+        async move { app.try_login("dispatcher", &format!("wrong password {i}")).await.status }
+    });
+    let answers = futures_util::future::join_all(attempts).await;
+    assert!(answers.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::LOCKED), "{answers:?}");
+    let dispatcher = app.person_id("dispatcher").await.to_string();
+    let checked = app
+        .get(&admin, "/api/audit?limit=1000")
+        .await
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "login_failed" && e["object_id"] == dispatcher.as_str())
+        .count();
+    assert_eq!(checked, 5, "only the first five attempts had their password checked");
+    assert_eq!(answers.iter().filter(|s| **s == StatusCode::LOCKED).count(), 26, "{answers:?}");
+    // Locked: even the right password is refused until the lock runs out; then it works.
+    assert_eq!(app.try_login("dispatcher", PASSWORD).await.status, StatusCode::LOCKED);
+    app.clock.advance_ms(16 * 60_000);
+    app.login("dispatcher").await;
+}
