@@ -1,6 +1,46 @@
-//! Small parsed text values: names, usernames, passwords, phone numbers.
+//! Small parsed text values: names, usernames, passwords, phone numbers, and the one table
+//! of how long each free text may be.
 
 use crate::Invalid;
+
+/// The longest each free text of the case hub may be, in characters: one table, read by every
+/// check (a field not listed is a short name, [`SHORT`]).
+pub const LIMITS: &[(&str, usize)] = &[
+    ("subject", 100),
+    ("description", 5000),
+    ("reason", 500),
+    ("result", 2000),
+    ("fixed_on_spot", 2000),
+    ("text", 2000),
+    ("note", 1000),
+];
+
+/// The limit of a field the table does not list.
+pub const SHORT: usize = 100;
+
+/// How long `field` may be.
+pub fn limit(field: &str) -> usize {
+    LIMITS.iter().find(|(f, _)| *f == field).map(|(_, n)| *n).unwrap_or(SHORT)
+}
+
+/// A required free text of `field`: trimmed, non-empty, within the field's limit.
+pub fn required(field: &str, s: &str) -> Result<String, Invalid> {
+    name(field, s, limit(field))
+}
+
+/// An optional free text of `field` (a note, a rating's words): trimmed, within the field's
+/// limit, possibly empty, line breaks allowed but no other control characters.
+pub fn optional(field: &str, s: &str) -> Result<String, Invalid> {
+    let t = s.trim();
+    let max = limit(field);
+    if t.chars().count() > max {
+        return Err(Invalid::new(field, format!("is longer than {max} characters")));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err(Invalid::new(field, "contains control characters"));
+    }
+    Ok(t.to_owned())
+}
 
 /// A trimmed, non-empty text of at most `max` characters without control characters.
 pub fn name(field: &str, s: &str, max: usize) -> Result<String, Invalid> {
@@ -72,5 +112,11 @@ mod tests {
         assert!(password("password", "short").is_err());
         assert_eq!(name("name", "  张三 ", 10).unwrap(), "张三");
         assert!(name("name", " ", 10).is_err());
+        assert_eq!(optional("note", " 已核实\n现场已清理 ").unwrap(), "已核实\n现场已清理");
+        assert_eq!(optional("note", "").unwrap(), "");
+        assert_eq!(optional("note", &"字".repeat(1001)).unwrap_err().field, "note");
+        assert!(optional("note", &"字".repeat(1000)).is_ok());
+        assert_eq!(limit("subject"), 100);
+        assert_eq!(limit("anything else"), SHORT);
     }
 }

@@ -68,7 +68,7 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
             if !KINDS.contains(&kind) {
                 return Err(AppError::invalid("kind", format!("`{kind}` is not one of {}", KINDS.join(", "))));
             }
-            let subject = text::name("subject", get("subject").unwrap_or(""), 100)?;
+            let subject = text::required("subject", get("subject").unwrap_or(""))?;
             let description = get("description").unwrap_or(&subject).chars().take(5000).collect::<String>();
             let closed_row = get("status") == Some("closed");
             let cat = match get("category") {

@@ -73,10 +73,10 @@ pub(crate) async fn report_checked(
     if !KINDS.contains(&n.kind.as_str()) {
         return Err(AppError::invalid("kind", format!("`{}` is not one of {}", n.kind, KINDS.join(", "))));
     }
-    let subject = text::name("subject", &n.subject, 100)?;
-    let description = n.description.trim().to_owned();
-    if description.is_empty() || description.chars().count() > 5000 {
-        return Err(AppError::invalid("description", "must be 1 to 5000 characters"));
+    let subject = text::required("subject", &n.subject)?;
+    let description = text::optional("description", &n.description)?;
+    if description.is_empty() {
+        return Err(AppError::invalid("description", "is empty"));
     }
     let key = match &n.idempotency_key {
         Some(k) if k.is_empty() || k.len() > 100 => {

@@ -143,3 +143,65 @@ async fn concurrent_wrong_passwords_are_counted_before_they_are_checked() {
     app.clock.advance_ms(16 * 60_000);
     app.login("dispatcher").await;
 }
+
+async fn act(app: &TestApp, s: &Session, id: i64, body: serde_json::Value) -> Reply {
+    app.post(s, &format!("/api/cases/{id}/actions"), body).await
+}
+
+/// A probe stored a verification note of 7 million characters (the rating text and the
+/// extension note had no limit either), which the public Open311 read then sent to anyone.
+/// Every free text now has a limit, from one table (`wuzhi_domain::text::LIMITS`), and a
+/// refused text changes nothing.
+#[tokio::test]
+async fn every_free_text_has_a_limit() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (x, y) = crate::cases::point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let long = |field: &str| "长".repeat(wuzhi_domain::text::limit(field) + 1);
+    let report = |subject: String, description: String| json!({"channel": "app", "kind": "report", "subject": subject, "description": description, "category": "E0102", "lon": x, "lat": y});
+    for (subject, description, field) in
+        [(long("subject"), "d".to_owned(), "subject"), ("门口垃圾".to_owned(), long("description"), "description")]
+    {
+        let r = app.post(&resident, "/api/cases", report(subject, description)).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{field}");
+        assert!(r.text.len() < 1000, "the error does not echo the text ({} bytes)", r.text.len());
+    }
+    let id = app.post(&resident, "/api/cases", report("门口垃圾".into(), "三天无人清理".into())).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let dispatcher = app.login("dispatcher").await;
+    let commander = app.login("commander").await;
+    let gw = app.login("gridworker").await;
+    act(&app, &dispatcher, id, json!({"action": "file"})).await;
+    act(&app, &dispatcher, id, json!({"action": "dispatch"})).await;
+    act(&app, &commander, id, json!({"action": "accept"})).await;
+    let ext =
+        act(&app, &commander, id, json!({"action": "request_extension", "working_days": 2, "reason": "等待配件"}))
+            .await;
+    assert_eq!(ext.status, StatusCode::OK, "{}", ext.text);
+    let r =
+        act(&app, &dispatcher, id, json!({"action": "decide_extension", "granted": true, "note": long("note")})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("note")),
+        "{}",
+        &r.text[..200.min(r.text.len())]
+    );
+    act(&app, &dispatcher, id, json!({"action": "decide_extension", "granted": true, "note": "同意"})).await;
+    act(&app, &commander, id, json!({"action": "handle", "result": "已清运"})).await;
+    let huge = "字".repeat(7_000_000);
+    let r = act(&app, &gw, id, json!({"action": "verify", "note": huge})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("note")));
+    assert!(r.text.len() < 1000, "the error does not echo the note ({} bytes)", r.text.len());
+    let before = app.get(&gw, &format!("/api/cases/{id}")).await.body;
+    assert_eq!(before["status"], "handled", "a refused step changes nothing");
+    let r = act(&app, &gw, id, json!({"action": "verify", "note": "现场核查合格\n已拍照"})).await;
+    assert_eq!(r.body["status"], "closed", "{}", r.text);
+    let r =
+        act(&app, &resident, id, json!({"action": "rate", "satisfaction": "satisfied", "text": long("text")})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("text")));
+    let r = act(&app, &resident, id, json!({"action": "rate", "satisfaction": "satisfied", "text": "很快"})).await;
+    assert_eq!(r.body["satisfaction"], "satisfied", "{}", r.text);
+    assert_projections_replay(&app).await;
+}

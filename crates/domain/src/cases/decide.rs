@@ -245,7 +245,7 @@ fn permitted(step: Step, r: &Relation) -> bool {
 }
 
 fn reason(s: &str) -> Result<String, Refusal> {
-    Ok(text::name("reason", s, 500)?)
+    Ok(text::required("reason", s)?)
 }
 
 impl CaseState {
@@ -293,13 +293,13 @@ impl CaseState {
                 Event::Returned { reason }
             }
             Command::Handle { result } => {
-                let result = text::name("result", result, 2000)?;
+                let result = text::required("result", result)?;
                 need(st == Handling, "")?;
                 Event::Handled { result }
             }
             Command::Verify { note } => {
                 need(st == Handled, "")?;
-                Event::Verified { note: note.clone() }
+                Event::Verified { note: text::optional("note", note)? }
             }
             Command::Rework { reason: r, due_ms } => {
                 let reason = reason(r)?;
@@ -316,7 +316,7 @@ impl CaseState {
             Command::DecideExtension { granted, note } => {
                 need(self.extension_until_ms.is_some(), "no extension is pending")?;
                 need(matches!(st, Handling | Handled), "only an extension of a case being handled is decided")?;
-                Event::ExtensionDecided { granted: *granted, note: note.clone() }
+                Event::ExtensionDecided { granted: *granted, note: text::optional("note", note)? }
             }
             Command::Park { reason: r } => {
                 let reason = reason(r)?;
@@ -336,7 +336,7 @@ impl CaseState {
                 need(st.is_open(), "")?;
                 Event::MergedInto { main: *into }
             }
-            Command::Comment { text: t } => Event::Commented { text: text::name("text", t, 2000)? },
+            Command::Comment { text: t } => Event::Commented { text: text::required("text", t)? },
             Command::Attach { attachment, name } => Event::Attached { attachment: *attachment, name: name.clone() },
             Command::Reopen { reason: r, due_ms } => {
                 let reason = reason(r)?;
@@ -372,7 +372,7 @@ impl CaseState {
             Command::Rate { satisfaction, text } => {
                 need(st == Closed, "")?;
                 need(self.satisfaction.is_none(), "it is already rated")?;
-                Event::Rated { satisfaction: *satisfaction, text: text.clone() }
+                Event::Rated { satisfaction: *satisfaction, text: crate::text::optional("text", text)? }
             }
             Command::MarkOverdue { stage_due_ms } => {
                 // A parked case has no due time, so it is never marked.
@@ -391,7 +391,7 @@ impl CaseState {
         if !rel.may(Action::FixOnSpot) {
             return Err(Refusal::Forbidden { step: "fix on the spot" });
         }
-        let result = text::name("fixed_on_spot", &fix.result, 2000)?;
+        let result = text::required("fixed_on_spot", &fix.result)?;
         if self.status != Status::Reported {
             return Err(Refusal::State {
                 step: "fix on the spot",
