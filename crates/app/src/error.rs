@@ -37,7 +37,11 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        AppError::Invalid { field: field.into(), reason: reason.into() }
+        // Values quoted in the reason are cut short, as in the domain's errors.
+        AppError::Invalid {
+            field: wuzhi_domain::error::clipped(field.into()),
+            reason: wuzhi_domain::error::clipped(reason.into()),
+        }
     }
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::NotFound { what: what.into() }

@@ -108,7 +108,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
                 let (field, reason) = field_and_reason(&rej.body_text());
-                Err(AppError::Invalid { field, reason }.into())
+                Err(AppError::invalid(field, reason).into())
             }
         }
     }
@@ -125,7 +125,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => {
                 let (field, reason) = field_and_reason(&rej.body_text());
-                Err(AppError::Invalid { field, reason }.into())
+                Err(AppError::invalid(field, reason).into())
             }
         }
     }
