@@ -151,6 +151,8 @@ pub async fn reset_failed_logins(conn: &mut Conn, person_id: i64) -> Result<()> 
     Ok(())
 }
 
+/// Sets a new password (its owner's change, or an administrator's reset). The person's API
+/// tokens end with the old password: whoever held one must ask again.
 pub async fn set_password(conn: &mut Conn, person_id: i64, hash: &str, now_ms: i64) -> Result<()> {
     sqlx::query("UPDATE accounts SET password_hash = $2, password_changed_at_ms = $3, failed_logins = 0, locked_until_ms = 0 WHERE person_id = $1")
         .bind(person_id)
@@ -158,6 +160,12 @@ pub async fn set_password(conn: &mut Conn, person_id: i64, hash: &str, now_ms: i
         .bind(now_ms)
         .execute(&mut *conn)
         .await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at_ms = $2 WHERE person_id = $1 AND revoked_at_ms IS NULL")
+        .bind(person_id)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    crate::kernel::bump_authz(conn).await?;
     Ok(())
 }
 

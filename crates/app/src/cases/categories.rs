@@ -205,6 +205,11 @@ pub async fn store_calendar(app: &App, caller: Caller<'_>, text: &str) -> Result
         let kind = cols.next().unwrap_or("").trim().to_owned();
         days.push((day, kind, cols.next().unwrap_or("").trim().to_owned()));
     }
+    // A calendar with no days would make every weekday a working day and drop the holidays:
+    // an empty upload is a mistake, not a wish.
+    if days.is_empty() {
+        return Err(AppError::invalid("body", "names no day; send the whole calendar (date,kind,name rows)"));
+    }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::kernel::replace_calendar(&mut tx, &days).await?;

@@ -227,3 +227,58 @@ async fn errors_do_not_echo_what_they_refuse() {
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(r.text().await.unwrap().len() < 1000);
 }
+
+/// A probe found that API tokens outlived a password change or reset (a stolen token kept
+/// working after the owner changed their password), that an empty `PUT /api/calendar`
+/// deleted the whole calendar, and that a request with a made-up method added a metrics
+/// series of its own.
+#[tokio::test]
+async fn tokens_end_with_the_password_an_empty_calendar_is_refused_and_metrics_stay_bounded() {
+    let app = spawn_app().await;
+    let s = app.login("dispatcher").await;
+    async fn token(app: &TestApp, s: &Session) -> String {
+        app.post(s, "/api/me/tokens", json!({"name": "hotline bridge"})).await.body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+    let with_token = |t: String| {
+        let c = app.client.clone();
+        let url = format!("{}/api/me", app.base);
+        async move { c.get(url).bearer_auth(t).send().await.unwrap().status() }
+    };
+    let own = token(&app, &s).await;
+    assert_eq!(with_token(own.clone()).await, StatusCode::OK);
+    let r = app
+        .post(&s, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "a new long password"}))
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(with_token(own).await, StatusCode::UNAUTHORIZED, "a change of one's password ends one's tokens");
+    let s = app.login_with("dispatcher", "a new long password").await;
+    let again = token(&app, &s).await;
+    let admin = app.login("admin").await;
+    let id = app.person_id("dispatcher").await;
+    let reset =
+        app.post(&admin, &format!("/api/people/{id}/account"), json!({"password": "reset by the administrator"})).await;
+    assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.text);
+    assert_eq!(with_token(again).await, StatusCode::UNAUTHORIZED, "so does a reset");
+
+    let empty = app.send_text(&admin, reqwest::Method::PUT, "/api/calendar", "").await;
+    assert_eq!(
+        (empty.status, empty.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("body")),
+        "{}",
+        empty.text
+    );
+    let header_only = app.send_text(&admin, reqwest::Method::PUT, "/api/calendar", "date,kind,name\n").await;
+    assert_eq!(header_only.status, StatusCode::BAD_REQUEST, "{}", header_only.text);
+    let mut conn = app.app.db.read().await.unwrap();
+    assert!(wuzhi_store::kernel::calendar(&mut conn).await.unwrap().len() > 10, "the calendar is still there");
+    drop(conn);
+
+    let odd = reqwest::Method::from_bytes(b"BREWCOFFEEX").unwrap();
+    app.client.request(odd, format!("{}/healthz", app.base)).send().await.unwrap();
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!metrics.contains("BREWCOFFEEX"), "a made-up method is counted as other");
+    assert!(metrics.contains("method=\"other\""));
+}

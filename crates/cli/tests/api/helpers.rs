@@ -195,7 +195,11 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> Session {
-        let r = self.try_login(username, PASSWORD).await;
+        self.login_with(username, PASSWORD).await
+    }
+
+    pub async fn login_with(&self, username: &str, password: &str) -> Session {
+        let r = self.try_login(username, password).await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
         let set = r.headers.get("set-cookie").expect("cookie").to_str().unwrap().to_owned();
         let cookie = set.split(';').next().unwrap().to_owned();
