@@ -4,7 +4,7 @@
 // Every main page is checked with axe-core (no serious or critical violation); screenshots
 // of the key pages go to SCREENSHOT_DIR (test artifacts, not committed).
 import { join } from "node:path";
-import { base, shots, browser, check, axe, signIn, run, reportAt } from "./lib.mjs";
+import { base, shots, browser, check, axe, signIn, run, reportAt, apiAs, newContext } from "./lib.mjs";
 
 // A 1×1 PNG: a photo taken on site.
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
@@ -20,7 +20,7 @@ async function postWithKey(key) {
 
 await run(async () => {
   // Phone width first: the sign-in page, then the administration page.
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const context = await newContext({ viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
   page.on("dialog", (d) => d.accept());
   await page.goto(base + "/");
@@ -102,7 +102,7 @@ await run(async () => {
 
   // The whole loop across roles, on a phone: a resident reports, the dispatcher files and
   // dispatches, the street handles, the grid worker verifies, the resident rates.
-  const loop = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const loop = await newContext({ viewport: { width: 390, height: 844 } });
   const p = await loop.newPage();
   const signOut = async () => {
     await p.getByRole("button", { name: "退出" }).click();
@@ -225,7 +225,7 @@ await run(async () => {
   await loop.close();
 
   // The one map's drill-down and the dashboard, on a desktop screen.
-  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const desk = await newContext({ viewport: { width: 1280, height: 900 } });
   const d = await desk.newPage();
   await signIn(d, "dispatcher");
   await d.getByRole("link", { name: "一张图" }).click();
@@ -235,6 +235,26 @@ await run(async () => {
   await d.getByRole("button", { name: "和平区" }).click();
   await d.getByTestId("map-here").filter({ hasText: "和平区" }).waitFor();
   await d.getByRole("button", { name: "劝业场街道" }).waitFor();
+  // A name an administrator typed with markup in it reaches the map's tooltips as text.
+  {
+    const [status, body] = await apiAs(
+      "admin",
+      "POST",
+      "/api/territories/import?format=csv",
+      'code,name,level,parent_code\n120101002000,"小白楼<img src=x onerror=""window.__xss=1"">街道",township,120101000000\n',
+      "text/csv",
+    );
+    check(status === 200, `an administrator renames a township (${status} ${body.slice(0, 200)})`);
+    await d.reload();
+    await d.getByRole("button", { name: "和平区" }).click();
+    await d.getByRole("button", { name: /小白楼<img/ }).waitFor();
+    await d.waitForFunction(() => document.querySelectorAll("[data-testid=onemap] path.leaflet-interactive").length > 1, null, { timeout: 10000 });
+    for (const path of await d.locator("[data-testid=onemap] path.leaflet-interactive").all()) await path.dispatchEvent("mouseover");
+    const tips = await d.locator(".leaflet-tooltip").allTextContents();
+    check(tips.some((x) => x.includes("小白楼<img src=x")), `the tooltip shows the name as typed (${tips.length} tooltips)`);
+    check(!(await d.evaluate(() => window.__xss)) && (await d.locator(".leaflet-tooltip img").count()) === 0, "no markup from a name runs on the map");
+    await d.getByRole("button", { name: "劝业场街道" }).waitFor();
+  }
   // The polygons are drawn after the trail updates: give them a moment on a loaded machine.
   await d
     .waitForFunction(() => document.querySelectorAll("[data-testid=onemap] path.leaflet-interactive").length > 1, null, { timeout: 10000 })

@@ -1,12 +1,14 @@
 // What the browser scripts share: the browser, checks, axe-core, signing in, the end.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 
 export const [base, shots = "screenshots"] = process.argv.slice(2);
 if (!base) throw new Error("usage: node tests/SCRIPT.mjs BASE_URL [SCREENSHOT_DIR]");
 mkdirSync(shots, { recursive: true });
-const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+// axe-core is evaluated through the DevTools protocol rather than added as a script tag: the
+// pages' Content-Security-Policy forbids inline scripts, and must stay on while they are checked.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 export const PASSWORD = "wuzhi-demo-2026";
 
 export const browser = await chromium.launch({
@@ -14,13 +16,24 @@ export const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
 });
 const failures = [];
+const cspViolations = [];
+
+/// A browser context whose pages report every Content-Security-Policy violation: the pages
+/// must work under the policy the server sends.
+export async function newContext(options) {
+  const ctx = await browser.newContext(options);
+  ctx.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  return ctx;
+}
 export function check(ok, what) {
   console.log(`${ok ? "ok" : "FAILED"}: ${what}`);
   if (!ok) failures.push(what);
 }
 
 export async function axe(page, name) {
-  await page.addScriptTag({ path: axePath });
+  await page.evaluate(axeSource);
   const result = await page.evaluate(async () => await window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   check(bad.length === 0, `axe on ${name}: ${bad.map((v) => `${v.id} (${v.nodes.length})`).join(", ") || "no serious or critical violation"}`);
@@ -36,6 +49,19 @@ export async function signIn(page, username) {
 
 /// A report made straight through the API at the middle of a grid, as from another phone
 /// (`fields`: kind, subject, description). Returns the case id.
+/// Signs in over the API and sends one request: (status, body text).
+export async function apiAs(username, method, path, body, contentType = "application/json") {
+  const login = await fetch(base + "/api/session", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  const cookie = login.headers.get("set-cookie").split(";")[0];
+  const { csrf_token } = await login.json();
+  const r = await fetch(base + path, { method, headers: { "content-type": contentType, cookie, "x-csrf-token": csrf_token }, body });
+  return [r.status, await r.text()];
+}
+
 export async function reportAt(username, grid, fields) {
   const login = await fetch(base + "/api/session", {
     method: "POST",
@@ -65,6 +91,7 @@ export async function run(body, failureShot) {
     check(false, `browser run: ${e.message}`);
     for (const ctx of browser.contexts()) for (const pg of ctx.pages()) await pg.screenshot({ path: failureShot, fullPage: true });
   } finally {
+    check(cspViolations.length === 0, `the pages run under their Content-Security-Policy (${cspViolations.slice(0, 3).join(" | ") || "no violation"})`);
     await browser.close();
   }
   if (failures.length) {

@@ -6,10 +6,10 @@
 // dispatcher searches, sees the suggestion and the duplicate on the new case and merges it,
 // and finds the matter among the hot issues.
 import { join } from "node:path";
-import { base, shots, browser, check, axe, signIn, run, reportAt } from "./lib.mjs";
+import { base, shots, browser, check, axe, signIn, run, reportAt, newContext } from "./lib.mjs";
 
 await run(async () => {
-  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const desk = await newContext({ viewport: { width: 1280, height: 900 } });
   const a = await desk.newPage();
   a.on("dialog", (d) => d.accept());
 
@@ -41,7 +41,7 @@ await run(async () => {
     subject: "丽发新城小区旁搅拌站夜间施工噪音扰民",
     description: "小区旁边的搅拌站每天晚上施工，噪音大，粉尘多，影响居民休息。",
   });
-  const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const phone = await newContext({ viewport: { width: 390, height: 844 } });
   const p = await phone.newPage();
   await signIn(p, "resident");
   await p.getByRole("link", { name: "我要报事" }).click();
@@ -74,7 +74,7 @@ await run(async () => {
   await phone.close();
 
   // The dispatcher finds it by words, sees the suggestion and the duplicate, and merges.
-  const office = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const office = await newContext({ viewport: { width: 1280, height: 900 } });
   const d = await office.newPage();
   await signIn(d, "dispatcher");
   await d.getByRole("link", { name: "案件检索" }).click();

@@ -118,6 +118,42 @@ async fn json_errors(req: Request, next: Next) -> Response {
     out
 }
 
+/// Headers every answer carries: no sniffing of content types, no framing by other sites,
+/// no referrer sent elsewhere, and HSTS when the request came over TLS (directly or through
+/// a proxy that says so). The pages' Content-Security-Policy is set by [`home`].
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use axum::http::{HeaderValue, header};
+    let tls = state.secure_cookies
+        || req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if tls {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    res
+}
+
+/// The pages' Content-Security-Policy: scripts, styles and data from this server only (no
+/// inline script), images also from the configured tile source, no framing, no plugins.
+fn content_security_policy(tiles: Option<&str>) -> String {
+    // The tile source's origin (scheme and host), never its path or template.
+    let tile_origin = tiles
+        .and_then(|u| {
+            let (scheme, rest) = u.split_once("://")?;
+            let host = rest.split('/').next()?;
+            (matches!(scheme, "http" | "https") && !host.is_empty() && !host.contains(['{', '}', ' ', ';', '\'', '"']))
+                .then(|| format!(" {scheme}://{host}"))
+        })
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{tile_origin}; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 async fn healthz(State(state): State<AppState>) -> Response {
     let db = state.app.db.read().await.is_ok();
     let loc = state.app.locator();
@@ -153,8 +189,16 @@ async fn home(State(state): State<AppState>) -> Response {
         }
         None => INDEX_HTML.to_owned(),
     };
+    let csp = content_security_policy(state.app.settings.map_tiles.as_deref());
     // The page itself is never cached, so a new release's script is picked up at once.
-    ([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(page)).into_response()
+    (
+        [
+            (axum::http::header::CACHE_CONTROL, "no-cache".to_owned()),
+            (axum::http::header::CONTENT_SECURITY_POLICY, csp),
+        ],
+        Html(page),
+    )
+        .into_response()
 }
 
 async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>, headers: axum::http::HeaderMap) -> Response {
@@ -215,6 +259,7 @@ pub fn router(state: AppState) -> Router {
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
         .merge(api)
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http())
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))

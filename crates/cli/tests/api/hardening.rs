@@ -282,3 +282,36 @@ async fn tokens_end_with_the_password_an_empty_calendar_is_refused_and_metrics_s
     assert!(!metrics.contains("BREWCOFFEEX"), "a made-up method is counted as other");
     assert!(metrics.contains("method=\"other\""));
 }
+
+/// A review asked for the headers a browser needs to keep the pages safe: a policy that
+/// allows no inline script and no framing, no content sniffing, no referrer to other sites,
+/// and HSTS behind TLS. On every answer, errors included.
+#[tokio::test]
+async fn every_answer_carries_the_browser_safety_headers() {
+    let app = spawn_app().await;
+    let get = |path: &str, https: bool| {
+        let mut rq = app.client.get(format!("{}{path}", app.base));
+        if https {
+            rq = rq.header("x-forwarded-proto", "https");
+        }
+        async move { rq.send().await.unwrap() }
+    };
+    for path in ["/", "/healthz", "/api/me", "/api/nowhere", "/ui/app.js", "/open311/v2/services.json"] {
+        let r = get(path, false).await;
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "same-origin", "{path}");
+        assert!(h.get("strict-transport-security").is_none(), "{path}: no HSTS over plain HTTP");
+    }
+    let page = get("/", true).await;
+    let csp = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    for part in ["script-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(page.headers()["strict-transport-security"].to_str().unwrap().starts_with("max-age="));
+    // The page has no inline script for the policy to forbid.
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("<script>") && html.contains("<script type=\"module\" src=\"/ui/app.js\">"), "{html}");
+}

@@ -10,6 +10,22 @@ import "leaflet.markercluster/dist/MarkerCluster.Default.css";
 import { api, listen, debounce } from "../../api.js";
 import { t, formatTime } from "../../i18n.js";
 
+// What administrators and residents typed (territory names, case subjects) reaches Leaflet
+// as text nodes, never as HTML: Leaflet renders a string it is given as markup.
+const asText = (s) => {
+  const el = document.createElement("span");
+  el.textContent = s;
+  return el;
+};
+const caseLink = (c) => {
+  const el = document.createElement("span");
+  const a = document.createElement("a");
+  a.href = `#/cases/${c.id}`;
+  a.textContent = `#${c.id}`;
+  el.append(a, ` ${c.subject} · ${t(`status.${c.status}`)}`);
+  return el;
+};
+
 const MEASURES = ["open", "overdue", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
 
 const STATUSES = ["reported", "filed", "dispatched", "handling", "handled", "closed"];
@@ -112,7 +128,7 @@ export function OneMap({ me }) {
     const group = L.markerClusterGroup({ showCoverageOnHover: false });
     for (const c of markers) {
       L.circleMarker([c.lat, c.lon], { radius: 6, color: c.overdue ? "#7f1d1d" : "#1f6feb", fillOpacity: 0.8 })
-        .bindPopup(`<a href="#/cases/${c.id}">#${c.id}</a> ${c.subject.replace(/[<>&]/g, "")} · ${t(`status.${c.status}`)}`)
+        .bindPopup(() => caseLink(c))
         .addTo(group);
     }
     group.addTo(map.current);
@@ -143,7 +159,7 @@ export function OneMap({ me }) {
       {
         style: (f) => ({ color: "#7a3b00", weight: 1, fillColor: shade(f.properties.n, max), fillOpacity: 0.75 }),
         onEachFeature: (f, l) => {
-          l.bindTooltip(`${f.properties.c.name}: ${f.properties.n ?? "—"}${counted ? "" : "%"}`);
+          l.bindTooltip(asText(`${f.properties.c.name}: ${f.properties.n ?? "—"}${counted ? "" : "%"}`));
           const c = f.properties.c;
           l.on("click", () => (c.level === "grid" ? setGrid(c) : setTrail((tr) => [...tr, { code: c.code, name: c.name }])));
         },
