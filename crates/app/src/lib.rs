@@ -57,6 +57,9 @@ pub struct Settings {
     /// Where this server keeps its search index (its own local disk; none: in memory,
     /// rebuilt from the database at start).
     pub search_dir: Option<std::path::PathBuf>,
+    /// Whether webhooks may reach loopback, link-local and private addresses (off by default;
+    /// see `webhooks::destination`).
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for Settings {
@@ -69,6 +72,7 @@ impl Default for Settings {
             open311_jurisdiction: None,
             map_tiles: None,
             search_dir: None,
+            allow_private_webhooks: false,
         }
     }
 }

@@ -45,6 +45,7 @@ pub async fn register(app: &App, actor: &Actor, url: &str, topics: &str) -> Resu
             "must be an http:// URL (reach https receivers through a TLS egress proxy)",
         ));
     }
+    destination(app, url).await?;
     let topics = topics.trim();
     if topics.is_empty() || !topics.split(',').all(|t| t == "*" || crate::work::is_topic(t)) {
         return Err(AppError::invalid(
@@ -149,6 +150,70 @@ pub(crate) async fn enqueue(
     Ok(n)
 }
 
+/// Whether an address is one a webhook must not reach unless the setting allows it:
+/// loopback, link-local, private (RFC 1918, unique-local), unspecified, broadcast, CGNAT
+/// (100.64/10), multicast, or an IPv4 address in IPv6 clothing that is one of these.
+pub fn is_internal(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v) => {
+            let o = v.octets();
+            v.is_loopback()
+                || v.is_private()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.is_multicast()
+                || v.is_documentation()
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || o[0] == 0
+        }
+        IpAddr::V6(v) => {
+            if let Some(v4) = v.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let s = v.segments();
+            v.is_loopback()
+                || v.is_unspecified()
+                || v.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Checks where a webhook URL leads: its host is resolved, and every address it resolves to
+/// must be outside the internal ranges ([`is_internal`]) unless the server allows them. Run
+/// at registration and again before each delivery (a name can be pointed elsewhere later).
+pub async fn destination(app: &App, url: &str) -> Result<()> {
+    let rest = url.strip_prefix("http://").ok_or_else(|| AppError::invalid("url", "must be an http:// URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(AppError::invalid("url", "names no host (or carries credentials)"));
+    }
+    // `host`, `host:port`, `[v6]` or `[v6]:port`; the port defaults to 80.
+    let has_port = if authority.starts_with('[') {
+        authority.contains("]:")
+    } else {
+        authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    };
+    let with_port = if has_port { authority.to_owned() } else { format!("{authority}:80") };
+    if app.settings.allow_private_webhooks {
+        return Ok(());
+    }
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(with_port.as_str())
+        .await
+        .map_err(|_| AppError::invalid("url", "its host cannot be resolved"))?
+        .collect();
+    if addrs.is_empty() || addrs.iter().any(|a| is_internal(a.ip())) {
+        return Err(AppError::invalid(
+            "url",
+            "leads to a loopback, link-local or private address, which webhooks may not reach (WUZHI_ALLOW_PRIVATE_WEBHOOKS)",
+        ));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct Outcome {
     pub delivered: usize,
@@ -180,6 +245,10 @@ pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Resu
             let ts = app.now_ms();
             if ts + ATTEMPT_TIMEOUT_MS >= lease_until {
                 return None;
+            }
+            // Where the URL leads now: refused (and retried later) if it became internal.
+            if let Err(e) = destination(app, &hook.url).await {
+                return Some((d, Some(e.to_string())));
             }
             let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
                 .to_string();

@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
-    /// max_connections, open311_jurisdiction, map_tiles, search_dir.
+    /// max_connections, open311_jurisdiction, map_tiles, search_dir, allow_private_webhooks.
     #[arg(long, env = "WUZHI_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -63,6 +63,7 @@ struct FileConfig {
     max_connections: Option<u32>,
     open311_jurisdiction: Option<String>,
     map_tiles: Option<String>,
+    allow_private_webhooks: Option<bool>,
     search_dir: Option<PathBuf>,
 }
 
@@ -82,6 +83,10 @@ pub struct Config {
     /// This server's search index (`WUZHI_SEARCH_DIR`; default `<data_dir>/search`). Each app
     /// server needs its own: several servers sharing a data directory set it apart.
     pub search_dir: PathBuf,
+    /// Let webhooks reach loopback, link-local and private addresses
+    /// (`WUZHI_ALLOW_PRIVATE_WEBHOOKS=true`; off by default: a webhook is a request the server
+    /// makes on an administrator's word, and must not reach the city's own internal network).
+    pub allow_private_webhooks: bool,
 }
 
 impl Config {
@@ -124,6 +129,11 @@ impl Config {
                 .or(file.open311_jurisdiction)
                 .filter(|j| !j.trim().is_empty()),
             map_tiles: std::env::var("WUZHI_MAP_TILES").ok().or(file.map_tiles).filter(|t| !t.trim().is_empty()),
+            allow_private_webhooks: std::env::var("WUZHI_ALLOW_PRIVATE_WEBHOOKS")
+                .ok()
+                .map(|v| v == "true" || v == "1")
+                .or(file.allow_private_webhooks)
+                .unwrap_or(false),
         })
     }
 }

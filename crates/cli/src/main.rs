@@ -372,6 +372,7 @@ async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Resu
         open311_jurisdiction: cfg.open311_jurisdiction.clone(),
         map_tiles: cfg.map_tiles.clone(),
         search_dir,
+        allow_private_webhooks: cfg.allow_private_webhooks,
         ..Settings::default()
     };
     App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())

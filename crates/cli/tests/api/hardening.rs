@@ -315,3 +315,66 @@ async fn every_answer_carries_the_browser_safety_headers() {
     let html = page.text().await.unwrap();
     assert!(!html.contains("<script>") && html.contains("<script type=\"module\" src=\"/ui/app.js\">"), "{html}");
 }
+
+/// A probe registered a webhook at a loopback address and had the server post to its own
+/// internal network (SSRF). By default a webhook may reach only public addresses: checked
+/// when it is registered and again before each delivery.
+#[tokio::test]
+async fn webhooks_do_not_reach_the_internal_network() {
+    let app = spawn_app_with_settings(|s| s.allow_private_webhooks = false).await;
+    let admin = app.login("admin").await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/x",
+        "http://192.168.0.1:8080/x",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:80/x",
+        "http://[fd00::1]/x",
+        "http://100.64.0.1/x",
+        "http://user@example.com/x",
+    ] {
+        let r = app.post(&admin, "/api/webhooks", json!({"url": url, "topics": "*"})).await;
+        assert_eq!(
+            (r.status, r.body["error"]["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("url")),
+            "{url}: {}",
+            r.text
+        );
+    }
+    for ip in ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888"] {
+        assert!(!wuzhi_app::webhooks::is_internal(ip.parse().unwrap()), "{ip}");
+    }
+    for ip in ["127.0.0.2", "::ffff:10.0.0.1", "fe80::1", "0.0.0.0", "224.0.0.1"] {
+        assert!(wuzhi_app::webhooks::is_internal(ip.parse().unwrap()), "{ip}");
+    }
+}
+
+/// A webhook registered where internal addresses were allowed is still refused, at delivery,
+/// by a server that does not allow them.
+#[tokio::test]
+async fn a_webhook_delivery_checks_its_destination_again() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let w = app.post(&admin, "/api/webhooks", json!({"url": "http://127.0.0.1:9/hook", "topics": "*"})).await;
+    assert_eq!(w.status, StatusCode::CREATED, "{}", w.text);
+    let (x, y) = crate::cases::point_in(&app, &admin, "120101001001001").await;
+    let resident = app.login("resident").await;
+    let r = app
+        .post(
+            &resident,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "路灯不亮", "description": "d", "lon": x, "lat": y}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    wuzhi_app::notify::run_once(&app.app, "a").await.unwrap();
+    // A second server on the same database, with the default settings.
+    let store = wuzhi_store::Db::connect(&app.db.url, 2).await.unwrap();
+    let strict = wuzhi_app::App::open(store, app.clock.clone(), wuzhi_app::Settings::default()).await.unwrap();
+    let o = wuzhi_app::webhooks::run_once(&strict, "strict", &reqwest::Client::new()).await.unwrap();
+    assert_eq!((o.delivered, o.failed), (0, 1), "{o:?}");
+    let d = app.get(&admin, &format!("/api/webhooks/{}/deliveries", w.body["id"])).await.body;
+    let err = d[0]["last_error"].as_str().unwrap_or_default().to_owned();
+    assert!(err.contains("private address"), "{d}");
+}

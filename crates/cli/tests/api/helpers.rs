@@ -111,7 +111,7 @@ pub async fn spawn_app_with_settings(adjust: impl FnOnce(&mut Settings)) -> Test
     let db = fresh_db().await;
     let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
     let store = wuzhi_store::Db::connect(&db.url, 8).await.expect("connect");
-    let mut settings = Settings { files_dir: db.dir.join("files"), ..Settings::default() };
+    let mut settings = test_settings(db.dir.join("files"));
     adjust(&mut settings);
     let app = App::open(store, clock.clone(), settings).await.expect("open app");
     wuzhi_app::demo::seed(&app, Some(1)).await.expect("seed demo city");
@@ -130,6 +130,13 @@ async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
     serve(app, clock, db).await
 }
 
+/// The settings of a test server: the defaults, but webhooks may reach this machine, where
+/// the tests run their receivers (`hardening::webhooks_do_not_reach_the_internal_network`
+/// checks the default).
+fn test_settings(files_dir: PathBuf) -> Settings {
+    Settings { files_dir, allow_private_webhooks: true, ..Settings::default() }
+}
+
 pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
     open_app_with_files(url, std::env::temp_dir().join(format!("wuzhi-files-{}", std::process::id()))).await
 }
@@ -137,7 +144,7 @@ pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {
 pub async fn open_app_with_files(url: &str, files_dir: PathBuf) -> (Arc<App>, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
     let store = wuzhi_store::Db::connect(url, 8).await.expect("connect");
-    let app = App::open(store, clock.clone(), Settings { files_dir, ..Settings::default() }).await.expect("open app");
+    let app = App::open(store, clock.clone(), test_settings(files_dir)).await.expect("open app");
     (app, clock)
 }
 
