@@ -151,10 +151,24 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
 }
 
 /// The actor and CSRF token of a live session, in one database round trip.
+/// How stale a session's last use may be before it is written again: at most one write a
+/// minute per session on the request path.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
 pub async fn session_actor(app: &App, token: &str) -> Result<Option<(Actor, String)>> {
+    let now = app.now_ms();
+    let hash = sha256_hex(token);
     let mut conn = app.db.read().await?;
-    let found = wuzhi_store::people::session_with_posts(&mut conn, &sha256_hex(token), app.now_ms()).await?;
-    Ok(found.map(|(person, csrf, posts)| (crate::actor_from(person, posts), csrf)))
+    let found =
+        wuzhi_store::people::session_with_posts(&mut conn, &hash, now, now - app.settings.session_idle_ms).await?;
+    drop(conn);
+    let Some((person, csrf, posts, last_seen)) = found else { return Ok(None) };
+    if last_seen < now - TOUCH_EVERY_MS {
+        let mut tx = app.db.write().await?;
+        wuzhi_store::people::touch_session(&mut tx, &hash, now).await?;
+        wuzhi_store::commit(tx).await?;
+    }
+    Ok(Some((crate::actor_from(person, posts), csrf)))
 }
 
 pub async fn logout(app: &App, token: &str) -> Result<()> {

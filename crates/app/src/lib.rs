@@ -44,6 +44,8 @@ use wuzhi_store::{Conn, Db};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub session_ttl_ms: i64,
+    /// A session unused this long ends (besides `session_ttl_ms`): 30 minutes.
+    pub session_idle_ms: i64,
     /// Failed sign-ins in a row before the account locks.
     pub max_failed_logins: i64,
     pub lockout_ms: i64,
@@ -66,6 +68,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             session_ttl_ms: 12 * 3600 * 1000,
+            session_idle_ms: 30 * 60 * 1000,
             max_failed_logins: 5,
             lockout_ms: 15 * 60 * 1000,
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),

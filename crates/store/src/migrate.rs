@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (13, "kernel", include_str!("../migrations/0013_kernel.sql")),
     (14, "cases: units", include_str!("../migrations/0014_cases_units.sql")),
     (15, "work: heads", include_str!("../migrations/0015_work_heads.sql")),
+    (16, "kernel: sessions idle", include_str!("../migrations/0016_kernel_sessions.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -282,7 +282,7 @@ pub async fn insert_session(
     now_ms: i64,
     expires_ms: i64,
 ) -> Result<()> {
-    sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf_token, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO sessions (token_hash, person_id, csrf_token, created_at_ms, expires_at_ms, last_seen_at_ms) VALUES ($1, $2, $3, $4, $5, $4)")
         .bind(token_hash)
         .bind(person_id)
         .bind(csrf)
@@ -398,23 +398,28 @@ pub async fn delete_sessions_of(conn: &mut Conn, person_id: i64) -> Result<()> {
 
 /// A live session with its person's active posts, in one round trip:
 /// (person_id, csrf token, [(role, scope, organisation)]).
+/// A live session's person, CSRF token, active posts and when it was last used: one used
+/// since `idle_since_ms` and not expired at `now_ms`.
 pub async fn session_with_posts(
     conn: &mut Conn,
     token_hash: &str,
     now_ms: i64,
-) -> Result<Option<(i64, String, Vec<(String, String, i64)>)>> {
+    idle_since_ms: i64,
+) -> Result<Option<(i64, String, Vec<(String, String, i64)>, i64)>> {
     let rows = sqlx::query(
-        "SELECT s.person_id, s.csrf_token, m.role, m.scope_code, m.organisation_id FROM sessions s \
+        "SELECT s.person_id, s.csrf_token, m.role, m.scope_code, m.organisation_id, s.last_seen_at_ms FROM sessions s \
          LEFT JOIN memberships m ON m.person_id = s.person_id AND m.start_ms <= $2 AND (m.end_ms IS NULL OR m.end_ms > $2) \
-         WHERE s.token_hash = $1 AND s.expires_at_ms > $2",
+         WHERE s.token_hash = $1 AND s.expires_at_ms > $2 AND s.last_seen_at_ms > $3",
     )
     .bind(token_hash)
     .bind(now_ms)
+    .bind(idle_since_ms)
     .fetch_all(&mut *conn)
     .await?;
     let Some(first) = rows.first() else { return Ok(None) };
     let person: i64 = first.try_get(0)?;
     let csrf: String = first.try_get(1)?;
+    let last_seen: i64 = first.try_get(5)?;
     let mut posts = Vec::new();
     for r in &rows {
         if let (Some(role), Some(scope), Some(org)) =
@@ -423,7 +428,17 @@ pub async fn session_with_posts(
             posts.push((role, scope, org));
         }
     }
-    Ok(Some((person, csrf, posts)))
+    Ok(Some((person, csrf, posts, last_seen)))
+}
+
+/// Records that a session was used at `now_ms`.
+pub async fn touch_session(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<()> {
+    sqlx::query("UPDATE sessions SET last_seen_at_ms = $2 WHERE token_hash = $1 AND last_seen_at_ms < $2")
+        .bind(token_hash)
+        .bind(now_ms)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Who holds an active post covering exactly this territory (name, role, post, unit), by role.

@@ -331,6 +331,7 @@ async fn the_sweep_warns_marks_overdue_and_escalates() {
     app.clock.advance_ms(60 * 60_000);
     let o = sweep(&app).await;
     assert_eq!((o.marked_overdue, o.escalated), (1, 0));
+    let dispatcher = app.login("dispatcher").await; // idle for an hour and a half
     let c = app.get(&dispatcher, &format!("/api/cases/{id}")).await.body;
     assert_eq!(c["overdue"], true);
     assert_eq!(kinds(&c).last().unwrap(), "marked_overdue");
@@ -438,9 +439,12 @@ async fn indicators_match_a_fixture_computed_by_hand() {
     app.clock.advance_ms(10 * min); // 10:30: B closes 25 minutes after filing
     let r = act(&app, &gw, b, json!({"action": "verify"})).await;
     assert_eq!(r.body["status"], "closed");
+    let resident = app.login("resident").await; // half an hour after reporting
     act(&app, &resident, a, json!({"action": "rate", "satisfaction": "satisfied"})).await;
     act(&app, &resident, b, json!({"action": "rate", "satisfaction": "dissatisfied"})).await;
     app.clock.set_ms(WEDNESDAY_10AM + 120 * min); // 12:00: D is filed an hour late
+    // Idle for an hour and a half: signed in again.
+    let (dispatcher, commander) = (app.login("dispatcher").await, app.login("commander").await);
     act(&app, &dispatcher, d, json!({"action": "file", "category": "E0102"})).await;
     act(&app, &dispatcher, d, json!({"action": "dispatch"})).await;
     act(&app, &commander, d, json!({"action": "accept"})).await;
@@ -517,6 +521,7 @@ async fn indicators_match_a_fixture_computed_by_hand() {
     assert_eq!(xlsx.headers()["content-type"], "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
     assert_eq!(&xlsx.bytes().await.unwrap()[..2], b"PK", "a zip container");
     // A grid worker evaluates only their grid.
+    let gw = app.login("gridworker").await;
     assert_eq!(app.get(&gw, "/api/kpi?territory=120101").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
         app.get(&gw, "/api/kpi?territory=120101001001001&from=2026-11-25&to=2026-11-26").await.body["indicators"]["filed"],
@@ -985,6 +990,7 @@ async fn webhooks_are_signed_retried_with_back_off_and_dead_lettered() {
         app.clock.advance_ms(wuzhi_app::webhooks::backoff_ms(8));
     }
     assert_eq!(attempts, 8);
+    let admin = app.login("admin").await; // hours later
     let d = app.get(&admin, &format!("/api/webhooks/{hook}/deliveries")).await.body;
     let filed = d.as_array().unwrap().iter().find(|x| x["topic"] == "case.filed").unwrap();
     assert_eq!((filed["status"].as_str(), filed["attempts"].as_i64()), (Some("dead"), Some(8)));

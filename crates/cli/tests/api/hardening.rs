@@ -378,3 +378,23 @@ async fn a_webhook_delivery_checks_its_destination_again() {
     let err = d[0]["last_error"].as_str().unwrap_or_default().to_owned();
     assert!(err.contains("private address"), "{d}");
 }
+
+/// MLPS level 3 asks for an idle timeout besides the absolute limit: a session unused for 30
+/// minutes ends; one in use lives on, up to its 12 hours.
+#[tokio::test]
+async fn an_idle_session_ends() {
+    let app = spawn_app().await;
+    let s = app.login("dispatcher").await;
+    for _ in 0..3 {
+        app.clock.advance_ms(20 * 60_000);
+        assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::OK, "used every 20 minutes");
+    }
+    app.clock.advance_ms(31 * 60_000);
+    assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::UNAUTHORIZED, "31 minutes idle");
+    let s = app.login("dispatcher").await;
+    for _ in 0..40 {
+        app.clock.advance_ms(20 * 60_000);
+        let _ = app.get(&s, "/api/me").await;
+    }
+    assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::UNAUTHORIZED, "past 12 hours in use");
+}

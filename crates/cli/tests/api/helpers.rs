@@ -101,21 +101,26 @@ pub async fn spawn_app_at(start_ms: i64) -> TestApp {
     spawn(Some(1), Some(start_ms)).await
 }
 
-pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
-    spawn(districts, None).await
-}
-
-/// The demo's first district on a server whose settings `adjust` changes.
-pub async fn spawn_app_with_settings(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+/// Like [`spawn_app_at`], with settings that `adjust` changes.
+pub async fn spawn_app_at_with(start_ms: i64, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
     let db = fresh_db().await;
-    let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
+    let clock = Arc::new(ManualClock::new(start_ms));
     let store = wuzhi_store::Db::connect(&db.url, 8).await.expect("connect");
     let mut settings = test_settings(db.dir.join("files"));
     adjust(&mut settings);
     let app = App::open(store, clock.clone(), settings).await.expect("open app");
     wuzhi_app::demo::seed(&app, Some(1)).await.expect("seed demo city");
     serve(app, clock, db).await
+}
+
+pub async fn spawn_app_with(districts: Option<usize>) -> TestApp {
+    spawn(districts, None).await
+}
+
+/// The demo's first district on a server whose settings `adjust` changes.
+pub async fn spawn_app_with_settings(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_at_with(wuzhi_app::SystemClock.now_ms(), adjust).await
 }
 
 async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
