@@ -199,15 +199,6 @@ async fn write_events(conn: &mut Conn, kind: &Kind, events: &[(i64, i64, &NewEve
     Ok(())
 }
 
-/// The head's version now (none when the item has no head).
-pub async fn version(conn: &mut Conn, kind: &Kind, id: i64) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar("SELECT version FROM work_heads WHERE kind = $1 AND item_id = $2")
-        .bind(kind.name)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?)
-}
-
 // ---- the deadline sweep, over every kind ----
 
 /// An item the sweep looks at: its kind, id and due time.
