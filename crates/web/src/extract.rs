@@ -101,14 +101,18 @@ fn field_and_reason(msg: &str) -> (String, String) {
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = axum::response::Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            // A body over the route's limit is 413 (in our shape, by `json_errors`), not a
+            // field's fault.
+            Err(rej) if rej.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(rej.into_response()),
             Err(rej) => {
                 let (field, reason) = field_and_reason(&rej.body_text());
-                Err(AppError::invalid(field, reason).into())
+                Err(ApiError::from(AppError::invalid(field, reason)).into_response())
             }
         }
     }

@@ -262,7 +262,9 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(middleware::from_fn(track_metrics))
         .layer(TraceLayer::new_for_http())
-        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024 * 1024))
+        // Most routes take small bodies; the routes that take files raise it for themselves
+        // (`api::large`, the inner limit wins).
+        .layer(axum::extract::DefaultBodyLimit::max(api::SMALL_BODY))
         .with_state(state)
 }
 

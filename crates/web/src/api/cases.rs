@@ -294,17 +294,21 @@ pub async fn import_cases(State(state): State<AppState>, a: Authed, body: String
 /// The case hub's routes. Each route is declared here once, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // The routes that take files.
+        .merge(large(
+            OpenApiRouter::new()
+                .routes(routes!(import_cases))
+                .routes(routes!(import_categories))
+                .routes(routes!(upload_attachment, list_attachments)),
+        ))
         .routes(routes!(report_case, list_cases))
         .routes(routes!(export_cases))
-        .routes(routes!(import_cases))
         .routes(routes!(get_case))
         .routes(routes!(case_action))
         .routes(routes!(list_categories))
-        .routes(routes!(import_categories))
         .routes(routes!(replace_calendar))
         .routes(routes!(register_device, list_devices))
         .routes(routes!(revoke_device))
         .routes(routes!(device_event))
-        .routes(routes!(upload_attachment, list_attachments))
         .routes(routes!(download_attachment))
 }

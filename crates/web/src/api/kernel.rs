@@ -615,6 +615,8 @@ pub async fn territory_duty(
 /// The kernel's routes: session, territories and the map's outlines, organisations, people, audit, the inbox, webhooks and live updates. Each route is declared here once, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // The routes that take files.
+        .merge(large(OpenApiRouter::new().routes(routes!(import_territories))))
         .routes(routes!(login, logout))
         .routes(routes!(me))
         .routes(routes!(change_password))
@@ -622,7 +624,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_token))
         .routes(routes!(list_territories))
         .routes(routes!(territory_counts))
-        .routes(routes!(import_territories))
         .routes(routes!(get_territory))
         .routes(routes!(territory_duty))
         .routes(routes!(export_territories))

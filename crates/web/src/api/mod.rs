@@ -37,6 +37,18 @@ pub struct RevealParams {
     pub reveal: Option<bool>,
 }
 
+/// The largest body most routes take: a case, a step, a form.
+pub const SMALL_BODY: usize = 1024 * 1024;
+/// The largest body of the routes that take files: imports (a city's territories as GeoJSON,
+/// a history of cases) and attachments.
+pub const LARGE_BODY: usize = 64 * 1024 * 1024;
+
+/// Routes that take files: their bodies may reach [`LARGE_BODY`] (every other route takes at
+/// most [`SMALL_BODY`]).
+pub(super) fn large(routes: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    routes.layer(axum::extract::DefaultBodyLimit::max(LARGE_BODY))
+}
+
 pub(super) fn crs(s: Option<&str>) -> Result<Crs, AppError> {
     Ok(s.map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84))
 }

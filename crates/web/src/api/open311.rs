@@ -63,7 +63,8 @@ pub async fn import_category_attributes(
 /// Open311 administration under /api (the GeoReport endpoints themselves are in `crate::open311`). Each route is declared here once, with its OpenAPI description.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        // The routes that take files.
+        .merge(large(OpenApiRouter::new().routes(routes!(import_category_attributes))))
         .routes(routes!(create_open311_key, list_open311_keys))
         .routes(routes!(revoke_open311_key))
-        .routes(routes!(import_category_attributes))
 }
