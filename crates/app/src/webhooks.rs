@@ -223,11 +223,17 @@ pub struct Outcome {
 
 /// How long one attempt may take before it counts as failed.
 const ATTEMPT_TIMEOUT_MS: i64 = 10_000;
+/// How long looking up where a hook's URL leads may take (inside the lease, before the attempts).
+const LOOKUP_TIMEOUT_MS: u64 = 5_000;
 /// How many deliveries one pass claims; they are attempted at the same time.
 const BATCH: i64 = 20;
 /// A claim lasts longer than every attempt it covers (they run at once, each bounded by the
 /// timeout), so no other server can take a delivery while it is still being sent.
 const LEASE_MS: i64 = 3 * ATTEMPT_TIMEOUT_MS;
+const _: () = assert!(
+    (LOOKUP_TIMEOUT_MS as i64) + ATTEMPT_TIMEOUT_MS < LEASE_MS,
+    "the lookups and the attempts fit in the lease"
+);
 
 /// Attempts every claimed due delivery once, as `worker`, all at the same time: one slow
 /// receiver does not hold up the others. An attempt that would start after its claim might
@@ -239,6 +245,23 @@ pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Resu
     let due = wuzhi_store::webhooks::claim(&mut tx, worker, now, lease_until, BATCH).await?;
     let hooks = if due.is_empty() { Vec::new() } else { wuzhi_store::webhooks::list(&mut tx).await? };
     wuzhi_store::commit(tx).await?;
+    // Where each hook's URL leads now, looked up once per hook and pass, and bounded in time:
+    // a delivery to one that became internal (or does not resolve) is refused and retried later.
+    let mut refused: std::collections::HashMap<i64, String> = std::collections::HashMap::new();
+    for h in hooks.iter().filter(|h| due.iter().any(|d| d.webhook_id == h.id)) {
+        let checked =
+            tokio::time::timeout(std::time::Duration::from_millis(LOOKUP_TIMEOUT_MS), destination(app, &h.url));
+        match checked.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                refused.insert(h.id, e.to_string());
+            }
+            Err(_) => {
+                refused.insert(h.id, "its host did not resolve in time".to_owned());
+            }
+        }
+    }
+    let refused = &refused;
     let attempts = due.into_iter().filter_map(|d| {
         let hook = hooks.iter().find(|h| h.id == d.webhook_id)?.clone();
         Some(async move {
@@ -246,9 +269,8 @@ pub async fn run_once(app: &App, worker: &str, client: &reqwest::Client) -> Resu
             if ts + ATTEMPT_TIMEOUT_MS >= lease_until {
                 return None;
             }
-            // Where the URL leads now: refused (and retried later) if it became internal.
-            if let Err(e) = destination(app, &hook.url).await {
-                return Some((d, Some(e.to_string())));
+            if let Some(e) = refused.get(&hook.id) {
+                return Some((d, Some(e.clone())));
             }
             let body = json!({"delivery": d.id, "topic": d.topic, "event": serde_json::from_str::<serde_json::Value>(&d.payload).unwrap_or_default()})
                 .to_string();

@@ -103,17 +103,7 @@ pub async fn create_many(conn: &mut Conn, kind: &Kind, items: &[NewItem<'_>], no
         }
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for it in chunk {
-            let h = &it.head;
-            q = q
-                .bind(kind.name)
-                .bind(it.id)
-                .bind(h.territory_code)
-                .bind(h.owner_org_id)
-                .bind(h.status)
-                .bind(h.open as i64)
-                .bind(h.due_at_ms)
-                .bind(h.overdue as i64)
-                .bind(h.escalatable as i64)
+            q = bind_head(q.bind(kind.name).bind(it.id), &it.head)
                 .bind(it.version)
                 .bind(it.events.len() as i64)
                 .bind(now_ms);
@@ -123,6 +113,20 @@ pub async fn create_many(conn: &mut Conn, kind: &Kind, items: &[NewItem<'_>], no
     let events: Vec<(i64, i64, &NewEvent<'_>)> =
         items.iter().flat_map(|it| it.events.iter().enumerate().map(move |(i, e)| (it.id, i as i64 + 1, e))).collect();
     write_events(conn, kind, &events).await
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds a head's seven fields in the order both writes of a head take them: territory,
+/// owner, status, open, due, overdue, escalatable.
+fn bind_head<'q>(q: AnyQuery<'q>, h: &Head<'q>) -> AnyQuery<'q> {
+    q.bind(h.territory_code)
+        .bind(h.owner_org_id)
+        .bind(h.status)
+        .bind(h.open as i64)
+        .bind(h.due_at_ms)
+        .bind(h.overdue as i64)
+        .bind(h.escalatable as i64)
 }
 
 /// One step: the head moves to `head` if its version is still `expected_version`, and the
@@ -136,25 +140,16 @@ pub async fn append(
     head: &Head<'_>,
     event: &NewEvent<'_>,
 ) -> Result<Appended> {
-    let row = sqlx::query(
+    let q = sqlx::query(
         "UPDATE work_heads SET territory_code = $4, owner_org_id = $5, status = $6, open = $7, due_at_ms = $8, overdue = $9, \
          escalatable = $10, updated_at_ms = $11, version = version + 1, last_seq = last_seq + 1 \
          WHERE kind = $1 AND item_id = $2 AND version = $3 RETURNING version, last_seq",
     )
     .bind(kind.name)
     .bind(id)
-    .bind(expected_version)
-    .bind(head.territory_code)
-    .bind(head.owner_org_id)
-    .bind(head.status)
-    .bind(head.open as i64)
-    .bind(head.due_at_ms)
-    .bind(head.overdue as i64)
-    .bind(head.escalatable as i64)
-    .bind(event.written_ms)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
+    .bind(expected_version);
+    let row =
+        bind_head(q, head).bind(event.written_ms).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
     let out = Appended { version: row.try_get(0)?, seq: row.try_get(1)? };
     write_event(conn, kind, id, out.seq, event).await?;
     Ok(out)

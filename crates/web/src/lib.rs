@@ -123,8 +123,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
 /// a proxy that says so). The pages' Content-Security-Policy is set by [`home`].
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     use axum::http::{HeaderValue, header};
-    let tls = state.secure_cookies
-        || req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p == "https");
+    let tls = behind_tls(&state, req.headers());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -134,6 +133,12 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
         h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
     res
+}
+
+/// Whether the request came over TLS: the server is configured so, or a proxy says it took
+/// the request over HTTPS. (Secure cookies and HSTS both follow it.)
+pub fn behind_tls(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    state.secure_cookies || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
 }
 
 /// The pages' Content-Security-Policy: scripts, styles and data from this server only (no

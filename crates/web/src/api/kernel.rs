@@ -11,8 +11,7 @@ pub struct LoginBody {
 }
 
 pub(super) fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age_s: i64) -> HeaderValue {
-    let behind_tls = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-    let secure = if state.secure_cookies || behind_tls { "; Secure" } else { "" };
+    let secure = if crate::behind_tls(state, headers) { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
     ))
