@@ -4,6 +4,7 @@
 //! Nothing here does I/O, reads the clock or knows about HTTP or SQL: every function takes its
 //! inputs (including `now`) as parameters, so the rules are tested in microseconds.
 
+pub mod archives;
 pub mod audit;
 pub mod calendar;
 pub mod cases;

@@ -29,10 +29,13 @@ pub enum Role {
     CityLeader,
     /// 系统管理员
     Admin,
+    /// 个人信息保护负责人 (PIPL art. 52): handles people's requests about their data and is
+    /// warned of bulk reads.
+    DataProtectionOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 10] = [
+    pub const ALL: [Role; 11] = [
         Role::Resident,
         Role::GridWorker,
         Role::Steward,
@@ -43,6 +46,7 @@ impl Role {
         Role::DistrictLeader,
         Role::CityLeader,
         Role::Admin,
+        Role::DataProtectionOfficer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl Role {
             Role::DistrictLeader => "district_leader",
             Role::CityLeader => "city_leader",
             Role::Admin => "admin",
+            Role::DataProtectionOfficer => "data_protection_officer",
         }
     }
 
@@ -74,7 +79,17 @@ impl Role {
         match self {
             Role::Resident => &[],
             Role::GridWorker => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadPersonalData, ReadCase, VerifyCase, FixOnSpot]
+                &[
+                    ReadTerritory,
+                    ReadOrganisation,
+                    ReadPeople,
+                    ReadPersonalData,
+                    ReadCase,
+                    VerifyCase,
+                    FixOnSpot,
+                    ReadArchives,
+                    EditArchives,
+                ]
             }
             Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::CommunityStaff => &[
@@ -86,9 +101,14 @@ impl Role {
                 ReadCase,
                 FileCase,
                 VerifyCase,
+                ReadArchives,
+                EditArchives,
+                ImportArchives,
+                ReadSpecialGroups,
+                HandleDataRequests,
             ],
             Role::StreetCommander => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, FileCase, DispatchCase, ApproveCase]
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, FileCase, DispatchCase, ApproveCase, ReadArchives]
             }
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -102,8 +122,11 @@ impl Role {
                 ApproveCase,
                 MergeCase,
                 TakeCalls,
+                ReadArchives,
             ],
-            Role::DistrictLeader | Role::CityLeader => &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase],
+            Role::DistrictLeader | Role::CityLeader => {
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, ReadArchives]
+            }
             Role::Admin => &[
                 ReadTerritory,
                 ManageTerritory,
@@ -116,7 +139,10 @@ impl Role {
                 ReadAudit,
                 ReadCase,
                 ManageCategories,
+                ReadArchives,
+                ImportArchives,
             ],
+            Role::DataProtectionOfficer => &[ReadTerritory, ReadOrganisation, HandleDataRequests],
         }
     }
 }
@@ -157,6 +183,17 @@ pub enum Action {
     /// 就地解决: fix a patrol finding on the spot in one's own grid (filed, handled and
     /// verified at once, so it counts as closed on time).
     FixOnSpot,
+    /// Read the archives (房车人物) of the territory: public fields in clear, personal ones
+    /// masked (in clear with `read_personal_data` and a stated purpose).
+    ReadArchives,
+    /// Update records from the field (each change kept in the record's history).
+    EditArchives,
+    /// Import archives from files.
+    ImportArchives,
+    /// See the special groups (社区矫正, 严重精神障碍, 重点人员), with a purpose.
+    ReadSpecialGroups,
+    /// Handle people's requests to correct or delete their data (PIPL).
+    HandleDataRequests,
 }
 
 impl Action {
@@ -180,6 +217,11 @@ impl Action {
             Action::TakeCalls => "take_calls",
             Action::ManageCategories => "manage_categories",
             Action::FixOnSpot => "fix_on_spot",
+            Action::ReadArchives => "read_archives",
+            Action::EditArchives => "edit_archives",
+            Action::ImportArchives => "import_archives",
+            Action::ReadSpecialGroups => "read_special_groups",
+            Action::HandleDataRequests => "handle_data_requests",
         }
     }
 
