@@ -22,10 +22,12 @@ pub mod org;
 pub mod people;
 pub mod retention;
 pub mod territory;
+pub mod vault;
 pub mod webhooks;
 // Work items: the step function and the deadline sweep every kind shares.
 pub mod work;
 // The modules, each a folder.
+pub mod archives;
 pub mod cases;
 pub mod open311;
 pub mod text;
@@ -62,6 +64,11 @@ pub struct Settings {
     /// Whether webhooks may reach loopback, link-local and private addresses (off by default;
     /// see `webhooks::destination`).
     pub allow_private_webhooks: bool,
+    /// The keys that seal the archives' encrypted fields (from the key file; see `vault`).
+    pub vault: Arc<vault::Vault>,
+    /// Different people one reader may read in clear within ten minutes before the
+    /// data-protection officers are warned of a bulk read.
+    pub bulk_read_threshold: i64,
 }
 
 impl Default for Settings {
@@ -76,6 +83,10 @@ impl Default for Settings {
             map_tiles: None,
             search_dir: None,
             allow_private_webhooks: false,
+            // Fresh keys for a server that was given none (tests, `bench`): what it seals
+            // opens only while it runs. `serve` always loads the key file.
+            vault: Arc::new(vault::Vault::generate()),
+            bulk_read_threshold: 50,
         }
     }
 }

@@ -65,6 +65,7 @@ struct FileConfig {
     map_tiles: Option<String>,
     allow_private_webhooks: Option<bool>,
     search_dir: Option<PathBuf>,
+    archive_key_file: Option<PathBuf>,
 }
 
 /// The settled configuration.
@@ -87,6 +88,10 @@ pub struct Config {
     /// (`WUZHI_ALLOW_PRIVATE_WEBHOOKS=true`; off by default: a webhook is a request the server
     /// makes on an administrator's word, and must not reach the city's own internal network).
     pub allow_private_webhooks: bool,
+    /// The archives' key file (`WUZHI_ARCHIVE_KEY_FILE`; default `<data_dir>/keys/archive.keys`,
+    /// created on first start). `WUZHI_ARCHIVE_KEYS`, when set, holds the keys themselves and
+    /// wins. A city keeps the keys apart from the database and its backups.
+    pub archive_key_file: PathBuf,
 }
 
 impl Config {
@@ -116,7 +121,14 @@ impl Config {
             .map(PathBuf::from)
             .or(file.search_dir)
             .unwrap_or_else(|| data_dir.join("search"));
+        let archive_key_file = std::env::var("WUZHI_ARCHIVE_KEY_FILE")
+            .ok()
+            .filter(|d| !d.trim().is_empty())
+            .map(PathBuf::from)
+            .or(file.archive_key_file)
+            .unwrap_or_else(|| data_dir.join("keys").join("archive.keys"));
         Ok(Config {
+            archive_key_file,
             search_dir,
             listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),
             data_dir,

@@ -69,6 +69,11 @@ enum Command {
         #[command(subcommand)]
         cmd: ReplayCmd,
     },
+    /// The base archives (房车人物): imports and their keys.
+    Archives {
+        #[command(subcommand)]
+        cmd: ArchivesCmd,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[command(flatten)]
@@ -78,6 +83,39 @@ enum Command {
     Bench {
         #[command(subcommand)]
         cmd: BenchCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum ArchivesCmd {
+    /// Import buildings, houses, people, vehicles, components or businesses from CSV or
+    /// xlsx, all or nothing (every bad row is named).
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// Check the file and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Add a new sealing key to the key file and re-seal every sealed value under it. Restart
+    /// every app server afterwards (they seal under the key they loaded), then run it again
+    /// to re-seal what they wrote meanwhile.
+    RotateKey {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// Only re-seal under the newest key already in the file.
+        #[arg(long)]
+        reseal_only: bool,
+    },
+    /// Anonymise the people whose retention period after moving out has passed, and print
+    /// what was anonymised.
+    Retention {
+        #[command(flatten)]
+        storage: StorageArgs,
     },
 }
 
@@ -373,9 +411,15 @@ async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Resu
         map_tiles: cfg.map_tiles.clone(),
         search_dir,
         allow_private_webhooks: cfg.allow_private_webhooks,
+        vault: Arc::new(load_vault(cfg)?),
         ..Settings::default()
     };
     App::open(db, Arc::new(SystemClock), settings).await.map_err(|e| e.to_string())
+}
+
+fn load_vault(cfg: &Config) -> Result<wuzhi_app::vault::Vault, String> {
+    let env = std::env::var("WUZHI_ARCHIVE_KEYS").ok();
+    wuzhi_app::vault::Vault::load(env.as_deref(), &cfg.archive_key_file).map_err(|e| e.to_string())
 }
 
 fn describe(e: AppError) -> String {
@@ -421,6 +465,9 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
             let t = std::time::Instant::now();
             let n = wuzhi_app::demo::seed_history(&app).await.map_err(describe)?;
             tracing::info!(cases = n, seconds = t.elapsed().as_secs_f64(), "demo history of real messages imported");
+            let t = std::time::Instant::now();
+            let n = wuzhi_app::archives::demo::seed(&app, "120101", 4, 12).await.map_err(describe)?;
+            tracing::info!(people = n, seconds = t.elapsed().as_secs_f64(), "synthetic demo archives imported");
         }
     }
     let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies)
@@ -448,6 +495,49 @@ async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(args, None).await,
         Command::Demo { serve: args, districts } => serve(args, Some(districts)).await,
+        Command::Archives { cmd: ArchivesCmd::Import { storage, kind, file, dry_run } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let format = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) { "xlsx" } else { "csv" };
+            let table = wuzhi_app::archives::import::read_table(&bytes, format).map_err(describe)?;
+            let caller = wuzhi_domain::work::Caller::System(wuzhi_domain::work::System::CommandLine);
+            let r = wuzhi_app::archives::import::import(&app, caller, &kind, &table, dry_run).await.map_err(describe)?;
+            println!(
+                "{}: {} rows, {} created, {} merged{}",
+                r.kind,
+                r.rows,
+                r.created,
+                r.merged,
+                if r.dry_run { " (dry run: nothing written)" } else { "" }
+            );
+            Ok(())
+        }
+        Command::Archives { cmd: ArchivesCmd::RotateKey { storage, reseal_only } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            if !reseal_only {
+                if std::env::var("WUZHI_ARCHIVE_KEYS").is_ok_and(|k| !k.trim().is_empty()) {
+                    return Err("the keys come from WUZHI_ARCHIVE_KEYS: add a key there (or use the key file) and run with --reseal-only".into());
+                }
+                let vault = load_vault(&cfg)?.with_new_key();
+                vault.write(&cfg.archive_key_file).map_err(|e| e.to_string())?;
+                println!("key {} added to {}", vault.current(), cfg.archive_key_file.display());
+            }
+            let app = open(&cfg).await?;
+            let r = wuzhi_app::archives::keep::reseal_all(&app).await.map_err(describe)?;
+            println!("{} rows re-sealed under key {}", r.rows, r.key);
+            Ok(())
+        }
+        Command::Archives { cmd: ArchivesCmd::Retention { storage } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let r = wuzhi_app::archives::keep::retention_once(&app).await.map_err(describe)?;
+            println!("special-group data erased: {} people; anonymised: {} people", r.special_erased.len(), r.anonymised.len());
+            for id in &r.anonymised {
+                println!("  anonymised archive person {id}");
+            }
+            Ok(())
+        }
         Command::Migrate { storage } => {
             let cfg = Config::load(&storage, None, None)?;
             open(&cfg).await?;

@@ -276,6 +276,13 @@ fn round7(v: f64) -> f64 {
 }
 
 /// Reads a GeoJSON geometry that wuzhi itself stored (WGS84, already validated).
+/// The bounding box (min x, min y, max x, max y) of a stored geometry.
+pub fn bbox_of_stored(text: &str) -> Option<(f64, f64, f64, f64)> {
+    use geo::BoundingRect;
+    let r = geometry_from_stored(text)?.bounding_rect()?;
+    Some((r.min().x, r.min().y, r.max().x, r.max().y))
+}
+
 pub fn geometry_from_stored(text: &str) -> Option<MultiPolygon<f64>> {
     let v: Value = serde_json::from_str(text).ok()?;
     let polys = v.get("coordinates")?.as_array()?;

@@ -6,6 +6,7 @@
 //! one text too (see [`migrate`]). Database errors become [`StoreError`]s here, so the layers
 //! above never see a driver error type.
 
+pub mod archives;
 pub mod audit;
 pub mod cases;
 pub mod kernel;

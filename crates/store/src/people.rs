@@ -209,6 +209,18 @@ pub async fn insert_membership(
 }
 
 /// Memberships of a person that are active at `now_ms`.
+/// (person, scope) of every active post with `role`.
+pub async fn holders_of_role(conn: &mut Conn, role: &str, now_ms: i64) -> Result<Vec<(i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT person_id, scope_code FROM memberships WHERE role = $1 AND start_ms <= $2 AND (end_ms IS NULL OR end_ms > $2) ORDER BY person_id",
+    )
+    .bind(role)
+    .bind(now_ms)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
 pub async fn active_memberships(conn: &mut Conn, person_id: i64, now_ms: i64) -> Result<Vec<MembershipRow>> {
     let rows = sqlx::query(
         "SELECT m.id, m.person_id, m.organisation_id, o.name AS organisation_name, m.role, m.scope_code, m.post, m.start_ms, m.end_ms \

@@ -56,6 +56,37 @@ pub struct Appended {
     pub seq: i64,
 }
 
+/// An item's head as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeadRow {
+    pub territory_code: String,
+    pub owner_org_id: Option<i64>,
+    pub status: String,
+    pub open: bool,
+    pub version: i64,
+}
+
+/// The head of item `id` of kind `kind`.
+pub async fn head(conn: &mut Conn, kind: &str, id: i64) -> Result<Option<HeadRow>> {
+    let r = sqlx::query(
+        "SELECT territory_code, owner_org_id, status, open, version FROM work_heads WHERE kind = $1 AND item_id = $2",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    r.map(|r| {
+        Ok(HeadRow {
+            territory_code: r.try_get(0)?,
+            owner_org_id: r.try_get(1)?,
+            status: r.try_get(2)?,
+            open: r.try_get::<i64, _>(3)? != 0,
+            version: r.try_get(4)?,
+        })
+    })
+    .transpose()
+}
+
 /// A new item: its id, its head at `version`, and its first events (seq 1, 2, …).
 #[derive(Debug, Clone)]
 pub struct NewItem<'a> {

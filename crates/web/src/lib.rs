@@ -41,7 +41,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"))
 )]
 pub struct ApiDoc;
 
@@ -239,6 +239,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::kpi::routes())
         .merge(api::text::routes())
         .merge(api::open311::routes())
+        .merge(api::archives::routes())
         .split_for_parts()
 }
 
@@ -352,6 +353,12 @@ impl Application {
             workers.push(every(3600, "retention", &app, |a| async move {
                 let o = wuzhi_app::retention::run_once(&a).await?;
                 tracing::info!(?o, "retention pass");
+                // The archives' own retention: people long moved out are anonymised (ids only
+                // in the log; the audit chain records the pass).
+                let r = wuzhi_app::archives::keep::retention_once(&a).await?;
+                if !(r.anonymised.is_empty() && r.special_erased.is_empty()) {
+                    tracing::info!(anonymised = r.anonymised.len(), special_erased = r.special_erased.len(), "archives retention");
+                }
                 Ok(())
             }));
             // Search indexing: a rebuild takes minutes and holds up nothing else.

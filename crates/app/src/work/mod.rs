@@ -104,12 +104,14 @@ pub(crate) async fn step<W: Workflow>(
 }
 
 /// Every kind of work item, by name (`Workflow::KIND`): the first part of their topics.
-pub const KINDS: &[&str] = &[wuzhi_domain::cases::CaseFlow::KIND];
+pub const KINDS: &[&str] =
+    &[wuzhi_domain::cases::CaseFlow::KIND, wuzhi_domain::archives::request::RequestFlow::KIND];
 
-/// Whether `topic` names events of a known kind: `<kind>.<event>`.
+/// Whether `topic` names events of a known kind: `<kind>.<event>` (a kind's name may hold
+/// dots itself: `archives.request.answered`).
 pub fn is_topic(topic: &str) -> bool {
     topic.len() < 64
-        && topic.split_once('.').is_some_and(|(kind, event)| {
+        && topic.rsplit_once('.').is_some_and(|(kind, event)| {
             KINDS.contains(&kind) && !event.is_empty() && event.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
         })
 }
@@ -131,6 +133,7 @@ pub(crate) enum Due {
 pub(crate) async fn on_due(app: &App, kind: &str, id: i64, due: Due) -> Result<bool> {
     match kind {
         k if k == wuzhi_domain::cases::CaseFlow::KIND => crate::cases::on_due(app, id, due).await,
+        k if k == wuzhi_domain::archives::request::RequestFlow::KIND => crate::archives::on_due(app, id, due).await,
         other => {
             tracing::warn!(kind = other, id, "the sweep found an item of a kind nothing answers for");
             Ok(false)

@@ -130,7 +130,8 @@ impl Plate {
         let t: String =
             s.chars().filter(|c| !c.is_whitespace() && !"·.•-".contains(*c)).map(|c| c.to_ascii_uppercase()).collect();
         let chars: Vec<char> = t.chars().collect();
-        let bad = |why: &str| Err(Invalid::new(field, format!("`{t}` {why}")));
+        // The plate is personal data: the reason never quotes it.
+        let bad = |why: &str| Err(Invalid::new(field, why));
         if chars.len() < 7 || chars.len() > 8 {
             return bad("is not a plate of 7 characters (8 for a new-energy vehicle)");
         }

@@ -1,4 +1,5 @@
-//! JSON API handlers, one file per module (`kernel`, `cases`, `kpi`, `open311`, `text`). Each
+//! JSON API handlers, one file per module (`kernel`, `cases`, `kpi`, `open311`, `text`,
+//! `archives`). Each
 //! handler extracts the caller and its input, calls one use case, and shapes the answer;
 //! none holds a rule of its own.
 
@@ -53,6 +54,7 @@ pub(super) fn crs(s: Option<&str>) -> Result<Crs, AppError> {
     Ok(s.map(Crs::parse).transpose()?.unwrap_or(Crs::Wgs84))
 }
 
+pub mod archives;
 pub mod cases;
 pub mod kernel;
 pub mod kpi;
