@@ -647,3 +647,109 @@ pub fn duplicates(pairs: &std::path::Path) -> Result<(), String> {
     println!("duplicates_profiles_per_second: {:.0} texts/s", 1.0 / per_text);
     Ok(())
 }
+
+/// The base archives at a city's scale: `people` synthetic people over the demo city's grids
+/// (with their buildings and houses), imported through the real import (parsing, check digits,
+/// sealing three fields and two blind indexes per person) in files of 200,000 rows; then
+/// look-ups by identity number and a grid's households with their care tags, as a grid worker
+/// or a dispatcher asks them, and the database's size per person.
+pub async fn archives(people: usize, postgres: Option<String>, skip_sqlite: bool) -> Result<(), String> {
+    use wuzhi_app::archives::{demo, import};
+    let (targets, dir) = targets("archives", postgres, skip_sqlite).await?;
+    for t in targets {
+        let result: Result<(), String> = async {
+            let e = |e: wuzhi_app::AppError| e.to_string();
+            let settings =
+                wuzhi_app::Settings { files_dir: std::env::temp_dir().join("wuzhi-bench-files"), ..Default::default() };
+            let db = wuzhi_store::Db::connect(&t.url, 8).await.map_err(|e| e.to_string())?;
+            let app = wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings).await.map_err(e)?;
+            wuzhi_app::demo::seed(&app, None).await.map_err(e)?;
+            let l = t.label;
+            let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+            let grids: Vec<String> =
+                wuzhi_store::territory::grids_with_geometry(&mut conn).await.map_err(|e| e.to_string())?.into_iter().map(|g| g.0).collect();
+            drop(conn);
+            // About 2.2 people per house (8 % vacant, 2.4 a household): houses per grid.
+            let houses_per_grid = ((people as f64 / 2.2) / grids.len() as f64).ceil().max(1.0) as usize;
+            let houses = 12usize.min(houses_per_grid);
+            let buildings = houses_per_grid.div_ceil(houses);
+            println!("archives_grids.{l}: {} grids, {buildings} buildings of {houses} houses each", grids.len());
+            let caller = wuzhi_domain::work::Caller::System(wuzhi_domain::work::System::CommandLine);
+            let mut imported = 0usize;
+            let mut import_secs = 0f64;
+            let mut sample_ids: Vec<String> = Vec::new();
+            // Grids in slices, so no file is larger than a city's export would be.
+            let per_slice = (200_000.0 / (buildings * houses) as f64 / 2.2).ceil().max(1.0) as usize;
+            for (n, slice) in grids.chunks(per_slice).enumerate() {
+                if imported >= people {
+                    break;
+                }
+                let pop = demo::generate(1 + n as u64, slice, buildings, houses, 2026, |_, _| None, None);
+                import::import(&app, caller, "buildings", &pop.buildings, false).await.map_err(e)?;
+                import::import(&app, caller, "houses", &pop.houses, false).await.map_err(e)?;
+                let mut people_table = pop.people;
+                people_table.rows.truncate(people - imported);
+                // Identity numbers are unique within a slice; across slices the seed differs,
+                // and a repeat would be merged, not counted twice.
+                for (i, (_, r)) in people_table.rows.iter().enumerate() {
+                    if i % 997 == 0 {
+                        sample_ids.push(r[5].clone());
+                    }
+                }
+                let t0 = Instant::now();
+                let r = import::import(&app, caller, "people", &people_table, false).await.map_err(e)?;
+                import_secs += t0.elapsed().as_secs_f64();
+                imported += r.created;
+            }
+            println!("archives_people.{l}: {imported} people");
+            println!("archives_import_people_per_second.{l}: {:.0} people/s", imported as f64 / import_secs);
+            app.db.vacuum_analyze().await.map_err(|e| e.to_string())?;
+            let dispatcher = app.actor(app_person(&app, "dispatcher").await?).await.map_err(e)?;
+            let mut lookups = Vec::new();
+            let mut rng = Lcg::new(7);
+            for _ in 0..2_000 {
+                let id = &sample_ids[(rng.next_f64() * sample_ids.len() as f64) as usize % sample_ids.len()];
+                let t0 = Instant::now();
+                let p = wuzhi_app::archives::lookup(&app, &dispatcher, id, None).await;
+                lookups.push(t0.elapsed().as_secs_f64() * 1e3);
+                if let Err(wuzhi_app::AppError::NotFound { .. }) = p {
+                    // A repeat across slices was merged into the first: still a found person.
+                } else {
+                    std::hint::black_box(p.map_err(e)?);
+                }
+            }
+            lookups.sort_by(f64::total_cmp);
+            println!("archives_lookup_p50_ms.{l}: {:.3} ms", percentile(&lookups, 0.5));
+            println!("archives_lookup_p99_ms.{l}: {:.3} ms", percentile(&lookups, 0.99));
+            let leader = app.actor(app_person(&app, "city_leader").await?).await.map_err(e)?;
+            let mut times = Vec::new();
+            let mut members = 0usize;
+            let populated = (imported / (buildings * houses * 2).max(1)).clamp(1, grids.len());
+            for _ in 0..300 {
+                let g = &grids[(rng.next_f64() * populated as f64) as usize % populated];
+                let t0 = Instant::now();
+                let h = wuzhi_app::archives::grid_households(&app, &leader, g).await.map_err(e)?;
+                times.push(t0.elapsed().as_secs_f64() * 1e3);
+                members += h.iter().map(|h| h.members.len()).sum::<usize>();
+            }
+            times.sort_by(f64::total_cmp);
+            println!("archives_grid_households_people_mean.{l}: {:.0} people", members as f64 / 300.0);
+            println!("archives_grid_households_p50_ms.{l}: {:.2} ms", percentile(&times, 0.5));
+            println!("archives_grid_households_p99_ms.{l}: {:.2} ms", percentile(&times, 0.99));
+            let bytes = app.db.size_bytes().await.map_err(|e| e.to_string())?;
+            println!("archives_bytes_per_person.{l}: {:.0} bytes (database {:.1} MB, houses and buildings included)", bytes as f64 / imported.max(1) as f64, bytes as f64 / 1e6);
+            app.db.close().await;
+            Ok(())
+        }
+        .await;
+        if let Some((server, name)) = &t.cleanup {
+            let _ = wuzhi_store::drop_postgres_database(server, name).await;
+        }
+        if let Some(d) = &t.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        result?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

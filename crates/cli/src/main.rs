@@ -359,6 +359,16 @@ enum BenchCmd {
         #[arg(long, default_value = "data/complaints/duplicate_pairs.csv")]
         pairs: std::path::PathBuf,
     },
+    /// The base archives: import rate with encryption, look-up by identity number, a grid's
+    /// households, size per person.
+    Archives {
+        #[arg(long, default_value_t = 1_000_000)]
+        people: usize,
+        #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
+        postgres: Option<String>,
+        #[arg(long, requires = "postgres")]
+        skip_sqlite: bool,
+    },
     /// The city-wide indicators and the map's per-grid counts over many generated cases.
     Kpi {
         #[arg(long, default_value_t = 10_000_000)]
@@ -771,6 +781,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             bench::search(cases, postgres, skip_sqlite, rounds).await
         }
         Command::Bench { cmd: BenchCmd::Duplicates { pairs } } => bench::duplicates(&pairs),
+        Command::Bench { cmd: BenchCmd::Archives { people, postgres, skip_sqlite } } => {
+            bench::archives(people, postgres, skip_sqlite).await
+        }
         Command::Bench { cmd: BenchCmd::Kpi { cases, postgres, skip_sqlite } } => {
             bench::kpi(cases, postgres, skip_sqlite).await
         }

@@ -117,6 +117,16 @@ pub struct Db {
 }
 
 impl Db {
+    /// The database's size on disk in bytes (SQLite: its pages; PostgreSQL: the database).
+    pub async fn size_bytes(&self) -> Result<i64> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            Backend::Postgres => "SELECT pg_database_size(current_database())",
+        };
+        let mut conn = self.pool.acquire().await?;
+        Ok(sqlx::query_scalar(sql).fetch_one(&mut *conn).await?)
+    }
+
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
         sqlx::any::install_default_drivers();

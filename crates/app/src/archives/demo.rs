@@ -159,6 +159,8 @@ pub fn generate(
         components: table(&["code", "name", "grid_code", "lat", "lon", "state", "owner_org"]),
     };
     let plate_letters = b"ABCDEFGHJKLMNQR";
+    // Identity numbers and plates are unique: a number drawn twice is drawn again.
+    let mut issued: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut component_serial = 0u32;
     for (gi, grid) in grids.iter().enumerate() {
         let region = &grid[..6];
@@ -202,7 +204,10 @@ pub fn generate(
                     let male = if m == 1 { !rng.chance(0.5) } else { rng.chance(0.5) };
                     let name = if m == 1 { format!("{}{}", surname(&mut rng), given(&mut rng)) } else { format!("{family}{}", given(&mut rng)) };
                     let born = year.saturating_sub(a).max(1905);
-                    let id = id_number(&mut rng, region, born, male);
+                    let mut id = id_number(&mut rng, region, born, male);
+                    while !issued.insert(id.clone()) {
+                        id = id_number(&mut rng, region, born, male);
+                    }
                     let phone = if a >= 16 { format!("100{:08}", rng.below(100_000_000)) } else { String::new() };
                     let mut tags: Vec<&str> = Vec::new();
                     if a >= 80 {
@@ -246,6 +251,9 @@ pub fn generate(
                         let letter = plate_letters[rng.below(plate_letters.len() as u64) as usize] as char;
                         let digits = rng.below(100_000);
                         let plate = if nev { format!("津{letter}D{digits:05}") } else { format!("津{letter}{digits:05}") };
+                        if !issued.insert(plate.clone()) {
+                            continue;
+                        }
                         push(&mut p.vehicles, vec![plate, grid.clone(), pref, "小区地面车位".into()]);
                     }
                 }
@@ -274,7 +282,8 @@ pub async fn seed(app: &App, prefix: &str, buildings: usize, houses: usize) -> R
     }
     let grids: Vec<(String, String, String)> =
         wuzhi_store::territory::grids_with_geometry(&mut conn).await?.into_iter().filter(|g| g.0.starts_with(prefix)).collect();
-    let owner = wuzhi_store::org::find(&mut conn, prefix, &format!("{}城市管理委员会", district_name(app, prefix))).await?;
+    let district = &prefix[..6.min(prefix.len())];
+    let owner = wuzhi_store::org::find(&mut conn, district, &format!("{}城市管理委员会", district_name(app, prefix))).await?;
     drop(conn);
     let loc = app.locator();
     let shapes: std::collections::HashMap<String, (f64, f64, f64, f64)> =
@@ -327,8 +336,10 @@ mod tests {
         let people = &a.people.rows;
         assert!(people.len() > 100, "{}", people.len());
         let mut elderly = 0;
+        let mut numbers = std::collections::HashSet::new();
         for (_, row) in people {
             let id = IdNumber::parse("id", &row[5]).expect("every number valid");
+        assert!(numbers.insert(row[5].clone()), "every number once");
             assert_eq!(id.region(), "120101");
             if 2026 - id.birth_date().0 >= 60 {
                 elderly += 1;

@@ -153,6 +153,31 @@ pub async fn open_app_with_files(url: &str, files_dir: PathBuf) -> (Arc<App>, Ar
     (app, clock)
 }
 
+/// Another app on the same database with the given archive keys (as a restarted server).
+pub async fn open_app_with(url: &str, vault: Arc<wuzhi_app::vault::Vault>) -> (Arc<App>, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::new(wuzhi_app::SystemClock.now_ms()));
+    let store = wuzhi_store::Db::connect(url, 4).await.expect("connect");
+    let settings = Settings { vault, ..test_settings(std::env::temp_dir().join("wuzhi-files-keys")) };
+    (App::open(store, clock.clone(), settings).await.expect("open app"), clock)
+}
+
+/// A point inside `grid` (WGS84 lon, lat), from its stored polygon.
+pub async fn point_in(app: &App, grid: &str) -> (f64, f64) {
+    let mut conn = app.db.read().await.unwrap();
+    let g = wuzhi_store::territory::grids_with_geometry(&mut conn).await.unwrap().into_iter().find(|g| g.0 == grid).expect("grid");
+    let (x0, y0, x1, y1) = wuzhi_geo::territory::bbox_of_stored(&g.2).unwrap();
+    let loc = app.locator();
+    for i in 1..40 {
+        for j in 1..40 {
+            let (x, y) = (x0 + (x1 - x0) * i as f64 / 40.0, y0 + (y1 - y0) * j as f64 / 40.0);
+            if loc.locate(x, y).is_some_and(|l| l.grid.code == grid) {
+                return (x, y);
+            }
+        }
+    }
+    panic!("no point found in {grid}")
+}
+
 pub async fn serve(app: Arc<App>, clock: Arc<ManualClock>, db: TestDb) -> TestApp {
     serve_with(app, clock, db, false).await
 }

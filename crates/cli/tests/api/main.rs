@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod archives;
 mod audit;
 mod auth;
 mod cases;

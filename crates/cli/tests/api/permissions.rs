@@ -50,6 +50,13 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "category_attributes",
         "text_models",
         "text_settings",
+        "archive_people",
+        "archive_person_tags",
+        "archive_changes",
+        "archive_components",
+        "archive_links",
+        "archive_requests",
+        "archive_reads",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -82,6 +89,41 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             .as_i64()
             .unwrap();
     let csv = format!("code,name,level,parent_code\n{OTHER_GRID},改名网格,grid,120101001001\n");
+    // The archives of the other grid: a building, a person (claimed by resident2, who asked
+    // for its deletion), a component.
+    let mut rng = wuzhi_app::archives::demo::Rng::new(5);
+    let other_id = wuzhi_app::archives::demo::id_number(&mut rng, "120101", 1970, true);
+    let up = |kind: &str, body: String| {
+        let (app, admin) = (&app, &admin);
+        let path = format!("/api/archives/import?kind={kind}");
+        async move {
+            let r = app.post_text(admin, &path, &body).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        }
+    };
+    up("buildings", format!("ref,grid_code,address,kind\nOB,{OTHER_GRID},二网格1号楼,residential\n")).await;
+    up("people", format!("ref,grid_code,name,id_number,phone,residence\nOP,{OTHER_GRID},赵二,{other_id},13800000012,registered\n")).await;
+    up("components", format!("code,name,grid_code\n1201010101009999,上水井盖,{OTHER_GRID}\n")).await;
+    let one = |sql: &'static str| {
+        let app = &app;
+        async move {
+            let mut conn = app.app.db.read().await.unwrap();
+            sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut *conn).await.unwrap()
+        }
+    };
+    let (o_building, o_person, o_component) = (
+        one("SELECT id FROM archive_buildings WHERE ref = 'OB'").await,
+        one("SELECT id FROM archive_people WHERE ref = 'OP'").await,
+        one("SELECT id FROM archive_components WHERE code = '1201010101009999'").await,
+    );
+    assert_eq!(app.post(&r2s, "/api/me/archives/claim", json!({"id_number": other_id})).await.status, StatusCode::OK);
+    let o_request = app
+        .post(&r2s, "/api/archives/requests", json!({"archive_person_id": o_person, "kind": "deletion", "detail": "请删除"}))
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
         case(
@@ -345,6 +387,36 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             401,
             401,
         ),
+        // The archives: nothing of the other grid, in clear or masked; the resident reads
+        // only their own record and the public classification table.
+        case(
+            Method::POST,
+            "/api/archives/import",
+            "/api/archives/import?kind=people".into(),
+            Some(json!(format!("ref,grid_code,name,residence,sex\nZZ,{OTHER_GRID},钱三,registered,男\n"))),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/archives/people/{id}", format!("/api/archives/people/{o_person}?purpose_kind=reason&purpose=%E6%A0%B8%E5%AE%9E%E4%BF%A1%E6%81%AF"), None, 403, 403),
+        case(Method::PATCH, "/api/archives/people/{id}", format!("/api/archives/people/{o_person}"), Some(json!({"version": 1, "residence": "floating"})), 403, 403),
+        case(Method::POST, "/api/archives/lookup", "/api/archives/lookup".into(), Some(json!({"id_number": other_id})), 404, 404),
+        case(Method::GET, "/api/archives/grids/{code}/households", format!("/api/archives/grids/{OTHER_GRID}/households"), None, 403, 403),
+        case(Method::GET, "/api/archives/grids/{code}/export", format!("/api/archives/grids/{OTHER_GRID}/export"), None, 403, 403),
+        case(Method::GET, "/api/archives/buildings/{id}", format!("/api/archives/buildings/{o_building}"), None, 403, 403),
+        case(Method::GET, "/api/archives/components/{id}", format!("/api/archives/components/{o_component}"), None, 403, 403),
+        case(Method::PATCH, "/api/archives/components/{id}", format!("/api/archives/components/{o_component}"), Some(json!({"version": 1, "state": "damaged"})), 403, 403),
+        case(Method::GET, "/api/archives/history/{record}/{id}", format!("/api/archives/history/person/{o_person}"), None, 403, 403),
+        case(Method::GET, "/api/archives/search", "/api/archives/search?q=%E8%B5%B5".into(), None, 200, 403),
+        case(Method::GET, "/api/archives/layers/{layer}", "/api/archives/layers/buildings".into(), None, 200, 403),
+        case(Method::POST, "/api/archives/cases/{id}/links", format!("/api/archives/cases/{other_case}/links"), Some(json!({"record": "building", "record_id": o_building})), 404, 404),
+        case(Method::GET, "/api/archives/cases/{id}/links", format!("/api/archives/cases/{other_case}/links"), None, 404, 404),
+        case(Method::GET, "/api/archives/fields", "/api/archives/fields".into(), None, 200, 200),
+        case(Method::GET, "/api/me/archives", "/api/me/archives".into(), None, 200, 200),
+        case(Method::POST, "/api/me/archives/claim", "/api/me/archives/claim".into(), Some(json!({"id_number": other_id})), 400, 400),
+        case(Method::POST, "/api/archives/requests", "/api/archives/requests".into(), Some(json!({"archive_person_id": o_person, "kind": "deletion", "detail": "删"})), 404, 404),
+        case(Method::GET, "/api/archives/requests", "/api/archives/requests".into(), None, 200, 200),
+        case(Method::GET, "/api/archives/requests/{id}", format!("/api/archives/requests/{o_request}"), None, 404, 404),
+        case(Method::POST, "/api/archives/requests/{id}/{action}", format!("/api/archives/requests/{o_request}/answer"), Some(json!({"version": 1, "text": "x"})), 404, 404),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 

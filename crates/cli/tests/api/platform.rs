@@ -143,7 +143,7 @@ async fn administrators_manage_organisations_people_and_memberships() {
         .await;
     assert_eq!(bad_phone.body["error"]["field"], "phone");
     let before = app.get(&admin, "/api/people?limit=1000").await.body.as_array().unwrap().len();
-    assert_eq!(before, 13, "the twelve demo people and 赵志愿");
+    assert_eq!(before, 14, "the thirteen demo people and 赵志愿");
 
     // A volunteer post outside the team's territory is refused; inside it works and gives
     // the role at once.

@@ -101,6 +101,18 @@ pub async fn households(State(state): State<AppState>, a: Authed, Path(code): Pa
     Ok(Json(archives::grid_households(&state.app, &a.actor, &code).await?))
 }
 
+/// A grid's people as CSV, masked (an export is audited).
+#[utoipa::path(get, path = "/api/archives/grids/{code}/export", tag = "archives", params(("code" = String, Path)),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 403, body = ErrorBody)))]
+pub async fn export_grid(State(state): State<AppState>, a: Authed, Path(code): Path<String>) -> ApiResult<Response> {
+    let csv = archives::export_grid(&state.app, &a.actor, &code).await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"people.csv\"")],
+        csv,
+    )
+        .into_response())
+}
+
 /// A building with its houses, households and the open cases that name it.
 #[utoipa::path(get, path = "/api/archives/buildings/{id}", tag = "archives", params(("id" = i64, Path)),
     responses((status = 200, body = BuildingPage), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -299,6 +311,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(person, update_person))
         .routes(routes!(lookup))
         .routes(routes!(households))
+        .routes(routes!(export_grid))
         .routes(routes!(building))
         .routes(routes!(component, update_component))
         .routes(routes!(history))
