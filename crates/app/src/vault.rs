@@ -92,7 +92,8 @@ impl Vault {
             match parts.as_slice() {
                 ["index", k] => index = Some(hex32(k).ok_or_else(|| bad(n, "the index key is not 64 hex digits"))?),
                 ["key", id, k] => {
-                    let id: u32 = id.parse().ok().filter(|i| *i > 0).ok_or_else(|| bad(n, "a key id is a number from 1"))?;
+                    let id: u32 =
+                        id.parse().ok().filter(|i| *i > 0).ok_or_else(|| bad(n, "a key id is a number from 1"))?;
                     let k = hex32(k).ok_or_else(|| bad(n, "a key is not 64 hex digits"))?;
                     if raw.insert(id, k).is_some() {
                         return Err(bad(n, "the key id is there twice"));
@@ -196,7 +197,8 @@ impl Vault {
 
     /// The key id a sealed value names.
     pub fn key_of(sealed: &[u8]) -> Option<u32> {
-        (sealed.len() > 5 && sealed[0] == FORMAT).then(|| u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
+        (sealed.len() > 5 && sealed[0] == FORMAT)
+            .then(|| u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
     }
 
     pub fn open(&self, field: &str, sealed: &[u8]) -> Result<Vec<u8>, VaultError> {
@@ -206,7 +208,9 @@ impl Vault {
             return Err(VaultError::Damaged);
         }
         let (nonce, ct) = sealed[5..].split_at(NONCE);
-        cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: field.as_bytes() }).map_err(|_| VaultError::Damaged)
+        cipher
+            .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: field.as_bytes() })
+            .map_err(|_| VaultError::Damaged)
     }
 
     pub fn open_str(&self, field: &str, sealed: &[u8]) -> Result<String, VaultError> {

@@ -662,12 +662,17 @@ pub async fn archives(people: usize, postgres: Option<String>, skip_sqlite: bool
             let settings =
                 wuzhi_app::Settings { files_dir: std::env::temp_dir().join("wuzhi-bench-files"), ..Default::default() };
             let db = wuzhi_store::Db::connect(&t.url, 8).await.map_err(|e| e.to_string())?;
-            let app = wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings).await.map_err(e)?;
+            let app =
+                wuzhi_app::App::open(db, std::sync::Arc::new(wuzhi_app::SystemClock), settings).await.map_err(e)?;
             wuzhi_app::demo::seed(&app, None).await.map_err(e)?;
             let l = t.label;
             let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
-            let grids: Vec<String> =
-                wuzhi_store::territory::grids_with_geometry(&mut conn).await.map_err(|e| e.to_string())?.into_iter().map(|g| g.0).collect();
+            let grids: Vec<String> = wuzhi_store::territory::grids_with_geometry(&mut conn)
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|g| g.0)
+                .collect();
             drop(conn);
             // About 2.2 people per house (8 % vacant, 2.4 a household): houses per grid.
             let houses_per_grid = ((people as f64 / 2.2) / grids.len() as f64).ceil().max(1.0) as usize;
@@ -737,7 +742,11 @@ pub async fn archives(people: usize, postgres: Option<String>, skip_sqlite: bool
             println!("archives_grid_households_p50_ms.{l}: {:.2} ms", percentile(&times, 0.5));
             println!("archives_grid_households_p99_ms.{l}: {:.2} ms", percentile(&times, 0.99));
             let bytes = app.db.size_bytes().await.map_err(|e| e.to_string())?;
-            println!("archives_bytes_per_person.{l}: {:.0} bytes (database {:.1} MB, houses and buildings included)", bytes as f64 / imported.max(1) as f64, bytes as f64 / 1e6);
+            println!(
+                "archives_bytes_per_person.{l}: {:.0} bytes (database {:.1} MB, houses and buildings included)",
+                bytes as f64 / imported.max(1) as f64,
+                bytes as f64 / 1e6
+            );
             app.db.close().await;
             Ok(())
         }

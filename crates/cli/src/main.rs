@@ -512,7 +512,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             let format = if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("xlsx")) { "xlsx" } else { "csv" };
             let table = wuzhi_app::archives::import::read_table(&bytes, format).map_err(describe)?;
             let caller = wuzhi_domain::work::Caller::System(wuzhi_domain::work::System::CommandLine);
-            let r = wuzhi_app::archives::import::import(&app, caller, &kind, &table, dry_run).await.map_err(describe)?;
+            let r =
+                wuzhi_app::archives::import::import(&app, caller, &kind, &table, dry_run).await.map_err(describe)?;
             println!(
                 "{}: {} rows, {} created, {} merged{}",
                 r.kind,
@@ -542,7 +543,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             let cfg = Config::load(&storage, None, None)?;
             let app = open(&cfg).await?;
             let r = wuzhi_app::archives::keep::retention_once(&app).await.map_err(describe)?;
-            println!("special-group data erased: {} people; anonymised: {} people", r.special_erased.len(), r.anonymised.len());
+            println!(
+                "special-group data erased: {} people; anonymised: {} people",
+                r.special_erased.len(),
+                r.anonymised.len()
+            );
             for id in &r.anonymised {
                 println!("  anonymised archive person {id}");
             }

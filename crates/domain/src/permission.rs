@@ -78,19 +78,17 @@ impl Role {
         use Action::*;
         match self {
             Role::Resident => &[],
-            Role::GridWorker => {
-                &[
-                    ReadTerritory,
-                    ReadOrganisation,
-                    ReadPeople,
-                    ReadPersonalData,
-                    ReadCase,
-                    VerifyCase,
-                    FixOnSpot,
-                    ReadArchives,
-                    EditArchives,
-                ]
-            }
+            Role::GridWorker => &[
+                ReadTerritory,
+                ReadOrganisation,
+                ReadPeople,
+                ReadPersonalData,
+                ReadCase,
+                VerifyCase,
+                FixOnSpot,
+                ReadArchives,
+                EditArchives,
+            ],
             Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::CommunityStaff => &[
                 ReadTerritory,
@@ -107,9 +105,16 @@ impl Role {
                 ReadSpecialGroups,
                 HandleDataRequests,
             ],
-            Role::StreetCommander => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, FileCase, DispatchCase, ApproveCase, ReadArchives]
-            }
+            Role::StreetCommander => &[
+                ReadTerritory,
+                ReadOrganisation,
+                ReadPeople,
+                ReadCase,
+                FileCase,
+                DispatchCase,
+                ApproveCase,
+                ReadArchives,
+            ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
                 ReadTerritory,

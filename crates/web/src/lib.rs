@@ -357,7 +357,11 @@ impl Application {
                 // in the log; the audit chain records the pass).
                 let r = wuzhi_app::archives::keep::retention_once(&a).await?;
                 if !(r.anonymised.is_empty() && r.special_erased.is_empty()) {
-                    tracing::info!(anonymised = r.anonymised.len(), special_erased = r.special_erased.len(), "archives retention");
+                    tracing::info!(
+                        anonymised = r.anonymised.len(),
+                        special_erased = r.special_erased.len(),
+                        "archives retention"
+                    );
                 }
                 Ok(())
             }));

@@ -100,8 +100,11 @@ fn given(rng: &mut Rng) -> String {
 
 /// An age drawn from the 2020 shares: 0–14, 15–59, 60–79, 80–99.
 fn age(rng: &mut Rng, adult: bool) -> u32 {
-    let bands: &[((u32, u32), f64)] =
-        if adult { &[((18, 60), 64.9), ((60, 80), 18.5), ((80, 98), 3.2)] } else { &[((0, 15), 13.5), ((15, 60), 64.9), ((60, 80), 18.5), ((80, 98), 3.2)] };
+    let bands: &[((u32, u32), f64)] = if adult {
+        &[((18, 60), 64.9), ((60, 80), 18.5), ((80, 98), 3.2)]
+    } else {
+        &[((0, 15), 13.5), ((15, 60), 64.9), ((60, 80), 18.5), ((80, 98), 3.2)]
+    };
     let (lo, hi) = *rng.weighted(bands);
     lo + rng.below(u64::from(hi - lo)) as u32
 }
@@ -153,7 +156,16 @@ pub fn generate(
         buildings: table(&["ref", "grid_code", "address", "kind", "floors", "lat", "lon"]),
         houses: table(&["ref", "building_ref", "number", "area_m2", "use", "ownership"]),
         people: table(&[
-            "ref", "house_ref", "household_ref", "relation", "name", "id_number", "phone", "residence", "moved_in", "tags",
+            "ref",
+            "house_ref",
+            "household_ref",
+            "relation",
+            "name",
+            "id_number",
+            "phone",
+            "residence",
+            "moved_in",
+            "tags",
         ]),
         vehicles: table(&["plate", "grid_code", "owner_ref", "parking"]),
         components: table(&["code", "name", "grid_code", "lat", "lon", "state", "owner_org"]),
@@ -171,16 +183,40 @@ pub fn generate(
             let (lat, lon) = pt.map(|(x, y)| (format!("{y:.6}"), format!("{x:.6}"))).unwrap_or_default();
             push(
                 &mut p.buildings,
-                vec![bref.clone(), grid.clone(), format!("第{}网格{}号楼", gi % 100 + 1, b + 1), "residential".into(), floors.to_string(), lat, lon],
+                vec![
+                    bref.clone(),
+                    grid.clone(),
+                    format!("第{}网格{}号楼", gi % 100 + 1, b + 1),
+                    "residential".into(),
+                    floors.to_string(),
+                    lat,
+                    lon,
+                ],
             );
             for h in 0..houses {
                 let href = format!("H{grid}-{b:02}-{h:03}");
                 let number = format!("{}-{}{:02}", h % 3 + 1, h / 6 + 1, h % 6 + 1);
                 let vacant = rng.chance(0.08);
                 let rented = !vacant && rng.chance(0.18);
-                let use_kind = if vacant { "vacant" } else if rented { "rented" } else { "own" };
+                let use_kind = if vacant {
+                    "vacant"
+                } else if rented {
+                    "rented"
+                } else {
+                    "own"
+                };
                 let area = 45 + rng.below(90);
-                push(&mut p.houses, vec![href.clone(), bref.clone(), number, area.to_string(), use_kind.into(), if rented { "私产出租" } else { "私产" }.into()]);
+                push(
+                    &mut p.houses,
+                    vec![
+                        href.clone(),
+                        bref.clone(),
+                        number,
+                        area.to_string(),
+                        use_kind.into(),
+                        if rented { "私产出租" } else { "私产" }.into(),
+                    ],
+                );
                 if vacant {
                     continue;
                 }
@@ -198,11 +234,17 @@ pub fn generate(
                         0 => ("head", head_age),
                         1 => ("spouse", head_age.saturating_sub(3) + rng.below(6) as u32),
                         _ if head_age > 55 && rng.chance(0.3) => ("grandchild", rng.below(15) as u32),
-                        _ if head_age > 45 && m == 2 && rng.chance(0.2) => ("parent", (head_age + 22 + rng.below(10) as u32).min(99)),
+                        _ if head_age > 45 && m == 2 && rng.chance(0.2) => {
+                            ("parent", (head_age + 22 + rng.below(10) as u32).min(99))
+                        }
                         _ => ("child", head_age.saturating_sub(22 + rng.below(12) as u32)),
                     };
                     let male = if m == 1 { !rng.chance(0.5) } else { rng.chance(0.5) };
-                    let name = if m == 1 { format!("{}{}", surname(&mut rng), given(&mut rng)) } else { format!("{family}{}", given(&mut rng)) };
+                    let name = if m == 1 {
+                        format!("{}{}", surname(&mut rng), given(&mut rng))
+                    } else {
+                        format!("{family}{}", given(&mut rng))
+                    };
                     let born = year.saturating_sub(a).max(1905);
                     let mut id = id_number(&mut rng, region, born, male);
                     while !issued.insert(id.clone()) {
@@ -241,16 +283,29 @@ pub fn generate(
                         tags.push("key_person");
                     }
                     let pref = format!("P{grid}-{b:02}-{h:03}-{m}");
-                    let moved_in = format!("{}-{:02}-01", (born + 18).clamp(1990, year - 1).max(born), 1 + rng.below(12));
+                    let moved_in =
+                        format!("{}-{:02}-01", (born + 18).clamp(1990, year - 1).max(born), 1 + rng.below(12));
                     push(
                         &mut p.people,
-                        vec![pref.clone(), href.clone(), format!("{href}-1"), relation.into(), name, id, phone, residence.into(), moved_in, tags.join(";")],
+                        vec![
+                            pref.clone(),
+                            href.clone(),
+                            format!("{href}-1"),
+                            relation.into(),
+                            name,
+                            id,
+                            phone,
+                            residence.into(),
+                            moved_in,
+                            tags.join(";"),
+                        ],
                     );
                     if m == 0 && rng.chance(0.3) {
                         let nev = rng.chance(0.12);
                         let letter = plate_letters[rng.below(plate_letters.len() as u64) as usize] as char;
                         let digits = rng.below(100_000);
-                        let plate = if nev { format!("津{letter}D{digits:05}") } else { format!("津{letter}{digits:05}") };
+                        let plate =
+                            if nev { format!("津{letter}D{digits:05}") } else { format!("津{letter}{digits:05}") };
                         if !issued.insert(plate.clone()) {
                             continue;
                         }
@@ -267,7 +322,18 @@ pub fn generate(
             let pt = point(grid, &mut rng);
             let (lat, lon) = pt.map(|(x, y)| (format!("{y:.6}"), format!("{x:.6}"))).unwrap_or_default();
             let state = if rng.chance(0.05) { "damaged" } else { "normal" };
-            push(&mut p.components, vec![code, name.into(), grid.clone(), lat, lon, state.into(), owner.map(|o| o.to_string()).unwrap_or_default()]);
+            push(
+                &mut p.components,
+                vec![
+                    code,
+                    name.into(),
+                    grid.clone(),
+                    lat,
+                    lon,
+                    state.into(),
+                    owner.map(|o| o.to_string()).unwrap_or_default(),
+                ],
+            );
         }
     }
     p
@@ -280,14 +346,20 @@ pub async fn seed(app: &App, prefix: &str, buildings: usize, houses: usize) -> R
     if wuzhi_store::archives::counts(&mut conn).await?.0 > 0 {
         return Ok(0);
     }
-    let grids: Vec<(String, String, String)> =
-        wuzhi_store::territory::grids_with_geometry(&mut conn).await?.into_iter().filter(|g| g.0.starts_with(prefix)).collect();
+    let grids: Vec<(String, String, String)> = wuzhi_store::territory::grids_with_geometry(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|g| g.0.starts_with(prefix))
+        .collect();
     let district = &prefix[..6.min(prefix.len())];
-    let owner = wuzhi_store::org::find(&mut conn, district, &format!("{}城市管理委员会", district_name(app, prefix))).await?;
+    let owner =
+        wuzhi_store::org::find(&mut conn, district, &format!("{}城市管理委员会", district_name(app, prefix))).await?;
     drop(conn);
     let loc = app.locator();
-    let shapes: std::collections::HashMap<String, (f64, f64, f64, f64)> =
-        grids.iter().filter_map(|(code, _, g)| Some((code.clone(), wuzhi_geo::territory::bbox_of_stored(g)?))).collect();
+    let shapes: std::collections::HashMap<String, (f64, f64, f64, f64)> = grids
+        .iter()
+        .filter_map(|(code, _, g)| Some((code.clone(), wuzhi_geo::territory::bbox_of_stored(g)?)))
+        .collect();
     let codes: Vec<String> = grids.iter().map(|g| g.0.clone()).collect();
     let year = 2026;
     let pop = generate(
@@ -339,7 +411,7 @@ mod tests {
         let mut numbers = std::collections::HashSet::new();
         for (_, row) in people {
             let id = IdNumber::parse("id", &row[5]).expect("every number valid");
-        assert!(numbers.insert(row[5].clone()), "every number once");
+            assert!(numbers.insert(row[5].clone()), "every number once");
             assert_eq!(id.region(), "120101");
             if 2026 - id.birth_date().0 >= 60 {
                 elderly += 1;
@@ -347,9 +419,15 @@ mod tests {
         }
         let share = elderly as f64 / people.len() as f64;
         assert!((0.10..0.45).contains(&share), "share of 60+ {share}");
-        let mean = people.len() as f64 / a.people.rows.iter().map(|r| &r.1[2]).collect::<std::collections::HashSet<_>>().len() as f64;
+        let mean = people.len() as f64
+            / a.people.rows.iter().map(|r| &r.1[2]).collect::<std::collections::HashSet<_>>().len() as f64;
         assert!((1.9..3.0).contains(&mean), "household size {mean}");
-        assert!(a.components.rows.iter().all(|(_, r)| wuzhi_domain::archives::ids::ComponentCode::parse("c", &r[0]).is_ok()));
+        assert!(
+            a.components
+                .rows
+                .iter()
+                .all(|(_, r)| wuzhi_domain::archives::ids::ComponentCode::parse("c", &r[0]).is_ok())
+        );
         assert!(a.vehicles.rows.iter().all(|(_, r)| wuzhi_domain::archives::ids::Plate::parse("p", &r[0]).is_ok()));
     }
 }

@@ -68,7 +68,8 @@ pub fn read_table(bytes: &[u8], format: &str) -> Result<Table> {
                 .ok_or_else(|| AppError::invalid("file", "has no sheet"))?
                 .map_err(|e| AppError::invalid("file", format!("its first sheet does not read: {e}")))?;
             let mut it = range.rows();
-            let headers = it.next().map(|r| r.iter().map(|c| c.to_string().trim().to_owned()).collect()).unwrap_or_default();
+            let headers =
+                it.next().map(|r| r.iter().map(|c| c.to_string().trim().to_owned()).collect()).unwrap_or_default();
             let rows = it
                 .enumerate()
                 .map(|(i, r)| (i + 2, r.iter().map(|c| c.to_string().trim().to_owned()).collect::<Vec<_>>()))
@@ -163,7 +164,9 @@ pub async fn import(app: &App, caller: Caller<'_>, kind: &str, table: &Table, dr
         }
     }
     let mut errors = Errors(Vec::new());
+    let started = std::time::Instant::now();
     let plan = plan(app, caller, kind, table, &mut errors).await?;
+    let planned = started.elapsed();
     if !errors.0.is_empty() {
         errors.0.truncate(200);
         return Err(AppError::Import(errors.0));
@@ -179,6 +182,13 @@ pub async fn import(app: &App, caller: Caller<'_>, kind: &str, table: &Table, dr
         return Ok(report);
     }
     write(app, caller, kind, plan, &report).await?;
+    tracing::info!(
+        kind,
+        rows = report.rows,
+        check_ms = planned.as_millis() as u64,
+        write_ms = (started.elapsed() - planned).as_millis() as u64,
+        "archives imported"
+    );
     Ok(report)
 }
 
@@ -206,7 +216,8 @@ struct Merge {
 /// The grids named by a column that exist; every other is reported.
 async fn grids(app: &App, table: &Table, column: &str) -> Result<HashSet<String>> {
     let Some(c) = table.col(column) else { return Ok(HashSet::new()) };
-    let mut codes: Vec<String> = table.rows.iter().filter_map(|(_, r)| r.get(c)).filter(|s| !s.is_empty()).cloned().collect();
+    let mut codes: Vec<String> =
+        table.rows.iter().filter_map(|(_, r)| r.get(c)).filter(|s| !s.is_empty()).cloned().collect();
     codes.sort_unstable();
     codes.dedup();
     let mut conn = app.db.read().await?;
@@ -216,12 +227,21 @@ async fn grids(app: &App, table: &Table, column: &str) -> Result<HashSet<String>
 fn allowed(caller: Caller<'_>, grid: &str) -> bool {
     match caller.person() {
         None => true,
-        Some(a) => TerritoryCode::parse(grid).is_ok_and(|t| a.can(Action::ImportArchives, &Target::territory(&t)).is_ok()),
+        Some(a) => {
+            TerritoryCode::parse(grid).is_ok_and(|t| a.can(Action::ImportArchives, &Target::territory(&t)).is_ok())
+        }
     }
 }
 
 /// Checks a row's grid: known, and one the importer may write to.
-fn check_grid(row: &Row<'_>, field: &str, grid: &str, known: &HashSet<String>, caller: Caller<'_>, errors: &mut Errors) -> bool {
+fn check_grid(
+    row: &Row<'_>,
+    field: &str,
+    grid: &str,
+    known: &HashSet<String>,
+    caller: Caller<'_>,
+    errors: &mut Errors,
+) -> bool {
     if !known.contains(grid) {
         errors.push(row.line, field, format!("{grid} is not a grid of the territory tree"));
         return false;
@@ -239,7 +259,11 @@ fn check_point(app: &App, row: &Row<'_>, grid: &str, errors: &mut Errors) -> (Op
     if let (Some(y), Some(x)) = (lat, lon) {
         match app.locator().locate(x, y) {
             Some(g) if g.grid.code == grid => {}
-            Some(g) => errors.push(row.line, "lon", format!("the point lies in grid {} ({}), not in {grid}", g.grid.code, g.grid.name)),
+            Some(g) => errors.push(
+                row.line,
+                "lon",
+                format!("the point lies in grid {} ({}), not in {grid}", g.grid.code, g.grid.name),
+            ),
             None => errors.push(row.line, "lon", "the point lies outside every grid"),
         }
     } else if lat.is_some() != lon.is_some() {
@@ -272,9 +296,12 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
             plan.table = "archive_buildings";
             plan.columns = store::BUILDING_COLUMNS;
             for row in rows {
-                let (Some(r), Some(grid), Some(address), Some(k)) =
-                    (row.need("ref", errors), row.need("grid_code", errors), row.need("address", errors), row.need("kind", errors))
-                else {
+                let (Some(r), Some(grid), Some(address), Some(k)) = (
+                    row.need("ref", errors),
+                    row.need("grid_code", errors),
+                    row.need("address", errors),
+                    row.need("kind", errors),
+                ) else {
                     continue;
                 };
                 dup(&mut seen, r, &row, "ref", errors);
@@ -282,12 +309,24 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
                     errors.push(row.line, "ref", format!("building {r} is already in the archives"));
                 }
                 let ok = check_grid(&row, "grid_code", grid, &known, caller, errors);
-                let k = wuzhi_domain::archives::building_kind(k).map_err(|e| errors.push(row.line, "kind", e.reason)).ok();
-                let address = wuzhi_domain::text::name("address", address, 200).map_err(|e| errors.push(row.line, "address", e.reason)).ok();
+                let k =
+                    wuzhi_domain::archives::building_kind(k).map_err(|e| errors.push(row.line, "kind", e.reason)).ok();
+                let address = wuzhi_domain::text::name("address", address, 200)
+                    .map_err(|e| errors.push(row.line, "address", e.reason))
+                    .ok();
                 let floors = number(&row, "floors", errors).map(|f| f as i64);
                 let (lat, lon) = if ok { check_point(app, &row, grid, errors) } else { (None, None) };
                 if let (Some(k), Some(address)) = (k, address) {
-                    plan.rows.push(vec![r.into(), grid.into(), address.into(), k.into(), floors.into(), lat.into(), lon.into(), now.into()]);
+                    plan.rows.push(vec![
+                        r.into(),
+                        grid.into(),
+                        address.into(),
+                        k.into(),
+                        floors.into(),
+                        lat.into(),
+                        lon.into(),
+                        now.into(),
+                    ]);
                 }
             }
         }
@@ -295,20 +334,24 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
             let brefs: Vec<String> = rows.clone().filter_map(|r| r.get("building_ref").map(str::to_owned)).collect();
             let refs: Vec<String> = rows.clone().filter_map(|r| r.get("ref").map(str::to_owned)).collect();
             let mut conn = app.db.read().await?;
-            let buildings: HashMap<String, (i64, String)> = store::ids_by(&mut conn, "archive_buildings", "ref", &brefs)
-                .await?
-                .into_iter()
-                .map(|(r, id, g)| (r, (id, g)))
-                .collect();
+            let buildings: HashMap<String, (i64, String)> =
+                store::ids_by(&mut conn, "archive_buildings", "ref", &brefs)
+                    .await?
+                    .into_iter()
+                    .map(|(r, id, g)| (r, (id, g)))
+                    .collect();
             let existing: HashSet<String> =
                 store::ids_by(&mut conn, "archive_houses", "ref", &refs).await?.into_iter().map(|r| r.0).collect();
             drop(conn);
             plan.table = "archive_houses";
             plan.columns = store::HOUSE_COLUMNS;
             for row in rows {
-                let (Some(r), Some(b), Some(n), Some(u)) =
-                    (row.need("ref", errors), row.need("building_ref", errors), row.need("number", errors), row.need("use", errors))
-                else {
+                let (Some(r), Some(b), Some(n), Some(u)) = (
+                    row.need("ref", errors),
+                    row.need("building_ref", errors),
+                    row.need("number", errors),
+                    row.need("use", errors),
+                ) else {
                     continue;
                 };
                 dup(&mut seen, r, &row, "ref", errors);
@@ -348,17 +391,30 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
         "vehicles" => {
             let known = grids(app, table, "grid_code").await?;
             let owners: Vec<String> = rows.clone().filter_map(|r| r.get("owner_ref").map(str::to_owned)).collect();
-            let plates: Vec<String> =
-                rows.clone().filter_map(|r| r.get("plate").and_then(|p| Plate::parse("plate", p).ok()).map(|p| p.as_str().to_owned())).collect();
+            let plates: Vec<String> = rows
+                .clone()
+                .filter_map(|r| {
+                    r.get("plate").and_then(|p| Plate::parse("plate", p).ok()).map(|p| p.as_str().to_owned())
+                })
+                .collect();
             let mut conn = app.db.read().await?;
-            let owner_ids: HashMap<String, i64> =
-                store::ids_by(&mut conn, "archive_people", "ref", &owners).await?.into_iter().map(|(r, id, _)| (r, id)).collect();
-            let existing: HashSet<String> = store::ids_by(&mut conn, "archive_vehicles", "plate", &plates).await?.into_iter().map(|r| r.0).collect();
+            let owner_ids: HashMap<String, i64> = store::ids_by(&mut conn, "archive_people", "ref", &owners)
+                .await?
+                .into_iter()
+                .map(|(r, id, _)| (r, id))
+                .collect();
+            let existing: HashSet<String> = store::ids_by(&mut conn, "archive_vehicles", "plate", &plates)
+                .await?
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
             drop(conn);
             plan.table = "archive_vehicles";
             plan.columns = store::VEHICLE_COLUMNS;
             for row in rows {
-                let (Some(p), Some(grid)) = (row.need("plate", errors), row.need("grid_code", errors)) else { continue };
+                let (Some(p), Some(grid)) = (row.need("plate", errors), row.need("grid_code", errors)) else {
+                    continue;
+                };
                 let plate = match Plate::parse("plate", p) {
                     Ok(p) => p,
                     Err(e) => {
@@ -397,14 +453,21 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
             let known = grids(app, table, "grid_code").await?;
             let codes: Vec<String> = rows.clone().filter_map(|r| r.get("code").map(str::to_owned)).collect();
             let mut conn = app.db.read().await?;
-            let existing: HashSet<String> = store::ids_by(&mut conn, "archive_components", "code", &codes).await?.into_iter().map(|r| r.0).collect();
-            let wanted: Vec<i64> = rows.clone().filter_map(|r| r.get("owner_org").and_then(|o| o.parse().ok())).collect();
+            let existing: HashSet<String> = store::ids_by(&mut conn, "archive_components", "code", &codes)
+                .await?
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
+            let wanted: Vec<i64> =
+                rows.clone().filter_map(|r| r.get("owner_org").and_then(|o| o.parse().ok())).collect();
             let orgs: HashSet<i64> = wuzhi_store::org::names(&mut conn, &wanted).await?.into_keys().collect();
             drop(conn);
             plan.table = "archive_components";
             plan.columns = store::COMPONENT_COLUMNS;
             for row in rows {
-                let (Some(c), Some(name), Some(grid)) = (row.need("code", errors), row.need("name", errors), row.need("grid_code", errors)) else {
+                let (Some(c), Some(name), Some(grid)) =
+                    (row.need("code", errors), row.need("name", errors), row.need("grid_code", errors))
+                else {
                     continue;
                 };
                 let code = match ComponentCode::parse("code", c) {
@@ -420,11 +483,17 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
                 }
                 let ok = check_grid(&row, "grid_code", grid, &known, caller, errors);
                 if ok && !grid.starts_with(code.region()) {
-                    errors.push(row.line, "code", format!("is registered in {}, but grid {grid} is not there", code.region()));
+                    errors.push(
+                        row.line,
+                        "code",
+                        format!("is registered in {}, but grid {grid} is not there", code.region()),
+                    );
                 }
                 let (lat, lon) = if ok { check_point(app, &row, grid, errors) } else { (None, None) };
                 let state = match row.get("state") {
-                    Some(s) => wuzhi_domain::archives::component_state(s).map_err(|e| errors.push(row.line, "state", e.reason)).ok(),
+                    Some(s) => wuzhi_domain::archives::component_state(s)
+                        .map_err(|e| errors.push(row.line, "state", e.reason))
+                        .ok(),
                     None => Some("normal"),
                 };
                 let owner = match row.get("owner_org") {
@@ -453,10 +522,14 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
         }
         _ => {
             let known = grids(app, table, "grid_code").await?;
-            let codes: Vec<String> = rows.clone().filter_map(|r| r.get("credit_code").map(|c| c.to_ascii_uppercase())).collect();
+            let codes: Vec<String> =
+                rows.clone().filter_map(|r| r.get("credit_code").map(|c| c.to_ascii_uppercase())).collect();
             let mut conn = app.db.read().await?;
-            let existing: HashSet<String> =
-                store::ids_by(&mut conn, "archive_businesses", "credit_code", &codes).await?.into_iter().map(|r| r.0).collect();
+            let existing: HashSet<String> = store::ids_by(&mut conn, "archive_businesses", "credit_code", &codes)
+                .await?
+                .into_iter()
+                .map(|r| r.0)
+                .collect();
             drop(conn);
             plan.table = "archive_businesses";
             plan.columns = store::BUSINESS_COLUMNS;
@@ -523,7 +596,9 @@ async fn plan(app: &App, caller: Caller<'_>, kind: &str, table: &Table, errors: 
 /// Parses the tags cell: care groups and special groups, separated by `;`, `,`, `、` or `|`.
 fn tags(row: &Row<'_>, errors: &mut Errors) -> (Vec<&'static str>, Vec<&'static str>) {
     let (mut care, mut special) = (Vec::new(), Vec::new());
-    for t in row.get("tags").unwrap_or("").split([';', ',', '、', '|', '；', '，']).map(str::trim).filter(|t| !t.is_empty()) {
+    for t in
+        row.get("tags").unwrap_or("").split([';', ',', '、', '|', '；', '，']).map(str::trim).filter(|t| !t.is_empty())
+    {
         match fields::tag("tags", t) {
             Ok((code, _, Class::Special)) => special.push(*code),
             Ok((code, _, _)) => care.push(*code),
@@ -537,7 +612,14 @@ fn tags(row: &Row<'_>, errors: &mut Errors) -> (Vec<&'static str>, Vec<&'static 
     (care, special)
 }
 
-async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut Errors, plan: &mut Plan, key: i64) -> Result<()> {
+async fn plan_people(
+    app: &App,
+    caller: Caller<'_>,
+    table: &Table,
+    errors: &mut Errors,
+    plan: &mut Plan,
+    key: i64,
+) -> Result<()> {
     let now = app.now_ms();
     let vault = &app.settings.vault;
     let rows: Vec<Row> = table.rows.iter().map(|(line, cells)| Row { table, cells, line: *line }).collect();
@@ -545,9 +627,13 @@ async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut 
     let hrefs: Vec<String> = rows.iter().filter_map(|r| r.get("house_ref").map(str::to_owned)).collect();
     let refs: Vec<String> = rows.iter().filter_map(|r| r.get("ref").map(str::to_owned)).collect();
     let mut conn = app.db.read().await?;
-    let houses: HashMap<String, (i64, String)> =
-        store::ids_by(&mut conn, "archive_houses", "ref", &hrefs).await?.into_iter().map(|(r, id, g)| (r, (id, g))).collect();
-    let existing_refs: HashSet<String> = store::ids_by(&mut conn, "archive_people", "ref", &refs).await?.into_iter().map(|r| r.0).collect();
+    let houses: HashMap<String, (i64, String)> = store::ids_by(&mut conn, "archive_houses", "ref", &hrefs)
+        .await?
+        .into_iter()
+        .map(|(r, id, g)| (r, (id, g)))
+        .collect();
+    let existing_refs: HashSet<String> =
+        store::ids_by(&mut conn, "archive_people", "ref", &refs).await?.into_iter().map(|r| r.0).collect();
     drop(conn);
     plan.table = "archive_people";
     plan.columns = store::PERSON_COLUMNS;
@@ -575,7 +661,9 @@ async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut 
     }
     let mut parsed: Vec<Parsed> = Vec::with_capacity(rows.len());
     for row in &rows {
-        let (Some(r), Some(name), Some(res)) = (row.need("ref", errors), row.need("name", errors), row.need("residence", errors)) else {
+        let (Some(r), Some(name), Some(res)) =
+            (row.need("ref", errors), row.need("name", errors), row.need("residence", errors))
+        else {
             continue;
         };
         dup(&mut seen_ref, r, row, "ref", errors);
@@ -586,7 +674,11 @@ async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut 
             (Some(h), g) => match houses.get(h) {
                 Some((id, hg)) => {
                     if g.is_some_and(|g| g != hg) {
-                        errors.push(row.line, "grid_code", format!("the house is in grid {hg}, not {}", g.unwrap_or("")));
+                        errors.push(
+                            row.line,
+                            "grid_code",
+                            format!("the house is in grid {hg}, not {}", g.unwrap_or("")),
+                        );
                     }
                     (hg.clone(), Some(*id))
                 }
@@ -704,7 +796,9 @@ async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut 
             },
             None => None,
         };
-        let moved_in = row.get("moved_in").and_then(|d| day_ms("moved_in", d).map_err(|e| errors.push(row.line, "moved_in", e.reason)).ok());
+        let moved_in = row
+            .get("moved_in")
+            .and_then(|d| day_ms("moved_in", d).map_err(|e| errors.push(row.line, "moved_in", e.reason)).ok());
         let (care, special) = tags(row, errors);
         parsed.push(Parsed {
             line: row.line,
@@ -736,7 +830,14 @@ async fn plan_people(app: &App, caller: Caller<'_>, table: &Table, errors: &mut 
                 errors.push(p.line, "id_number", "this person is held by a grid you may not import into");
                 continue;
             }
-            let mut m = Merge { id: old.id, version: old.version, grid: p.grid.clone(), sets: vec![], changed: vec![], tags: vec![] };
+            let mut m = Merge {
+                id: old.id,
+                version: old.version,
+                grid: p.grid.clone(),
+                sets: vec![],
+                changed: vec![],
+                tags: vec![],
+            };
             if old.grid_code != p.grid {
                 m.changed.push(("grid_code", Some(old.grid_code.clone()), Some(p.grid.clone())));
                 m.sets.push(("grid_code", p.grid.clone().into()));
@@ -822,15 +923,19 @@ async fn write(app: &App, caller: Caller<'_>, kind: &str, plan: Plan, report: &I
     let key = i64::from(app.settings.vault.current());
     let mut tx = app.db.write().await?;
     store::insert_rows(&mut tx, plan.table, plan.columns, &plan.rows).await.map_err(|e| match e {
-        wuzhi_store::StoreError::Unique(_) => {
-            AppError::Conflict { field: "file".into(), reason: "a record of the file was added meanwhile; check the file again".into() }
-        }
+        wuzhi_store::StoreError::Unique(_) => AppError::Conflict {
+            field: "file".into(),
+            reason: "a record of the file was added meanwhile; check the file again".into(),
+        },
         other => other.into(),
     })?;
     if !plan.tags.is_empty() {
         let refs: Vec<String> = plan.tags.iter().map(|t| t.0.clone()).collect();
-        let ids: HashMap<String, i64> =
-            store::ids_by(&mut tx, "archive_people", "ref", &refs).await?.into_iter().map(|(r, id, _)| (r, id)).collect();
+        let ids: HashMap<String, i64> = store::ids_by(&mut tx, "archive_people", "ref", &refs)
+            .await?
+            .into_iter()
+            .map(|(r, id, _)| (r, id))
+            .collect();
         let mut rows = Vec::new();
         for (r, grid, tags) in &plan.tags {
             for t in tags {
@@ -841,7 +946,10 @@ async fn write(app: &App, caller: Caller<'_>, kind: &str, plan: Plan, report: &I
     }
     for m in &plan.merges {
         if !m.sets.is_empty() && !store::update_person(&mut tx, m.id, m.version, &m.sets, now).await? {
-            return Err(AppError::Conflict { field: "file".into(), reason: "a merged person changed meanwhile; import again".into() });
+            return Err(AppError::Conflict {
+                field: "file".into(),
+                reason: "a merged person changed meanwhile; import again".into(),
+            });
         }
         store::set_tags(&mut tx, m.id, &m.grid, &m.tags).await?;
         let changes: Vec<store::Change> = m

@@ -90,7 +90,9 @@ pub async fn reseal_all(app: &App) -> Result<Rotated> {
                 for (blob, field) in blobs.iter().zip(&fields) {
                     sealed.push(match blob {
                         Some(b) => {
-                            let plain = vault.open(field, b).map_err(|e| crate::AppError::Internal(format!("{table}.{id}: {e}")))?;
+                            let plain = vault
+                                .open(field, b)
+                                .map_err(|e| crate::AppError::Internal(format!("{table}.{id}: {e}")))?;
                             Some(vault.seal(field, &plain))
                         }
                         None => None,
@@ -106,8 +108,16 @@ pub async fn reseal_all(app: &App) -> Result<Rotated> {
         }
     }
     let mut tx = app.db.write().await?;
-    record(&mut tx, app.now_ms(), None, "archives.rotate_key", "archives", "keys", json!({"key": current, "rows": out.rows}))
-        .await?;
+    record(
+        &mut tx,
+        app.now_ms(),
+        None,
+        "archives.rotate_key",
+        "archives",
+        "keys",
+        json!({"key": current, "rows": out.rows}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(out)
 }

@@ -194,7 +194,8 @@ async fn audit_read(app: &App, actor: &Actor, row: &PersonRow, fields: &[&str], 
         let officers = officers_over(&mut tx, &row.grid_code, now).await?;
         let body = format!("批量查看预警：人员 #{} 在十分钟内查看了 {read} 人的个人信息原文", actor.person_id);
         for o in &officers {
-            wuzhi_store::notifications::insert_notification(&mut tx, *o, None, "archives.bulk_read", &body, now).await?;
+            wuzhi_store::notifications::insert_notification(&mut tx, *o, None, "archives.bulk_read", &body, now)
+                .await?;
         }
         record(
             &mut tx,
@@ -215,7 +216,8 @@ async fn audit_read(app: &App, actor: &Actor, row: &PersonRow, fields: &[&str], 
 async fn officers_over(conn: &mut wuzhi_store::Conn, code: &str, now: i64) -> Result<Vec<i64>> {
     let mut out = Vec::new();
     let t = territory(code)?;
-    for (person, scope) in wuzhi_store::people::holders_of_role(conn, Role::DataProtectionOfficer.as_str(), now).await? {
+    for (person, scope) in wuzhi_store::people::holders_of_role(conn, Role::DataProtectionOfficer.as_str(), now).await?
+    {
         if TerritoryCode::parse(&scope).is_ok_and(|s| s.contains(&t)) && !out.contains(&person) {
             out.push(person);
         }
@@ -657,7 +659,10 @@ pub async fn update_person(app: &App, actor: &Actor, id: i64, c: &PersonChanges)
     sets.push(("key_id", key.into()));
     let mut tx = app.db.write().await?;
     if !store::update_person(&mut tx, id, c.version, &sets, now).await? {
-        return Err(AppError::Conflict { field: "version".into(), reason: "the record changed meanwhile; reload it".into() });
+        return Err(AppError::Conflict {
+            field: "version".into(),
+            reason: "the record changed meanwhile; reload it".into(),
+        });
     }
     if let Some(tags) = &new_tags {
         store::set_tags(&mut tx, id, &row.grid_code, tags).await?;
@@ -680,7 +685,10 @@ pub async fn update_component(app: &App, actor: &Actor, id: i64, version: i64, s
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     if !store::update_record(&mut tx, "archive_components", id, version, &[("state", state.into())], now).await? {
-        return Err(AppError::Conflict { field: "version".into(), reason: "the record changed meanwhile; reload it".into() });
+        return Err(AppError::Conflict {
+            field: "version".into(),
+            reason: "the record changed meanwhile; reload it".into(),
+        });
     }
     let ch = store::Change {
         record: "component",
@@ -696,8 +704,16 @@ pub async fn update_component(app: &App, actor: &Actor, id: i64, version: i64, s
         at_ms: now,
     };
     store::insert_changes(&mut tx, &[ch]).await?;
-    record(&mut tx, now, Some(actor), "archives.update", "archive_component", &id.to_string(), json!({"fields": ["state"]}))
-        .await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "archives.update",
+        "archive_component",
+        &id.to_string(),
+        json!({"fields": ["state"]}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     component(app, actor, id).await
 }
@@ -726,7 +742,14 @@ pub async fn history(app: &App, actor: &Actor, record: &str, id: i64) -> Result<
     let rows = store::changes_of(&mut conn, record, id).await?;
     Ok(rows
         .into_iter()
-        .map(|r| ChangeView { version: r.version, field: r.field, old: r.old_text, new: r.new_text, by: r.actor_name, at_ms: r.at_ms })
+        .map(|r| ChangeView {
+            version: r.version,
+            field: r.field,
+            old: r.old_text,
+            new: r.new_text,
+            by: r.actor_name,
+            at_ms: r.at_ms,
+        })
         .collect())
 }
 
@@ -749,15 +772,21 @@ pub async fn link_case(app: &App, actor: &Actor, case_id: i64, record: &str, rec
     let mut conn = app.db.read().await?;
     let (grid, label, owner, owner_name) = match record {
         "building" => {
-            let b = store::get_building(&mut conn, record_id).await?.ok_or_else(|| AppError::not_found(format!("building {record_id}")))?;
+            let b = store::get_building(&mut conn, record_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("building {record_id}")))?;
             (b.grid_code, b.address, None, None)
         }
         "component" => {
-            let c = store::get_component(&mut conn, record_id).await?.ok_or_else(|| AppError::not_found(format!("component {record_id}")))?;
+            let c = store::get_component(&mut conn, record_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("component {record_id}")))?;
             (c.grid_code, format!("{} {}", c.name, c.code), c.owner_org_id, c.owner_org_name)
         }
         "person" => {
-            let p = store::get_person(&mut conn, record_id).await?.ok_or_else(|| AppError::not_found(format!("person {record_id}")))?;
+            let p = store::get_person(&mut conn, record_id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("person {record_id}")))?;
             let label = wuzhi_domain::mask::name(&p.name);
             (p.grid_code, label, None, None)
         }
@@ -779,9 +808,24 @@ pub async fn link_case(app: &App, actor: &Actor, case_id: i64, record: &str, rec
     Ok(Linked { record: record.into(), record_id, label, owner_org_id: owner, owner_org_name: owner_name })
 }
 
-async fn record_link(tx: &mut wuzhi_store::Tx, now: i64, actor: &Actor, case: i64, record: &str, id: i64) -> Result<()> {
-    crate::audit::record(tx, now, Some(actor), "archives.link", "case", &case.to_string(), json!({"record": record, "id": id}))
-        .await
+async fn record_link(
+    tx: &mut wuzhi_store::Tx,
+    now: i64,
+    actor: &Actor,
+    case: i64,
+    record: &str,
+    id: i64,
+) -> Result<()> {
+    crate::audit::record(
+        tx,
+        now,
+        Some(actor),
+        "archives.link",
+        "case",
+        &case.to_string(),
+        json!({"record": record, "id": id}),
+    )
+    .await
 }
 
 /// The records a case names.
@@ -796,7 +840,9 @@ pub async fn links_of_case(app: &App, actor: &Actor, case_id: i64) -> Result<Vec
             "component" => store::get_component(&mut conn, id)
                 .await?
                 .map(|c| (c.grid_code, format!("{} {}", c.name, c.code), c.owner_org_id, c.owner_org_name)),
-            "person" => store::get_person(&mut conn, id).await?.map(|p| (p.grid_code, wuzhi_domain::mask::name(&p.name), None, None)),
+            "person" => store::get_person(&mut conn, id)
+                .await?
+                .map(|p| (p.grid_code, wuzhi_domain::mask::name(&p.name), None, None)),
             _ => None,
         };
         if let Some((grid, label, owner, owner_name)) = item {
@@ -884,8 +930,20 @@ pub async fn export_grid(app: &App, actor: &Actor, grid: &str) -> Result<String>
     let households = grid_households(app, actor, grid).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let e = |e: csv::Error| AppError::Internal(e.to_string());
-    w.write_record(["address", "house", "household", "relation", "name", "sex", "birth_year", "id_number", "phone", "residence", "care_tags"])
-        .map_err(e)?;
+    w.write_record([
+        "address",
+        "house",
+        "household",
+        "relation",
+        "name",
+        "sex",
+        "birth_year",
+        "id_number",
+        "phone",
+        "residence",
+        "care_tags",
+    ])
+    .map_err(e)?;
     let mut n = 0;
     for h in &households {
         for m in &h.members {
@@ -908,7 +966,16 @@ pub async fn export_grid(app: &App, actor: &Actor, grid: &str) -> Result<String>
     }
     let bytes = w.into_inner().map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = app.db.write().await?;
-    record(&mut tx, app.now_ms(), Some(actor), "archives.export", "territory", grid, json!({"people": n, "masked": true})).await?;
+    record(
+        &mut tx,
+        app.now_ms(),
+        Some(actor),
+        "archives.export",
+        "territory",
+        grid,
+        json!({"people": n, "masked": true}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     String::from_utf8(bytes).map_err(|e| AppError::Internal(e.to_string()))
 }

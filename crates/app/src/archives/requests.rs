@@ -6,7 +6,7 @@
 
 use super::store;
 use crate::audit::record;
-use crate::work::{Due, Item, store_head, step};
+use crate::work::{Due, Item, step, store_head};
 use crate::{App, AppError, Result};
 use serde::Serialize;
 use serde_json::json;
@@ -65,7 +65,8 @@ fn state_of(r: &RequestRow) -> Result<RequestState> {
 
 fn relation(caller: Caller<'_>, r: &RequestRow) -> RequestRelation {
     let handler = caller.person().is_some_and(|a| {
-        TerritoryCode::parse(&r.grid_code).is_ok_and(|t| a.can(Action::HandleDataRequests, &Target::territory(&t)).is_ok())
+        TerritoryCode::parse(&r.grid_code)
+            .is_ok_and(|t| a.can(Action::HandleDataRequests, &Target::territory(&t)).is_ok())
     });
     RequestRelation { handler, system: caller.system() }
 }
@@ -144,7 +145,8 @@ pub async fn submit(
     let now = app.now_ms();
     let due = app.calendar().due(now, ANSWER_WITHIN);
     let mut tx = app.db.write().await?;
-    let id = rows::insert(&mut tx, person.id, actor.person_id, kind.as_str(), field, &detail, &person.grid_code, now).await?;
+    let id = rows::insert(&mut tx, person.id, actor.person_id, kind.as_str(), field, &detail, &person.grid_code, now)
+        .await?;
     let state = RequestState { kind, status: RequestStatus::Open, due_ms: due, overdue: false, owner_org: None };
     let submitted = RequestEvent::Submitted { kind, due_ms: due };
     let data = crate::work::event_data(&submitted, Some(json!({"field": field})), None);
@@ -157,8 +159,16 @@ pub async fn submit(
     };
     let head = store_head(&RequestFlow::head(&state), &person.grid_code);
     wuzhi_store::work::create(&mut tx, &KIND, id, 1, &head, &[first], now).await?;
-    record(&mut tx, now, Some(actor), "archives.request", "archive_request", &id.to_string(), json!({"kind": kind.as_str()}))
-        .await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "archives.request",
+        "archive_request",
+        &id.to_string(),
+        json!({"kind": kind.as_str()}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     get(app, actor, id).await
 }
@@ -204,7 +214,10 @@ pub async fn decide(app: &App, actor: &Actor, id: i64, version: i64, action: &st
     let r = rows::get(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("request {id}")))?;
     drop(conn);
     if r.version != version {
-        return Err(AppError::Conflict { field: "version".into(), reason: "the request changed meanwhile; reload it".into() });
+        return Err(AppError::Conflict {
+            field: "version".into(),
+            reason: "the request changed meanwhile; reload it".into(),
+        });
     }
     let state = state_of(&r)?;
     let rel = relation(Caller::Person(actor), &r);
@@ -217,8 +230,16 @@ pub async fn decide(app: &App, actor: &Actor, id: i64, version: i64, action: &st
     let stepped = step::<RequestFlow>(&mut tx, item, &state, &rel, &command, Caller::Person(actor), None, now).await?;
     if matches!(stepped.event, RequestEvent::Answered { .. }) && state.kind == RequestKind::Deletion {
         store::anonymise(&mut tx, r.archive_person_id, now).await?;
-        record(&mut tx, now, Some(actor), "archives.anonymise", "archive_person", &r.archive_person_id.to_string(), json!({"request": id}))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            Some(actor),
+            "archives.anonymise",
+            "archive_person",
+            &r.archive_person_id.to_string(),
+            json!({"request": id}),
+        )
+        .await?;
     }
     wuzhi_store::commit(tx).await?;
     get(app, actor, id).await
@@ -239,7 +260,8 @@ pub(crate) async fn on_due(app: &App, id: i64, due: Due) -> Result<bool> {
             }
             let body = format!("个人信息更正/删除申请 #{id} 将于一小时内到期");
             for o in super::officers_over(&mut tx, &r.grid_code, now).await? {
-                wuzhi_store::notifications::insert_notification(&mut tx, o, None, "archives.request_due", &body, now).await?;
+                wuzhi_store::notifications::insert_notification(&mut tx, o, None, "archives.request_due", &body, now)
+                    .await?;
             }
             wuzhi_store::commit(tx).await?;
             return Ok(true);

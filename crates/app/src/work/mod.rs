@@ -104,8 +104,7 @@ pub(crate) async fn step<W: Workflow>(
 }
 
 /// Every kind of work item, by name (`Workflow::KIND`): the first part of their topics.
-pub const KINDS: &[&str] =
-    &[wuzhi_domain::cases::CaseFlow::KIND, wuzhi_domain::archives::request::RequestFlow::KIND];
+pub const KINDS: &[&str] = &[wuzhi_domain::cases::CaseFlow::KIND, wuzhi_domain::archives::request::RequestFlow::KIND];
 
 /// Whether `topic` names events of a known kind: `<kind>.<event>` (a kind's name may hold
 /// dots itself: `archives.request.answered`).

@@ -16,7 +16,11 @@ const GRID2: &str = "120101001001002";
 /// Two valid identity numbers of 和平区 people, born 1940 and 1985.
 fn ids() -> (String, String, String) {
     let mut r = Rng::new(42);
-    (id_number(&mut r, "120101", 1940, true), id_number(&mut r, "120101", 1985, false), id_number(&mut r, "120101", 1990, true))
+    (
+        id_number(&mut r, "120101", 1940, true),
+        id_number(&mut r, "120101", 1985, false),
+        id_number(&mut r, "120101", 1990, true),
+    )
 }
 
 /// Imports three known people into grid 1 (the first has the demo resident's phone) and
@@ -44,7 +48,10 @@ async fn known_people(t: &TestApp) -> (i64, i64, i64) {
 
 async fn count(t: &TestApp, table: &str) -> i64 {
     let mut conn = t.app.db.read().await.unwrap();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(&mut *conn).await.unwrap()
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
 }
 
 fn problems(r: &Reply) -> Vec<(String, String, String)> {
@@ -53,7 +60,11 @@ fn problems(r: &Reply) -> Vec<(String, String, String)> {
         .unwrap_or(&vec![])
         .iter()
         .map(|d| {
-            (d["location"].as_str().unwrap().to_owned(), d["field"].as_str().unwrap().to_owned(), d["reason"].as_str().unwrap().to_owned())
+            (
+                d["location"].as_str().unwrap().to_owned(),
+                d["field"].as_str().unwrap().to_owned(),
+                d["reason"].as_str().unwrap().to_owned(),
+            )
         })
         .collect()
 }
@@ -77,7 +88,8 @@ async fn imports_name_every_bad_row_and_write_nothing() {
     let r = t.post_text(&admin, "/api/archives/import?kind=people", &csv).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.text);
     let p = problems(&r);
-    let has = |line: &str, field: &str, reason: &str| p.iter().any(|x| x.0 == line && x.1 == field && x.2.contains(reason));
+    let has =
+        |line: &str, field: &str, reason: &str| p.iter().any(|x| x.0 == line && x.1 == field && x.2.contains(reason));
     assert!(has("line 3", "id_number", "wrong check digit"), "{p:?}");
     assert!(has("line 4", "grid_code", "is not a grid"), "{p:?}");
     assert!(has("line 5", "residence", "is not one of"), "{p:?}");
@@ -92,7 +104,10 @@ async fn imports_name_every_bad_row_and_write_nothing() {
     let h = format!("ref,building_ref,number,use,grid_code\nHX,BX,1-101,出租,{GRID2}\nHY,BZ,1-102,own,\n");
     let r = t.post_text(&admin, "/api/archives/import?kind=houses", &h).await;
     let p = problems(&r);
-    assert!(p.iter().any(|x| x.0 == "line 2" && x.1 == "grid_code" && x.2.contains(&format!("is in grid {GRID}"))), "{p:?}");
+    assert!(
+        p.iter().any(|x| x.0 == "line 2" && x.1 == "grid_code" && x.2.contains(&format!("is in grid {GRID}"))),
+        "{p:?}"
+    );
     assert!(p.iter().any(|x| x.0 == "line 3" && x.1 == "building_ref"), "{p:?}");
     let far = format!("ref,grid_code,address,kind,lat,lon\nBY,{GRID},远处,residential,39.9,116.4\n");
     let r = t.post_text(&admin, "/api/archives/import?kind=buildings", &far).await;
@@ -100,13 +115,20 @@ async fn imports_name_every_bad_row_and_write_nothing() {
     // A preview checks and writes nothing.
     let ok = format!("ref,building_ref,number,use\nHX,BX,1-101,出租\n");
     let r = t.post_text(&admin, "/api/archives/import?kind=houses&dry_run=true", &ok).await;
-    assert_eq!((r.status, r.body["created"].as_i64(), r.body["dry_run"].as_bool()), (StatusCode::OK, Some(1), Some(true)));
+    assert_eq!(
+        (r.status, r.body["created"].as_i64(), r.body["dry_run"].as_bool()),
+        (StatusCode::OK, Some(1), Some(true))
+    );
     assert_eq!(count(&t, "archive_houses").await, 0);
 
     // Plates, credit codes and component codes are checked too.
     let v = format!("plate,grid_code\n津A12345,{GRID}\n津AI2345,{GRID}\n津A12345,{GRID}\n");
     let p = problems(&t.post_text(&admin, "/api/archives/import?kind=vehicles", &v).await);
-    assert!(p.iter().any(|x| x.0 == "line 3" && x.1 == "plate") && p.iter().any(|x| x.0 == "line 4" && x.2.contains("line 2")), "{p:?}");
+    assert!(
+        p.iter().any(|x| x.0 == "line 3" && x.1 == "plate")
+            && p.iter().any(|x| x.0 == "line 4" && x.2.contains("line 2")),
+        "{p:?}"
+    );
     let c = format!("code,name,grid_code\n1201010901000001,井盖,{GRID}\n1202010101000001,井盖,{GRID}\n");
     let p = problems(&t.post_text(&admin, "/api/archives/import?kind=components", &c).await);
     assert!(p.iter().any(|x| x.0 == "line 2" && x.2.contains("major class")), "{p:?}");
@@ -159,7 +181,10 @@ async fn an_excel_file_imports_like_a_csv_and_a_known_person_is_merged() {
     let id = p.body["id"].as_i64().unwrap();
     let h = t.get(&s, &format!("/api/archives/history/person/{id}")).await;
     let fields: Vec<&str> = h.body.as_array().unwrap().iter().map(|c| c["field"].as_str().unwrap()).collect();
-    assert!(fields.contains(&"grid_code") && fields.contains(&"residence") && fields.contains(&"care_tags"), "{fields:?}");
+    assert!(
+        fields.contains(&"grid_code") && fields.contains(&"residence") && fields.contains(&"care_tags"),
+        "{fields:?}"
+    );
 }
 
 #[tokio::test]
@@ -186,7 +211,12 @@ async fn reads_are_masked_unless_role_territory_and_purpose_allow_and_every_clea
     let reason = "入户走访核实独居老人情况";
     let path = format!("/api/archives/people/{k1}?purpose_kind=reason&purpose={}", urlencode(reason));
     let p = t.get(&gw, &path).await;
-    assert_eq!((p.body["id_number"].as_str(), p.body["phone"].as_str()), (Some(a.as_str()), Some("13800000011")), "{}", p.text);
+    assert_eq!(
+        (p.body["id_number"].as_str(), p.body["phone"].as_str()),
+        (Some(a.as_str()), Some("13800000011")),
+        "{}",
+        p.text
+    );
     // Outside the territory, or a role without the archives: nothing.
     for s in [&gw2, &steward, &resident2] {
         assert_eq!(t.get(s, &path).await.status, StatusCode::FORBIDDEN);
@@ -208,7 +238,12 @@ async fn reads_are_masked_unless_role_territory_and_purpose_allow_and_every_clea
     assert!(p.body["special_tags"].is_null(), "{}", p.text);
     let p = t.get(&community, &format!("/api/archives/people/{k2}")).await;
     assert!(p.body["special_tags"].is_null());
-    let p = t.get(&community, &format!("/api/archives/people/{k2}?purpose_kind=reason&purpose={}", urlencode("精神障碍患者随访"))).await;
+    let p = t
+        .get(
+            &community,
+            &format!("/api/archives/people/{k2}?purpose_kind=reason&purpose={}", urlencode("精神障碍患者随访")),
+        )
+        .await;
     assert_eq!(p.body["special_tags"], json!(["severe_mental_illness"]), "{}", p.text);
     assert_eq!(p.body["id_number"].as_str(), Some(b.as_str()));
 
@@ -222,7 +257,12 @@ async fn reads_are_masked_unless_role_territory_and_purpose_allow_and_every_clea
     let p = t.get(&gw, &format!("/api/archives/people/{k1}?purpose_kind=case&purpose={case_id}")).await;
     assert_eq!(p.body["id_number"].as_str(), Some(a.as_str()), "{}", p.text);
     let p = t.get(&gw2, &format!("/api/archives/people/{k3}?purpose_kind=case&purpose={case_id}")).await;
-    assert_eq!(p.body["error"]["field"].as_str(), Some("purpose"), "grid 2's worker may not open grid 1's case: {}", p.text);
+    assert_eq!(
+        p.body["error"]["field"].as_str(),
+        Some("purpose"),
+        "grid 2's worker may not open grid 1's case: {}",
+        p.text
+    );
 
     // Every clear read is in the audit chain, with its fields and purpose, and the chain holds.
     let mut conn = t.app.db.read().await.unwrap();
@@ -254,9 +294,7 @@ async fn reads_are_masked_unless_role_territory_and_purpose_allow_and_every_clea
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 #[tokio::test]
@@ -266,11 +304,17 @@ async fn many_reads_in_a_short_time_warn_the_data_protection_officer() {
     let s = t.login("dispatcher").await;
     let dpo = t.login("dpo").await;
     for id in [k1, k2] {
-        let r = t.get(&s, &format!("/api/archives/people/{id}?purpose_kind=reason&purpose={}", urlencode("热线来电核实身份"))).await;
+        let r = t
+            .get(
+                &s,
+                &format!("/api/archives/people/{id}?purpose_kind=reason&purpose={}", urlencode("热线来电核实身份")),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     assert!(!t.get(&dpo, "/api/me/notifications").await.text.contains("archives.bulk_read"));
-    t.get(&s, &format!("/api/archives/people/{k3}?purpose_kind=reason&purpose={}", urlencode("热线来电核实身份"))).await;
+    t.get(&s, &format!("/api/archives/people/{k3}?purpose_kind=reason&purpose={}", urlencode("热线来电核实身份")))
+        .await;
     let n = t.get(&dpo, "/api/me/notifications").await.text;
     assert!(n.contains("archives.bulk_read"), "{n}");
 }
@@ -291,7 +335,8 @@ async fn a_person_sees_their_record_and_who_read_it_and_corrections_and_deletion
     assert_eq!(r.body["id_number"].as_str(), Some(a.as_str()), "one's own record in clear");
     // A grid worker reads it with a purpose; the person sees who, when and why.
     let gw = t.login("gridworker").await;
-    t.get(&gw, &format!("/api/archives/people/{k1}?purpose_kind=reason&purpose={}", urlencode("核实独居老人情况"))).await;
+    t.get(&gw, &format!("/api/archives/people/{k1}?purpose_kind=reason&purpose={}", urlencode("核实独居老人情况")))
+        .await;
     let mine = t.get(&resident, "/api/me/archives").await;
     let reads = &mine.body[0]["reads"];
     assert_eq!(reads.as_array().map(Vec::len), Some(1), "{}", mine.text);
@@ -299,7 +344,13 @@ async fn a_person_sees_their_record_and_who_read_it_and_corrections_and_deletion
     assert!(reads[0]["purpose"].as_str().unwrap().contains("核实独居老人情况"));
 
     // A correction: submitted, seen by the community's staff, answered.
-    let r = t.post(&resident, "/api/archives/requests", json!({"archive_person_id": k1, "kind": "correction", "field": "residence", "detail": "我已是户籍人口"})).await;
+    let r = t
+        .post(
+            &resident,
+            "/api/archives/requests",
+            json!({"archive_person_id": k1, "kind": "correction", "field": "residence", "detail": "我已是户籍人口"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.body["actions"], json!([]), "the requester cannot answer their own request");
     let rid = r.body["id"].as_i64().unwrap();
@@ -310,20 +361,39 @@ async fn a_person_sees_their_record_and_who_read_it_and_corrections_and_deletion
     let gw2 = t.login("gridworker2").await;
     assert_eq!(t.get(&gw2, &format!("/api/archives/requests/{rid}")).await.status, StatusCode::NOT_FOUND);
     let v = row["version"].as_i64().unwrap();
-    let done = t.post(&community, &format!("/api/archives/requests/{rid}/answer"), json!({"version": v, "text": "已核实并更正"})).await;
+    let done = t
+        .post(
+            &community,
+            &format!("/api/archives/requests/{rid}/answer"),
+            json!({"version": v, "text": "已核实并更正"}),
+        )
+        .await;
     assert_eq!(done.body["status"], "done", "{}", done.text);
-    let again = t.post(&community, &format!("/api/archives/requests/{rid}/answer"), json!({"version": v, "text": "again"})).await;
+    let again = t
+        .post(&community, &format!("/api/archives/requests/{rid}/answer"), json!({"version": v, "text": "again"}))
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 
     // A deletion: answered, the record is erased (its blind index too).
-    let r = t.post(&resident, "/api/archives/requests", json!({"archive_person_id": k1, "kind": "deletion", "detail": "我已搬离本社区"})).await;
+    let r = t
+        .post(
+            &resident,
+            "/api/archives/requests",
+            json!({"archive_person_id": k1, "kind": "deletion", "detail": "我已搬离本社区"}),
+        )
+        .await;
     let (rid, v) = (r.body["id"].as_i64().unwrap(), r.body["version"].as_i64().unwrap());
-    let done = t.post(&community, &format!("/api/archives/requests/{rid}/answer"), json!({"version": v, "text": "已删除"})).await;
+    let done = t
+        .post(&community, &format!("/api/archives/requests/{rid}/answer"), json!({"version": v, "text": "已删除"}))
+        .await;
     assert_eq!(done.body["status"], "done", "{}", done.text);
     let p = t.get(&community, &format!("/api/archives/people/{k1}")).await;
     assert_eq!((p.body["anonymised"].as_bool(), p.body["id_number"].as_str()), (Some(true), None), "{}", p.text);
     let dispatcher = t.login("dispatcher").await;
-    assert_eq!(t.post(&dispatcher, "/api/archives/lookup", json!({"id_number": a})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.post(&dispatcher, "/api/archives/lookup", json!({"id_number": a})).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert!(t.get(&resident, "/api/me/archives").await.body.as_array().unwrap().is_empty());
 }
 
@@ -335,7 +405,13 @@ async fn an_unanswered_request_is_marked_overdue_by_the_one_sweep() {
     let (a, _, _) = ids();
     let resident = t.login("resident").await;
     t.post(&resident, "/api/me/archives/claim", json!({"id_number": a})).await;
-    let r = t.post(&resident, "/api/archives/requests", json!({"archive_person_id": k1, "kind": "deletion", "detail": "请删除"})).await;
+    let r = t
+        .post(
+            &resident,
+            "/api/archives/requests",
+            json!({"archive_person_id": k1, "kind": "deletion", "detail": "请删除"}),
+        )
+        .await;
     let rid = r.body["id"].as_i64().expect(&r.text);
     let due = r.body["due_at_ms"].as_i64().unwrap();
     assert!(due > start + 15 * 86_400_000, "15 working days span more than 15 days: {due}");
@@ -357,7 +433,14 @@ async fn no_identity_number_is_stored_in_plain_text_and_keys_rotate() {
     // A change sealed in the history too.
     let p = t.get(&community, &format!("/api/archives/people/{k1}")).await;
     let v = p.body["version"].as_i64().unwrap();
-    let r = t.call(Some(&community), Method::PATCH, &format!("/api/archives/people/{k1}"), Some(json!({"version": v, "phone": "13912345678"}))).await;
+    let r = t
+        .call(
+            Some(&community),
+            Method::PATCH,
+            &format!("/api/archives/people/{k1}"),
+            Some(json!({"version": v, "phone": "13912345678"})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let h = t.get(&community, &format!("/api/archives/history/person/{k1}")).await;
     assert_eq!(h.body[0]["old"], "138****0011", "{}", h.text);
@@ -370,7 +453,11 @@ async fn no_identity_number_is_stored_in_plain_text_and_keys_rotate() {
     let (app2, _) = open_app_with(&t.db.url, rotated.clone()).await;
     let r = wuzhi_app::archives::keep::reseal_all(&app2).await.unwrap();
     assert!(r.rows >= 3, "{r:?}");
-    assert_eq!(wuzhi_app::archives::keep::reseal_all(&app2).await.unwrap().rows, 0, "nothing is left under the old key");
+    assert_eq!(
+        wuzhi_app::archives::keep::reseal_all(&app2).await.unwrap().rows,
+        0,
+        "nothing is left under the old key"
+    );
     let text: String = rotated.to_text().lines().filter(|l| !l.starts_with("key 1 ")).collect::<Vec<_>>().join("\n");
     let new_only = std::sync::Arc::new(wuzhi_app::vault::Vault::parse(&text).unwrap());
     let (app3, _) = open_app_with(&t.db.url, new_only).await;
@@ -395,13 +482,18 @@ async fn database_holds(t: &TestApp, needle: &str) -> bool {
         return false;
     }
     let mut conn = t.app.db.read().await.unwrap();
-    let tables: Vec<String> = sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
     for table in tables {
         let sql = format!("SELECT COUNT(*) FROM \"{table}\" t WHERE CAST(t AS TEXT) LIKE $1");
-        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(format!("%{needle}%")).fetch_one(&mut *conn).await.unwrap();
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(format!("%{needle}%"))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
         if n > 0 {
             return true;
         }
@@ -417,7 +509,14 @@ async fn people_who_moved_out_are_anonymised_when_their_retention_ends() {
     let community = t.login("community").await;
     for id in [k1, k2] {
         let v = t.get(&community, &format!("/api/archives/people/{id}")).await.body["version"].as_i64().unwrap();
-        let r = t.call(Some(&community), Method::PATCH, &format!("/api/archives/people/{id}"), Some(json!({"version": v, "moved_out": "2026-01-01"}))).await;
+        let r = t
+            .call(
+                Some(&community),
+                Method::PATCH,
+                &format!("/api/archives/people/{id}"),
+                Some(json!({"version": v, "moved_out": "2026-01-01"})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     }
     let year = 365 * 86_400_000i64;
@@ -429,8 +528,18 @@ async fn people_who_moved_out_are_anonymised_when_their_retention_ends() {
     assert_eq!(r.anonymised, vec![k1, k2]);
     // Three years on, the session is long gone.
     let community = t.login("community").await;
-    let p = t.get(&community, &format!("/api/archives/people/{k1}?purpose_kind=reason&purpose={}", urlencode("留存期满核对"))).await;
-    assert_eq!((p.body["name"].as_str(), p.body["id_number"].as_str(), p.body["phone"].as_str()), (Some("已匿名"), None, None), "{}", p.text);
+    let p = t
+        .get(
+            &community,
+            &format!("/api/archives/people/{k1}?purpose_kind=reason&purpose={}", urlencode("留存期满核对")),
+        )
+        .await;
+    assert_eq!(
+        (p.body["name"].as_str(), p.body["id_number"].as_str(), p.body["phone"].as_str()),
+        (Some("已匿名"), None, None),
+        "{}",
+        p.text
+    );
     let h = t.get(&community, &format!("/api/archives/history/person/{k1}")).await;
     assert!(h.body.as_array().unwrap().iter().all(|c| c["old"].is_null() && c["new"].is_null()), "{}", h.text);
     assert!(wuzhi_app::archives::keep::retention_once(&t.app).await.unwrap().anonymised.is_empty());
@@ -447,7 +556,9 @@ async fn the_demo_population_fills_the_grids_and_cases_name_buildings_and_compon
     assert!(!households.is_empty());
     let members: usize = households.iter().map(|h| h["members"].as_array().unwrap().len()).sum();
     assert!(members >= households.len());
-    assert!(households.iter().all(|h| h["members"].as_array().unwrap().iter().all(|m| m["id_number"].as_str().is_none_or(|i| i.contains('*')))));
+    assert!(households.iter().all(|h| {
+        h["members"].as_array().unwrap().iter().all(|m| m["id_number"].as_str().is_none_or(|i| i.contains('*')))
+    }));
     // Layers: buildings and components inside the reader's grid only.
     let layer = t.get(&gw, "/api/archives/layers/buildings").await;
     let features = layer.body["features"].as_array().expect(&layer.text);
@@ -461,12 +572,33 @@ async fn the_demo_population_fills_the_grids_and_cases_name_buildings_and_compon
     let (x, y) = point_in(&t.app, GRID).await;
     let case = t.post(&resident, "/api/cases", json!({"channel": "app", "kind": "request", "subject": "井盖破损", "description": "路口井盖破了", "lon": x, "lat": y})).await;
     let case_id = case.body["id"].as_i64().expect(&case.text);
-    let l = t.post(&gw, &format!("/api/archives/cases/{case_id}/links"), json!({"record": "component", "record_id": comp["id"]})).await;
+    let l = t
+        .post(
+            &gw,
+            &format!("/api/archives/cases/{case_id}/links"),
+            json!({"record": "component", "record_id": comp["id"]}),
+        )
+        .await;
     assert_eq!(l.status, StatusCode::OK, "{}", l.text);
     assert!(l.body["owner_org_id"].is_i64() && l.body["owner_org_name"] == comp["owner"]);
     let building = features[0]["properties"]["id"].as_i64().unwrap();
-    assert_eq!(t.post(&gw, &format!("/api/archives/cases/{case_id}/links"), json!({"record": "building", "record_id": building})).await.status, StatusCode::OK);
-    let again = t.post(&gw, &format!("/api/archives/cases/{case_id}/links"), json!({"record": "building", "record_id": building})).await;
+    assert_eq!(
+        t.post(
+            &gw,
+            &format!("/api/archives/cases/{case_id}/links"),
+            json!({"record": "building", "record_id": building})
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    let again = t
+        .post(
+            &gw,
+            &format!("/api/archives/cases/{case_id}/links"),
+            json!({"record": "building", "record_id": building}),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     let page = t.get(&gw, &format!("/api/archives/buildings/{building}")).await;
     assert_eq!(page.body["open_items"][0]["id"].as_i64(), Some(case_id), "{}", page.text);
@@ -477,7 +609,14 @@ async fn the_demo_population_fills_the_grids_and_cases_name_buildings_and_compon
     assert_eq!(t.get(&gw2, &format!("/api/archives/buildings/{building}")).await.status, StatusCode::FORBIDDEN);
     // A component's state from the field, with history.
     let c = t.get(&gw, &format!("/api/archives/components/{}", comp["id"])).await;
-    let r = t.call(Some(&gw), Method::PATCH, &format!("/api/archives/components/{}", comp["id"]), Some(json!({"version": c.body["version"], "state": "破损"}))).await;
+    let r = t
+        .call(
+            Some(&gw),
+            Method::PATCH,
+            &format!("/api/archives/components/{}", comp["id"]),
+            Some(json!({"version": c.body["version"], "state": "破损"})),
+        )
+        .await;
     assert_eq!(r.body["state"], "damaged", "{}", r.text);
     let h = t.get(&gw, &format!("/api/archives/history/component/{}", comp["id"])).await;
     assert_eq!(h.body[0]["by"], "花园路第1网格网格员");
@@ -510,18 +649,42 @@ async fn the_server_log_holds_no_identity_number() {
         assert!(std::time::Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let login = client.post(format!("{base}/api/session")).json(&json!({"username": "community", "password": PASSWORD})).send().await.unwrap();
+    let login = client
+        .post(format!("{base}/api/session"))
+        .json(&json!({"username": "community", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
     let csrf = login.json::<Value>().await.unwrap()["csrf_token"].as_str().unwrap().to_owned();
     let get = |path: String| client.get(format!("{base}{path}")).header("cookie", &cookie).send();
     let h: Value = get(format!("/api/archives/grids/{GRID}/households")).await.unwrap().json().await.unwrap();
-    let ids: Vec<i64> = h.as_array().unwrap().iter().flat_map(|h| h["members"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap())).take(5).collect();
+    let ids: Vec<i64> = h
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["members"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()))
+        .take(5)
+        .collect();
     assert!(!ids.is_empty(), "the demo seeded its archives: {h}");
     let mut numbers = Vec::new();
     for id in ids {
-        let p: Value = get(format!("/api/archives/people/{id}?purpose_kind=reason&purpose=%E5%85%A5%E6%88%B7%E8%B5%B0%E8%AE%BF")).await.unwrap().json().await.unwrap();
+        let p: Value =
+            get(format!("/api/archives/people/{id}?purpose_kind=reason&purpose=%E5%85%A5%E6%88%B7%E8%B5%B0%E8%AE%BF"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
         let n = p["id_number"].as_str().expect("in clear with a purpose").to_owned();
-        let r = client.post(format!("{base}/api/archives/lookup")).header("cookie", &cookie).header("x-csrf-token", &csrf).json(&json!({"id_number": n})).send().await.unwrap();
+        let r = client
+            .post(format!("{base}/api/archives/lookup"))
+            .header("cookie", &cookie)
+            .header("x-csrf-token", &csrf)
+            .json(&json!({"id_number": n}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         numbers.push(n);
     }

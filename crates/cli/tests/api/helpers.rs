@@ -164,7 +164,12 @@ pub async fn open_app_with(url: &str, vault: Arc<wuzhi_app::vault::Vault>) -> (A
 /// A point inside `grid` (WGS84 lon, lat), from its stored polygon.
 pub async fn point_in(app: &App, grid: &str) -> (f64, f64) {
     let mut conn = app.db.read().await.unwrap();
-    let g = wuzhi_store::territory::grids_with_geometry(&mut conn).await.unwrap().into_iter().find(|g| g.0 == grid).expect("grid");
+    let g = wuzhi_store::territory::grids_with_geometry(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.0 == grid)
+        .expect("grid");
     let (x0, y0, x1, y1) = wuzhi_geo::territory::bbox_of_stored(&g.2).unwrap();
     let loc = app.locator();
     for i in 1..40 {

@@ -102,7 +102,13 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         }
     };
     up("buildings", format!("ref,grid_code,address,kind\nOB,{OTHER_GRID},二网格1号楼,residential\n")).await;
-    up("people", format!("ref,grid_code,name,id_number,phone,residence\nOP,{OTHER_GRID},赵二,{other_id},13800000012,registered\n")).await;
+    up(
+        "people",
+        format!(
+            "ref,grid_code,name,id_number,phone,residence\nOP,{OTHER_GRID},赵二,{other_id},13800000012,registered\n"
+        ),
+    )
+    .await;
     up("components", format!("code,name,grid_code\n1201010101009999,上水井盖,{OTHER_GRID}\n")).await;
     let one = |sql: &'static str| {
         let app = &app;
@@ -118,7 +124,11 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
     );
     assert_eq!(app.post(&r2s, "/api/me/archives/claim", json!({"id_number": other_id})).await.status, StatusCode::OK);
     let o_request = app
-        .post(&r2s, "/api/archives/requests", json!({"archive_person_id": o_person, "kind": "deletion", "detail": "请删除"}))
+        .post(
+            &r2s,
+            "/api/archives/requests",
+            json!({"archive_person_id": o_person, "kind": "deletion", "detail": "请删除"}),
+        )
         .await
         .body["id"]
         .as_i64()
@@ -397,26 +407,124 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
-        case(Method::GET, "/api/archives/people/{id}", format!("/api/archives/people/{o_person}?purpose_kind=reason&purpose=%E6%A0%B8%E5%AE%9E%E4%BF%A1%E6%81%AF"), None, 403, 403),
-        case(Method::PATCH, "/api/archives/people/{id}", format!("/api/archives/people/{o_person}"), Some(json!({"version": 1, "residence": "floating"})), 403, 403),
-        case(Method::POST, "/api/archives/lookup", "/api/archives/lookup".into(), Some(json!({"id_number": other_id})), 404, 404),
-        case(Method::GET, "/api/archives/grids/{code}/households", format!("/api/archives/grids/{OTHER_GRID}/households"), None, 403, 403),
-        case(Method::GET, "/api/archives/grids/{code}/export", format!("/api/archives/grids/{OTHER_GRID}/export"), None, 403, 403),
-        case(Method::GET, "/api/archives/buildings/{id}", format!("/api/archives/buildings/{o_building}"), None, 403, 403),
-        case(Method::GET, "/api/archives/components/{id}", format!("/api/archives/components/{o_component}"), None, 403, 403),
-        case(Method::PATCH, "/api/archives/components/{id}", format!("/api/archives/components/{o_component}"), Some(json!({"version": 1, "state": "damaged"})), 403, 403),
-        case(Method::GET, "/api/archives/history/{record}/{id}", format!("/api/archives/history/person/{o_person}"), None, 403, 403),
+        case(
+            Method::GET,
+            "/api/archives/people/{id}",
+            format!("/api/archives/people/{o_person}?purpose_kind=reason&purpose=%E6%A0%B8%E5%AE%9E%E4%BF%A1%E6%81%AF"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::PATCH,
+            "/api/archives/people/{id}",
+            format!("/api/archives/people/{o_person}"),
+            Some(json!({"version": 1, "residence": "floating"})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/archives/lookup",
+            "/api/archives/lookup".into(),
+            Some(json!({"id_number": other_id})),
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/grids/{code}/households",
+            format!("/api/archives/grids/{OTHER_GRID}/households"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/grids/{code}/export",
+            format!("/api/archives/grids/{OTHER_GRID}/export"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/buildings/{id}",
+            format!("/api/archives/buildings/{o_building}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/components/{id}",
+            format!("/api/archives/components/{o_component}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::PATCH,
+            "/api/archives/components/{id}",
+            format!("/api/archives/components/{o_component}"),
+            Some(json!({"version": 1, "state": "damaged"})),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/history/{record}/{id}",
+            format!("/api/archives/history/person/{o_person}"),
+            None,
+            403,
+            403,
+        ),
         case(Method::GET, "/api/archives/search", "/api/archives/search?q=%E8%B5%B5".into(), None, 200, 403),
         case(Method::GET, "/api/archives/layers/{layer}", "/api/archives/layers/buildings".into(), None, 200, 403),
-        case(Method::POST, "/api/archives/cases/{id}/links", format!("/api/archives/cases/{other_case}/links"), Some(json!({"record": "building", "record_id": o_building})), 404, 404),
-        case(Method::GET, "/api/archives/cases/{id}/links", format!("/api/archives/cases/{other_case}/links"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/archives/cases/{id}/links",
+            format!("/api/archives/cases/{other_case}/links"),
+            Some(json!({"record": "building", "record_id": o_building})),
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/archives/cases/{id}/links",
+            format!("/api/archives/cases/{other_case}/links"),
+            None,
+            404,
+            404,
+        ),
         case(Method::GET, "/api/archives/fields", "/api/archives/fields".into(), None, 200, 200),
         case(Method::GET, "/api/me/archives", "/api/me/archives".into(), None, 200, 200),
-        case(Method::POST, "/api/me/archives/claim", "/api/me/archives/claim".into(), Some(json!({"id_number": other_id})), 400, 400),
-        case(Method::POST, "/api/archives/requests", "/api/archives/requests".into(), Some(json!({"archive_person_id": o_person, "kind": "deletion", "detail": "删"})), 404, 404),
+        case(
+            Method::POST,
+            "/api/me/archives/claim",
+            "/api/me/archives/claim".into(),
+            Some(json!({"id_number": other_id})),
+            400,
+            400,
+        ),
+        case(
+            Method::POST,
+            "/api/archives/requests",
+            "/api/archives/requests".into(),
+            Some(json!({"archive_person_id": o_person, "kind": "deletion", "detail": "删"})),
+            404,
+            404,
+        ),
         case(Method::GET, "/api/archives/requests", "/api/archives/requests".into(), None, 200, 200),
         case(Method::GET, "/api/archives/requests/{id}", format!("/api/archives/requests/{o_request}"), None, 404, 404),
-        case(Method::POST, "/api/archives/requests/{id}/{action}", format!("/api/archives/requests/{o_request}/answer"), Some(json!({"version": 1, "text": "x"})), 404, 404),
+        case(
+            Method::POST,
+            "/api/archives/requests/{id}/{action}",
+            format!("/api/archives/requests/{o_request}/answer"),
+            Some(json!({"version": 1, "text": "x"})),
+            404,
+            404,
+        ),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 

@@ -18,7 +18,8 @@ fn one_of(field: &str, s: &str, set: &'static [(&'static str, &'static str)]) ->
 }
 
 /// 房屋用途
-pub const HOUSE_USES: &[(&str, &str)] = &[("own", "自住"), ("rented", "出租"), ("vacant", "空置"), ("business", "经营")];
+pub const HOUSE_USES: &[(&str, &str)] =
+    &[("own", "自住"), ("rented", "出租"), ("vacant", "空置"), ("business", "经营")];
 /// 人口类型: registered here (户籍), living here without registration for over six months
 /// (常住), or floating (流动).
 pub const RESIDENCES: &[(&str, &str)] = &[("registered", "户籍"), ("resident", "常住"), ("floating", "流动")];
@@ -69,6 +70,9 @@ mod tests {
         assert_eq!(super::house_use("出租").unwrap(), "rented");
         assert_eq!(super::house_use("rented").unwrap(), "rented");
         let e = super::residence("tourist").unwrap_err();
-        assert_eq!((e.field.as_str(), e.reason.as_str()), ("residence", "`tourist` is not one of registered, resident, floating"));
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("residence", "`tourist` is not one of registered, resident, floating")
+        );
     }
 }

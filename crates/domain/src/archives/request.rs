@@ -71,9 +71,15 @@ pub enum RequestStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RequestCommand {
     /// The request is done: `answer` says what was corrected or that the record was erased.
-    Answer { answer: String },
-    Refuse { reason: String },
-    MarkOverdue { due_ms: i64 },
+    Answer {
+        answer: String,
+    },
+    Refuse {
+        reason: String,
+    },
+    MarkOverdue {
+        due_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,7 +110,12 @@ impl Workflow for RequestFlow {
     type Step = RequestStep;
     const STEPS: &'static [RequestStep] = &[RequestStep::Answer, RequestStep::Refuse, RequestStep::MarkOverdue];
 
-    fn decide(s: &RequestState, rel: &RequestRelation, c: &RequestCommand, now_ms: i64) -> Result<RequestEvent, Refusal> {
+    fn decide(
+        s: &RequestState,
+        rel: &RequestRelation,
+        c: &RequestCommand,
+        now_ms: i64,
+    ) -> Result<RequestEvent, Refusal> {
         let open = |step: &'static str| {
             if s.status == RequestStatus::Open {
                 Ok(())

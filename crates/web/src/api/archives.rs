@@ -4,12 +4,12 @@
 //! Identity numbers travel only in request bodies, never in URLs (which logs keep).
 
 use super::*;
+use wuzhi_app::archives::import::ImportReport as ArchiveImport;
+use wuzhi_app::archives::requests::RequestView;
 use wuzhi_app::archives::{
     self as archives, BuildingPage, ChangeView, ComponentView, Found, HouseholdView, Linked, MyRecord, PersonChanges,
     PersonView as ArchivePerson,
 };
-use wuzhi_app::archives::import::ImportReport as ArchiveImport;
-use wuzhi_app::archives::requests::RequestView;
 use wuzhi_domain::archives::fields::{FIELDS, Field, Purpose};
 
 #[derive(Deserialize, IntoParams)]
@@ -34,7 +34,10 @@ pub async fn import(
     body: axum::body::Bytes,
 ) -> ApiResult<Json<ArchiveImport>> {
     let table = archives::import::read_table(&body, p.format.as_deref().unwrap_or("csv"))?;
-    Ok(Json(archives::import::import(&state.app, Caller::Person(&a.actor), &p.kind, &table, p.dry_run.unwrap_or(false)).await?))
+    Ok(Json(
+        archives::import::import(&state.app, Caller::Person(&a.actor), &p.kind, &table, p.dry_run.unwrap_or(false))
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -77,7 +80,11 @@ pub struct LookupBody {
 /// The person with an identity number (found through its keyed hash).
 #[utoipa::path(post, path = "/api/archives/lookup", tag = "archives", request_body = LookupBody,
     responses((status = 200, body = ArchivePerson), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn lookup(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<LookupBody>) -> ApiResult<Json<ArchivePerson>> {
+pub async fn lookup(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<LookupBody>,
+) -> ApiResult<Json<ArchivePerson>> {
     let purpose = purpose(b.purpose_kind.as_deref(), b.purpose.as_deref())?;
     Ok(Json(archives::lookup(&state.app, &a.actor, &b.id_number, purpose.as_ref()).await?))
 }
@@ -97,7 +104,11 @@ pub async fn update_person(
 /// A grid's households with their care tags, masked.
 #[utoipa::path(get, path = "/api/archives/grids/{code}/households", tag = "archives", params(("code" = String, Path)),
     responses((status = 200, body = Vec<HouseholdView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn households(State(state): State<AppState>, a: Authed, Path(code): Path<String>) -> ApiResult<Json<Vec<HouseholdView>>> {
+pub async fn households(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<HouseholdView>>> {
     Ok(Json(archives::grid_households(&state.app, &a.actor, &code).await?))
 }
 
@@ -107,7 +118,10 @@ pub async fn households(State(state): State<AppState>, a: Authed, Path(code): Pa
 pub async fn export_grid(State(state): State<AppState>, a: Authed, Path(code): Path<String>) -> ApiResult<Response> {
     let csv = archives::export_grid(&state.app, &a.actor, &code).await?;
     Ok((
-        [(header::CONTENT_TYPE, "text/csv; charset=utf-8"), (header::CONTENT_DISPOSITION, "attachment; filename=\"people.csv\"")],
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"people.csv\""),
+        ],
         csv,
     )
         .into_response())
@@ -123,7 +137,11 @@ pub async fn building(State(state): State<AppState>, a: Authed, Path(id): Path<i
 /// A city component (部件) with its owner unit.
 #[utoipa::path(get, path = "/api/archives/components/{id}", tag = "archives", params(("id" = i64, Path)),
     responses((status = 200, body = ComponentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn component(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<ComponentView>> {
+pub async fn component(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ComponentView>> {
     Ok(Json(archives::component(&state.app, &a.actor, id).await?))
 }
 
@@ -166,7 +184,11 @@ pub struct SearchParams {
 /// People and buildings in the caller's archives, masked.
 #[utoipa::path(get, path = "/api/archives/search", tag = "archives", params(SearchParams),
     responses((status = 200, body = Found), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn search(State(state): State<AppState>, a: Authed, ApiQuery(p): ApiQuery<SearchParams>) -> ApiResult<Json<Found>> {
+pub async fn search(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Found>> {
     Ok(Json(archives::search(&state.app, &a.actor, &p.q).await?))
 }
 
@@ -237,7 +259,11 @@ pub struct ClaimBody {
 /// account must be the record's.
 #[utoipa::path(post, path = "/api/me/archives/claim", tag = "archives", request_body = ClaimBody,
     responses((status = 200, body = ArchivePerson), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
-pub async fn claim(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<ClaimBody>) -> ApiResult<Json<ArchivePerson>> {
+pub async fn claim(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<ClaimBody>,
+) -> ApiResult<Json<ArchivePerson>> {
     Ok(Json(archives::claim(&state.app, &a.actor, &b.id_number).await?))
 }
 
@@ -255,9 +281,14 @@ pub struct NewRequest {
 /// Asks for one's record to be corrected or deleted (answered within 15 working days).
 #[utoipa::path(post, path = "/api/archives/requests", tag = "archives", request_body = NewRequest,
     responses((status = 200, body = RequestView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn submit_request(State(state): State<AppState>, a: Authed, ApiJson(b): ApiJson<NewRequest>) -> ApiResult<Json<RequestView>> {
+pub async fn submit_request(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<NewRequest>,
+) -> ApiResult<Json<RequestView>> {
     Ok(Json(
-        archives::requests::submit(&state.app, &a.actor, b.archive_person_id, &b.kind, b.field.as_deref(), &b.detail).await?,
+        archives::requests::submit(&state.app, &a.actor, b.archive_person_id, &b.kind, b.field.as_deref(), &b.detail)
+            .await?,
     ))
 }
 
