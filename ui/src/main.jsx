@@ -12,6 +12,7 @@ import { Dashboard } from "./pages/kernel/dashboard.jsx";
 import { PublicCase } from "./pages/cases/public.jsx";
 import { Admin } from "./pages/kernel/admin.jsx";
 import { Search } from "./pages/text/text.jsx";
+import { Archives, MyData, Building } from "./pages/archives/archives.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -83,15 +84,22 @@ function App() {
   const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
   const isResident = me?.grants?.some((g) => ["resident", "grid_worker", "steward"].includes(g.role));
   const isStaff = me?.grants?.some((g) => g.role !== "resident");
+  const readsArchives = me?.grants?.some((g) =>
+    ["grid_worker", "community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
+  );
   const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
+  const buildingId = route.match(/^\/archives\/buildings\/(\d+)$/)?.[1];
   const page = () => {
     if (route === "/admin/open311") return <Open311Keys />;
     if (route.startsWith("/admin")) return <Admin tab={route.split("/")[2]} />;
     if (route === "/report") return <Report me={me} />;
-    if (route === "/map") return <OneMap me={me} />;
+    if (route === "/map") return <OneMap me={me} archives={readsArchives} />;
     if (route.startsWith("/search")) return <Search />;
     if (route === "/dashboard") return <Dashboard />;
+    if (route === "/archives") return <Archives me={me} />;
+    if (buildingId) return <Building id={buildingId} key={buildingId} />;
+    if (route === "/my-data") return <MyData />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
     if (caseId) return <CaseDetail id={caseId} key={caseId} />;
     return <Home me={me} />;
@@ -109,6 +117,8 @@ function App() {
           {isStaff && <a href="#/search">{t("nav.search")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
+          {readsArchives && <a href="#/archives">{t("nav.archives")}</a>}
+          {me && <a href="#/my-data">{t("nav.mydata")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>

@@ -339,6 +339,10 @@ pub fn generate(
     p
 }
 
+/// The demo resident's grid and (synthetic) identity number.
+pub const DEMO_RESIDENT_GRID: &str = "120101001001001";
+pub const DEMO_RESIDENT_ID: &str = "120101198003150887";
+
 /// Seeds the demo archives for every grid under `prefix` (e.g. `120101`, 和平区) unless the
 /// archives already hold people. Returns the people imported.
 pub async fn seed(app: &App, prefix: &str, buildings: usize, houses: usize) -> Result<usize> {
@@ -381,6 +385,30 @@ pub async fn seed(app: &App, prefix: &str, buildings: usize, houses: usize) -> R
         },
         owner,
     );
+    let mut pop = pop;
+    // The demo resident (花园路居民, phone 13800000011) has a record of their own, so "my data"
+    // in the portal shows something: they claim it with this number.
+    if codes.iter().any(|c| c == DEMO_RESIDENT_GRID) {
+        let cells = vec![
+            "P-demo-resident".into(),
+            String::new(),
+            String::new(),
+            "head".into(),
+            "花园路居民".into(),
+            DEMO_RESIDENT_ID.into(),
+            "13800000011".into(),
+            "registered".into(),
+            "2010-05-01".into(),
+            String::new(),
+        ];
+        let line = pop.people.rows.len() + 2;
+        pop.people.rows.push((line, cells));
+        // A grid, since the row names no house.
+        pop.people.headers.push("grid_code".into());
+        for (_, r) in pop.people.rows.iter_mut() {
+            r.push(if r[0] == "P-demo-resident" { DEMO_RESIDENT_GRID.into() } else { String::new() });
+        }
+    }
     let caller = Caller::System(System::CommandLine);
     import(app, caller, "buildings", &pop.buildings, false).await?;
     import(app, caller, "houses", &pop.houses, false).await?;

@@ -66,7 +66,35 @@ function shade(n, max) {
   return SHADES[Math.min(SHADES.length - 1, Math.floor((n / Math.max(1, max)) * SHADES.length))];
 }
 
-export function OneMap({ me }) {
+/// The archives' layers (楼栋, 城市部件) as markers whose popups are text; a building links
+/// to its page.
+function archiveMarkers(kind, features) {
+  const group = L.layerGroup();
+  for (const f of features) {
+    const [lon, lat] = f.geometry.coordinates;
+    const p = f.properties;
+    if (kind === "buildings") {
+      const color = p.open_cases > 0 ? "#b42318" : p.care_tagged > 0 ? "#b54708" : "#475467";
+      L.circleMarker([lat, lon], { radius: 5, color, weight: 2, fillOpacity: 0.3 })
+        .bindPopup(() => {
+          const el = document.createElement("span");
+          const a = document.createElement("a");
+          a.href = `#/archives/buildings/${p.id}`;
+          a.textContent = t("map.building_popup", { address: p.address, cared: p.care_tagged, open: p.open_cases });
+          el.append(a);
+          return el;
+        })
+        .addTo(group);
+    } else {
+      L.circleMarker([lat, lon], { radius: 4, color: p.state === "normal" ? "#027a48" : "#b42318", weight: 2, fillOpacity: 0.9 })
+        .bindPopup(() => asText(t("map.component_popup", { name: p.name, code: p.code, state: t(`component.${p.state}`), owner: p.owner || "—" })))
+        .addTo(group);
+    }
+  }
+  return group;
+}
+
+export function OneMap({ me, archives }) {
   const top = me.grants.map((g) => g.scope).sort((a, b) => a.length - b.length)[0];
   const [trail, setTrail] = useState([{ code: top, name: top }]);
   const [children, setChildren] = useState([]);
@@ -79,6 +107,7 @@ export function OneMap({ me }) {
   const [tick, setTick] = useState(0);
   const [measure, setMeasure] = useState("open");
   const [rates, setRates] = useState({});
+  const [layers, setLayers] = useState({ buildings: false, components: false });
   const el = useRef(null);
   const map = useRef(null);
   const here = trail[trail.length - 1];
@@ -146,6 +175,23 @@ export function OneMap({ me }) {
       current = false;
     };
   }, [measure, children, tick]);
+  useEffect(() => {
+    if (!map.current) return;
+    const shown = [];
+    let current = true;
+    for (const kind of ["buildings", "components"]) {
+      if (!layers[kind]) continue;
+      api("GET", `/api/archives/layers/${kind}`).then((fc) => {
+        if (!current) return;
+        const g = archiveMarkers(kind, fc.features).addTo(map.current);
+        shown.push(g);
+      }, (e) => setError(e.message));
+    }
+    return () => {
+      current = false;
+      shown.forEach((g) => g.remove());
+    };
+  }, [layers, tick]);
   const sum = (per) => children.map((c) => Object.entries(per).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
   const opens = sum(measure === "overdue" ? late : open);
   // The chosen measure per child: open cases, or an indicator as a percentage.
@@ -207,6 +253,16 @@ export function OneMap({ me }) {
         </label>
         <label>{t("map.from")}<input type="date" value={filters.from} onChange={(e) => setFilters({ ...filters, from: e.target.value })} /></label>
         <label>{t("map.to")}<input type="date" value={filters.to} onChange={(e) => setFilters({ ...filters, to: e.target.value })} /></label>
+        {archives && (
+          <fieldset>
+            <legend>{t("map.layers")}</legend>
+            {["buildings", "components"].map((k) => (
+              <label class="inline" key={k}>
+                <input type="checkbox" checked={layers[k]} onChange={(e) => setLayers({ ...layers, [k]: e.target.checked })} /> {t(`map.layer.${k}`)}
+              </label>
+            ))}
+          </fieldset>
+        )}
       </form>
       <p class="muted" role="status" data-testid="marker-count">{t("map.markers", { n: markers.length })}</p>
       <div ref={el} class="map big" role="application" aria-label={t("map.title")} data-testid="onemap"></div>
