@@ -922,20 +922,21 @@ async fn write(app: &App, caller: Caller<'_>, kind: &str, plan: Plan, report: &I
     let now = app.now_ms();
     let key = i64::from(app.settings.vault.current());
     let mut tx = app.db.write().await?;
-    store::insert_rows(&mut tx, plan.table, plan.columns, &plan.rows).await.map_err(|e| match e {
+    let conflict = |e| match e {
         wuzhi_store::StoreError::Unique(_) => AppError::Conflict {
             field: "file".into(),
             reason: "a record of the file was added meanwhile; check the file again".into(),
         },
-        other => other.into(),
-    })?;
-    if !plan.tags.is_empty() {
-        let refs: Vec<String> = plan.tags.iter().map(|t| t.0.clone()).collect();
-        let ids: HashMap<String, i64> = store::ids_by(&mut tx, "archive_people", "ref", &refs)
-            .await?
-            .into_iter()
-            .map(|(r, id, _)| (r, id))
-            .collect();
+        other => AppError::from(other),
+    };
+    if plan.tags.iter().any(|t| !t.2.is_empty()) {
+        // People with tags: their new ids come back from the insert itself.
+        let ids: HashMap<String, i64> =
+            store::insert_rows_returning(&mut tx, plan.table, plan.columns, &plan.rows, "ref")
+                .await
+                .map_err(conflict)?
+                .into_iter()
+                .collect();
         let mut rows = Vec::new();
         for (r, grid, tags) in &plan.tags {
             for t in tags {
@@ -943,6 +944,8 @@ async fn write(app: &App, caller: Caller<'_>, kind: &str, plan: Plan, report: &I
             }
         }
         store::insert_rows(&mut tx, "archive_person_tags", store::TAG_COLUMNS, &rows).await?;
+    } else {
+        store::insert_rows(&mut tx, plan.table, plan.columns, &plan.rows).await.map_err(conflict)?;
     }
     for m in &plan.merges {
         if !m.sets.is_empty() && !store::update_person(&mut tx, m.id, m.version, &m.sets, now).await? {

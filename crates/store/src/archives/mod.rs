@@ -76,8 +76,30 @@ const MAX_BINDS: usize = 8_000;
 /// parameters (with 30,000 a statement the archives' import spent 77 % of its time in
 /// `sqlite3_bind_parameter_name`, at 1,400 people a second). PostgreSQL needs `$N`.
 pub async fn insert_rows(conn: &mut Conn, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<()> {
+    insert(conn, table, columns, rows, None).await.map(drop)
+}
+
+/// [`insert_rows`], returning each new row's `key` column and id (so no look-up follows).
+pub async fn insert_rows_returning(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Val>],
+    key: &str,
+) -> Result<Vec<(String, i64)>> {
+    insert(conn, table, columns, rows, Some(key)).await
+}
+
+async fn insert(
+    conn: &mut Conn,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<Val>],
+    returning: Option<&str>,
+) -> Result<Vec<(String, i64)>> {
     let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
     let per = (MAX_BINDS / columns.len()).clamp(1, 1000);
+    let mut out = Vec::new();
     for chunk in rows.chunks(per) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut n = 0;
@@ -97,15 +119,30 @@ pub async fn insert_rows(conn: &mut Conn, table: &str, columns: &[&str], rows: &
             }
             sql.push(')');
         }
+        if let Some(k) = returning {
+            sql.push_str(&format!(" RETURNING {k}, id"));
+        }
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
             for v in row {
                 q = bind(q, v);
             }
         }
-        q.execute(&mut *conn).await?;
+        if returning.is_some() {
+            for r in q.fetch_all(&mut *conn).await? {
+                out.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        } else {
+            q.execute(&mut *conn).await?;
+        }
     }
-    Ok(())
+    // A bulk load leaves PostgreSQL's planner with the statistics of the table before it,
+    // and it then scans the whole table for every look-up that follows (the import of the
+    // next file, in the same minute): after a big insert, the table is analysed at once.
+    if rows.len() >= 10_000 && !positional {
+        sqlx::query(AssertSqlSafe(format!("ANALYZE {table}"))).execute(&mut *conn).await?;
+    }
+    Ok(out)
 }
 
 /// `n` placeholders for an `IN (…)` list: `?` on SQLite (see [`insert_rows`] for why), `$1…`
