@@ -101,7 +101,7 @@ function App() {
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
-    if (caseId) return <CaseDetail id={caseId} key={caseId} />;
+    if (caseId) return <CaseDetail id={caseId} key={caseId} staff={isStaff} />;
     return <Home me={me} />;
   };
   return (

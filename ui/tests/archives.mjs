@@ -36,6 +36,29 @@ await run(async () => {
     check((await page.getByText(RESIDENT_ID).count()) === 1, "the identity number is shown in clear after the purpose");
     await axe(page, `a person read in clear at ${width}px`);
     await page.screenshot({ path: join(shots, `archives-person-${width}.png`), fullPage: width === 390 });
+    if (width === 390) {
+      // An update from a visit: kept in the record's history.
+      await page.getByText("更新信息（走访所见）").click();
+      await page.getByLabel("独居老人").check();
+      await page.getByRole("button", { name: "保存" }).click();
+      await page.getByText("已保存，变更记入档案历史。").waitFor();
+    }
+    // A building's page: its houses and households, masked.
+    await page.locator('a[href^="#/archives/buildings/"]').first().click();
+    await page.getByRole("table", { name: "房屋与住户" }).waitFor();
+    check(/[\u4e00-\u9fa5]\*+/.test(await page.getByRole("table").textContent()), "the building's residents are masked");
+    await axe(page, `a building's page at ${width}px`);
+    await page.screenshot({ path: join(shots, `archives-building-${width}.png`), fullPage: width === 390 });
+    // The one map's archive layers.
+    await page.goto(base + "/#/map");
+    await page.getByTestId("onemap").waitFor();
+    await page.getByTestId("marker-count").waitFor();
+    const layer = page.waitForResponse((r) => r.url().includes("/api/archives/layers/buildings") && r.status() === 200);
+    await page.getByLabel("楼栋（关爱对象/案件）").check();
+    const features = (await (await layer).json()).features.length;
+    check(features > 0, `the buildings layer has the grid's buildings (${features})`);
+    await page.waitForFunction((n) => document.querySelectorAll("path.archive-building").length === n, features);
+    await page.screenshot({ path: join(shots, `map-archives-${width}.png`) });
     await context.close();
   }
 
@@ -66,6 +89,21 @@ await run(async () => {
   await sp.getByLabel("处理结果").fill("已核实，电话已更正");
   await sp.getByRole("button", { name: "已更正，答复" }).click();
   await sp.getByRole("heading", { name: "待处理的个人信息更正/删除申请" }).waitFor({ state: "detached" });
+  // An import: the preview names the bad row and writes nothing; a good file imports.
+  const bad = "ref,grid_code,name,id_number,residence\nU1,120101001001001,钱一,120101198003150880,registered\n";
+  await sp.getByLabel("档案类别").selectOption("people");
+  await sp.getByLabel("文件（CSV 或 Excel）").setInputFiles({ name: "people.csv", mimeType: "text/csv", buffer: Buffer.from(bad) });
+  await sp.getByRole("button", { name: "预检" }).click();
+  await sp.getByTestId("import-problems").waitFor();
+  check((await sp.getByTestId("import-problems").textContent()).includes("line 2 · id_number"), "the preview names the bad row and field");
+  check(await sp.getByRole("button", { name: "导入", exact: true }).isDisabled(), "nothing can be imported before a clean preview");
+  const good = "ref,grid_code,name,sex,residence\nU2,120101001001001,钱二,男,floating\n";
+  await sp.getByLabel("文件（CSV 或 Excel）").setInputFiles({ name: "people.csv", mimeType: "text/csv", buffer: Buffer.from(good) });
+  await sp.getByRole("button", { name: "预检" }).click();
+  await sp.getByText("预检通过：1 行，将新建 1 条、合并 0 条。").waitFor();
+  await sp.getByRole("button", { name: "导入", exact: true }).click();
+  await sp.getByText("已导入：新建 1 条，合并 0 条。").waitFor();
   await axe(sp, "archives page of the community's staff");
+  await sp.screenshot({ path: join(shots, "archives-staff-1440.png") });
   await staff.close();
 }, join(shots, "archives-failure.png"));

@@ -162,6 +162,9 @@ await run(async () => {
   await p.getByRole("searchbox", { name: "关键词" }).fill("没有这样的案件");
   await p.getByText("没有符合条件的案件").waitFor();
   await p.getByRole("searchbox", { name: "关键词" }).fill("垃圾 南门");
+  // The queue reloads after "全部": wait for the list to settle on the one match rather than
+  // counting at once (a loaded machine answers later; found flaky on 2026-12-02).
+  await p.waitForFunction(() => document.querySelectorAll(".case-list li").length === 1, null, { timeout: 15000 }).catch(() => {});
   check((await p.locator(".case-list li").count()) === 1, "words typed narrow the queue to the matching case");
   await p.getByRole("link", { name: new RegExp(`#${id} `) }).click();
   await status("已立案");

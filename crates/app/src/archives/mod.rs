@@ -290,29 +290,34 @@ pub async fn grid_households(app: &App, actor: &Actor, grid: &str) -> Result<Vec
     let mut out: Vec<HouseholdView> = Vec::new();
     for p in &people {
         let v = view(app, actor, p, false)?;
-        let same = out.last().is_some_and(|h| h.house_id == p.house_id && h.household == p.household_ref);
-        if !same {
-            let h = p.house_id.and_then(|id| houses.get(&id));
-            out.push(HouseholdView {
-                house_id: p.house_id,
-                building_id: h.map(|h| h.2),
-                address: h.map(|h| h.1.clone()),
-                house_number: h.map(|h| h.0.number.clone()),
-                house_use: h.map(|h| h.0.use_kind.clone()),
-                household: p.household_ref.clone(),
-                members: vec![],
-                care_tags: vec![],
-            });
-        }
-        let last = out.last_mut().expect("pushed above");
-        for t in &v.care_tags {
-            if !last.care_tags.contains(t) {
-                last.care_tags.push(t.clone());
-            }
-        }
-        last.members.push(v);
+        let h = p.house_id.and_then(|id| houses.get(&id));
+        add_member(&mut out, p, v, || HouseholdView {
+            house_id: p.house_id,
+            building_id: h.map(|h| h.2),
+            address: h.map(|h| h.1.clone()),
+            house_number: h.map(|h| h.0.number.clone()),
+            house_use: h.map(|h| h.0.use_kind.clone()),
+            household: p.household_ref.clone(),
+            members: vec![],
+            care_tags: vec![],
+        });
     }
     Ok(out)
+}
+
+/// Adds a person (read in house and household order) to the list: to the last household
+/// when it is theirs, else to a new one made by `new`; the household's care tags once each.
+fn add_member(out: &mut Vec<HouseholdView>, p: &PersonRow, v: PersonView, new: impl FnOnce() -> HouseholdView) {
+    if !out.last().is_some_and(|h| h.house_id == p.house_id && h.household == p.household_ref) {
+        out.push(new());
+    }
+    let last = out.last_mut().expect("pushed above");
+    for t in &v.care_tags {
+        if !last.care_tags.contains(t) {
+            last.care_tags.push(t.clone());
+        }
+    }
+    last.members.push(v);
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -381,25 +386,16 @@ pub async fn building(app: &App, actor: &Actor, id: i64) -> Result<BuildingPage>
         let mut households: Vec<HouseholdView> = Vec::new();
         for p in people.iter().filter(|p| p.house_id == Some(h.id)) {
             let v = view(app, actor, p, false)?;
-            if households.last().is_none_or(|x| x.household != p.household_ref) {
-                households.push(HouseholdView {
-                    house_id: Some(h.id),
-                    building_id: Some(id),
-                    address: None,
-                    house_number: Some(h.number.clone()),
-                    house_use: Some(h.use_kind.clone()),
-                    household: p.household_ref.clone(),
-                    members: vec![],
-                    care_tags: vec![],
-                });
-            }
-            let last = households.last_mut().expect("pushed above");
-            for t in &v.care_tags {
-                if !last.care_tags.contains(t) {
-                    last.care_tags.push(t.clone());
-                }
-            }
-            last.members.push(v);
+            add_member(&mut households, p, v, || HouseholdView {
+                house_id: Some(h.id),
+                building_id: Some(id),
+                address: None,
+                house_number: Some(h.number.clone()),
+                house_use: Some(h.use_kind.clone()),
+                household: p.household_ref.clone(),
+                members: vec![],
+                care_tags: vec![],
+            });
         }
         out.push(HouseView { id: h.id, number: h.number, area_m2: h.area_m2, house_use: h.use_kind, households });
     }

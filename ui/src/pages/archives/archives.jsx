@@ -80,12 +80,34 @@ function Person({ id, onClose, editable }) {
       )}
       {error && <p class="error" role="alert">{error}</p>}
       {editable && !p.anonymised && <Edit p={p} onSaved={setP} />}
+      <History id={p.id} version={p.version} />
       <p>
         <button class="quiet" type="button" onClick={onClose}>
           {t("archives.close")}
         </button>
       </p>
     </section>
+  );
+}
+
+/// Who changed what when: the record's history, masked.
+function History({ id, version }) {
+  const [rows, setRows] = useState([]);
+  useEffect(() => {
+    api("GET", `/api/archives/history/person/${id}`).then(setRows, () => setRows([]));
+  }, [id, version]);
+  if (rows.length === 0) return null;
+  return (
+    <details class="action">
+      <summary>{t("archives.history", { n: rows.length })}</summary>
+      <ul data-testid="history">
+        {rows.map((r, i) => (
+          <li key={i}>
+            {formatTime(r.at_ms)} · {r.by || t("archives.system")} · {t(`field.${r.field}`)}：{r.old ?? "—"} → {r.new ?? "—"}
+          </li>
+        ))}
+      </ul>
+    </details>
   );
 }
 
@@ -262,7 +284,7 @@ export function Building({ id }) {
                   <td>
                     {h.number} <span class="badge">{t(`use.${h.house_use}`)}</span>
                   </td>
-                  <td>
+                  <td class="members">
                     {h.households.flatMap((hh) => hh.members).map((m) => (
                       <button key={m.id} type="button" class="link" onClick={() => setPerson(m.id)}>
                         {m.name}
@@ -317,7 +339,7 @@ function Households({ grid, onPick }) {
                   {h.building_id ? <a href={`#/archives/buildings/${h.building_id}`}>{h.address}</a> : h.address} {h.house_number}
                   {h.house_use && <span class="badge">{t(`use.${h.house_use}`)}</span>}
                 </td>
-                <td>
+                <td class="members">
                   {h.members.map((m) => (
                     <button key={m.id} type="button" class="link" onClick={() => onPick(m.id)}>
                       {m.name}（{t(`relation.${m.relation}`)}，{m.birth_year}）

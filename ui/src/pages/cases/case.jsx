@@ -31,7 +31,7 @@ const FIELDS = {
   assign_joint: [["lead", "number", true], ["cooperating", "ids", true]],
 };
 
-function Field({ action, name, kind, required, categories, value, onChange }) {
+function Field({ action, name, kind, required, categories, value, onChange, preset }) {
   const id = `${action}-${name}`;
   const label = <label for={id}>{t(`field.${name}`)}</label>;
   if (kind === "bool") {
@@ -58,7 +58,7 @@ function Field({ action, name, kind, required, categories, value, onChange }) {
     );
   }
   if (kind === "textarea") return <>{label}<textarea id={id} name={name} required={required} rows={3}></textarea></>;
-  return <>{label}<input id={id} name={name} type={kind === "number" ? "number" : "text"} required={required} /></>;
+  return <>{label}<input id={id} name={name} type={kind === "number" ? "number" : "text"} required={required} defaultValue={preset} /></>;
 }
 
 function body(action, form) {
@@ -80,18 +80,54 @@ function CaseMap({ c, outline, setOutline }) {
   return <MapPick outline={outline} point={{ lon: c.lon, lat: c.lat }} onPick={() => {}} label={t("case.address")} />;
 }
 
-export function CaseDetail({ id }) {
+/// Names a building or a city component of the archives on the case, by its number.
+function LinkRecord({ id, onLinked }) {
+  const [error, setError] = useState(null);
+  async function link(e) {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    setError(null);
+    try {
+      onLinked(await api("POST", `/api/archives/cases/${id}/links`, { record: f.get("record"), record_id: Number(f.get("record_id")) }));
+      e.target.reset();
+    } catch (err) {
+      setError(err.message);
+    }
+  }
+  return (
+    <details class="action">
+      <summary>{t("case.link")}</summary>
+      <form onSubmit={link}>
+        <label for="link-record">{t("case.link_kind")}</label>
+        <select id="link-record" name="record">
+          {["component", "building"].map((r) => (
+            <option key={r} value={r}>{t(`archives.record.${r}`)}</option>
+          ))}
+        </select>
+        <label for="link-id">{t("case.link_id")}</label>
+        <input id="link-id" name="record_id" type="number" min="1" required />
+        <p><button type="submit">{t("case.link_go")}</button></p>
+        {error && <p class="error" role="alert">{error}</p>}
+      </form>
+    </details>
+  );
+}
+
+export function CaseDetail({ id, staff }) {
   const [c, setC] = useState(null);
   const [error, setError] = useState(null);
   const [categories, setCategories] = useState([]);
   const [photos, setPhotos] = useState([]);
   const [outline, setOutline] = useState(null);
+  const [links, setLinks] = useState([]);
   const load = () => api("GET", `/api/cases/${id}`).then(setC, (e) => setError(e.message));
   const loadPhotos = () => api("GET", `/api/cases/${id}/attachments`).then(setPhotos, () => {});
   useEffect(() => {
     load();
     loadPhotos();
     api("GET", "/api/categories").then(setCategories, () => {});
+    // The records of the archives the case names (none for someone who may not read them).
+    if (staff) api("GET", `/api/archives/cases/${id}/links`).then(setLinks, () => setLinks([]));
     return listen((ch) => (!ch || ch.case_id === Number(id)) && load());
   }, [id]);
   const [fileAs, setFileAs] = useState(null);
@@ -120,6 +156,8 @@ export function CaseDetail({ id }) {
   }
   if (!c) return error ? <p class="error" role="alert">{error}</p> : null;
   const cat = categories.find((x) => x.code === c.category_code);
+  // A component's owner unit is the one the dispatch offers first.
+  const owner = links.find((l) => l.owner_org_id)?.owner_org_id;
   return (
     <>
       <section class="card">
@@ -137,6 +175,21 @@ export function CaseDetail({ id }) {
         <p>{c.description}</p>
         {c.lon !== null && <CaseMap c={c} outline={outline} setOutline={setOutline} />}
         <p><a href={`#/public/${c.id}`}>{t("case.public")}</a></p>
+        {staff && <LinkRecord id={id} onLinked={(l) => setLinks([...links, l])} />}
+        {links.length > 0 && (
+          <>
+            <h3>{t("case.archives")}</h3>
+            <ul data-testid="case-archives">
+              {links.map((l) => (
+                <li key={`${l.record}-${l.record_id}`}>
+                  {t(`archives.record.${l.record}`)}：
+                  {l.record === "building" ? <a href={`#/archives/buildings/${l.record_id}`}>{l.label}</a> : l.label}
+                  {l.owner_org_name && ` · ${t("case.owner_unit", { unit: l.owner_org_name })}`}
+                </li>
+              ))}
+            </ul>
+          </>
+        )}
       </section>
       <section class="card">
         <h2>{t("case.photos")}</h2>
@@ -158,7 +211,7 @@ export function CaseDetail({ id }) {
               {a === "file" && <Suggestions subject={c.subject} detail={c.description} onPick={setFileAs} />}
               <form onSubmit={(e) => act(a, e)} aria-label={t(`action.${a}`)}>
                 {(FIELDS[a] || []).map(([name, kind, required]) => (
-                  <Field key={name} action={a} name={name} kind={kind} required={required} categories={categories} value={a === "file" ? fileAs || c.category_code : c.category_code} onChange={setFileAs} />
+                  <Field key={name} action={a} name={name} kind={kind} required={required} categories={categories} value={a === "file" ? fileAs || c.category_code : c.category_code} onChange={setFileAs} preset={a === "dispatch" && name === "org_id" ? owner : undefined} />
                 ))}
                 <p><button type="submit">{t(`action.${a}`)}</button></p>
               </form>

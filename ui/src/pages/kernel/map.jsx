@@ -75,7 +75,7 @@ function archiveMarkers(kind, features) {
     const p = f.properties;
     if (kind === "buildings") {
       const color = p.open_cases > 0 ? "#b42318" : p.care_tagged > 0 ? "#b54708" : "#475467";
-      L.circleMarker([lat, lon], { radius: 5, color, weight: 2, fillOpacity: 0.3 })
+      L.circleMarker([lat, lon], { radius: 5, color, weight: 2, fillOpacity: 0.3, className: "archive-building" })
         .bindPopup(() => {
           const el = document.createElement("span");
           const a = document.createElement("a");
@@ -86,7 +86,7 @@ function archiveMarkers(kind, features) {
         })
         .addTo(group);
     } else {
-      L.circleMarker([lat, lon], { radius: 4, color: p.state === "normal" ? "#027a48" : "#b42318", weight: 2, fillOpacity: 0.9 })
+      L.circleMarker([lat, lon], { radius: 4, color: p.state === "normal" ? "#027a48" : "#b42318", weight: 2, fillOpacity: 0.9, className: "archive-component" })
         .bindPopup(() => asText(t("map.component_popup", { name: p.name, code: p.code, state: t(`component.${p.state}`), owner: p.owner || "—" })))
         .addTo(group);
     }
