@@ -9,7 +9,7 @@ export class ApiError extends Error {
   }
 }
 
-/// Sends a text body (CSV, GeoJSON) with the given content type.
+/// Sends a body (CSV or GeoJSON text, a file's bytes) with the given content type.
 export async function sendText(method, path, text, contentType) {
   const r = await fetch(path, {
     method,

@@ -81,6 +81,18 @@ struct Target {
     dir: Option<std::path::PathBuf>,
 }
 
+impl Target {
+    /// Drops the benchmark's PostgreSQL database or removes its SQLite folder.
+    async fn clean_up(&self) {
+        if let Some((server, name)) = &self.cleanup {
+            let _ = wuzhi_store::drop_postgres_database(server, name).await;
+        }
+        if let Some(d) = &self.dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
 /// The databases a benchmark runs on: a SQLite file in a fresh temporary folder (unless
 /// `skip_sqlite`), and a fresh database on the PostgreSQL server when one is given. Returns
 /// them with the folder.
@@ -150,12 +162,7 @@ pub async fn intake(
     let msgs = messages();
     for t in targets {
         let res = intake_one(&t, &msgs, cases, concurrency, rate, seconds).await;
-        if let Some((server, name)) = &t.cleanup {
-            let _ = wuzhi_store::drop_postgres_database(server, name).await;
-        }
-        if let Some(d) = &t.dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
+        t.clean_up().await;
         res?;
     }
     Ok(())
@@ -382,12 +389,7 @@ pub async fn kpi(cases: i64, postgres: Option<String>, skip_sqlite: bool) -> Res
             Ok(())
         }
         .await;
-        if let Some((server, name)) = &t.cleanup {
-            let _ = wuzhi_store::drop_postgres_database(server, name).await;
-        }
-        if let Some(d) = &t.dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
+        t.clean_up().await;
         result?;
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -426,9 +428,7 @@ pub async fn la311(data: std::path::PathBuf, concurrency: usize, postgres: Optio
             Ok(())
         }
         .await;
-        if let Some((server, name)) = &t.cleanup {
-            let _ = wuzhi_store::drop_postgres_database(server, name).await;
-        }
+        t.clean_up().await;
         result?;
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -575,13 +575,8 @@ pub async fn search(cases: i64, postgres: Option<String>, skip_sqlite: bool, rou
             Ok(())
         }
         .await;
-        if let Some((server, name)) = &t.cleanup {
-            let _ = wuzhi_store::drop_postgres_database(server, name).await;
-        }
+        t.clean_up().await;
         let _ = std::fs::remove_dir_all(&index_dir);
-        if let Some(d) = &t.dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
         result?;
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -751,12 +746,7 @@ pub async fn archives(people: usize, postgres: Option<String>, skip_sqlite: bool
             Ok(())
         }
         .await;
-        if let Some((server, name)) = &t.cleanup {
-            let _ = wuzhi_store::drop_postgres_database(server, name).await;
-        }
-        if let Some(d) = &t.dir {
-            let _ = std::fs::remove_dir_all(d);
-        }
+        t.clean_up().await;
         result?;
     }
     let _ = std::fs::remove_dir_all(&dir);

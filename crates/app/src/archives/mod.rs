@@ -169,9 +169,8 @@ pub(crate) async fn check_purpose(app: &App, actor: &Actor, p: &Purpose) -> Resu
 /// Records the clear read of `fields` of `row` by `actor` for `purpose`: in the audit chain
 /// and in the person's read log, in one transaction; then warns the data-protection
 /// officers when the reader has read many people in a short time.
-async fn audit_read(app: &App, actor: &Actor, row: &PersonRow, fields: &[&str], purpose: &str) -> Result<()> {
-    let protected: Vec<&str> =
-        fields.iter().copied().filter(|f| class_of(f) >= Class::Sensitive || *f == "phone" || *f == "name").collect();
+async fn audit_read(app: &App, actor: &Actor, row: &PersonRow, protected: &[&str], purpose: &str) -> Result<()> {
+    // `view` lists in `clear` only the protected fields it showed in clear.
     if protected.is_empty() || row.person_id == Some(actor.person_id) {
         return Ok(());
     }

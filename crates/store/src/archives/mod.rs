@@ -308,10 +308,11 @@ async fn with_tags(conn: &mut Conn, mut people: Vec<PersonRow>) -> Result<Vec<Pe
             ids.join(", ")
         );
         let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
+        let at: std::collections::HashMap<i64, usize> = chunk.iter().enumerate().map(|(i, p)| (p.id, i)).collect();
         for r in rows {
             let (pid, tag): (i64, String) = (r.try_get(0)?, r.try_get(1)?);
-            if let Some(p) = chunk.iter_mut().find(|p| p.id == pid) {
-                p.tags.push(tag);
+            if let Some(i) = at.get(&pid) {
+                chunk[*i].tags.push(tag);
             }
         }
     }
@@ -786,41 +787,6 @@ pub async fn components(conn: &mut Conn, scopes: &[&str], limit: i64) -> Result<
         q = q.bind(b);
     }
     q.fetch_all(&mut *conn).await?.iter().map(component).collect()
-}
-
-#[derive(Debug, Clone)]
-pub struct VehicleRow {
-    pub id: i64,
-    pub plate: String,
-    pub new_energy: bool,
-    pub grid_code: String,
-    pub owner_person_id: Option<i64>,
-    pub parking: String,
-}
-
-pub async fn vehicles_of_people(conn: &mut Conn, people: &[i64]) -> Result<Vec<VehicleRow>> {
-    let mut out = Vec::new();
-    for chunk in people.chunks(500) {
-        if chunk.is_empty() {
-            continue;
-        }
-        let list: Vec<String> = chunk.iter().map(i64::to_string).collect();
-        let sql = format!(
-            "SELECT id, plate, new_energy, grid_code, owner_person_id, parking FROM archive_vehicles WHERE owner_person_id IN ({}) ORDER BY id",
-            list.join(", ")
-        );
-        for r in sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await? {
-            out.push(VehicleRow {
-                id: r.try_get(0)?,
-                plate: r.try_get(1)?,
-                new_energy: r.try_get::<i64, _>(2)? != 0,
-                grid_code: r.try_get(3)?,
-                owner_person_id: r.try_get(4)?,
-                parking: r.try_get(5)?,
-            });
-        }
-    }
-    Ok(out)
 }
 
 // ---- links from work items ----

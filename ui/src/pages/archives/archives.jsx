@@ -3,7 +3,7 @@
 // recorded. A resident sees what is held about them, who read it and why, and asks for a
 // correction or a deletion.
 import { useEffect, useState } from "preact/hooks";
-import { api, ApiError } from "../../api.js";
+import { api, sendText, ApiError } from "../../api.js";
 import { t, formatTime } from "../../i18n.js";
 
 const tagName = (tag) => t(`tag.${tag}`);
@@ -180,23 +180,15 @@ function Import() {
     setProblems([]);
     setDone(null);
     const format = file.name.toLowerCase().endsWith(".xlsx") ? "xlsx" : "csv";
-    const r = await fetch(`/api/archives/import?kind=${kind}&format=${format}&dry_run=${dryRun}`, {
-      method: "POST",
-      headers: { "x-csrf-token": sessionStorage.getItem("wuzhi.csrf") || "", "content-type": "application/octet-stream" },
-      body: await file.arrayBuffer(),
-    });
-    const data = await r.json();
-    if (!r.ok) {
-      const e = new ApiError(r.status, data);
+    try {
+      const data = await sendText("POST", `/api/archives/import?kind=${kind}&format=${format}&dry_run=${dryRun}`, await file.arrayBuffer(), "application/octet-stream");
+      setPreview(dryRun ? data : null);
+      if (!dryRun) setDone(data);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
       setProblems(e.details);
       setError(e.message);
       setPreview(null);
-      return;
-    }
-    if (dryRun) setPreview(data);
-    else {
-      setPreview(null);
-      setDone(data);
     }
   }
   return (
