@@ -73,43 +73,7 @@ pub async fn upload(
     // Only someone who may read the case may add to it; they are told so before anything else.
     crate::cases::get(app, actor, case_id, false).await?;
     let name = text::name("name", name, 200)?;
-    if bytes.is_empty() {
-        return Err(AppError::invalid("body", "the file is empty"));
-    }
-    if bytes.len() > MAX_BYTES {
-        return Err(AppError::invalid(
-            "body",
-            format!("the file has {} bytes; at most {MAX_BYTES} are accepted", bytes.len()),
-        ));
-    }
-    let kind = sniff(&bytes).ok_or_else(|| {
-        AppError::invalid("content_type", "only JPEG, PNG, WebP images and PDF documents are accepted")
-    })?;
-    if let Some(d) = declared.map(|d| d.split(';').next().unwrap_or("").trim()) {
-        if d != kind {
-            return Err(AppError::invalid("content_type", format!("declared {d} but the file is {kind}")));
-        }
-    }
-    let sha = wuzhi_domain::audit::hex(&Sha256::digest(&bytes));
-    let path = path_of(app, &sha);
-    let size = bytes.len() as i64;
-    if !path.exists() {
-        let dir = path.parent().expect("has a parent").to_owned();
-        let tmp = dir.join(format!(".{sha}.{}", crate::auth::random_token().get(..8).unwrap_or("0")));
-        let target = path.clone();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            use std::io::Write;
-            std::fs::create_dir_all(&dir)?;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &target)?;
-            std::fs::File::open(&dir)?.sync_all()
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(format!("storing an attachment: {e}")))?;
-    }
+    let (sha, kind, size) = store_file(app, declared, bytes).await?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let mut row = AttachmentRow {
@@ -153,4 +117,55 @@ pub async fn download(app: &App, actor: &Actor, id: i64) -> Result<(String, Stri
         .await
         .map_err(|e| AppError::Internal(format!("reading attachment {id}: {e}")))?;
     Ok((a.content_type, a.name, bytes))
+}
+
+/// A file kept by its content (checked: a JPEG, PNG or WebP image or a PDF within the size
+/// limit, as declared), written durably before its row names it: (sha256, type, bytes).
+pub(crate) async fn store_file(app: &App, declared: Option<&str>, bytes: Vec<u8>) -> Result<(String, &'static str, i64)> {
+    if bytes.is_empty() {
+        return Err(AppError::invalid("body", "the file is empty"));
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(AppError::invalid(
+            "body",
+            format!("the file has {} bytes; at most {MAX_BYTES} are accepted", bytes.len()),
+        ));
+    }
+    let kind = sniff(&bytes).ok_or_else(|| {
+        AppError::invalid("content_type", "only JPEG, PNG, WebP images and PDF documents are accepted")
+    })?;
+    if let Some(d) = declared.map(|d| d.split(';').next().unwrap_or("").trim()) {
+        if d != kind {
+            return Err(AppError::invalid("content_type", format!("declared {d} but the file is {kind}")));
+        }
+    }
+    let sha = wuzhi_domain::audit::hex(&Sha256::digest(&bytes));
+    let path = path_of(app, &sha);
+    let size = bytes.len() as i64;
+    if !path.exists() {
+        let dir = path.parent().expect("has a parent").to_owned();
+        let tmp = dir.join(format!(".{sha}.{}", crate::auth::random_token().get(..8).unwrap_or("0")));
+        let target = path.clone();
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            use std::io::Write;
+            std::fs::create_dir_all(&dir)?;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &target)?;
+            std::fs::File::open(&dir)?.sync_all()
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(format!("storing an attachment: {e}")))?;
+    }
+    Ok((sha, kind, size))
+}
+
+/// A stored file's bytes by its sha256 (the caller has checked who may read it).
+pub(crate) async fn read_file(app: &App, sha: &str) -> Result<Vec<u8>> {
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AppError::not_found("file"));
+    }
+    tokio::fs::read(path_of(app, sha)).await.map_err(|e| AppError::Internal(format!("reading a file: {e}")))
 }

@@ -29,6 +29,7 @@ pub mod work;
 // The modules, each a folder.
 pub mod archives;
 pub mod cases;
+pub mod gridwork;
 pub mod open311;
 pub mod text;
 
@@ -69,6 +70,9 @@ pub struct Settings {
     /// Different people one reader may read in clear within ten minutes before the
     /// data-protection officers are warned of a bulk read.
     pub bulk_read_threshold: i64,
+    /// When household visit plans began counting: a household never visited is due one
+    /// interval after this (default 2026-01-01 00:00 Beijing time).
+    pub gridwork_since_ms: i64,
 }
 
 impl Default for Settings {
@@ -87,6 +91,7 @@ impl Default for Settings {
             // opens only while it runs. `serve` always loads the key file.
             vault: Arc::new(vault::Vault::generate()),
             bulk_read_threshold: 50,
+            gridwork_since_ms: 1_767_196_800_000,
         }
     }
 }

@@ -80,7 +80,10 @@ pub async fn poll_once(app: &App) -> Result<usize> {
     let mut conn = app.db.read().await?;
     let epoch = wuzhi_store::kernel::authz_epoch(&mut conn).await?;
     app.live.epoch.store(epoch, std::sync::atomic::Ordering::Release);
-    let mut rows = wuzhi_store::work::recent_outbox(&mut conn, now - LOOK_BACK_MS, 5000).await?;
+    // Only the cases' rows: a key task sent to 21,408 grids writes as many rows at once, and
+    // they must not push the cases' changes out of the window.
+    let mut rows =
+        wuzhi_store::work::recent_outbox(&mut conn, wuzhi_store::cases::KIND.name, now - LOOK_BACK_MS, 5000).await?;
     // Told oldest first; live views follow the cases' topics.
     rows.reverse();
     let case = wuzhi_store::cases::KIND.name;

@@ -104,6 +104,11 @@ impl Locator {
         out
     }
 
+    /// Every grid's code, in the index's order.
+    pub fn grid_codes(&self) -> impl Iterator<Item = &str> {
+        self.grids.iter().map(|g| g.0.as_str())
+    }
+
     pub fn name_of(&self, code: &str) -> Option<String> {
         self.names.get(code).or_else(|| self.grid_at.get(code).map(|i| &self.grids[*i].1)).cloned()
     }

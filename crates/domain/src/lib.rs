@@ -9,6 +9,7 @@ pub mod audit;
 pub mod calendar;
 pub mod cases;
 pub mod error;
+pub mod gridwork;
 pub mod kpi;
 pub mod mask;
 pub mod org;

@@ -88,8 +88,10 @@ impl Role {
                 FixOnSpot,
                 ReadArchives,
                 EditArchives,
+                DoGridWork,
+                ReadGridWork,
             ],
-            Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase],
+            Role::Steward => &[ReadTerritory, ReadOrganisation, ReadCase, DoGridWork, ReadGridWork],
             Role::CommunityStaff => &[
                 ReadTerritory,
                 ReadOrganisation,
@@ -104,6 +106,9 @@ impl Role {
                 ImportArchives,
                 ReadSpecialGroups,
                 HandleDataRequests,
+                DoGridWork,
+                ReadGridWork,
+                SuperviseGridWork,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -114,6 +119,9 @@ impl Role {
                 DispatchCase,
                 ApproveCase,
                 ReadArchives,
+                ReadGridWork,
+                SuperviseGridWork,
+                ManageKeyTasks,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -128,9 +136,10 @@ impl Role {
                 MergeCase,
                 TakeCalls,
                 ReadArchives,
+                ReadGridWork,
             ],
             Role::DistrictLeader | Role::CityLeader => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, ReadArchives]
+                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, ReadArchives, ReadGridWork, ManageKeyTasks]
             }
             Role::Admin => &[
                 ReadTerritory,
@@ -199,6 +208,16 @@ pub enum Action {
     ReadSpecialGroups,
     /// Handle people's requests to correct or delete their data (PIPL).
     HandleDataRequests,
+    /// Grid work in the field: patrols, quick records, visits (with `read_archives` for the
+    /// households), progress on key tasks.
+    DoGridWork,
+    /// See the grid work of the territory: rosters, coverage, records, key-task progress and
+    /// the indicators (aggregated; never a ranking of people).
+    ReadGridWork,
+    /// 督导: keep the rosters and visit rules, review records, see a patrol's track.
+    SuperviseGridWork,
+    /// 重点工作: send a key task down to every community or grid of the territory.
+    ManageKeyTasks,
 }
 
 impl Action {
@@ -227,6 +246,10 @@ impl Action {
             Action::ImportArchives => "import_archives",
             Action::ReadSpecialGroups => "read_special_groups",
             Action::HandleDataRequests => "handle_data_requests",
+            Action::DoGridWork => "do_grid_work",
+            Action::ReadGridWork => "read_grid_work",
+            Action::SuperviseGridWork => "supervise_grid_work",
+            Action::ManageKeyTasks => "manage_key_tasks",
         }
     }
 

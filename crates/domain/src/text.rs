@@ -13,6 +13,9 @@ pub const LIMITS: &[(&str, usize)] = &[
     ("fixed_on_spot", 2000),
     ("text", 2000),
     ("note", 1000),
+    ("found", 2000),
+    ("needs", 1000),
+    ("evidence", 1000),
 ];
 
 /// The limit of a field the table does not list.
@@ -119,4 +122,13 @@ mod tests {
         assert_eq!(limit("subject"), 100);
         assert_eq!(limit("anything else"), SHORT);
     }
+}
+
+/// Parses one of a closed set of words (English code or Chinese name) into its code.
+pub fn one_of(field: &str, s: &str, set: &'static [(&'static str, &'static str)]) -> Result<&'static str, Invalid> {
+    let s = s.trim();
+    set.iter().find(|(code, zh)| *code == s || *zh == s).map(|(code, _)| *code).ok_or_else(|| {
+        let names: Vec<&str> = set.iter().map(|t| t.0).collect();
+        Invalid::new(field, format!("`{s}` is not one of {}", names.join(", ")))
+    })
 }

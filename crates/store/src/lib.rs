@@ -8,6 +8,8 @@
 
 pub mod archives;
 pub mod audit;
+pub mod bulk;
+pub mod gridwork;
 pub mod cases;
 pub mod kernel;
 pub mod kpi;

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (15, "work: heads", include_str!("../migrations/0015_work_heads.sql")),
     (16, "kernel: sessions idle", include_str!("../migrations/0016_kernel_sessions.sql")),
     (17, "archives", include_str!("../migrations/0017_archives.sql")),
+    (18, "gridwork", include_str!("../migrations/0018_gridwork.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -384,13 +384,14 @@ pub async fn finish_outbox(conn: &mut Conn, id: i64, worker: &str) -> Result<boo
 /// first: what live views are told about. Looking back by time rather than by id catches
 /// rows whose transaction committed after a later id's; taking the newest keeps a busy
 /// window from holding the views on rows they have already seen.
-pub async fn recent_outbox(conn: &mut Conn, since_ms: i64, limit: i64) -> Result<Vec<OutboxRow>> {
+pub async fn recent_outbox(conn: &mut Conn, kind: &str, since_ms: i64, limit: i64) -> Result<Vec<OutboxRow>> {
     let rows = sqlx::query(
         "SELECT id, topic, item_kind, item_id, payload, created_at_ms FROM outbox WHERE created_at_ms >= $1 \
-         ORDER BY id DESC LIMIT $2",
+         AND item_kind = $3 ORDER BY id DESC LIMIT $2",
     )
     .bind(since_ms)
     .bind(limit)
+    .bind(kind)
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(outbox_row).collect()

@@ -355,6 +355,11 @@ impl Application {
                 tracing::info!(?o, "retention pass");
                 // The archives' own retention: people long moved out are anonymised (ids only
                 // in the log; the audit chain records the pass).
+                // Grid work: patrols left running are ended, tracks past their keeping deleted.
+                let g = wuzhi_app::gridwork::keep_once(&a).await?;
+                if g.patrols_ended + g.tracks_deleted > 0 {
+                    tracing::info!(?g, "grid work keeping");
+                }
                 let r = wuzhi_app::archives::keep::retention_once(&a).await?;
                 if !(r.anonymised.is_empty() && r.special_erased.is_empty()) {
                     tracing::info!(

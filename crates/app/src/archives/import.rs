@@ -970,6 +970,7 @@ async fn write(app: &App, caller: Caller<'_>, kind: &str, plan: Plan, report: &I
                 key_id: key,
                 actor_id: caller.person_id(),
                 at_ms: now,
+                source: Some("import".into()),
             })
             .collect();
         store::insert_changes(&mut tx, &changes).await?;

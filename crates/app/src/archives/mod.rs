@@ -304,6 +304,58 @@ pub async fn grid_households(app: &App, actor: &Actor, grid: &str) -> Result<Vec
     Ok(out)
 }
 
+/// A household's key: its house and household reference (`12:H0003`; `0:` without a house).
+pub fn household_key(house_id: Option<i64>, household_ref: Option<&str>) -> String {
+    format!("{}:{}", house_id.unwrap_or(0), household_ref.unwrap_or(""))
+}
+
+/// The grid a household (by its [`household_key`]) lives in, if it does.
+pub async fn household_grid(app: &App, key: &str) -> Result<Option<String>> {
+    let Some((house, household)) = key.split_once(':') else { return Ok(None) };
+    let Ok(house) = house.parse::<i64>() else { return Ok(None) };
+    let mut conn = app.db.read().await?;
+    Ok(store::grid_of_household(&mut conn, (house != 0).then_some(house), household).await?)
+}
+
+/// A household as grid work plans visits from it: its key, grid and care tags, and nothing
+/// personal.
+#[derive(Debug, Clone)]
+pub struct CareHousehold {
+    pub key: String,
+    pub grid_code: String,
+    pub house_id: Option<i64>,
+    pub care_tags: Vec<String>,
+}
+
+/// The households living in the grids under `code` with their care tags (no names, no
+/// numbers): what visit plans and their indicators count. It checks nobody's posts, so its
+/// callers must: grid work shows single households only to those who read the archives, and
+/// sums to those who read grid work.
+pub async fn care_households(app: &App, code: &TerritoryCode) -> Result<Vec<CareHousehold>> {
+    let mut conn = app.db.read().await?;
+    let rows = store::households_under(&mut conn, code.scope_prefix()).await?;
+    drop(conn);
+    let mut out: Vec<CareHousehold> = Vec::new();
+    for (house, household, grid, tags) in rows {
+        let key = household_key(house, household.as_deref());
+        let care: Vec<String> = tags
+            .into_iter()
+            .filter(|t| fields::TAGS.iter().any(|(c, _, class)| c == t && *class != fields::Class::Special))
+            .collect();
+        match out.last_mut() {
+            Some(h) if h.key == key => {
+                for t in care {
+                    if !h.care_tags.contains(&t) {
+                        h.care_tags.push(t);
+                    }
+                }
+            }
+            _ => out.push(CareHousehold { key, grid_code: grid, house_id: house, care_tags: care }),
+        }
+    }
+    Ok(out)
+}
+
 /// Adds a person (read in house and household order) to the list: to the last household
 /// when it is theirs, else to a new one made by `new`; the household's care tags once each.
 fn add_member(out: &mut Vec<HouseholdView>, p: &PersonRow, v: PersonView, new: impl FnOnce() -> HouseholdView) {
@@ -525,14 +577,34 @@ pub struct PersonChanges {
     pub care_tags: Option<Vec<String>>,
     /// Special groups (replacing them): only with `read_special_groups`.
     pub special_tags: Option<Vec<String>>,
+    /// Where the change comes from (set by the use case that makes it, never by a client).
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// Updates a person from the field (grid workers, community staff), keeping each change in
 /// the record's history: old → new, sealed where the field is sealed, masked in the listing.
 pub async fn update_person(app: &App, actor: &Actor, id: i64, c: &PersonChanges) -> Result<PersonView> {
-    let mut conn = app.db.read().await?;
-    let row = store::get_person(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("person {id}")))?;
-    drop(conn);
+    let mut tx = app.db.write().await?;
+    let changed = update_person_in(app, &mut tx, actor, id, c).await?;
+    if changed {
+        wuzhi_store::commit(tx).await?;
+    } else {
+        drop(tx);
+    }
+    person(app, actor, id, None).await
+}
+
+/// [`update_person`] inside the caller's transaction (a visit's updates are written with the
+/// visit, or not at all). True when something changed.
+pub async fn update_person_in(
+    app: &App,
+    tx: &mut wuzhi_store::Tx,
+    actor: &Actor,
+    id: i64,
+    c: &PersonChanges,
+) -> Result<bool> {
+    let row = store::get_person(tx, id).await?.ok_or_else(|| AppError::not_found(format!("person {id}")))?;
     let grid = territory(&row.grid_code)?;
     actor.can(Action::EditArchives, &Target::territory(&grid))?;
     if row.anonymised_at_ms.is_some() {
@@ -555,6 +627,7 @@ pub async fn update_person(app: &App, actor: &Actor, id: i64, c: &PersonChanges)
         key_id: key,
         actor_id: Some(actor.person_id),
         at_ms: now,
+        source: c.source.clone(),
     };
     if let Some(n) = &c.name {
         let n = wuzhi_domain::text::name("name", n, 50)?;
@@ -649,25 +722,31 @@ pub async fn update_person(app: &App, actor: &Actor, id: i64, c: &PersonChanges)
         sets.push(("special_enc", sealed.into()));
     }
     if changes.is_empty() {
-        return person(app, actor, id, None).await;
+        return Ok(false);
     }
     sets.push(("key_id", key.into()));
-    let mut tx = app.db.write().await?;
-    if !store::update_person(&mut tx, id, c.version, &sets, now).await? {
+    if !store::update_person(tx, id, c.version, &sets, now).await? {
         return Err(AppError::Conflict {
             field: "version".into(),
             reason: "the record changed meanwhile; reload it".into(),
         });
     }
     if let Some(tags) = &new_tags {
-        store::set_tags(&mut tx, id, &row.grid_code, tags).await?;
+        store::set_tags(tx, id, &row.grid_code, tags).await?;
     }
     let fields: Vec<&str> = changes.iter().map(|c| c.field).collect();
-    store::insert_changes(&mut tx, &changes).await?;
-    record(&mut tx, now, Some(actor), "archives.update", "archive_person", &id.to_string(), json!({"fields": fields}))
-        .await?;
-    wuzhi_store::commit(tx).await?;
-    person(app, actor, id, None).await
+    store::insert_changes(tx, &changes).await?;
+    record(
+        tx,
+        now,
+        Some(actor),
+        "archives.update",
+        "archive_person",
+        &id.to_string(),
+        json!({"fields": fields, "source": c.source}),
+    )
+    .await?;
+    Ok(true)
 }
 
 /// A change of a component's state from the field (a manhole cover found broken).
@@ -697,6 +776,7 @@ pub async fn update_component(app: &App, actor: &Actor, id: i64, version: i64, s
         key_id: i64::from(app.settings.vault.current()),
         actor_id: Some(actor.person_id),
         at_ms: now,
+        source: None,
     };
     store::insert_changes(&mut tx, &[ch]).await?;
     record(
@@ -722,6 +802,8 @@ pub struct ChangeView {
     pub new: Option<String>,
     pub by: Option<String>,
     pub at_ms: i64,
+    /// Where it came from besides its author: `import`, a visit (`gridwork.visit:12`).
+    pub source: Option<String>,
 }
 
 /// A record's history (who changed what when), masked.
@@ -744,6 +826,7 @@ pub async fn history(app: &App, actor: &Actor, record: &str, id: i64) -> Result<
             new: r.new_text,
             by: r.actor_name,
             at_ms: r.at_ms,
+            source: r.source,
         })
         .collect())
 }

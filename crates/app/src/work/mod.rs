@@ -104,7 +104,11 @@ pub(crate) async fn step<W: Workflow>(
 }
 
 /// Every kind of work item, by name (`Workflow::KIND`): the first part of their topics.
-pub const KINDS: &[&str] = &[wuzhi_domain::cases::CaseFlow::KIND, wuzhi_domain::archives::request::RequestFlow::KIND];
+pub const KINDS: &[&str] = &[
+    wuzhi_domain::cases::CaseFlow::KIND,
+    wuzhi_domain::archives::request::RequestFlow::KIND,
+    wuzhi_domain::gridwork::task::TaskFlow::KIND,
+];
 
 /// Whether `topic` names events of a known kind: `<kind>.<event>` (a kind's name may hold
 /// dots itself: `archives.request.answered`).
@@ -133,6 +137,7 @@ pub(crate) async fn on_due(app: &App, kind: &str, id: i64, due: Due) -> Result<b
     match kind {
         k if k == wuzhi_domain::cases::CaseFlow::KIND => crate::cases::on_due(app, id, due).await,
         k if k == wuzhi_domain::archives::request::RequestFlow::KIND => crate::archives::on_due(app, id, due).await,
+        k if k == wuzhi_domain::gridwork::task::TaskFlow::KIND => crate::gridwork::tasks::on_due(app, id, due).await,
         other => {
             tracing::warn!(kind = other, id, "the sweep found an item of a kind nothing answers for");
             Ok(false)

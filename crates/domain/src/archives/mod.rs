@@ -8,14 +8,7 @@ pub mod request;
 
 use crate::Invalid;
 
-/// Parses one of a closed set of words (English code or Chinese name) into its code.
-fn one_of(field: &str, s: &str, set: &'static [(&'static str, &'static str)]) -> Result<&'static str, Invalid> {
-    let s = s.trim();
-    set.iter().find(|(code, zh)| *code == s || *zh == s).map(|(code, _)| *code).ok_or_else(|| {
-        let names: Vec<&str> = set.iter().map(|t| t.0).collect();
-        Invalid::new(field, format!("`{s}` is not one of {}", names.join(", ")))
-    })
-}
+use crate::text::one_of;
 
 /// 房屋用途
 pub const HOUSE_USES: &[(&str, &str)] =

@@ -6,154 +6,10 @@
 pub mod requests;
 
 use crate::{Conn, Result, scope_filter};
-use sqlx::any::AnyArguments;
 use sqlx::{AssertSqlSafe, Row};
 
-/// A value to bind, typed even when null (PostgreSQL wants to know the type of a NULL).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Val {
-    I(Option<i64>),
-    F(Option<f64>),
-    T(Option<String>),
-    B(Option<Vec<u8>>),
-}
-
-impl From<i64> for Val {
-    fn from(v: i64) -> Val {
-        Val::I(Some(v))
-    }
-}
-impl From<Option<i64>> for Val {
-    fn from(v: Option<i64>) -> Val {
-        Val::I(v)
-    }
-}
-impl From<Option<f64>> for Val {
-    fn from(v: Option<f64>) -> Val {
-        Val::F(v)
-    }
-}
-impl From<&str> for Val {
-    fn from(v: &str) -> Val {
-        Val::T(Some(v.to_owned()))
-    }
-}
-impl From<String> for Val {
-    fn from(v: String) -> Val {
-        Val::T(Some(v))
-    }
-}
-impl From<Option<String>> for Val {
-    fn from(v: Option<String>) -> Val {
-        Val::T(v)
-    }
-}
-impl From<Option<Vec<u8>>> for Val {
-    fn from(v: Option<Vec<u8>>) -> Val {
-        Val::B(v)
-    }
-}
-
-fn bind<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, AnyArguments>,
-    v: &'q Val,
-) -> sqlx::query::Query<'q, sqlx::Any, AnyArguments> {
-    match v {
-        Val::I(x) => q.bind(*x),
-        Val::F(x) => q.bind(*x),
-        Val::T(x) => q.bind(x.as_deref()),
-        Val::B(x) => q.bind(x.as_deref()),
-    }
-}
-
-/// Bound values per statement, inside both engines' limits (SQLite 32,766, PostgreSQL 65,535).
-const MAX_BINDS: usize = 8_000;
-
-/// Inserts `rows` (each with one value per column of `columns`) in multi-row statements.
-///
-/// On SQLite the placeholders are plain `?`: sqlx binds a `$N` parameter by asking SQLite its
-/// name, which SQLite finds by a linear scan, so binding `$N` is quadratic in the statement's
-/// parameters (with 30,000 a statement the archives' import spent 77 % of its time in
-/// `sqlite3_bind_parameter_name`, at 1,400 people a second). PostgreSQL needs `$N`.
-pub async fn insert_rows(conn: &mut Conn, table: &str, columns: &[&str], rows: &[Vec<Val>]) -> Result<()> {
-    insert(conn, table, columns, rows, None).await.map(drop)
-}
-
-/// [`insert_rows`], returning each new row's `key` column and id (so no look-up follows).
-pub async fn insert_rows_returning(
-    conn: &mut Conn,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Val>],
-    key: &str,
-) -> Result<Vec<(String, i64)>> {
-    insert(conn, table, columns, rows, Some(key)).await
-}
-
-async fn insert(
-    conn: &mut Conn,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<Val>],
-    returning: Option<&str>,
-) -> Result<Vec<(String, i64)>> {
-    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
-    let per = (MAX_BINDS / columns.len()).clamp(1, 1000);
-    let mut out = Vec::new();
-    for chunk in rows.chunks(per) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (i, row) in chunk.iter().enumerate() {
-            debug_assert_eq!(row.len(), columns.len());
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for j in 0..row.len() {
-                n += 1;
-                if j > 0 {
-                    sql.push_str(", ");
-                }
-                if positional {
-                    sql.push('?');
-                } else {
-                    sql.push_str(&format!("${n}"));
-                }
-            }
-            sql.push(')');
-        }
-        if let Some(k) = returning {
-            sql.push_str(&format!(" RETURNING {k}, id"));
-        }
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for row in chunk {
-            for v in row {
-                q = bind(q, v);
-            }
-        }
-        if returning.is_some() {
-            for r in q.fetch_all(&mut *conn).await? {
-                out.push((r.try_get(0)?, r.try_get(1)?));
-            }
-        } else {
-            q.execute(&mut *conn).await?;
-        }
-    }
-    // A bulk load leaves PostgreSQL's planner with the statistics of the table before it,
-    // and it then scans the whole table for every look-up that follows (the import of the
-    // next file, in the same minute): after a big insert, the table is analysed at once.
-    if rows.len() >= 10_000 && !positional {
-        sqlx::query(AssertSqlSafe(format!("ANALYZE {table}"))).execute(&mut *conn).await?;
-    }
-    Ok(out)
-}
-
-/// `n` placeholders for an `IN (…)` list: `?` on SQLite (see [`insert_rows`] for why), `$1…`
-/// on PostgreSQL.
-fn marks(conn: &Conn, n: usize) -> String {
-    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        vec!["?"; n].join(", ")
-    } else {
-        (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-    }
-}
+pub use crate::bulk::{Val, insert_rows, insert_rows_returning};
+use crate::bulk::{bind, marks};
 
 /// The ids of rows of `table` by their `key` column (`ref`, `code`, …), for the keys given.
 pub async fn ids_by(conn: &mut Conn, table: &str, key: &str, keys: &[String]) -> Result<Vec<(String, i64, String)>> {
@@ -414,6 +270,50 @@ pub async fn people_in_grid(conn: &mut Conn, grid: &str, limit: i64) -> Result<V
         .collect())
 }
 
+/// Everyone living in the grids under `prefix`, in house and household order, with their
+/// tags: (house, household reference, grid, tags).
+pub async fn households_under(
+    conn: &mut Conn,
+    prefix: &str,
+) -> Result<Vec<(Option<i64>, Option<String>, String, Vec<String>)>> {
+    let (scope, binds) = scope_filter("grid_code", &[prefix], 1);
+    let sql = format!(
+        "SELECT id, house_id, household_ref, grid_code FROM archive_people WHERE {scope} AND moved_out_ms IS NULL AND anonymised_at_ms IS NULL ORDER BY house_id, household_ref, id"
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b.as_str());
+    }
+    let people = q.fetch_all(&mut *conn).await?;
+    let (scope_t, binds_t) = scope_filter("grid_code", &[prefix], 1);
+    let mut q = sqlx::query(AssertSqlSafe(format!("SELECT person_id, tag FROM archive_person_tags WHERE {scope_t}")));
+    for b in &binds_t {
+        q = q.bind(b.as_str());
+    }
+    let mut tags: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for r in q.fetch_all(&mut *conn).await? {
+        tags.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+    }
+    people
+        .iter()
+        .map(|r| {
+            let id: i64 = r.try_get(0)?;
+            Ok((r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, tags.remove(&id).unwrap_or_default()))
+        })
+        .collect()
+}
+
+/// The grid of the household living in house `house` (none: no house) under `household`.
+pub async fn grid_of_household(conn: &mut Conn, house: Option<i64>, household: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT grid_code FROM archive_people WHERE ((house_id IS NULL AND $1 = 0) OR house_id = $1) AND COALESCE(household_ref, '') = $2 AND moved_out_ms IS NULL AND anonymised_at_ms IS NULL LIMIT 1",
+    )
+    .bind(house.unwrap_or(0))
+    .bind(household)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// People whose name starts with `prefix` in the given scopes (masked by the caller).
 pub async fn people_named(conn: &mut Conn, scopes: &[&str], prefix: &str, limit: i64) -> Result<Vec<PersonRow>> {
     let (scope_sql, binds) = scope_filter("grid_code", scopes, 2);
@@ -479,6 +379,8 @@ pub struct Change<'a> {
     pub key_id: i64,
     pub actor_id: Option<i64>,
     pub at_ms: i64,
+    /// Where the change came from besides its actor (`gridwork.visit:12`), if anywhere.
+    pub source: Option<String>,
 }
 
 pub async fn insert_changes(conn: &mut Conn, changes: &[Change<'_>]) -> Result<()> {
@@ -497,6 +399,7 @@ pub async fn insert_changes(conn: &mut Conn, changes: &[Change<'_>]) -> Result<(
                 c.key_id.into(),
                 c.actor_id.into(),
                 c.at_ms.into(),
+                c.source.clone().into(),
             ]
         })
         .collect();
@@ -515,6 +418,7 @@ pub async fn insert_changes(conn: &mut Conn, changes: &[Change<'_>]) -> Result<(
             "key_id",
             "actor_id",
             "at_ms",
+            "source",
         ],
         &rows,
     )
@@ -530,11 +434,12 @@ pub struct ChangeRow {
     pub actor_id: Option<i64>,
     pub actor_name: Option<String>,
     pub at_ms: i64,
+    pub source: Option<String>,
 }
 
 pub async fn changes_of(conn: &mut Conn, record: &str, id: i64) -> Result<Vec<ChangeRow>> {
     let rows = sqlx::query(
-        "SELECT c.version, c.field, c.old_text, c.new_text, c.actor_id, p.name, c.at_ms FROM archive_changes c LEFT JOIN people p ON p.id = c.actor_id WHERE c.record = $1 AND c.record_id = $2 ORDER BY c.id",
+        "SELECT c.version, c.field, c.old_text, c.new_text, c.actor_id, p.name, c.at_ms, c.source FROM archive_changes c LEFT JOIN people p ON p.id = c.actor_id WHERE c.record = $1 AND c.record_id = $2 ORDER BY c.id",
     )
     .bind(record)
     .bind(id)
@@ -550,6 +455,7 @@ pub async fn changes_of(conn: &mut Conn, record: &str, id: i64) -> Result<Vec<Ch
                 actor_id: r.try_get(4)?,
                 actor_name: r.try_get(5)?,
                 at_ms: r.try_get(6)?,
+                source: r.try_get(7)?,
             })
         })
         .collect()
