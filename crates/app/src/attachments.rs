@@ -121,7 +121,11 @@ pub async fn download(app: &App, actor: &Actor, id: i64) -> Result<(String, Stri
 
 /// A file kept by its content (checked: a JPEG, PNG or WebP image or a PDF within the size
 /// limit, as declared), written durably before its row names it: (sha256, type, bytes).
-pub(crate) async fn store_file(app: &App, declared: Option<&str>, bytes: Vec<u8>) -> Result<(String, &'static str, i64)> {
+pub(crate) async fn store_file(
+    app: &App,
+    declared: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<(String, &'static str, i64)> {
     if bytes.is_empty() {
         return Err(AppError::invalid("body", "the file is empty"));
     }

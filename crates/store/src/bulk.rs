@@ -151,4 +151,3 @@ pub fn marks(conn: &Conn, n: usize) -> String {
         (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
     }
 }
-

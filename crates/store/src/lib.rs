@@ -9,8 +9,8 @@
 pub mod archives;
 pub mod audit;
 pub mod bulk;
-pub mod gridwork;
 pub mod cases;
+pub mod gridwork;
 pub mod kernel;
 pub mod kpi;
 pub mod migrate;

@@ -7,7 +7,10 @@
 use super::{name_of, territory};
 use crate::{App, AppError, Result};
 use serde::Serialize;
-use wuzhi_domain::gridwork::{self as domain, indicators::{Counts, Rates}};
+use wuzhi_domain::gridwork::{
+    self as domain,
+    indicators::{Counts, Rates},
+};
 use wuzhi_domain::{Action, Actor, Level, Target, TerritoryCode};
 use wuzhi_store::gridwork as store;
 
@@ -110,7 +113,9 @@ pub async fn breakdown(app: &App, actor: &Actor, code: &str, from: i64, to: i64)
 /// The breakdown as CSV (UTF-8 with a byte-order mark, so spreadsheets read the Chinese).
 pub async fn breakdown_csv(app: &App, actor: &Actor, code: &str, from: i64, to: i64) -> Result<String> {
     let rows = breakdown(app, actor, code, from, to).await?;
-    let mut out = String::from("\u{feff}territory_code,territory_name,level,grids,grids_patrolled,patrol_coverage,patrols,found,fixed_on_spot,self_fix_rate,households_due,households_visited,visit_rate,visits,needs_raised,notes,key_task_shares_due,key_task_shares_on_time,key_task_on_time_rate\n");
+    let mut out = String::from(
+        "\u{feff}territory_code,territory_name,level,grids,grids_patrolled,patrol_coverage,patrols,found,fixed_on_spot,self_fix_rate,households_due,households_visited,visit_rate,visits,needs_raised,notes,key_task_shares_due,key_task_shares_on_time,key_task_on_time_rate\n",
+    );
     let r = |v: Option<f64>| v.map(|x| format!("{x:.4}")).unwrap_or_default();
     for v in rows {
         let c = v.counts;

@@ -101,8 +101,16 @@ pub async fn register_member(app: &App, actor: &Actor, n: &NewMember) -> Result<
         });
     }
     let id = store::insert_member(&mut tx, n.person_id, g.as_str(), kind, &team, now, actor.person_id).await?;
-    record(&mut tx, now, Some(actor), "gridwork.member", "gridwork_member", &id.to_string(), json!({"grid": g.as_str(), "kind": kind}))
-        .await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "gridwork.member",
+        "gridwork_member",
+        &id.to_string(),
+        json!({"grid": g.as_str(), "kind": kind}),
+    )
+    .await?;
     let m = store::get_member(&mut tx, id).await?.ok_or_else(|| AppError::Internal("member vanished".into()))?;
     wuzhi_store::commit(tx).await?;
     Ok(member_view(app, m))
@@ -205,8 +213,10 @@ pub async fn add_duty(app: &App, actor: &Actor, n: &NewDuty) -> Result<DutyView>
     if !registered {
         return Err(AppError::invalid("person_id", "is not registered as working in this grid"));
     }
-    let id = store::insert_duty(&mut tx, g.as_str(), n.person_id, n.starts_ms, n.ends_ms, &note, actor.person_id).await?;
-    record(&mut tx, now, Some(actor), "gridwork.duty", "gridwork_duty", &id.to_string(), json!({"grid": g.as_str()})).await?;
+    let id =
+        store::insert_duty(&mut tx, g.as_str(), n.person_id, n.starts_ms, n.ends_ms, &note, actor.person_id).await?;
+    record(&mut tx, now, Some(actor), "gridwork.duty", "gridwork_duty", &id.to_string(), json!({"grid": g.as_str()}))
+        .await?;
     let d = store::duties(&mut tx, g.as_str(), n.starts_ms, n.ends_ms)
         .await?
         .into_iter()
@@ -409,7 +419,7 @@ pub async fn start_patrol(app: &App, actor: &Actor, s: &StartPatrol) -> Result<(
             reason: format!("patrol {} is still running: end it first", r.id),
         });
     }
-    let (id, _) = store::insert_patrol(&mut tx, g.as_str(), actor.person_id, s.plan_id, started, key.as_deref()).await?;
+    let id = store::insert_patrol(&mut tx, g.as_str(), actor.person_id, s.plan_id, started, key.as_deref()).await?;
     wuzhi_store::commit(tx).await?;
     Ok((patrol(app, actor, id).await?, true))
 }
@@ -472,7 +482,8 @@ pub async fn add_track(app: &App, actor: &Actor, patrol_id: i64, u: &TrackUpload
     if !(0..=100_000).contains(&u.seq) {
         return Err(AppError::invalid("seq", "must be 0 to 100000"));
     }
-    let points: Vec<track::Point> = u.points.iter().map(|p| track::Point { at_ms: p.at_ms, lat: p.lat, lon: p.lon }).collect();
+    let points: Vec<track::Point> =
+        u.points.iter().map(|p| track::Point { at_ms: p.at_ms, lat: p.lat, lon: p.lon }).collect();
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     let p = store::get_patrol(&mut tx, patrol_id)
@@ -483,9 +494,17 @@ pub async fn add_track(app: &App, actor: &Actor, patrol_id: i64, u: &TrackUpload
     let blob = track::encode(&points);
     let first = points.first().map(|p| p.at_ms).unwrap_or(0);
     let last = points.last().map(|p| p.at_ms).unwrap_or(0);
-    let stored =
-        store::insert_chunk(&mut tx, patrol_id, u.seq, first, last, points.len() as i64, &blob, track::length_m(&points))
-            .await?;
+    let stored = store::insert_chunk(
+        &mut tx,
+        patrol_id,
+        u.seq,
+        first,
+        last,
+        points.len() as i64,
+        &blob,
+        track::length_m(&points),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     Ok(TrackStored { stored, points: points.len() as i64 })
 }
@@ -535,14 +554,23 @@ pub async fn track_of(app: &App, actor: &Actor, id: i64) -> Result<Vec<TrackPoin
     drop(conn);
     let mut out = Vec::new();
     for c in chunks {
-        let pts = track::decode(&c).ok_or_else(|| AppError::Internal(format!("patrol {id}: a track chunk is corrupt")))?;
+        let pts =
+            track::decode(&c).ok_or_else(|| AppError::Internal(format!("patrol {id}: a track chunk is corrupt")))?;
         out.extend(pts.into_iter().map(|p| TrackPoint { at_ms: p.at_ms, lat: p.lat, lon: p.lon }));
     }
     if !own {
         let now = app.now_ms();
         let mut tx = app.db.write().await?;
-        record(&mut tx, now, Some(actor), "gridwork.track_read", "gridwork_patrol", &id.to_string(), json!({"person": p.person_id}))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            Some(actor),
+            "gridwork.track_read",
+            "gridwork_patrol",
+            &id.to_string(),
+            json!({"person": p.person_id}),
+        )
+        .await?;
         wuzhi_store::commit(tx).await?;
     }
     Ok(out)
@@ -551,7 +579,12 @@ pub async fn track_of(app: &App, actor: &Actor, id: i64) -> Result<Vec<TrackPoin
 /// Reports a finding on the caller's patrol: a case through the case hub (channel `grid`,
 /// fixed on the spot when the caller may), linked to the patrol. A repeated key returns the
 /// case it made, linked once.
-pub async fn report_finding(app: &App, actor: &Actor, patrol_id: i64, mut n: NewCase) -> Result<(crate::cases::CaseView, bool)> {
+pub async fn report_finding(
+    app: &App,
+    actor: &Actor,
+    patrol_id: i64,
+    mut n: NewCase,
+) -> Result<(crate::cases::CaseView, bool)> {
     let mut conn = app.db.read().await?;
     let p = store::get_patrol(&mut conn, patrol_id)
         .await?
@@ -696,7 +729,8 @@ pub async fn add_note(app: &App, actor: &Actor, n: &NewNote) -> Result<(NoteView
     let g = match (&n.grid_code, point) {
         (Some(c), _) => grid("grid_code", c)?,
         (None, Some((lon, lat))) => {
-            let l = app.locator().locate(lon, lat).ok_or_else(|| AppError::invalid("lat", "the point is in no grid"))?;
+            let l =
+                app.locator().locate(lon, lat).ok_or_else(|| AppError::invalid("lat", "the point is in no grid"))?;
             grid("grid_code", &l.grid.code)?
         }
         (None, None) => return Err(AppError::invalid("grid_code", "give a grid or a point")),
@@ -889,7 +923,8 @@ pub async fn set_rules(app: &App, actor: &Actor, code: &str, new_rules: &[RuleVi
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     store::replace_rules(&mut tx, t.as_str(), &parsed, now).await?;
-    record(&mut tx, now, Some(actor), "gridwork.visit_rules", "territory", t.as_str(), json!({"rules": parsed.len()})).await?;
+    record(&mut tx, now, Some(actor), "gridwork.visit_rules", "territory", t.as_str(), json!({"rules": parsed.len()}))
+        .await?;
     wuzhi_store::commit(tx).await?;
     rules(app, actor, code).await
 }
@@ -1053,8 +1088,12 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
         .await?
         .ok_or_else(|| AppError::not_found("the household"))?;
     let g = territory("household_key", &grid_code)?;
-    actor.can(Action::DoGridWork, &Target::territory(&g)).map_err(|_| AppError::not_found("the household in your grids"))?;
-    actor.can(Action::ReadArchives, &Target::territory(&g)).map_err(|_| AppError::not_found("the household in your grids"))?;
+    actor
+        .can(Action::DoGridWork, &Target::territory(&g))
+        .map_err(|_| AppError::not_found("the household in your grids"))?;
+    actor
+        .can(Action::ReadArchives, &Target::territory(&g))
+        .map_err(|_| AppError::not_found("the household in your grids"))?;
     if v.updates.len() > 20 {
         return Err(AppError::invalid("updates", "at most 20 people's updates"));
     }
@@ -1081,7 +1120,8 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
             other => other,
         })?;
     }
-    record(&mut tx, now, Some(actor), "gridwork.visit", "gridwork_visit", &id.to_string(), json!({"grid": grid_code})).await?;
+    record(&mut tx, now, Some(actor), "gridwork.visit", "gridwork_visit", &id.to_string(), json!({"grid": grid_code}))
+        .await?;
     wuzhi_store::commit(tx).await?;
     if v.raise_case {
         let c = NewCase {
@@ -1112,7 +1152,14 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
 }
 
 /// Attaches a photo (taken with the household's consent) to the caller's own visit.
-pub async fn visit_photo(app: &App, actor: &Actor, id: i64, consent: bool, declared: Option<&str>, bytes: Vec<u8>) -> Result<VisitView> {
+pub async fn visit_photo(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    consent: bool,
+    declared: Option<&str>,
+    bytes: Vec<u8>,
+) -> Result<VisitView> {
     if !consent {
         return Err(AppError::invalid("consent", "a photo is kept only with the household's consent"));
     }
@@ -1127,7 +1174,16 @@ pub async fn visit_photo(app: &App, actor: &Actor, id: i64, consent: bool, decla
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     store::set_visit_photo(&mut tx, id, &sha, kind).await?;
-    record(&mut tx, now, Some(actor), "gridwork.visit_photo", "gridwork_visit", &id.to_string(), json!({"consent": true})).await?;
+    record(
+        &mut tx,
+        now,
+        Some(actor),
+        "gridwork.visit_photo",
+        "gridwork_visit",
+        &id.to_string(),
+        json!({"consent": true}),
+    )
+    .await?;
     wuzhi_store::commit(tx).await?;
     visit(app, actor, id).await
 }
@@ -1219,7 +1275,11 @@ pub async fn my_week(app: &App, actor: &Actor, from_ms: Option<i64>) -> Result<M
         duties: duties.into_iter().map(|d| duty_view(app, d)).collect(),
         patrols: patrols.into_iter().map(|p| patrol_view(app, p)).collect(),
         visits: visits.into_iter().map(visit_view).collect(),
-        notes: notes.into_iter().filter(|n| n.created_at_ms >= from && n.created_at_ms < to).map(|n| note_view(app, n)).collect(),
+        notes: notes
+            .into_iter()
+            .filter(|n| n.created_at_ms >= from && n.created_at_ms < to)
+            .map(|n| note_view(app, n))
+            .collect(),
         running,
     })
 }
@@ -1240,15 +1300,24 @@ pub async fn keep_once(app: &App) -> Result<Kept> {
     let mut out = Kept::default();
     let mut tx = app.db.write().await?;
     for id in store::stale_patrols(&mut tx, now - domain::PATROL_MAX_MS, 1000).await? {
-        let ended = store::get_patrol(&mut tx, id).await?.map(|p| p.started_at_ms + domain::PATROL_MAX_MS).unwrap_or(now);
+        let ended =
+            store::get_patrol(&mut tx, id).await?.map(|p| p.started_at_ms + domain::PATROL_MAX_MS).unwrap_or(now);
         if store::end_patrol(&mut tx, id, ended, true, "").await? {
             out.patrols_ended += 1;
         }
     }
     out.tracks_deleted = store::delete_tracks_before(&mut tx, now - domain::TRACK_KEPT_MS, now, 5000).await?;
     if out.tracks_deleted > 0 || out.patrols_ended > 0 {
-        record(&mut tx, now, None, "gridwork.keep", "gridwork", "tracks", json!({"ended": out.patrols_ended, "deleted": out.tracks_deleted}))
-            .await?;
+        record(
+            &mut tx,
+            now,
+            None,
+            "gridwork.keep",
+            "gridwork",
+            "tracks",
+            json!({"ended": out.patrols_ended, "deleted": out.tracks_deleted}),
+        )
+        .await?;
     }
     wuzhi_store::commit(tx).await?;
     Ok(out)

@@ -113,7 +113,8 @@ pub async fn create(app: &App, actor: &Actor, n: &NewTask) -> Result<TaskView> {
     let items = serde_json::to_string(&TaskState::assigned(checklist.len(), n.deadline_ms, None).items)
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = app.db.write().await?;
-    let owners = store::orgs_of_kind(&mut tx, t.scope_prefix(), wuzhi_domain::OrgKind::CommunityCommittee.as_str()).await?;
+    let owners =
+        store::orgs_of_kind(&mut tx, t.scope_prefix(), wuzhi_domain::OrgKind::CommunityCommittee.as_str()).await?;
     let checklist_json = serde_json::to_string(&checklist).map_err(|e| AppError::Internal(e.to_string()))?;
     let id = store::insert_task(
         &mut tx,
@@ -331,9 +332,9 @@ fn state_of(s: &ShareRow, t: &TaskRow) -> Result<TaskState> {
 
 fn relation(caller: Caller<'_>, s: &ShareRow, t: &TaskRow) -> TaskRelation {
     let on = |action: Action, code: &str| {
-        caller.person().is_some_and(|a| {
-            TerritoryCode::parse(code).is_ok_and(|c| a.can(action, &Target::territory(&c)).is_ok())
-        })
+        caller
+            .person()
+            .is_some_and(|a| TerritoryCode::parse(code).is_ok_and(|c| a.can(action, &Target::territory(&c)).is_ok()))
     };
     TaskRelation {
         doer: on(Action::DoGridWork, &s.territory_code),
@@ -354,12 +355,16 @@ fn step_name(s: TaskStep) -> &'static str {
 async fn load(app: &App, id: i64) -> Result<(ShareRow, TaskRow)> {
     let mut conn = app.db.read().await?;
     let s = store::get_share(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("share {id}")))?;
-    let t = store::get_task(&mut conn, s.task_id).await?.ok_or_else(|| AppError::not_found(format!("key task {}", s.task_id)))?;
+    let t = store::get_task(&mut conn, s.task_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("key task {}", s.task_id)))?;
     Ok((s, t))
 }
 
 fn may_read(actor: &Actor, s: &ShareRow, t: &TaskRow) -> bool {
-    let on = |code: &str| TerritoryCode::parse(code).is_ok_and(|c| actor.can(Action::ReadGridWork, &Target::territory(&c)).is_ok());
+    let on = |code: &str| {
+        TerritoryCode::parse(code).is_ok_and(|c| actor.can(Action::ReadGridWork, &Target::territory(&c)).is_ok())
+    };
     on(&s.territory_code) || on(&t.territory_code)
 }
 
@@ -371,7 +376,12 @@ async fn share_view(app: &App, actor: &Actor, s: ShareRow, t: &TaskRow) -> Resul
     let timeline = store::share_events(&mut conn, s.id)
         .await?
         .into_iter()
-        .map(|(at_ms, by, kind, data)| ShareEventView { at_ms, by, kind, data: serde_json::from_str(&data).unwrap_or_default() })
+        .map(|(at_ms, by, kind, data)| ShareEventView {
+            at_ms,
+            by,
+            kind,
+            data: serde_json::from_str(&data).unwrap_or_default(),
+        })
         .collect();
     let cases = store::share_cases(&mut conn, s.id).await?.into_iter().map(|c| c.0).collect();
     drop(conn);
@@ -447,11 +457,21 @@ pub async fn my_shares(app: &App, actor: &Actor) -> Result<Vec<ShareView>> {
     }
     let mut conn = app.db.read().await?;
     let rows = store::open_shares_in(&mut conn, &prefixes, 200).await?;
+    // Each task read once for all its shares.
+    let mut tasks: std::collections::HashMap<i64, TaskRow> = std::collections::HashMap::new();
+    for s in &rows {
+        if !tasks.contains_key(&s.task_id) {
+            if let Some(t) = store::get_task(&mut conn, s.task_id).await? {
+                tasks.insert(t.id, t);
+            }
+        }
+    }
     drop(conn);
     let mut out = Vec::new();
     for s in rows {
-        let (s, t) = load(app, s.id).await?;
-        out.push(share_view(app, actor, s, &t).await?);
+        if let Some(t) = tasks.get(&s.task_id) {
+            out.push(share_view(app, actor, s, t).await?);
+        }
     }
     Ok(out)
 }
@@ -460,9 +480,18 @@ pub async fn my_shares(app: &App, actor: &Actor) -> Result<Vec<ShareView>> {
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ShareCommand {
     /// One checklist item: `checked` (with problems found) or `not_applicable` (with a note).
-    Progress { item: usize, state: String, #[serde(default)] found: i64, #[serde(default)] note: String },
+    Progress {
+        item: usize,
+        state: String,
+        #[serde(default)]
+        found: i64,
+        #[serde(default)]
+        note: String,
+    },
     Complete,
-    Return { reason: String },
+    Return {
+        reason: String,
+    },
 }
 
 /// One step on a share, under its version.
@@ -479,7 +508,10 @@ pub async fn act(app: &App, actor: &Actor, id: i64, version: i64, c: &ShareComma
         return Err(AppError::not_found(format!("share {id}")));
     }
     if s.version != version {
-        return Err(AppError::Conflict { field: "version".into(), reason: "the share changed meanwhile; reload it".into() });
+        return Err(AppError::Conflict {
+            field: "version".into(),
+            reason: "the share changed meanwhile; reload it".into(),
+        });
     }
     let state = state_of(&s, &t)?;
     let rel = relation(Caller::Person(actor), &s, &t);
@@ -511,7 +543,13 @@ async fn take_step(
 
 /// Turns a problem found on a checklist item into a case (channel `grid`), counted on the
 /// share. A repeated key returns the case it made.
-pub async fn share_case(app: &App, actor: &Actor, id: i64, item: usize, mut n: NewCase) -> Result<crate::cases::CaseView> {
+pub async fn share_case(
+    app: &App,
+    actor: &Actor,
+    id: i64,
+    item: usize,
+    mut n: NewCase,
+) -> Result<crate::cases::CaseView> {
     let (s, t) = load(app, id).await?;
     if !may_read(actor, &s, &t) {
         return Err(AppError::not_found(format!("share {id}")));
@@ -542,9 +580,14 @@ pub(crate) async fn on_due(app: &App, id: i64, due: Due) -> Result<bool> {
                 return Ok(false);
             }
             if let Some(org) = s.owner_org_id {
-                let body = format!("重点工作「{}」({})将于一小时内到期", t.title, name_of(app, &s.territory_code).unwrap_or_default());
+                let body = format!(
+                    "重点工作「{}」({})将于一小时内到期",
+                    t.title,
+                    name_of(app, &s.territory_code).unwrap_or_default()
+                );
                 for p in store::staff_for(&mut tx, org, &s.territory_code, now).await? {
-                    wuzhi_store::notifications::insert_notification(&mut tx, p, None, "gridwork.task_due", &body, now).await?;
+                    wuzhi_store::notifications::insert_notification(&mut tx, p, None, "gridwork.task_due", &body, now)
+                        .await?;
                 }
             }
             wuzhi_store::commit(tx).await?;

@@ -99,11 +99,7 @@ pub fn default_rules() -> Vec<VisitRule> {
 /// How often a household with these care tags is to be visited: the shortest interval of
 /// the rules that apply (none when no rule does).
 pub fn visit_every(tags: &[String], rules: &[VisitRule]) -> Option<i64> {
-    rules
-        .iter()
-        .filter(|r| r.tag.as_ref().is_none_or(|t| tags.iter().any(|x| x == t)))
-        .map(|r| r.every_days)
-        .min()
+    rules.iter().filter(|r| r.tag.as_ref().is_none_or(|t| tags.iter().any(|x| x == t))).map(|r| r.every_days).min()
 }
 
 pub const DAY_MS: i64 = 86_400_000;

@@ -115,12 +115,21 @@ pub enum TaskStep {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskCommand {
     /// One item's answer.
-    Progress { item: usize, state: ItemState, found: i64, note: String },
+    Progress {
+        item: usize,
+        state: ItemState,
+        found: i64,
+        note: String,
+    },
     /// Report the share done: every item answered.
     Complete,
     /// The sending unit sends it back.
-    Return { reason: String },
-    MarkOverdue { due_ms: i64 },
+    Return {
+        reason: String,
+    },
+    MarkOverdue {
+        due_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -152,7 +161,8 @@ impl Workflow for TaskFlow {
     type Command = TaskCommand;
     type Relation = TaskRelation;
     type Step = TaskStep;
-    const STEPS: &'static [TaskStep] = &[TaskStep::Progress, TaskStep::Complete, TaskStep::Return, TaskStep::MarkOverdue];
+    const STEPS: &'static [TaskStep] =
+        &[TaskStep::Progress, TaskStep::Complete, TaskStep::Return, TaskStep::MarkOverdue];
 
     fn decide(s: &TaskState, rel: &TaskRelation, c: &TaskCommand, now_ms: i64) -> Result<TaskEvent, Refusal> {
         let not_done = |step: &'static str| {
@@ -252,7 +262,9 @@ impl Workflow for TaskFlow {
 
     fn probe(step: TaskStep, s: &TaskState, _rel: &TaskRelation, _now: i64) -> TaskCommand {
         match step {
-            TaskStep::Progress => TaskCommand::Progress { item: 0, state: ItemState::Checked, found: 0, note: String::new() },
+            TaskStep::Progress => {
+                TaskCommand::Progress { item: 0, state: ItemState::Checked, found: 0, note: String::new() }
+            }
             TaskStep::Complete => TaskCommand::Complete,
             TaskStep::Return => TaskCommand::Return { reason: "-".into() },
             TaskStep::MarkOverdue => TaskCommand::MarkOverdue { due_ms: s.due_ms },
@@ -311,7 +323,13 @@ mod tests {
         assert_eq!((s.status, s.found(), s.items_done()), (TaskStatus::InProgress, 3, 1));
         let na = TaskCommand::Progress { item: 1, state: ItemState::NotApplicable, found: 0, note: String::new() };
         assert!(matches!(run(&s, &DOER, na, 10), Err(Refusal::Invalid(i)) if i.field == "note"));
-        let s = run(&s, &DOER, TaskCommand::Progress { item: 1, state: ItemState::NotApplicable, found: 0, note: "无燃气".into() }, 10).unwrap();
+        let s = run(
+            &s,
+            &DOER,
+            TaskCommand::Progress { item: 1, state: ItemState::NotApplicable, found: 0, note: "无燃气".into() },
+            10,
+        )
+        .unwrap();
         let s = run(&s, &DOER, TaskCommand::Complete, 20).unwrap();
         assert!(on_time(&s));
         assert!(!TaskFlow::head(&s).open);
@@ -321,10 +339,7 @@ mod tests {
     #[test]
     fn only_the_sender_returns_and_only_a_done_share() {
         let s = TaskState::assigned(1, 1_000, None);
-        assert!(matches!(
-            run(&s, &SENDER, TaskCommand::Return { reason: "x".into() }, 5),
-            Err(Refusal::State { .. })
-        ));
+        assert!(matches!(run(&s, &SENDER, TaskCommand::Return { reason: "x".into() }, 5), Err(Refusal::State { .. })));
         let s = run(&s, &DOER, check(0, 0), 5).unwrap();
         let s = run(&s, &DOER, TaskCommand::Complete, 5).unwrap();
         assert!(matches!(

@@ -184,11 +184,15 @@ pub async fn duties(conn: &mut Conn, prefix: &str, from_ms: i64, to_ms: i64) -> 
 }
 
 pub async fn duty_grid(conn: &mut Conn, id: i64) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT grid_code FROM gridwork_duties WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?)
+    Ok(sqlx::query_scalar("SELECT grid_code FROM gridwork_duties WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?)
 }
 
 pub async fn delete_duty(conn: &mut Conn, id: i64) -> Result<bool> {
-    Ok(sqlx::query("DELETE FROM gridwork_duties WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected() == 1)
+    Ok(sqlx::query("DELETE FROM gridwork_duties WHERE id = $1").bind(id).execute(&mut *conn).await?.rows_affected()
+        == 1)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -231,21 +235,18 @@ pub async fn plans_in(conn: &mut Conn, prefix: &str) -> Result<Vec<PlanRow>> {
     let sql = format!(
         "SELECT id, grid_code, name, every_days, places, route FROM gridwork_plans WHERE active = 1 AND {scope} ORDER BY grid_code, id LIMIT 2000"
     );
-    bind_all(sqlx::query(AssertSqlSafe(sql)), &binds)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(PlanRow {
-                id: r.try_get(0)?,
-                grid_code: r.try_get(1)?,
-                name: r.try_get(2)?,
-                every_days: r.try_get(3)?,
-                places: r.try_get(4)?,
-                route: r.try_get(5)?,
-            })
-        })
-        .collect()
+    bind_all(sqlx::query(AssertSqlSafe(sql)), &binds).fetch_all(&mut *conn).await?.iter().map(plan).collect()
+}
+
+fn plan(r: &sqlx::any::AnyRow) -> Result<PlanRow> {
+    Ok(PlanRow {
+        id: r.try_get(0)?,
+        grid_code: r.try_get(1)?,
+        name: r.try_get(2)?,
+        every_days: r.try_get(3)?,
+        places: r.try_get(4)?,
+        route: r.try_get(5)?,
+    })
 }
 
 pub async fn get_plan(conn: &mut Conn, id: i64) -> Result<Option<PlanRow>> {
@@ -253,17 +254,7 @@ pub async fn get_plan(conn: &mut Conn, id: i64) -> Result<Option<PlanRow>> {
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
-    r.map(|r| {
-        Ok(PlanRow {
-            id: r.try_get(0)?,
-            grid_code: r.try_get(1)?,
-            name: r.try_get(2)?,
-            every_days: r.try_get(3)?,
-            places: r.try_get(4)?,
-            route: r.try_get(5)?,
-        })
-    })
-    .transpose()
+    r.as_ref().map(plan).transpose()
 }
 
 #[derive(Debug, Clone)]
@@ -312,7 +303,7 @@ pub async fn patrol_by_key(conn: &mut Conn, key: &str) -> Result<Option<i64>> {
         .await?)
 }
 
-/// Starts a patrol; a repeated key returns the patrol it started (and false).
+/// Starts a patrol (its key looked up first with [`patrol_by_key`]).
 pub async fn insert_patrol(
     conn: &mut Conn,
     grid: &str,
@@ -320,17 +311,8 @@ pub async fn insert_patrol(
     plan: Option<i64>,
     started_ms: i64,
     key: Option<&str>,
-) -> Result<(i64, bool)> {
-    if let Some(k) = key {
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM gridwork_patrols WHERE idempotency_key = $1")
-            .bind(k)
-            .fetch_optional(&mut *conn)
-            .await?
-        {
-            return Ok((id, false));
-        }
-    }
-    let id = sqlx::query_scalar(
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO gridwork_patrols (grid_code, person_id, plan_id, started_at_ms, idempotency_key) VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(grid)
@@ -339,8 +321,7 @@ pub async fn insert_patrol(
     .bind(started_ms)
     .bind(key)
     .fetch_one(&mut *conn)
-    .await?;
-    Ok((id, true))
+    .await?)
 }
 
 pub async fn get_patrol(conn: &mut Conn, id: i64) -> Result<Option<PatrolRow>> {
@@ -413,40 +394,7 @@ pub async fn insert_chunk(
     .rows_affected()
         == 1;
     if new {
-        sqlx::query("UPDATE gridwork_patrols SET points = points + $2, length_m = length_m + $3 WHERE id = $1")
-            .bind(patrol)
-            .bind(n)
-            .bind(length_m)
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(new)
-}
-
-/// Many uploads at once (the benchmark's and a phone's backlog): (patrol, seq, first, last, n,
-/// blob); repeated (patrol, seq) are ignored. Returns how many were new.
-pub async fn insert_chunks(conn: &mut Conn, rows: &[(i64, i64, i64, i64, i64, Vec<u8>)]) -> Result<u64> {
-    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
-    let mut new = 0;
-    for chunk in rows.chunks(500) {
-        let mut sql = String::from("INSERT INTO gridwork_track_chunks (patrol_id, seq, first_ms, last_ms, n, points) VALUES ");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if positional {
-                sql.push_str("(?, ?, ?, ?, ?, ?)");
-            } else {
-                let b = i * 6;
-                sql.push_str(&format!("(${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6));
-            }
-        }
-        sql.push_str(" ON CONFLICT (patrol_id, seq) DO NOTHING");
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for r in chunk {
-            q = q.bind(r.0).bind(r.1).bind(r.2).bind(r.3).bind(r.4).bind(r.5.as_slice());
-        }
-        new += q.execute(&mut *conn).await?.rows_affected();
+        add_points(conn, patrol, n, length_m).await?;
     }
     Ok(new)
 }
@@ -469,16 +417,6 @@ pub async fn chunks_of(conn: &mut Conn, patrol: i64) -> Result<Vec<Vec<u8>>> {
         .fetch_all(&mut *conn)
         .await?;
     rows.iter().map(|r| Ok(r.try_get::<Vec<u8>, _>(0)?)).collect()
-}
-
-/// The bytes the tracks take (their blobs), and how many points they hold.
-pub async fn track_size(conn: &mut Conn) -> Result<(i64, i64)> {
-    let r = sqlx::query(
-        "SELECT COALESCE(SUM(LENGTH(points)), 0), COALESCE(SUM(n), 0), COUNT(*) FROM gridwork_track_chunks",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok((r.try_get(0)?, r.try_get(1)?))
 }
 
 /// Deletes the tracks of patrols started before `before_ms` (a batch of them); returns how
@@ -535,9 +473,7 @@ pub async fn findings_of(conn: &mut Conn, patrol: i64) -> Result<Vec<(i64, bool,
     .bind(patrol)
     .fetch_all(&mut *conn)
     .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? != 0, r.try_get(2)?, r.try_get(3)?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get::<i64, _>(1)? != 0, r.try_get(2)?, r.try_get(3)?))).collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -632,7 +568,11 @@ pub async fn set_visit_photo(conn: &mut Conn, id: i64, sha: &str, kind: &str) ->
 }
 
 pub async fn set_visit_case(conn: &mut Conn, id: i64, case_id: i64) -> Result<()> {
-    sqlx::query("UPDATE gridwork_visits SET case_id = $2 WHERE id = $1").bind(id).bind(case_id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE gridwork_visits SET case_id = $2 WHERE id = $1")
+        .bind(id)
+        .bind(case_id)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -924,7 +864,11 @@ pub async fn insert_task(
 }
 
 pub async fn set_task_shares(conn: &mut Conn, id: i64, shares: i64) -> Result<()> {
-    sqlx::query("UPDATE gridwork_tasks SET shares = $2 WHERE id = $1").bind(id).bind(shares).execute(&mut *conn).await?;
+    sqlx::query("UPDATE gridwork_tasks SET shares = $2 WHERE id = $1")
+        .bind(id)
+        .bind(shares)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
@@ -951,7 +895,8 @@ pub async fn tasks_reaching(conn: &mut Conn, scopes: &[&str], limit: i64) -> Res
 pub async fn insert_shares(conn: &mut Conn, task: i64, rows: &[(String, String)]) -> Result<Vec<(String, i64)>> {
     let rows: Vec<Vec<Val>> =
         rows.iter().map(|(t, items)| vec![Val::from(task), Val::from(t.as_str()), Val::from(items.as_str())]).collect();
-    insert_rows_returning(conn, "gridwork_shares", &["task_id", "territory_code", "items"], &rows, "territory_code").await
+    insert_rows_returning(conn, "gridwork_shares", &["task_id", "territory_code", "items"], &rows, "territory_code")
+        .await
 }
 
 #[derive(Debug, Clone)]
@@ -1049,7 +994,10 @@ pub async fn add_share_case(conn: &mut Conn, share: i64, case_id: i64, item: i64
     .await?
     .rows_affected();
     if new == 1 {
-        sqlx::query("UPDATE gridwork_shares SET cases = cases + 1 WHERE id = $1").bind(share).execute(&mut *conn).await?;
+        sqlx::query("UPDATE gridwork_shares SET cases = cases + 1 WHERE id = $1")
+            .bind(share)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }
