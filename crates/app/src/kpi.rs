@@ -28,12 +28,18 @@ pub struct KpiView {
 }
 
 fn period(app: &App, q: &Query) -> Result<(i64, i64, String, String)> {
-    let today = local_day(app.now_ms());
-    let to = match &q.to {
+    day_period(app.now_ms(), q.from.as_deref(), q.to.as_deref())
+}
+
+/// A period of whole local days, `from` to `to` (YYYY-MM-DD) inclusive — by default the 30
+/// days ending today — as its first and past-the-end milliseconds and its two days; at most
+/// ten years. The indicators of every module read their periods through this.
+pub fn day_period(now_ms: i64, from: Option<&str>, to: Option<&str>) -> Result<(i64, i64, String, String)> {
+    let to = match to.filter(|t| !t.is_empty()) {
         Some(t) => parse_day("to", t)?,
-        None => today,
+        None => local_day(now_ms),
     };
-    let from = match &q.from {
+    let from = match from.filter(|f| !f.is_empty()) {
         Some(f) => parse_day("from", f)?,
         None => to - 29,
     };

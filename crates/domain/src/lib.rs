@@ -8,6 +8,7 @@ pub mod archives;
 pub mod audit;
 pub mod calendar;
 pub mod cases;
+pub mod classes;
 pub mod error;
 pub mod gridwork;
 pub mod kpi;

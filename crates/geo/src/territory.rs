@@ -283,6 +283,14 @@ pub fn bbox_of_stored(text: &str) -> Option<(f64, f64, f64, f64)> {
     Some((r.min().x, r.min().y, r.max().x, r.max().y))
 }
 
+/// A point inside a stored geometry (on its largest part), for placing something that
+/// belongs to the area but has no point of its own.
+pub fn interior_point_of_stored(text: &str) -> Option<(f64, f64)> {
+    use geo::InteriorPoint;
+    let p = geometry_from_stored(text)?.interior_point()?;
+    Some((p.x(), p.y()))
+}
+
 pub fn geometry_from_stored(text: &str) -> Option<MultiPolygon<f64>> {
     let v: Value = serde_json::from_str(text).ok()?;
     let polys = v.get("coordinates")?.as_array()?;

@@ -41,7 +41,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"), (name = "gridwork"))
 )]
 pub struct ApiDoc;
 
@@ -240,6 +240,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::text::routes())
         .merge(api::open311::routes())
         .merge(api::archives::routes())
+        .merge(api::gridwork::routes())
         .split_for_parts()
 }
 

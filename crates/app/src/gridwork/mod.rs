@@ -1070,7 +1070,13 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
         let mut conn = app.db.read().await?;
         if let Some(id) = store::visit_by_key(&mut conn, k).await? {
             drop(conn);
-            return Ok((visit(app, actor, id).await?, false));
+            let seen = visit(app, actor, id).await?;
+            // A replay after the case failed to open raises it now (once: the case's own key).
+            if v.raise_case && seen.case_id.is_none() && !seen.needs.is_empty() {
+                raise_visit_case(app, actor, &seen).await?;
+                return Ok((visit(app, actor, id).await?, false));
+            }
+            return Ok((seen, false));
         }
     }
     let now = app.now_ms();
@@ -1094,6 +1100,9 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
     actor
         .can(Action::ReadArchives, &Target::territory(&g))
         .map_err(|_| AppError::not_found("the household in your grids"))?;
+    if v.raise_case {
+        actor.can(Action::ReadCase, &Target::territory(&g))?;
+    }
     if v.updates.len() > 20 {
         return Err(AppError::invalid("updates", "at most 20 people's updates"));
     }
@@ -1124,31 +1133,47 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
         .await?;
     wuzhi_store::commit(tx).await?;
     if v.raise_case {
-        let c = NewCase {
-            channel: Channel::Grid,
-            kind: "request".into(),
-            subject: format!("走访诉求:{}", needs.chars().take(40).collect::<String>()),
-            description: needs.clone(),
-            category: None,
-            lon: None,
-            lat: None,
-            crs: None,
-            address: name_of(app, &grid_code),
-            reporter_name: None,
-            reporter_phone: None,
-            anonymous: false,
-            public: Some(false),
-            idempotency_key: Some(format!("gridwork.visit:{id}")),
-            fixed_on_spot: None,
-            reporter_email: None,
-            attributes: None,
-        };
-        let (case, _) = crate::cases::report(app, actor, c).await?;
-        let mut tx = app.db.write().await?;
-        store::set_visit_case(&mut tx, id, case.id).await?;
-        wuzhi_store::commit(tx).await?;
+        let seen = visit(app, actor, id).await?;
+        raise_visit_case(app, actor, &seen).await?;
     }
     Ok((visit(app, actor, id).await?, true))
+}
+
+/// Opens the case for the needs a visit raised (channel `grid`, not public), placed inside
+/// the household's grid, and names it on the visit. The case's key is the visit's, so a
+/// replay opens it once.
+async fn raise_visit_case(app: &App, actor: &Actor, v: &VisitView) -> Result<()> {
+    let mut conn = app.db.read().await?;
+    let geometry = wuzhi_store::territory::get(&mut conn, &v.grid_code, true).await?.and_then(|t| t.geometry);
+    drop(conn);
+    let (lon, lat) = geometry
+        .as_deref()
+        .and_then(wuzhi_geo::territory::interior_point_of_stored)
+        .ok_or_else(|| AppError::invalid("household_key", "the household's grid has no boundary to place a case in"))?;
+    let c = NewCase {
+        channel: Channel::Grid,
+        kind: "request".into(),
+        subject: format!("走访诉求:{}", v.needs.chars().take(40).collect::<String>()),
+        description: v.needs.clone(),
+        category: None,
+        lon: Some(lon),
+        lat: Some(lat),
+        crs: None,
+        address: None,
+        reporter_name: None,
+        reporter_phone: None,
+        anonymous: false,
+        public: Some(false),
+        idempotency_key: Some(format!("gridwork.visit:{}", v.id)),
+        fixed_on_spot: None,
+        reporter_email: None,
+        attributes: None,
+    };
+    let (case, _) = crate::cases::report(app, actor, c).await?;
+    let mut tx = app.db.write().await?;
+    store::set_visit_case(&mut tx, v.id, case.id).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(())
 }
 
 /// Attaches a photo (taken with the household's consent) to the caller's own visit.

@@ -9,6 +9,7 @@ mod auth;
 mod cases;
 mod core;
 mod durability;
+mod gridwork;
 mod hardening;
 mod live;
 mod open311;

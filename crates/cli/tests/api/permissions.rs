@@ -57,6 +57,18 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "archive_links",
         "archive_requests",
         "archive_reads",
+        "gridwork_members",
+        "gridwork_duties",
+        "gridwork_plans",
+        "gridwork_patrols",
+        "gridwork_track_chunks",
+        "gridwork_findings",
+        "gridwork_visit_rules",
+        "gridwork_visits",
+        "gridwork_notes",
+        "gridwork_tasks",
+        "gridwork_shares",
+        "gridwork_share_cases",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -102,10 +114,11 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         }
     };
     up("buildings", format!("ref,grid_code,address,kind\nOB,{OTHER_GRID},二网格1号楼,residential\n")).await;
+    up("houses", "ref,building_ref,number,use\nOH,OB,1-101,自住\n".into()).await;
     up(
         "people",
         format!(
-            "ref,grid_code,name,id_number,phone,residence\nOP,{OTHER_GRID},赵二,{other_id},13800000012,registered\n"
+            "ref,house_ref,household_ref,name,id_number,phone,residence,tags\nOP,OH,O1,赵二,{other_id},13800000012,registered,living_alone\n"
         ),
     )
     .await;
@@ -133,6 +146,70 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .body["id"]
         .as_i64()
         .unwrap();
+
+    // Grid work of the other grid: its grid worker registered and on duty, a plan, a
+    // patrol with a track, a note and a visit; a key task of another street.
+    let gw2 = app.person_id("gridworker2").await;
+    let (community_s, gw2s, leader) =
+        (app.login("community").await, app.login("gridworker2").await, app.login("district_leader").await);
+    let street2 =
+        app.app.locator().grid_codes().into_iter().map(|g| g[..9].to_owned()).find(|s| s != "120101001").unwrap();
+    let ok = |r: Reply| -> Value {
+        assert!(r.status.is_success(), "{}", r.text);
+        r.body
+    };
+    let g_member = ok(app
+        .post(
+            &community_s,
+            "/api/gridwork/members",
+            json!({"person_id": gw2, "grid_code": OTHER_GRID, "kind": "grid_worker"}),
+        )
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let now = app.app.now_ms();
+    let g_duty = ok(app
+        .post(
+            &community_s,
+            "/api/gridwork/duties",
+            json!({"grid_code": OTHER_GRID, "person_id": gw2, "starts_ms": now, "ends_ms": now + 3_600_000}),
+        )
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    ok(app
+        .post(&community_s, "/api/gridwork/plans", json!({"grid_code": OTHER_GRID, "name": "巡查", "every_days": 1}))
+        .await);
+    let g_patrol =
+        ok(app.post(&gw2s, "/api/gridwork/patrols", json!({"grid_code": OTHER_GRID})).await)["id"].as_i64().unwrap();
+    ok(app
+        .post(
+            &gw2s,
+            &format!("/api/gridwork/patrols/{g_patrol}/track"),
+            json!({"seq": 0, "points": [{"at_ms": now, "lat": y2, "lon": x2}]}),
+        )
+        .await);
+    let g_note = ok(app
+        .post(&gw2s, "/api/gridwork/notes", json!({"kind": "hazard", "text": "井盖松动", "grid_code": OTHER_GRID}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let o_house = one("SELECT id FROM archive_houses WHERE ref = 'OH'").await;
+    let household = format!("{o_house}:O1");
+    let g_visit = ok(app
+        .post(&gw2s, "/api/gridwork/visits", json!({"household_key": household, "way": "home", "outcome": "well"}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let task = ok(app
+        .post(&leader, "/api/gridwork/tasks", json!({"title": "防汛隐患排查", "checklist": ["地下室"], "territory_code": street2, "level": "village", "deadline_ms": now + 86_400_000}))
+        .await);
+    let (g_task, g_share) = (task["id"].as_i64().unwrap(), {
+        let s = ok(app.get(&leader, &format!("/api/gridwork/tasks/{}/shares", task["id"])).await);
+        s[0]["id"].as_i64().unwrap()
+    });
+    let finding =
+        json!({"channel": "grid", "kind": "report", "subject": "s", "description": "d", "lon": x2, "lat": y2});
 
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
@@ -524,6 +601,225 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             Some(json!({"version": 1, "text": "x"})),
             404,
             404,
+        ),
+        // Grid work: nothing of the other grid, of another community's task share, or of
+        // anyone else's patrol, track, note or visit; one's own week and lists are one's own.
+        case(
+            Method::POST,
+            "/api/gridwork/members",
+            "/api/gridwork/members".into(),
+            Some(json!({"person_id": gw2, "grid_code": OTHER_GRID, "kind": "volunteer"})),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/gridwork/members/{id}", format!("/api/gridwork/members/{g_member}"), None, 403, 403),
+        case(Method::GET, "/api/gridwork/roster/{code}", format!("/api/gridwork/roster/{OTHER_GRID}"), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/gridwork/duties",
+            "/api/gridwork/duties".into(),
+            Some(json!({"grid_code": OTHER_GRID, "person_id": gw2, "starts_ms": now, "ends_ms": now + 60_000})),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/gridwork/duties/{id}", format!("/api/gridwork/duties/{g_duty}"), None, 403, 403),
+        case(Method::GET, "/api/gridwork/me/week", "/api/gridwork/me/week".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/gridwork/plans",
+            "/api/gridwork/plans".into(),
+            Some(json!({"grid_code": OTHER_GRID, "name": "x", "every_days": 1})),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/gridwork/plans/{code}", format!("/api/gridwork/plans/{OTHER_GRID}"), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/gridwork/patrols",
+            "/api/gridwork/patrols".into(),
+            Some(json!({"grid_code": OTHER_GRID})),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/patrols",
+            format!("/api/gridwork/patrols?territory={OTHER_GRID}"),
+            None,
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/gridwork/patrols/running", "/api/gridwork/patrols/running".into(), None, 200, 200),
+        case(Method::GET, "/api/gridwork/patrols/{id}", format!("/api/gridwork/patrols/{g_patrol}"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/gridwork/patrols/{id}/track",
+            format!("/api/gridwork/patrols/{g_patrol}/track"),
+            Some(json!({"seq": 1, "points": [{"at_ms": now, "lat": y2, "lon": x2}]})),
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/patrols/{id}/track",
+            format!("/api/gridwork/patrols/{g_patrol}/track"),
+            None,
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/patrols/{id}/end",
+            format!("/api/gridwork/patrols/{g_patrol}/end"),
+            Some(json!({})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/patrols/{id}/findings",
+            format!("/api/gridwork/patrols/{g_patrol}/findings"),
+            Some(finding.clone()),
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/coverage",
+            format!("/api/gridwork/coverage?territory={OTHER_GRID}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/notes",
+            "/api/gridwork/notes".into(),
+            Some(json!({"kind": "worry", "text": "x", "grid_code": OTHER_GRID})),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/gridwork/notes", format!("/api/gridwork/notes?territory={OTHER_GRID}"), None, 403, 403),
+        case(
+            Method::POST,
+            "/api/gridwork/notes/{id}/review",
+            format!("/api/gridwork/notes/{g_note}/review"),
+            Some(json!({"action": "case"})),
+            404,
+            404,
+        ),
+        case(Method::GET, "/api/gridwork/rules/{code}", format!("/api/gridwork/rules/{OTHER_GRID}"), None, 403, 403),
+        case(
+            Method::PUT,
+            "/api/gridwork/rules/{code}",
+            format!("/api/gridwork/rules/{OTHER_GRID}"),
+            Some(json!([{"tag": null, "every_days": 30}])),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/visit-plan",
+            format!("/api/gridwork/visit-plan?territory={OTHER_GRID}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/visits",
+            "/api/gridwork/visits".into(),
+            Some(json!({"household_key": household, "way": "home", "outcome": "well"})),
+            404,
+            404,
+        ),
+        case(Method::GET, "/api/gridwork/visits/{id}", format!("/api/gridwork/visits/{g_visit}"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/gridwork/visits/{id}/photo",
+            format!("/api/gridwork/visits/{g_visit}/photo?consent=true"),
+            None,
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/visits/{id}/photo",
+            format!("/api/gridwork/visits/{g_visit}/photo"),
+            None,
+            404,
+            404,
+        ),
+        // Filtered: the household's visits the caller may read (none).
+        case(
+            Method::GET,
+            "/api/gridwork/households/{key}/visits",
+            format!("/api/gridwork/households/{household}/visits"),
+            None,
+            200,
+            200,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/tasks",
+            "/api/gridwork/tasks".into(),
+            Some(
+                json!({"title": "t", "checklist": ["a"], "territory_code": OWN_GRID, "level": "grid", "deadline_ms": now + 86_400_000}),
+            ),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/gridwork/tasks", "/api/gridwork/tasks".into(), None, 200, 200),
+        case(Method::GET, "/api/gridwork/tasks/{id}", format!("/api/gridwork/tasks/{g_task}"), None, 404, 404),
+        case(
+            Method::GET,
+            "/api/gridwork/tasks/{id}/rollup",
+            format!("/api/gridwork/tasks/{g_task}/rollup"),
+            None,
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/tasks/{id}/shares",
+            format!("/api/gridwork/tasks/{g_task}/shares"),
+            None,
+            404,
+            404,
+        ),
+        case(Method::GET, "/api/gridwork/shares/mine", "/api/gridwork/shares/mine".into(), None, 200, 200),
+        case(Method::GET, "/api/gridwork/shares/{id}", format!("/api/gridwork/shares/{g_share}"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/gridwork/shares/{id}/actions",
+            format!("/api/gridwork/shares/{g_share}/actions"),
+            Some(json!({"version": 1, "action": "complete"})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/gridwork/shares/{id}/cases",
+            format!("/api/gridwork/shares/{g_share}/cases?item=0"),
+            Some(finding.clone()),
+            404,
+            404,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/indicators",
+            format!("/api/gridwork/indicators?territory={OTHER_GRID}"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/gridwork/indicators/breakdown",
+            format!("/api/gridwork/indicators/breakdown?territory={OTHER_GRID}"),
+            None,
+            403,
+            403,
         ),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];

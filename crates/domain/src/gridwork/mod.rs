@@ -61,8 +61,8 @@ impl VisitRule {
         let tag = match tag.map(str::trim).filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => {
-                let found = crate::archives::fields::tag("tag", t)?;
-                if found.2 == crate::archives::fields::Class::Special {
+                let found = crate::classes::tag("tag", t)?;
+                if found.2 == crate::classes::Class::Special {
                     // Special groups are followed by their own services, not by neighbourhood
                     // visits planned in the open.
                     return Err(Invalid::new("tag", format!("`{}` is a special group, not a care group", found.0)));

@@ -1041,8 +1041,8 @@ pub async fn rollup(conn: &mut Conn, task: i64, prefix: &str, child_len: usize) 
     let (scope, binds) = scope_filter("s.territory_code", &[prefix], 2);
     let sql = format!(
         "SELECT SUBSTR(s.territory_code, 1, {child_len}) AS code, COUNT(*), \
-         SUM(CASE WHEN w.open = 0 THEN 1 ELSE 0 END), SUM(s.on_time), SUM(w.overdue), \
-         SUM(s.items_done), SUM(s.found), SUM(s.cases) \
+         CAST(SUM(CASE WHEN w.open = 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(s.on_time) AS BIGINT), CAST(SUM(w.overdue) AS BIGINT), \
+         CAST(SUM(s.items_done) AS BIGINT), CAST(SUM(s.found) AS BIGINT), CAST(SUM(s.cases) AS BIGINT) \
          FROM gridwork_shares s JOIN work_heads w ON w.kind = 'gridwork.task' AND w.item_id = s.id \
          WHERE s.task_id = $1 AND {scope} GROUP BY SUBSTR(s.territory_code, 1, {child_len}) ORDER BY code"
     );
@@ -1107,7 +1107,7 @@ pub async fn counts(
     let (scope_c, bc) = scope_filter("territory_code", &[prefix], 3);
     let r = bind_all(
         sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN closed_at_ms IS NOT NULL AND closed_at_ms = filed_at_ms THEN 1 ELSE 0 END), 0) \
+            "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN closed_at_ms IS NOT NULL AND closed_at_ms = filed_at_ms THEN 1 ELSE 0 END) AS BIGINT), 0) \
              FROM cases WHERE channel = 'grid' AND created_at_ms >= $1 AND created_at_ms < $2 AND {scope_c}"
         )))
         .bind(from_ms)
@@ -1119,7 +1119,7 @@ pub async fn counts(
     let (found, fixed_on_spot): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
     let r = bind_all(
         sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN outcome <> 'not_home' THEN household_key END), COALESCE(SUM(CASE WHEN needs <> '' THEN 1 ELSE 0 END), 0) \
+            "SELECT COUNT(*), COUNT(DISTINCT CASE WHEN outcome <> 'not_home' THEN household_key END), COALESCE(CAST(SUM(CASE WHEN needs <> '' THEN 1 ELSE 0 END) AS BIGINT), 0) \
              FROM gridwork_visits WHERE at_ms >= $1 AND at_ms < $2 AND {scope}"
         )))
         .bind(from_ms)
@@ -1144,7 +1144,7 @@ pub async fn counts(
     let (scope_s, bs) = scope_filter("s.territory_code", &[prefix], 3);
     let r = bind_all(
         sqlx::query(AssertSqlSafe(format!(
-            "SELECT COUNT(*), COALESCE(SUM(s.on_time), 0), COALESCE(SUM(w.overdue), 0) FROM gridwork_shares s \
+            "SELECT COUNT(*), COALESCE(CAST(SUM(s.on_time) AS BIGINT), 0), COALESCE(CAST(SUM(w.overdue) AS BIGINT), 0) FROM gridwork_shares s \
              JOIN gridwork_tasks t ON t.id = s.task_id JOIN work_heads w ON w.kind = 'gridwork.task' AND w.item_id = s.id \
              WHERE t.deadline_ms >= $1 AND t.deadline_ms < $2 AND {scope_s}"
         )))
@@ -1175,7 +1175,7 @@ pub async fn counts(
 pub async fn coverage(conn: &mut Conn, prefix: &str, from_ms: i64, to_ms: i64) -> Result<Vec<(String, i64, i64, i64)>> {
     let (scope, b) = scope_filter("t.grid_code", &[prefix], 3);
     let sql = format!(
-        "SELECT t.grid_code, COUNT(DISTINCT t.id), COUNT(f.case_id), COALESCE(SUM(f.fixed), 0) FROM gridwork_patrols t \
+        "SELECT t.grid_code, COUNT(DISTINCT t.id), COUNT(f.case_id), COALESCE(CAST(SUM(f.fixed) AS BIGINT), 0) FROM gridwork_patrols t \
          LEFT JOIN gridwork_findings f ON f.patrol_id = t.id \
          WHERE t.started_at_ms >= $1 AND t.started_at_ms < $2 AND {scope} GROUP BY t.grid_code ORDER BY t.grid_code"
     );

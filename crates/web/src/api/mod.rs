@@ -1,5 +1,5 @@
 //! JSON API handlers, one file per module (`kernel`, `cases`, `kpi`, `open311`, `text`,
-//! `archives`). Each
+//! `archives`, `gridwork`). Each
 //! handler extracts the caller and its input, calls one use case, and shapes the answer;
 //! none holds a rule of its own.
 
@@ -56,6 +56,7 @@ pub(super) fn crs(s: Option<&str>) -> Result<Crs, AppError> {
 
 pub mod archives;
 pub mod cases;
+pub mod gridwork;
 pub mod kernel;
 pub mod kpi;
 pub mod open311;
