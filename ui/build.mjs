@@ -4,6 +4,7 @@
 import * as esbuild from "esbuild";
 import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
+import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,3 +28,6 @@ await esbuild.build({
 copyFileSync(join(here, "src", "index.html"), join(out, "index.html"));
 // Compressed once here, so phones on slow links get a fraction of the bytes.
 for (const f of ["app.js", "app.css"]) writeFileSync(join(out, `${f}.gz`), gzipSync(readFileSync(join(out, f)), { level: 9 }));
+// The service worker, named after this build so a release replaces the pages it keeps.
+const version = createHash("sha256").update(readFileSync(join(out, "app.js"))).update(readFileSync(join(out, "app.css"))).digest("hex").slice(0, 12);
+writeFileSync(join(out, "sw.js"), readFileSync(join(here, "src", "sw.js"), "utf8").replaceAll("__VERSION__", version));

@@ -1,7 +1,7 @@
 // The wuzhi web pages: one page application over the JSON API, routed by the URL's hash.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, login, logout } from "./api.js";
+import { api, login, logout, ApiError } from "./api.js";
 import { t, lang, setLang } from "./i18n.js";
 import { Open311Keys } from "./pages/open311/keys.jsx";
 import { Report } from "./pages/cases/report.jsx";
@@ -13,6 +13,8 @@ import { PublicCase } from "./pages/cases/public.jsx";
 import { Admin } from "./pages/kernel/admin.jsx";
 import { Search } from "./pages/text/text.jsx";
 import { Archives, MyData, Building } from "./pages/archives/archives.jsx";
+import { GridWork } from "./pages/gridwork/gridwork.jsx";
+import { Tasks } from "./pages/gridwork/tasks.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -77,7 +79,19 @@ function Home({ me }) {
 function App() {
   const route = useRoute();
   const [me, setMe] = useState(undefined);
-  const load = () => api("GET", "/api/me").then(setMe, () => setMe(null));
+  // Who is signed in is kept in this browser, so the pages open without a network (grid
+  // work offline); the server still decides every request.
+  const load = () =>
+    api("GET", "/api/me").then(
+      (m) => {
+        localStorage.setItem("wuzhi.me", JSON.stringify(m));
+        setMe(m);
+      },
+      (e) => {
+        if (e instanceof ApiError) localStorage.removeItem("wuzhi.me");
+        setMe(e instanceof ApiError ? null : JSON.parse(localStorage.getItem("wuzhi.me") || "null"));
+      },
+    );
   useEffect(() => {
     load();
   }, []);
@@ -86,6 +100,10 @@ function App() {
   const isStaff = me?.grants?.some((g) => g.role !== "resident");
   const readsArchives = me?.grants?.some((g) =>
     ["grid_worker", "community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
+  );
+  const doesGridWork = me?.grants?.some((g) => ["grid_worker", "steward"].includes(g.role) && g.scope.length === 15);
+  const seesTasks = me?.grants?.some((g) =>
+    ["grid_worker", "steward", "community_staff", "street_commander", "district_leader", "city_leader", "dispatcher"].includes(g.role),
   );
   const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
@@ -96,8 +114,10 @@ function App() {
     if (route === "/report") return <Report me={me} />;
     if (route === "/map") return <OneMap me={me} archives={readsArchives} />;
     if (route.startsWith("/search")) return <Search />;
-    if (route === "/dashboard") return <Dashboard />;
+    if (route === "/dashboard") return <Dashboard me={me} />;
     if (route === "/archives") return <Archives me={me} />;
+    if (route === "/grid") return <GridWork me={me} />;
+    if (route === "/tasks") return <Tasks me={me} />;
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -117,6 +137,8 @@ function App() {
           {isStaff && <a href="#/search">{t("nav.search")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
+          {doesGridWork && <a href="#/grid">{t("nav.grid")}</a>}
+          {seesTasks && <a href="#/tasks">{t("nav.tasks")}</a>}
           {readsArchives && <a href="#/archives">{t("nav.archives")}</a>}
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
@@ -127,7 +149,7 @@ function App() {
           {t("nav.lang")}
         </button>
         {me && (
-          <button class="quiet" type="button" onClick={() => logout().then(() => setMe(null))}>
+          <button class="quiet" type="button" onClick={() => logout().then(() => (localStorage.removeItem("wuzhi.me"), setMe(null)))}>
             {t("nav.logout")}
           </button>
         )}
@@ -146,3 +168,7 @@ function App() {
 }
 
 render(<App />, document.getElementById("app"));
+
+// The pages keep working without a network (grid work's outbox is in IndexedDB; the service
+// worker keeps the pages themselves).
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => {});

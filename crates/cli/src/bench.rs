@@ -752,3 +752,233 @@ pub async fn archives(people: usize, postgres: Option<String>, skip_sqlite: bool
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// Grid work at city scale: one city task fanned out to every grid (`gridwork_fanout_seconds`),
+/// every grid reporting on it and the live roll-up asked at every level
+/// (`gridwork_rollup_p99_ms`), and a day of the city's patrols — one per grid, `hours` long, a
+/// point every `every_s` seconds, uploaded `per_upload` points at a time by `concurrency`
+/// phones at once — through the track upload's use case (`gridwork_track_points_per_second`),
+/// with the database's growth per point (`gridwork_track_bytes_per_point`).
+pub async fn gridwork(
+    grids_wanted: Option<usize>,
+    hours: i64,
+    every_s: i64,
+    per_upload: usize,
+    concurrency: usize,
+    postgres: Option<String>,
+    skip_sqlite: bool,
+) -> Result<(), String> {
+    use std::sync::Arc;
+    use wuzhi_app::gridwork::{self as gw, tasks};
+    use wuzhi_domain::{Grant, Role, TerritoryCode};
+    let (targets, dir) = targets("gridwork", postgres, skip_sqlite).await?;
+    for t in targets {
+        let result: Result<(), String> = async {
+            let e = |e: wuzhi_app::AppError| e.to_string();
+            let s = |e: wuzhi_store::StoreError| e.to_string();
+            let settings =
+                wuzhi_app::Settings { files_dir: std::env::temp_dir().join("wuzhi-bench-files"), ..Default::default() };
+            let db = wuzhi_store::Db::connect(&t.url, 8).await.map_err(|e| e.to_string())?;
+            let app = Arc::new(
+                wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings).await.map_err(e)?,
+            );
+            wuzhi_app::demo::seed(&app, None).await.map_err(e)?;
+            let l = t.label;
+            let mut conn = app.db.read().await.map_err(s)?;
+            let mut grids: Vec<(String, (f64, f64))> = wuzhi_store::territory::grids_with_geometry(&mut conn)
+                .await
+                .map_err(s)?
+                .into_iter()
+                .filter_map(|g| Some((g.0, wuzhi_geo::territory::interior_point_of_stored(&g.2)?)))
+                .collect();
+            drop(conn);
+            if let Some(n) = grids_wanted {
+                grids.truncate(n);
+            }
+            println!("gridwork_grids.{l}: {} grids", grids.len());
+            let leader = app.actor(app_person(&app, "city_leader").await?).await.map_err(e)?;
+
+            // Fan-out of one city task to every grid, in one transaction.
+            let now = app.now_ms();
+            let task = tasks::NewTask {
+                title: "燃气安全入户排查".into(),
+                description: "全市燃气安全隐患入户排查".into(),
+                checklist: vec!["燃气表具".into(), "软管老化".into(), "报警器".into(), "通风条件".into()],
+                territory_code: "120000".into(),
+                level: "grid".into(),
+                deadline_ms: now + 7 * 86_400_000,
+            };
+            let t0 = Instant::now();
+            let created = tasks::create(&app, &leader, &task).await.map_err(e)?;
+            println!("gridwork_fanout_seconds.{l}: {:.2} s ({} shares)", t0.elapsed().as_secs_f64(), created.shares);
+
+            // Every grid reports its first item (one in ten answers them all and completes),
+            // each as the grid's worker would, under the share's version.
+            let mut conn = app.db.read().await.map_err(s)?;
+            let shares: Vec<(i64, String)> = wuzhi_store::gridwork::shares_of(&mut conn, created.id, "12", 1_000_000)
+                .await
+                .map_err(s)?
+                .into_iter()
+                .map(|r| (r.id, r.territory_code))
+                .collect();
+            drop(conn);
+            let walker = app_person(&app, "gridworker").await?;
+            let t0 = Instant::now();
+            let steps = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut handles = Vec::new();
+            for (w, part) in shares.chunks(shares.len().div_ceil(concurrency.max(1))).enumerate() {
+                let (app, part, steps) = (app.clone(), part.to_vec(), steps.clone());
+                handles.push(tokio::spawn(async move {
+                    let mut rng = Lcg::new(w as u64 + 1);
+                    for (i, (id, code)) in part.iter().enumerate() {
+                        let actor = wuzhi_domain::Actor {
+                            person_id: walker,
+                            grants: vec![Grant { role: Role::GridWorker, scope: TerritoryCode::parse(code).map_err(|e| e.reason)?, org: None }],
+                        };
+                        let items = if i % 10 == 0 { 4 } else { 1 };
+                        let mut version = 1;
+                        for item in 0..items {
+                            let c = tasks::ShareCommand::Progress {
+                                item,
+                                state: "checked".into(),
+                                found: (rng.next_f64() * 3.0) as i64,
+                                note: String::new(),
+                            };
+                            version = tasks::act(&app, &actor, *id, version, &c).await.map_err(|e| e.to_string())?.version;
+                            steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                        if items == 4 {
+                            tasks::act(&app, &actor, *id, version, &tasks::ShareCommand::Complete)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            steps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                    Ok::<(), String>(())
+                }));
+            }
+            for h in handles {
+                h.await.map_err(|e| e.to_string())??;
+            }
+            let n = steps.load(std::sync::atomic::Ordering::Relaxed);
+            let secs = t0.elapsed().as_secs_f64();
+            println!("gridwork_share_steps_per_second.{l}: {:.0} steps/s ({n} steps)", n as f64 / secs);
+
+            // The roll-up as leaders ask it: the city by district, each district by street,
+            // streets by community, communities by grid.
+            let mut unders: Vec<Option<String>> = vec![None];
+            let mut seen = std::collections::BTreeSet::new();
+            for (g, _) in &grids {
+                for len in [6usize, 9, 12] {
+                    if seen.insert(g[..len].to_owned()) {
+                        unders.push(Some(g[..len].to_owned()));
+                    }
+                }
+            }
+            let mut rng = Lcg::new(11);
+            let mut times = Vec::new();
+            for round in 0..600 {
+                let u = if round % 4 == 0 {
+                    &unders[0]
+                } else {
+                    &unders[(rng.next_f64() * unders.len() as f64) as usize % unders.len()]
+                };
+                let t0 = Instant::now();
+                std::hint::black_box(tasks::rollup(&app, &leader, created.id, u.as_deref()).await.map_err(e)?);
+                times.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            println!("gridwork_rollup_p50_ms.{l}: {:.2} ms", percentile(&times, 0.5));
+            println!("gridwork_rollup_p99_ms.{l}: {:.2} ms", percentile(&times, 0.99));
+            let t0 = Instant::now();
+            let city = tasks::rollup(&app, &leader, created.id, None).await.map_err(e)?;
+            println!(
+                "gridwork_rollup_city_ms.{l}: {:.2} ms ({} districts, {} shares, {} done)",
+                t0.elapsed().as_secs_f64() * 1e3,
+                city.children.len(),
+                city.total.shares,
+                city.total.done
+            );
+
+            // A day of patrols: one walker per grid, each with their own patrol.
+            let mut tx = app.db.write().await.map_err(s)?;
+            let mut walkers = Vec::with_capacity(grids.len());
+            for (g, _) in &grids {
+                walkers.push(wuzhi_store::people::insert_person(&mut tx, "巡查员", None, Some(g), now).await.map_err(s)?);
+            }
+            wuzhi_store::commit(tx).await.map_err(s)?;
+            let start = app.now_ms() - hours * 3_600_000;
+            let per_patrol = (hours * 3600 / every_s) as usize;
+            let before = app.db.size_bytes().await.map_err(s)?;
+            let mut patrols = Vec::with_capacity(grids.len());
+            for ((g, p), w) in grids.iter().zip(&walkers) {
+                let actor = wuzhi_domain::Actor {
+                    person_id: *w,
+                    grants: vec![Grant { role: Role::Steward, scope: TerritoryCode::parse(g).map_err(|e| e.reason)?, org: None }],
+                };
+                let start = gw::StartPatrol {
+                    grid_code: g.clone(),
+                    plan_id: None,
+                    started_at_ms: Some(start),
+                    idempotency_key: None,
+                };
+                let (v, _) = gw::start_patrol(&app, &actor, &start).await.map_err(e)?;
+                patrols.push((actor, v.id, *p));
+            }
+            let t0 = Instant::now();
+            let uploads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut handles = Vec::new();
+            let patrols = Arc::new(patrols);
+            for w in 0..concurrency.max(1) {
+                let (app, patrols, uploads) = (app.clone(), patrols.clone(), uploads.clone());
+                handles.push(tokio::spawn(async move {
+                    let mut rng = Lcg::new(100 + w as u64);
+                    for (actor, id, (x, y)) in patrols.iter().skip(w).step_by(concurrency.max(1)) {
+                        let (mut lon, mut lat) = (*x, *y);
+                        let mut points = Vec::with_capacity(per_patrol);
+                        for i in 0..per_patrol {
+                            // About a metre a second, wandering.
+                            lon += (rng.next_f64() - 0.5) * 0.0006;
+                            lat += (rng.next_f64() - 0.5) * 0.0005;
+                            points.push(gw::TrackPoint { at_ms: start + i as i64 * every_s * 1000, lat, lon });
+                        }
+                        for (seq, chunk) in points.chunks(per_upload.max(1)).enumerate() {
+                            let up = gw::TrackUpload { seq: seq as i64, points: chunk.to_vec() };
+                            gw::add_track(&app, actor, *id, &up).await.map_err(|e| e.to_string())?;
+                            uploads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        }
+                    }
+                    Ok::<(), String>(())
+                }));
+            }
+            for h in handles {
+                h.await.map_err(|e| e.to_string())??;
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let total = patrols.len() * per_patrol;
+            println!(
+                "gridwork_track_points_per_second.{l}: {:.0} points/s ({total} points in {} uploads of {per_upload}, {:.1} s, {concurrency} at once)",
+                total as f64 / secs,
+                uploads.load(std::sync::atomic::Ordering::Relaxed),
+                secs
+            );
+            let after = app.db.size_bytes().await.map_err(s)?;
+            let mut conn = app.db.read().await.map_err(s)?;
+            let (blob, _) = wuzhi_store::gridwork::track_size(&mut conn).await.map_err(s)?;
+            drop(conn);
+            println!(
+                "gridwork_track_bytes_per_point.{l}: {:.1} bytes on disk ({:.2} bytes encoded; database grew {:.1} MB)",
+                (after - before) as f64 / total as f64,
+                blob as f64 / total as f64,
+                (after - before) as f64 / 1e6
+            );
+            app.db.close().await;
+            Ok(())
+        }
+        .await;
+        t.clean_up().await;
+        result?;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

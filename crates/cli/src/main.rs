@@ -369,6 +369,29 @@ enum BenchCmd {
         #[arg(long, requires = "postgres")]
         skip_sqlite: bool,
     },
+    /// Grid work at city scale: one city task fanned out to every grid and its roll-up at
+    /// every level with every grid reporting; a day of patrol tracks ingested and their size.
+    Gridwork {
+        /// Only the first N grids (default: all of the demo city's).
+        #[arg(long)]
+        grids: Option<usize>,
+        /// Hours each patrol lasts.
+        #[arg(long, default_value_t = 2)]
+        hours: i64,
+        /// Seconds between two track points.
+        #[arg(long, default_value_t = 30)]
+        every: i64,
+        /// Points per upload (a phone sending every ten minutes).
+        #[arg(long, default_value_t = 20)]
+        per_upload: usize,
+        /// Phones uploading at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        #[arg(long, env = "WUZHI_BENCH_POSTGRES")]
+        postgres: Option<String>,
+        #[arg(long, requires = "postgres")]
+        skip_sqlite: bool,
+    },
     /// The city-wide indicators and the map's per-grid counts over many generated cases.
     Kpi {
         #[arg(long, default_value_t = 10_000_000)]
@@ -789,6 +812,9 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Archives { people, postgres, skip_sqlite } } => {
             bench::archives(people, postgres, skip_sqlite).await
         }
+        Command::Bench {
+            cmd: BenchCmd::Gridwork { grids, hours, every, per_upload, concurrency, postgres, skip_sqlite },
+        } => bench::gridwork(grids, hours, every, per_upload, concurrency, postgres, skip_sqlite).await,
         Command::Bench { cmd: BenchCmd::Kpi { cases, postgres, skip_sqlite } } => {
             bench::kpi(cases, postgres, skip_sqlite).await
         }

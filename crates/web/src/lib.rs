@@ -184,6 +184,15 @@ const APP_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.js"));
 const APP_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/app.css"));
 const APP_JS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.js.gz"));
 const APP_CSS_GZ: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/app.css.gz"));
+const SERVICE_WORKER: &str = include_str!(concat!(env!("OUT_DIR"), "/sw.js"));
+
+/// The service worker that keeps the pages for use without a network (grid work), served at
+/// the root so it may serve the page itself; never cached, so a release is seen at once.
+async fn service_worker() -> Response {
+    use axum::http::header;
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], SERVICE_WORKER)
+        .into_response()
+}
 
 async fn home(State(state): State<AppState>) -> Response {
     // A configured tile source rides on the page as a data attribute.
@@ -261,6 +270,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics_page))
         .route("/", get(home))
         .route("/ui/{file}", get(ui_asset))
+        .route("/sw.js", get(service_worker))
         .fallback(|| async { error::ApiError(wuzhi_app::AppError::not_found("route")) });
     Router::new()
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))

@@ -41,6 +41,12 @@ fn key(k: Option<&str>) -> Result<Option<String>> {
     }
 }
 
+/// A person's name as the caller may see it: in full for those who read people in the
+/// territory, else masked (the same rule as the people register's).
+fn shown_name(actor: &Actor, t: &TerritoryCode, name: String) -> String {
+    if actor.can(Action::ReadPeople, &Target::territory(t)).is_ok() { name } else { wuzhi_domain::mask::name(&name) }
+}
+
 fn name_of(app: &App, code: &str) -> Option<String> {
     app.locator().name_of(code)
 }
@@ -178,11 +184,23 @@ pub async fn roster(app: &App, actor: &Actor, code: &str, from_ms: Option<i64>, 
     let duties = store::duties(&mut conn, t.scope_prefix(), from, to).await?;
     let now_on = store::duties(&mut conn, t.scope_prefix(), now, now + 1).await?;
     drop(conn);
+    let duty = |d: store::DutyRow| {
+        let mut v = duty_view(app, d);
+        v.name = shown_name(actor, &t, v.name);
+        v
+    };
     Ok(Roster {
         territory_code: t.as_str().to_owned(),
-        members: members.into_iter().map(|m| member_view(app, m)).collect(),
-        duties: duties.into_iter().map(|d| duty_view(app, d)).collect(),
-        on_duty_now: now_on.into_iter().map(|d| duty_view(app, d)).collect(),
+        members: members
+            .into_iter()
+            .map(|m| {
+                let mut v = member_view(app, m);
+                v.name = shown_name(actor, &t, v.name);
+                v
+            })
+            .collect(),
+        duties: duties.into_iter().map(duty).collect(),
+        on_duty_now: now_on.into_iter().map(duty).collect(),
     })
 }
 
@@ -608,7 +626,16 @@ pub async fn patrols(app: &App, actor: &Actor, code: &str, from_ms: i64, to_ms: 
     actor.can(Action::ReadGridWork, &Target::territory(&t))?;
     let mut conn = app.db.read().await?;
     let rows = store::patrols(&mut conn, t.scope_prefix(), None, from_ms, to_ms, 500).await?;
-    Ok(rows.into_iter().map(|p| patrol_view(app, p)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|p| {
+            let mut v = patrol_view(app, p);
+            if v.person_id != actor.person_id {
+                v.name = shown_name(actor, &t, v.name);
+            }
+            v
+        })
+        .collect())
 }
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
@@ -1274,7 +1301,8 @@ pub struct MyWeek {
 
 pub async fn my_week(app: &App, actor: &Actor, from_ms: Option<i64>) -> Result<MyWeek> {
     let now = app.now_ms();
-    let from = from_ms.unwrap_or(now - 7 * domain::DAY_MS);
+    // The seven days up to and including this moment, or the week from a given day.
+    let from = from_ms.unwrap_or(now + 1 - 7 * domain::DAY_MS);
     let to = from + 7 * domain::DAY_MS;
     let mut conn = app.db.read().await?;
     let grids = store::grids_of(&mut conn, actor.person_id).await?;

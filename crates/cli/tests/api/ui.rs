@@ -45,6 +45,17 @@ async fn pages_work_in_a_browser() {
     // The archives of the demo's first community, as `wuzhi demo` seeds them.
     assert!(wuzhi_app::archives::demo::seed(&app.app, "120101001001", 2, 6).await.unwrap() > 0);
     node(&app, "archives.mjs").await;
+    // Grid work on the phone, offline and back, over the same community's households: the
+    // phone stamps its writes with its own clock, so the server's clock follows the real one.
+    let clock = app.clock.clone();
+    let follow = tokio::spawn(async move {
+        loop {
+            clock.set_ms(wuzhi_app::Clock::now_ms(&wuzhi_app::SystemClock));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    node(&app, "gridwork.mjs").await;
+    follow.abort();
 }
 
 /// Runs one of `ui/tests/` against the app; fails with its output unless every check passed.

@@ -1210,3 +1210,13 @@ pub async fn staff_for(conn: &mut Conn, org: i64, code: &str, now_ms: i64) -> Re
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// The encoded bytes and the points of every stored track (for the benchmark's size per point).
+pub async fn track_size(conn: &mut Conn) -> Result<(i64, i64)> {
+    let r = sqlx::query(
+        "SELECT COALESCE(CAST(SUM(LENGTH(points)) AS BIGINT), 0), COALESCE(CAST(SUM(n) AS BIGINT), 0) FROM gridwork_track_chunks",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok((r.try_get(0)?, r.try_get(1)?))
+}

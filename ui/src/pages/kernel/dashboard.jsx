@@ -49,7 +49,35 @@ function Trend({ weeks }) {
 
 const day = (ms) => new Date(ms + 8 * 3600e3).toISOString().slice(0, 10);
 
-export function Dashboard() {
+/// Grid work's outcomes over the last 30 days in the caller's territory: patrol coverage,
+/// problems found and fixed on the spot, households visited against plan, key tasks on time.
+function GridWorkOutcomes({ territory }) {
+  const [v, setV] = useState(null);
+  useEffect(() => {
+    if (territory) api("GET", `/api/gridwork/indicators?territory=${territory}`).then(setV, () => {});
+  }, [territory]);
+  if (!v) return null;
+  const c = v.counts;
+  const r = v.rates;
+  return (
+    <section class="card" aria-labelledby="gw-dash">
+      <h2 id="gw-dash">{t("dash.gridwork", { name: v.territory_name || v.territory_code })}</h2>
+      <div class="tiles">
+        <div class="tile"><div class="tile-v" data-testid="gw-coverage">{pct(r.patrol_coverage)}</div><div>{t("gw.ind.coverage", { n: c.grids_patrolled, of: c.grids })}</div></div>
+        <div class="tile"><div class="tile-v">{c.found}</div><div>{t("gw.ind.found")}</div></div>
+        <div class="tile"><div class="tile-v">{pct(r.self_fix_rate)}</div><div>{t("gw.ind.self_fix")}</div></div>
+        <div class="tile"><div class="tile-v">{v.visit_plan_counted ? pct(r.visit_rate) : "—"}</div><div>{t("gw.ind.visits", { n: c.households_visited, of: c.households_due })}</div></div>
+        <div class="tile"><div class="tile-v">{pct(r.key_task_on_time_rate)}</div><div>{t("gw.ind.tasks", { n: c.shares_done_on_time, of: c.shares_due })}</div></div>
+        <div class="tile"><div class="tile-v">{c.notes}</div><div>{t("gw.ind.notes")}</div></div>
+      </div>
+      <p>
+        <a href={`/api/gridwork/indicators/breakdown?territory=${v.territory_code}&format=csv`}>{t("dash.gridwork_export")}</a>
+      </p>
+    </section>
+  );
+}
+
+export function Dashboard({ me }) {
   const [weeks, setWeeks] = useState(null);
   const [kpi, setKpi] = useState(null);
   const [ranking, setRanking] = useState(null);
@@ -103,6 +131,7 @@ export function Dashboard() {
           <p><a href="/api/kpi/ranking?by=township&sort=closing_rate&format=xlsx">{t("dash.export")}</a></p>
         </section>
       )}
+      <GridWorkOutcomes territory={me?.grants?.map((g) => g.scope).sort((a, b) => a.length - b.length)[0]} />
       <HotTopics />
     </>
   );

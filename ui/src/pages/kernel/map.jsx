@@ -36,8 +36,10 @@ function GridPanel({ grid, onClose }) {
   const [duty, setDuty] = useState(null);
   const [cases, setCases] = useState(null);
   const [kpi, setKpi] = useState(null);
+  const [roster, setRoster] = useState(null);
   useEffect(() => {
     api("GET", `/api/territories/${grid.code}/duty`).then(setDuty, () => setDuty([]));
+    api("GET", `/api/gridwork/roster/${grid.code}`).then(setRoster, () => setRoster(null));
     api("GET", `/api/cases?territory=${grid.code}&limit=50`).then((cs) => setCases(cs.filter((c) => !["closed", "rejected", "merged"].includes(c.status))), () => setCases([]));
     api("GET", `/api/kpi?territory=${grid.code}`).then(setKpi, () => {});
   }, [grid.code]);
@@ -48,6 +50,23 @@ function GridPanel({ grid, onClose }) {
       {duty && (duty.length === 0 ? <p class="muted">—</p> : (
         <ul>{duty.map((d, i) => <li key={i}>{d.name} · {t(`role.${d.role}`)} · {d.post}</li>)}</ul>
       ))}
+      {roster && (
+        <>
+          <h4>{t("map.roster")}</h4>
+          {roster.on_duty_now.length === 0 ? (
+            <p class="muted" data-testid="roster-now">{t("map.nobody_on_duty")}</p>
+          ) : (
+            <ul data-testid="roster-now">
+              {roster.on_duty_now.map((d) => (
+                <li key={d.id}>{d.name} · {t("map.on_duty_until", { at: new Date(d.ends_ms).toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit" }) })} {d.note}</li>
+              ))}
+            </ul>
+          )}
+          {roster.members.length > 0 && (
+            <p class="muted">{roster.members.map((m) => `${m.name}（${t(`gw.member.${m.kind}`)}${m.team ? ` · ${m.team}` : ""}）`).join("、")}</p>
+          )}
+        </>
+      )}
       <h4>{t("map.open_cases")}</h4>
       {cases && (cases.length === 0 ? <p class="muted">—</p> : (
         <ul>{cases.map((c) => <li key={c.id}><a href={`#/cases/${c.id}`}>#{c.id} {c.subject}</a> <span class={`badge s-${c.status}`}>{t(`status.${c.status}`)}</span></li>)}</ul>
