@@ -501,6 +501,8 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
             let t = std::time::Instant::now();
             let n = wuzhi_app::archives::demo::seed(&app, "120101", 4, 12).await.map_err(describe)?;
             tracing::info!(people = n, seconds = t.elapsed().as_secs_f64(), "synthetic demo archives imported");
+            let n = wuzhi_app::gridwork::demo::seed(&app).await.map_err(describe)?;
+            tracing::info!(records = n, "demo grid work made");
         }
     }
     let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies)

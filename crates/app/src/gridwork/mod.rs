@@ -9,6 +9,7 @@
 //! sequence number (track uploads), so a queue that sends again after a lost answer records
 //! nothing twice.
 
+pub mod demo;
 pub mod indicators;
 pub mod tasks;
 
@@ -1166,16 +1167,19 @@ pub async fn log_visit(app: &App, actor: &Actor, v: &NewVisit) -> Result<(VisitV
     Ok((visit(app, actor, id).await?, true))
 }
 
+/// A point inside a grid (WGS84 lon, lat), for what belongs to the grid but has no point.
+pub(crate) async fn grid_point(app: &App, grid: &str) -> Result<Option<(f64, f64)>> {
+    let mut conn = app.db.read().await?;
+    let geometry = wuzhi_store::territory::get(&mut conn, grid, true).await?.and_then(|t| t.geometry);
+    Ok(geometry.as_deref().and_then(wuzhi_geo::territory::interior_point_of_stored))
+}
+
 /// Opens the case for the needs a visit raised (channel `grid`, not public), placed inside
 /// the household's grid, and names it on the visit. The case's key is the visit's, so a
 /// replay opens it once.
 async fn raise_visit_case(app: &App, actor: &Actor, v: &VisitView) -> Result<()> {
-    let mut conn = app.db.read().await?;
-    let geometry = wuzhi_store::territory::get(&mut conn, &v.grid_code, true).await?.and_then(|t| t.geometry);
-    drop(conn);
-    let (lon, lat) = geometry
-        .as_deref()
-        .and_then(wuzhi_geo::territory::interior_point_of_stored)
+    let (lon, lat) = grid_point(app, &v.grid_code)
+        .await?
         .ok_or_else(|| AppError::invalid("household_key", "the household's grid has no boundary to place a case in"))?;
     let c = NewCase {
         channel: Channel::Grid,

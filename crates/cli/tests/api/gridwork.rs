@@ -757,3 +757,39 @@ async fn tracks_are_kept_thirty_days_and_forgotten_patrols_end() {
     // Once more: nothing left to do.
     assert_eq!(wuzhi_app::gridwork::keep_once(&t.app).await.unwrap(), wuzhi_app::gridwork::Kept::default());
 }
+
+/// `wuzhi demo`'s grid work, made through the use cases: rosters, plans, this morning's
+/// patrols with tracks and findings, notes, visits and a street task under way; once.
+#[tokio::test]
+async fn the_demo_grid_work_is_alive() {
+    let t = spawn_app().await;
+    assert!(wuzhi_app::archives::demo::seed(&t.app, "120101001001", 2, 6).await.unwrap() > 0);
+    let made = wuzhi_app::gridwork::demo::seed(&t.app).await.unwrap();
+    assert!(made > 20, "{made}");
+    assert_eq!(wuzhi_app::gridwork::demo::seed(&t.app).await.unwrap(), 0, "seeded once");
+    let community = t.login("community").await;
+    let r = t.get(&community, &format!("/api/gridwork/indicators?territory={VILLAGE}")).await;
+    let c = &r.body["counts"];
+    assert_eq!(
+        (c["patrols"].as_i64(), c["found"].as_i64(), c["fixed_on_spot"].as_i64()),
+        (Some(2), Some(2), Some(1)),
+        "{}",
+        r.text
+    );
+    // Grid 1's two notes and grid 2's; the visit's need is counted as a need, not a finding.
+    assert_eq!(
+        (c["visits"].as_i64(), c["notes"].as_i64(), c["needs_raised"].as_i64()),
+        (Some(3), Some(3), Some(1)),
+        "{}",
+        r.text
+    );
+    assert_eq!(c["shares_done_on_time"], 1, "{}", r.text);
+    let roster = t.get(&community, &format!("/api/gridwork/roster/{GRID}")).await;
+    assert_eq!(roster.body["members"].as_array().map(Vec::len), Some(2), "{}", roster.text);
+    let patrols = t.get(&community, &format!("/api/gridwork/patrols?territory={GRID}")).await;
+    assert!(
+        patrols.body.as_array().unwrap().iter().all(|p| p["points"].as_i64().unwrap() > 50 && p["running"] == false),
+        "{}",
+        patrols.text
+    );
+}

@@ -3,9 +3,11 @@
 //!
 //! - 巡查覆盖率 = grids patrolled at least once / grids;
 //! - 发现问题数 = cases reported from the grids by grid workers and stewards (the case hub's
-//!   own count of their channel), of which 自处率 = fixed on the spot / found;
+//!   own count of their channel; a need a visit raised is counted as a need, not here), of
+//!   which 自处率 = fixed on the spot / found;
 //! - 走访完成率 = households visited in the period / households the plan made due in it;
-//! - 重点工作按期完成率 = key-task shares done on time / shares due in the period.
+//! - 重点工作按期完成率 = key-task shares done on time / shares due in the period or done in
+//!   it early.
 
 use serde::Serialize;
 

@@ -1108,7 +1108,8 @@ pub async fn counts(
     let r = bind_all(
         sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*), COALESCE(CAST(SUM(CASE WHEN closed_at_ms IS NOT NULL AND closed_at_ms = filed_at_ms THEN 1 ELSE 0 END) AS BIGINT), 0) \
-             FROM cases WHERE channel = 'grid' AND created_at_ms >= $1 AND created_at_ms < $2 AND {scope_c}"
+             FROM cases WHERE channel = 'grid' AND created_at_ms >= $1 AND created_at_ms < $2 AND {scope_c} \
+             AND id NOT IN (SELECT case_id FROM gridwork_visits WHERE case_id IS NOT NULL)"
         )))
         .bind(from_ms)
         .bind(to_ms),
@@ -1140,13 +1141,13 @@ pub async fn counts(
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
-    // Shares whose task fell due in the period.
+    // Shares whose task fell due in the period, or that were done in it (early).
     let (scope_s, bs) = scope_filter("s.territory_code", &[prefix], 3);
     let r = bind_all(
         sqlx::query(AssertSqlSafe(format!(
             "SELECT COUNT(*), COALESCE(CAST(SUM(s.on_time) AS BIGINT), 0), COALESCE(CAST(SUM(w.overdue) AS BIGINT), 0) FROM gridwork_shares s \
              JOIN gridwork_tasks t ON t.id = s.task_id JOIN work_heads w ON w.kind = 'gridwork.task' AND w.item_id = s.id \
-             WHERE t.deadline_ms >= $1 AND t.deadline_ms < $2 AND {scope_s}"
+             WHERE ((t.deadline_ms >= $1 AND t.deadline_ms < $2) OR (s.done_at_ms >= $1 AND s.done_at_ms < $2)) AND {scope_s}"
         )))
         .bind(from_ms)
         .bind(to_ms),
