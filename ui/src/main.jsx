@@ -15,6 +15,7 @@ import { Search } from "./pages/text/text.jsx";
 import { Archives, MyData, Building } from "./pages/archives/archives.jsx";
 import { GridWork } from "./pages/gridwork/gridwork.jsx";
 import { Tasks } from "./pages/gridwork/tasks.jsx";
+import { CommunityWork } from "./pages/gridwork/community.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -102,6 +103,7 @@ function App() {
     ["grid_worker", "community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
   );
   const doesGridWork = me?.grants?.some((g) => ["grid_worker", "steward"].includes(g.role) && g.scope.length === 15);
+  const supervisesGrids = me?.grants?.some((g) => ["community_staff", "street_commander"].includes(g.role));
   const seesTasks = me?.grants?.some((g) =>
     ["grid_worker", "steward", "community_staff", "street_commander", "district_leader", "city_leader", "dispatcher"].includes(g.role),
   );
@@ -118,6 +120,7 @@ function App() {
     if (route === "/archives") return <Archives me={me} />;
     if (route === "/grid") return <GridWork me={me} />;
     if (route === "/tasks") return <Tasks me={me} />;
+    if (route === "/community") return <CommunityWork me={me} />;
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -138,6 +141,7 @@ function App() {
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
           {doesGridWork && <a href="#/grid">{t("nav.grid")}</a>}
+          {supervisesGrids && <a href="#/community">{t("nav.community")}</a>}
           {seesTasks && <a href="#/tasks">{t("nav.tasks")}</a>}
           {readsArchives && <a href="#/archives">{t("nav.archives")}</a>}
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}

@@ -164,6 +164,56 @@ await run(async () => {
     }
     await cctx.close();
   }
+  // ---- The community's day: the notes of its grids, overdue visits, people and duties ----
+  for (const width of [390, 1440]) {
+    const mctx = await newContext({ viewport: { width, height: width === 390 ? 844 : 900 } });
+    const m = await mctx.newPage();
+    await signIn(m, "community");
+    await m.getByRole("link", { name: "网格管理" }).click();
+    await m.getByRole("heading", { name: "待查看的随手记" }).waitFor();
+    if (width === 390) {
+      // The steward's note from the patrol above, turned into a case.
+      const note = m.getByRole("listitem").filter({ hasText: "外墙瓷砖松动，需持续关注" });
+      await note.waitFor();
+      await note.getByRole("button", { name: "转为案件" }).click();
+      await note.waitFor({ state: "detached" });
+      const [, open] = await apiAs("community", "GET", "/api/gridwork/notes?territory=120101001001");
+      const made = JSON.parse(open).find((n) => n.text === "外墙瓷砖松动，需持续关注");
+      check(made?.status === "case" && made.case_id > 0, `the note became case ${made?.case_id}`);
+      // The steward registered in grid 1 and put on duty, from the roster's forms.
+      const pick = async (label, part) => {
+        const select = m.getByLabel(label, { exact: true });
+        const opts = await select.locator("option").allTextContents();
+        const i = opts.findIndex((o) => o.includes(part));
+        check(i >= 0, `${label} offers ${part}`);
+        await select.selectOption({ index: i });
+      };
+      await m.getByText("登记网格人员").first().click();
+      await pick("人员", "小巷管家");
+      await pick("网格", "第1网格");
+      await m.getByLabel("身份").selectOption("steward");
+      await m.getByLabel("队伍").fill("花园路红袖标队");
+      await m.getByRole("button", { name: "登记网格人员" }).click();
+      await m.getByText("已登记。").waitFor();
+      await m.getByTestId("members").getByText(/红袖标队/).waitFor();
+      await m.locator("summary", { hasText: "排班" }).click();
+      await m.locator("#d-from").fill("00:00");
+      await m.locator("#d-to").fill("23:59");
+      await m.getByRole("button", { name: "排班" }).click();
+      await m.getByText("已排班。").waitFor();
+      check((await m.getByRole("region", { name: "人员与值班" }).textContent()).includes("正在值班"), "the roster shows who is on duty");
+    }
+    await m.getByRole("heading", { name: /到期未访/ }).waitFor();
+    await m.getByTestId("outcomes").waitFor();
+    check((await m.getByTestId("outcomes").textContent()).includes("第1网格"), "the outcomes table has a row per grid");
+    await axe(m, `grid supervision at ${width}px`);
+    if (width === 390) {
+      const wide = await m.evaluate(() => document.documentElement.scrollWidth);
+      check(wide <= 390, `no sideways scrolling of grid supervision at 390 px (${wide} px)`);
+    }
+    await m.screenshot({ path: join(shots, `gridwork-community-${width}.png`), fullPage: true });
+    await mctx.close();
+  }
   // At 1440 px, the steward's page.
   const wctx = await newContext({ viewport: { width: 1440, height: 900 } });
   const w = await wctx.newPage();
