@@ -144,6 +144,29 @@ async fn insert(
 
 /// `n` placeholders for an `IN (…)` list: `?` on SQLite (see [`insert_rows`] for why), `$1…`
 /// on PostgreSQL.
+/// The placeholders of a multi-row `VALUES` list: `rows` groups of `per`, numbered on
+/// PostgreSQL, plain `?` on SQLite (whose `$N` binding by name is quadratic in a statement's
+/// parameters).
+pub fn row_marks(conn: &Conn, rows: usize, per: usize) -> String {
+    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let mut out = String::with_capacity(rows * per * 6);
+    for i in 0..rows {
+        out.push_str(if i == 0 { "(" } else { ", (" });
+        for k in 0..per {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            if positional {
+                out.push('?');
+            } else {
+                out.push_str(&format!("${}", i * per + k + 1));
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
 pub fn marks(conn: &Conn, n: usize) -> String {
     if conn.backend_name().eq_ignore_ascii_case("sqlite") {
         vec!["?"; n].join(", ")

@@ -119,19 +119,11 @@ pub async fn create(
 /// outbox rows in a few multi-row INSERTs rather than three statements per item.
 pub async fn create_many(conn: &mut Conn, kind: &Kind, items: &[NewItem<'_>], now_ms: i64) -> Result<()> {
     for chunk in items.chunks(ROWS_PER_INSERT) {
-        let mut sql = String::from(
+        let sql = format!(
             "INSERT INTO work_heads (kind, item_id, territory_code, owner_org_id, status, open, due_at_ms, overdue, \
-             escalatable, version, last_seq, updated_at_ms) VALUES ",
+             escalatable, version, last_seq, updated_at_ms) VALUES {}",
+            crate::bulk::row_marks(conn, chunk.len(), 12)
         );
-        for i in 0..chunk.len() {
-            let b = i * 12;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&(1..=12).map(|k| format!("${}", b + k)).collect::<Vec<_>>().join(", "));
-            sql.push(')');
-        }
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for it in chunk {
             q = bind_head(q.bind(kind.name).bind(it.id), &it.head)
@@ -192,18 +184,12 @@ async fn write_event(conn: &mut Conn, kind: &Kind, id: i64, seq: i64, e: &NewEve
 
 /// Timeline rows and their outbox rows, in multi-row INSERTs.
 async fn write_events(conn: &mut Conn, kind: &Kind, events: &[(i64, i64, &NewEvent<'_>)]) -> Result<()> {
-    let values = |n: usize, per: usize| {
-        (0..n)
-            .map(|i| format!("({})", (1..=per).map(|k| format!("${}", i * per + k)).collect::<Vec<_>>().join(", ")))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     for chunk in events.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO {} ({}, seq, at_ms, actor_id, kind, data) VALUES {}",
             kind.events,
             kind.item_column,
-            values(chunk.len(), 6)
+            crate::bulk::row_marks(conn, chunk.len(), 6)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (id, seq, e) in chunk {
@@ -212,7 +198,7 @@ async fn write_events(conn: &mut Conn, kind: &Kind, events: &[(i64, i64, &NewEve
         q.execute(&mut *conn).await?;
         let sql = format!(
             "INSERT INTO outbox (topic, item_kind, item_id, payload, created_at_ms) VALUES {}",
-            values(chunk.len(), 5)
+            crate::bulk::row_marks(conn, chunk.len(), 5)
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for (id, seq, e) in chunk {
