@@ -793,3 +793,45 @@ async fn the_demo_grid_work_is_alive() {
         patrols.text
     );
 }
+
+/// A city task reaches every grid of the city (here the test city's district), each share
+/// owned by its community, and the city's roll-up sums them by district.
+#[tokio::test]
+async fn a_city_task_reaches_every_grid() {
+    let t = spawn_app_at(START).await;
+    let leader = t.login("city_leader").await;
+    let grids = t.app.locator().grid_codes().count() as i64;
+    assert!(grids > 100, "{grids} grids");
+    let r = t
+        .post(
+            &leader,
+            "/api/gridwork/tasks",
+            json!({"title": "人口信息核查", "checklist": ["实有人口", "出租房屋"],
+            "territory_code": "120000", "level": "grid", "deadline_ms": START + 7 * DAY}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["shares"], grids);
+    let id = r.body["id"].as_i64().unwrap();
+    let every =
+        count(&t, &format!("SELECT COUNT(DISTINCT territory_code) FROM gridwork_shares WHERE task_id = {id}")).await;
+    assert_eq!(every, grids, "one share for every grid");
+    let r = t.get(&leader, &format!("/api/gridwork/tasks/{id}/rollup")).await;
+    assert_eq!(
+        (r.body["total"]["shares"].as_i64(), r.body["total"]["done"].as_i64()),
+        (Some(grids), Some(0)),
+        "{}",
+        r.text
+    );
+    let by_district: i64 = r.body["children"].as_array().unwrap().iter().map(|c| c["shares"].as_i64().unwrap()).sum();
+    assert_eq!(by_district, grids);
+    assert!(r.body["children"].as_array().unwrap().iter().all(|c| c["territory_code"].as_str().unwrap().len() == 6));
+    // Every grid worker of the city finds their share among their own.
+    let gw = t.login("gridworker2").await;
+    let mine = t.get(&gw, "/api/gridwork/shares/mine").await;
+    assert!(
+        mine.body.as_array().unwrap().iter().any(|s| s["task_id"] == id && s["territory_code"] == GRID2),
+        "{}",
+        mine.text
+    );
+}
