@@ -80,6 +80,9 @@ pub enum StoreError {
     Db(#[source] sqlx::Error),
     #[error("database URL: {0}")]
     Url(String),
+    /// Asked of a database that does not do it (a SQLite snapshot of PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -196,6 +199,32 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// A consistent copy of a SQLite database written to `path` while others keep reading
+    /// and writing (`VACUUM INTO`: one read transaction, so the copy is of one moment).
+    pub async fn snapshot_sqlite(&self, path: &std::path::Path) -> Result<()> {
+        if !matches!(self.backend, Backend::Sqlite) {
+            return Err(StoreError::Unsupported("a snapshot file is for SQLite; use pg_dump for PostgreSQL".into()));
+        }
+        let target = path.to_str().ok_or_else(|| StoreError::Unsupported("the backup path is not UTF-8".into()))?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("VACUUM INTO $1").bind(target).execute(&mut *conn).await?;
+        Ok(())
+    }
+
+    /// The rows of each of `tables` (names from the caller's own list, never input); a
+    /// table that does not exist (an older schema) counts as none.
+    pub async fn count_rows(&self, tables: &[&str]) -> Result<Vec<(String, i64)>> {
+        let mut conn = self.pool.acquire().await?;
+        let mut out = Vec::with_capacity(tables.len());
+        for t in tables {
+            debug_assert!(t.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+            let sql = format!("SELECT COUNT(*) FROM {t}");
+            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap_or(0);
+            out.push(((*t).to_owned(), n));
+        }
+        Ok(out)
     }
 }
 

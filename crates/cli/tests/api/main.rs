@@ -6,6 +6,7 @@ mod helpers;
 mod archives;
 mod audit;
 mod auth;
+mod backup;
 mod cases;
 mod core;
 mod durability;
