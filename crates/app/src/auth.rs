@@ -186,12 +186,12 @@ pub async fn change_password(
     new: &str,
     keep_session: Option<&str>,
 ) -> Result<()> {
-    text::password("new_password", new)?;
     let mut conn = app.db.read().await?;
     let acc = wuzhi_store::people::account_by_person(&mut conn, actor.person_id)
         .await?
         .ok_or_else(|| AppError::not_found("account"))?;
     drop(conn);
+    text::password("new_password", new, Some(&acc.username))?;
     if !verify_password(app, &acc.password_hash, current).await? {
         return Err(AppError::invalid("current_password", "is wrong"));
     }

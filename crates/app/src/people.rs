@@ -49,8 +49,8 @@ pub async fn create(app: &App, caller: Caller<'_>, n: NewPerson<'_>) -> Result<P
     let home = TerritoryCode::parse(n.home_territory).map_err(|e| AppError::invalid("home_territory", e.reason))?;
     let username = n.username.map(text::username).transpose()?;
     let hash = match (&username, n.password) {
-        (Some(_), Some(p)) => {
-            text::password("password", p)?;
+        (Some(u), Some(p)) => {
+            text::password("password", p, Some(u))?;
             Some(auth::hash_password(app, p).await?)
         }
         (Some(_), None) => {
@@ -360,9 +360,20 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
     if patch.disabled.is_none() && patch.password.is_none() {
         return Err(AppError::invalid("body", "give disabled, password or both"));
     }
+    // Authority over the account first (checked again in the write), so nobody learns from
+    // the password rules (which name the username) about an account they may not manage; the
+    // hash is made before the write begins.
     let hash = match &patch.password {
         Some(p) => {
-            text::password("password", p)?;
+            let mut conn = app.db.read().await?;
+            let row = wuzhi_store::people::get_person(&mut conn, id)
+                .await?
+                .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
+            let posts = posts_of(&mut conn, id, app.now_ms()).await?;
+            actor.may_manage_account(id, home_of(&row).as_ref(), &posts)?;
+            let username = wuzhi_store::people::account_by_person(&mut conn, id).await?.map(|a| a.username);
+            drop(conn);
+            text::password("password", p, username.as_deref())?;
             Some(auth::hash_password(app, p).await?)
         }
         None => None,

@@ -72,8 +72,57 @@ pub fn username(s: &str) -> Result<String, Invalid> {
     Ok(s.to_owned())
 }
 
-/// A password of 10 to 128 characters (NIST SP 800-63B length rules; no composition rules).
-pub fn password(field: &str, s: &str) -> Result<(), Invalid> {
+/// The passwords people choose most often (the top of the public leak lists, and the ones
+/// common in China), refused whatever else they satisfy. Compared in lower case.
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "a123456789",
+    "1234567890a",
+    "qwertyuiop",
+    "qwerty123456",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "1qaz@wsx3edc",
+    "password1234",
+    "password123",
+    "password@123",
+    "p@ssw0rd123",
+    "administrator",
+    "admin123456",
+    "admin@123456",
+    "iloveyou1314",
+    "woaini1314520",
+    "woaini5201314",
+    "5201314520",
+    "abc123456789",
+    "abcd1234567",
+    "zxcvbnm123",
+    "qwe123456789",
+    "aa123456789",
+    "11111111111",
+    "0000000000",
+    "1111111111",
+    "88888888888",
+    "6666666666",
+    "9876543210",
+    "abcdefghij",
+    "passw0rd123",
+    "welcome123",
+    "changeme123",
+    "letmein1234",
+    "tianjin123456",
+    "tianjin2026",
+    "wuzhi123456",
+    "wuzhi2026",
+];
+
+/// A password a person chooses (GB/T 22239 level 3 and NIST SP 800-63B together): 10 to 128
+/// characters; at least three of the four kinds — lower-case and upper-case letters, digits,
+/// others — unless it is a passphrase of 20 characters or more; not the username nor holding
+/// it; not one of the most common passwords.
+pub fn password(field: &str, s: &str, username: Option<&str>) -> Result<(), Invalid> {
     let n = s.chars().count();
     if n < 10 {
         return Err(Invalid::new(field, "must be at least 10 characters"));
@@ -81,7 +130,50 @@ pub fn password(field: &str, s: &str) -> Result<(), Invalid> {
     if n > 128 {
         return Err(Invalid::new(field, "must be at most 128 characters"));
     }
+    let lower = s.to_lowercase();
+    if let Some(u) = username.map(str::to_lowercase).filter(|u| u.chars().count() >= 3) {
+        if lower.contains(&u) {
+            return Err(Invalid::new(field, "must not contain the username"));
+        }
+    }
+    if COMMON_PASSWORDS.contains(&lower.as_str()) || lower.chars().all(|c| Some(c) == lower.chars().next()) {
+        return Err(Invalid::new(field, "is one of the most common passwords; choose another"));
+    }
+    let kinds = [
+        s.chars().any(|c| c.is_lowercase()),
+        s.chars().any(|c| c.is_uppercase()),
+        s.chars().any(|c| c.is_ascii_digit()),
+        s.chars().any(|c| !c.is_alphanumeric()),
+    ]
+    .iter()
+    .filter(|k| **k)
+    .count();
+    if kinds < 3 && n < 20 {
+        return Err(Invalid::new(
+            field,
+            "needs three of: lower-case letters, upper-case letters, digits, other characters (or 20 characters or more)",
+        ));
+    }
     Ok(())
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::password;
+
+    #[test]
+    fn passwords_follow_the_rules() {
+        assert!(password("p", "wuzhi-demo-2026", Some("admin")).is_ok(), "lower, digits, other");
+        assert!(password("p", "a long enough passphrase", None).is_ok(), "a passphrase of 20+");
+        assert!(password("p", "Short1!", None).is_err(), "too short");
+        assert!(password("p", "onlylowercase", None).is_err(), "one kind, under 20");
+        assert!(password("p", "Password1234", None).is_err(), "common (any case)");
+        assert!(password("p", "Zhang-San-2026", Some("zhang-san")).is_err(), "holds the username");
+        assert!(password("p", "aaaaaaaaaaaaaaaaaaaaaa", None).is_err(), "one character repeated");
+        assert!(password("p", &"x".repeat(129), None).is_err(), "too long");
+        let e = password("new_password", "abcdefghijk", None).unwrap_err();
+        assert_eq!(e.field, "new_password");
+    }
 }
 
 /// A mainland mobile (11 digits starting with 1) or a fixed line with area code

@@ -134,7 +134,7 @@ async fn password_change_checks_the_old_one_and_ends_other_sessions() {
         .post(
             &s1,
             "/api/me/password",
-            json!({"current_password": "nope nope nope", "new_password": "a new long password"}),
+            json!({"current_password": "nope nope nope", "new_password": "A new long password 2026"}),
         )
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
@@ -142,13 +142,17 @@ async fn password_change_checks_the_old_one_and_ends_other_sessions() {
     let short = app.post(&s1, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "short"})).await;
     assert_eq!(short.body["error"]["field"], "new_password");
     let ok = app
-        .post(&s1, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "a new long password"}))
+        .post(
+            &s1,
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": "A new long password 2026"}),
+        )
         .await;
     assert_eq!(ok.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&s1, "/api/me").await.status, StatusCode::OK, "this session stays");
     assert_eq!(app.get(&s2, "/api/me").await.status, StatusCode::UNAUTHORIZED, "the other ends");
     assert_eq!(app.try_login("handler", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.try_login("handler", "a new long password").await.status, StatusCode::OK);
+    assert_eq!(app.try_login("handler", "A new long password 2026").await.status, StatusCode::OK);
 }
 
 /// Reading found argon2 without a bound on the sign-in endpoint, which anyone may call:

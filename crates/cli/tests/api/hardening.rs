@@ -257,11 +257,11 @@ async fn tokens_end_with_the_password_an_empty_calendar_is_refused_and_metrics_s
     let own = token(&app, &s).await;
     assert_eq!(with_token(own.clone()).await, StatusCode::OK);
     let r = app
-        .post(&s, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "a new long password"}))
+        .post(&s, "/api/me/password", json!({"current_password": PASSWORD, "new_password": "A new long password 2026"}))
         .await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(with_token(own).await, StatusCode::UNAUTHORIZED, "a change of one's password ends one's tokens");
-    let s = app.login_with("dispatcher", "a new long password").await;
+    let s = app.login_with("dispatcher", "A new long password 2026").await;
     let again = token(&app, &s).await;
     let admin = app.login("admin").await;
     let id = app.person_id("dispatcher").await;
@@ -441,4 +441,60 @@ async fn only_the_routes_that_take_files_take_large_bodies() {
     png.resize(3 * 1024 * 1024, 0);
     let up = crate::cases::upload(&app, &resident, id, "photo.png", "image/png", png).await;
     assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
+}
+
+/// Password rules (MLPS level 3): length, three kinds of character or a long passphrase, not
+/// the username, not a common password — when an account is made, when its owner changes it
+/// and when an administrator resets it; each refusal names the field and changes nothing.
+#[tokio::test]
+async fn passwords_follow_the_rules_wherever_they_are_set() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let make = |username: &'static str, password: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            app.post(admin, "/api/people", json!({"name": "新用户", "home_territory": "120101001001002", "username": username, "password": password}))
+                .await
+        }
+    };
+    for (user, pw, why) in [
+        ("liuqiang", "onlylower12", "needs three of"),
+        ("liuqiang", "Liuqiang-2026", "must not contain the username"),
+        ("liuqiang", "Password1234", "most common"),
+        ("liuqiang", "Sh0rt!", "at least 10"),
+    ] {
+        let r = make(user, pw).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{pw}: {}", r.text);
+        assert_eq!(r.body["error"]["field"], "password", "{}", r.text);
+        assert!(r.text.contains(why), "{pw}: {}", r.text);
+        assert!(!r.text.contains(pw), "the refusal does not echo the password: {}", r.text);
+    }
+    assert_eq!(app.try_login("liuqiang", "onlylower12").await.status, StatusCode::UNAUTHORIZED, "no account was made");
+    assert_eq!(make("liuqiang", "Tianjin-Hexi-88").await.status, StatusCode::CREATED);
+    // The owner's change, and an administrator's reset.
+    let s = app.login_with("liuqiang", "Tianjin-Hexi-88").await;
+    let r = app
+        .post(
+            &s,
+            "/api/me/password",
+            json!({"current_password": "Tianjin-Hexi-88", "new_password": "liuqiang-again-2026"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("new_password")),
+        "{}",
+        r.text
+    );
+    let id = s.person_id;
+    let r = app
+        .call(
+            Some(&admin),
+            reqwest::Method::POST,
+            &format!("/api/people/{id}/account"),
+            Some(json!({"password": "qwertyuiop"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert_eq!(app.try_login("liuqiang", "Tianjin-Hexi-88").await.status, StatusCode::OK, "the password is unchanged");
 }

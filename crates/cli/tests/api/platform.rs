@@ -227,12 +227,12 @@ async fn administrators_edit_people_and_disable_or_reset_accounts() {
         .post(
             &admin,
             &format!("/api/people/{r2}/account"),
-            json!({"disabled": false, "password": "reset by the admin"}),
+            json!({"disabled": false, "password": "reset by the admin, 2026"}),
         )
         .await;
     assert_eq!(on.status, StatusCode::NO_CONTENT);
     assert_eq!(app.try_login("resident2", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.try_login("resident2", "reset by the admin").await.status, StatusCode::OK);
+    assert_eq!(app.try_login("resident2", "reset by the admin, 2026").await.status, StatusCode::OK);
     let log = app.get(&admin, "/api/audit?limit=1000").await.body;
     let n = log
         .as_array()
