@@ -95,36 +95,63 @@ pub struct SignedIn {
     pub expires_at_ms: i64,
 }
 
-pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn> {
+/// Signs in from `source` (the client's address). Failures are counted before the password
+/// is checked, per username from this source and per source across usernames: an attacker
+/// elsewhere cannot lock a person out, each lock is longer than the last, and an unknown
+/// username is counted and answered exactly like a known one.
+pub async fn login(app: &App, username: &str, password: &str, source: &str) -> Result<SignedIn> {
     let now = app.now_ms();
+    let s = &app.settings;
+    let key = username.trim().to_lowercase();
+    let mut tx = app.db.write().await?;
+    let wide = wuzhi_store::people::begin_attempt(
+        &mut tx,
+        "",
+        source,
+        now,
+        s.max_failed_from_source,
+        s.login_window_ms,
+        s.lockout_ms,
+    )
+    .await?;
+    let attempt = match wide {
+        Err(until_ms) => Err(until_ms),
+        Ok(_) => {
+            wuzhi_store::people::begin_attempt(
+                &mut tx,
+                &key,
+                source,
+                now,
+                s.max_failed_logins,
+                s.login_window_ms,
+                s.lockout_ms,
+            )
+            .await?
+        }
+    };
+    wuzhi_store::commit(tx).await?;
+    let n = match attempt {
+        Ok(n) => n,
+        Err(until_ms) => return Err(AppError::Locked { until_ms }),
+    };
+    let locked = n >= s.max_failed_logins;
+    let refused = || {
+        if locked {
+            // The attempt that reached the limit set the lock; its end is about now + lockout.
+            AppError::Locked { until_ms: now + s.lockout_ms }
+        } else {
+            AppError::BadCredentials
+        }
+    };
     let mut conn = app.db.read().await?;
     let account = wuzhi_store::people::account_by_username(&mut conn, username).await?;
     drop(conn);
     let Some(acc) = account else {
         let dummy = DUMMY_HASH.get_or_try_init(|| hash_password(app, "not a password of anyone")).await?;
         let _ = verify_password(app, dummy, password).await?;
-        return Err(AppError::BadCredentials);
-    };
-    // The attempt is counted before the password is checked, in one statement with the
-    // lock's check: concurrent wrong attempts cannot all be checked before the lock falls.
-    let lock_until = now + app.settings.lockout_ms;
-    let mut tx = app.db.write().await?;
-    let attempt = wuzhi_store::people::begin_login_attempt(
-        &mut tx,
-        acc.person_id,
-        now,
-        app.settings.max_failed_logins,
-        lock_until,
-    )
-    .await?;
-    wuzhi_store::commit(tx).await?;
-    let Some(n) = attempt else {
-        // Locked before this attempt (when by attempts racing it, about `lock_until`).
-        let until_ms = if acc.locked_until_ms > now { acc.locked_until_ms } else { lock_until };
-        return Err(AppError::Locked { until_ms });
+        return Err(refused());
     };
     if acc.disabled || !verify_password(app, &acc.password_hash, password).await? {
-        let locked = n >= app.settings.max_failed_logins;
         let mut tx = app.db.write().await?;
         record(
             &mut tx,
@@ -133,17 +160,18 @@ pub async fn login(app: &App, username: &str, password: &str) -> Result<SignedIn
             "login_failed",
             "person",
             &acc.person_id.to_string(),
-            json!({"failures": n, "locked": locked}),
+            json!({"failures": n, "locked": locked, "source": source}),
         )
         .await?;
         wuzhi_store::commit(tx).await?;
-        return Err(if locked { AppError::Locked { until_ms: lock_until } } else { AppError::BadCredentials });
+        return Err(refused());
     }
     let token = random_token();
     let csrf = random_token();
     let expires = now + app.settings.session_ttl_ms;
     let mut tx = app.db.write().await?;
-    wuzhi_store::people::reset_failed_logins(&mut tx, acc.person_id).await?;
+    wuzhi_store::people::clear_attempts(&mut tx, &key, source).await?;
+    wuzhi_store::people::uncount_attempt(&mut tx, source).await?;
     wuzhi_store::people::insert_session(&mut tx, &sha256_hex(&token), acc.person_id, &csrf, now, expires).await?;
     record(&mut tx, now, None, "login", "person", &acc.person_id.to_string(), json!({})).await?;
     wuzhi_store::commit(tx).await?;
@@ -199,6 +227,7 @@ pub async fn change_password(
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     wuzhi_store::people::set_password(&mut tx, actor.person_id, &hash, now).await?;
+    wuzhi_store::people::forget_attempts(&mut tx, &acc.username.to_lowercase()).await?;
     let keep = keep_session.map(sha256_hex).unwrap_or_default();
     wuzhi_store::people::delete_other_sessions(&mut tx, actor.person_id, &keep).await?;
     record(&mut tx, now, Some(actor), "change_password", "person", &actor.person_id.to_string(), json!({})).await?;

@@ -49,9 +49,18 @@ pub struct Settings {
     pub session_ttl_ms: i64,
     /// A session unused this long ends (besides `session_ttl_ms`): 30 minutes.
     pub session_idle_ms: i64,
-    /// Failed sign-ins in a row before the account locks.
+    /// Failed sign-ins in a row, for one username from one source address, before that pair
+    /// locks for `lockout_ms` (each further lock twice as long, at most 64 times).
     pub max_failed_logins: i64,
     pub lockout_ms: i64,
+    /// Failed sign-ins from one source address, whatever the username, before it locks
+    /// (password spraying).
+    pub max_failed_from_source: i64,
+    /// Failures older than this are forgotten.
+    pub login_window_ms: i64,
+    /// Proxies in front of the servers whose `X-Forwarded-For` names the client
+    /// (`WUZHI_TRUSTED_PROXIES`); from anyone else the header is ignored.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// Where attachments are stored (content-addressed).
     pub files_dir: std::path::PathBuf,
     /// The Open311 `jurisdiction_id` this server answers for; when set, another is refused.
@@ -82,6 +91,9 @@ impl Default for Settings {
             session_idle_ms: 30 * 60 * 1000,
             max_failed_logins: 5,
             lockout_ms: 15 * 60 * 1000,
+            max_failed_from_source: 30,
+            login_window_ms: 15 * 60 * 1000,
+            trusted_proxies: vec![],
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),
             open311_jurisdiction: None,
             map_tiles: None,

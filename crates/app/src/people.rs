@@ -385,14 +385,16 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
         .ok_or_else(|| AppError::not_found(format!("person {id}")))?;
     let posts = posts_of(&mut tx, id, now).await?;
     actor.may_manage_account(id, home_of(&row).as_ref(), &posts)?;
-    if wuzhi_store::people::account_by_person(&mut tx, id).await?.is_none() {
+    let Some(account) = wuzhi_store::people::account_by_person(&mut tx, id).await? else {
         return Err(AppError::not_found(format!("account of person {id}")));
-    }
+    };
     if let Some(d) = patch.disabled {
         wuzhi_store::people::set_disabled(&mut tx, id, d).await?;
     }
     if let Some(h) = &hash {
         wuzhi_store::people::set_password(&mut tx, id, h, now).await?;
+        // A reset lifts the locks on the username from every source.
+        wuzhi_store::people::forget_attempts(&mut tx, &account.username.to_lowercase()).await?;
     }
     wuzhi_store::people::delete_sessions_of(&mut tx, id).await?;
     record(

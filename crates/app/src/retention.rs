@@ -10,6 +10,7 @@
 //! | webhook deliveries that succeeded | 30 days after delivery |
 //! | webhook dead letters | 90 days after they were written |
 //! | sessions | until they expire |
+//! | counts of failed sign-ins | a day after the last attempt, unless a lock still runs |
 //!
 //! A server whose search index is older than the outbox's retention rebuilds it (see
 //! `search::index_once`).
@@ -32,6 +33,7 @@ pub struct Outcome {
     pub notifications: u64,
     pub deliveries: u64,
     pub sessions: u64,
+    pub login_attempts: u64,
 }
 
 /// One pass: deletes what has outlived its period, slice by slice, each slice in a short
@@ -59,5 +61,8 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     drain!(k::purge_delivered, now - DELIVERED_DAYS * DAY_MS, deliveries);
     drain!(k::purge_dead_letters, now - DEAD_LETTER_DAYS * DAY_MS, deliveries);
     drain!(k::purge_sessions, now, sessions);
+    let mut tx = app.db.write().await?;
+    out.login_attempts = wuzhi_store::people::delete_old_attempts(&mut tx, now - DAY_MS).await?;
+    wuzhi_store::commit(tx).await?;
     Ok(out)
 }

@@ -66,6 +66,7 @@ struct FileConfig {
     allow_private_webhooks: Option<bool>,
     search_dir: Option<PathBuf>,
     archive_key_file: Option<PathBuf>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The settled configuration.
@@ -92,6 +93,9 @@ pub struct Config {
     /// created on first start). `WUZHI_ARCHIVE_KEYS`, when set, holds the keys themselves and
     /// wins. A city keeps the keys apart from the database and its backups.
     pub archive_key_file: PathBuf,
+    /// Proxies whose `X-Forwarded-For` names the client (`WUZHI_TRUSTED_PROXIES`, addresses
+    /// separated by commas); none by default, so the header counts for nothing.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Config {
@@ -127,7 +131,16 @@ impl Config {
             .map(PathBuf::from)
             .or(file.archive_key_file)
             .unwrap_or_else(|| data_dir.join("keys").join("archive.keys"));
+        let proxies: Vec<String> = match std::env::var("WUZHI_TRUSTED_PROXIES").ok().filter(|v| !v.trim().is_empty()) {
+            Some(v) => v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies = proxies
+            .iter()
+            .map(|a| a.parse().map_err(|_| format!("trusted_proxies: `{a}` is not an IP address")))
+            .collect::<Result<Vec<std::net::IpAddr>, String>>()?;
         Ok(Config {
+            trusted_proxies,
             archive_key_file,
             search_dir,
             listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),

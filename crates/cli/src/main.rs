@@ -463,6 +463,7 @@ async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Resu
         map_tiles: cfg.map_tiles.clone(),
         search_dir,
         allow_private_webhooks: cfg.allow_private_webhooks,
+        trusted_proxies: cfg.trusted_proxies.clone(),
         vault: Arc::new(load_vault(cfg)?),
         ..Settings::default()
     };

@@ -31,6 +31,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (16, "kernel: sessions idle", include_str!("../migrations/0016_kernel_sessions.sql")),
     (17, "archives", include_str!("../migrations/0017_archives.sql")),
     (18, "gridwork", include_str!("../migrations/0018_gridwork.sql")),
+    (19, "kernel_login_attempts", include_str!("../migrations/0019_kernel_login_attempts.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

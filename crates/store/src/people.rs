@@ -116,39 +116,100 @@ pub async fn account_by_person(conn: &mut Conn, person_id: i64) -> Result<Option
     sqlx::query(AssertSqlSafe(sql)).bind(person_id).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
 }
 
-/// Counts a sign-in attempt before its password is checked, unless the account is locked at
-/// `now_ms`: one statement, so concurrent attempts are counted one by one and no more than
-/// `max_failures` of them are ever checked before the lock. The count reaching
-/// `max_failures` locks the account until `lock_until_ms` (a right password among those
-/// attempts still signs in and clears both); after a lock has run out, counting starts
-/// again. Returns the count with this attempt, or `None` when the account was locked.
-pub async fn begin_login_attempt(
+/// Counts a sign-in attempt for `username` (`""`: every username) from `source`, before its
+/// password is checked, in one statement with the lock's check: concurrent wrong attempts are
+/// counted one by one and no more than `max_failures` of them are ever checked before the
+/// lock. Failures older than `window_ms` are forgotten. The count reaching `max_failures`
+/// locks the pair for `lock_ms` times 2 to the power of the locks before it (at most 64
+/// times); after a lock has run out, counting starts again. Returns `Ok(count)` with this
+/// attempt, or `Err(locked_until_ms)` when the pair is locked.
+pub async fn begin_attempt(
     conn: &mut Conn,
-    person_id: i64,
+    username: &str,
+    source: &str,
     now_ms: i64,
     max_failures: i64,
-    lock_until_ms: i64,
-) -> Result<Option<i64>> {
-    Ok(sqlx::query_scalar(
-        "UPDATE accounts SET failed_logins = CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END, \
-         locked_until_ms = CASE WHEN (CASE WHEN failed_logins >= $3 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $4 \
-         ELSE locked_until_ms END \
-         WHERE person_id = $1 AND locked_until_ms <= $2 RETURNING failed_logins",
+    window_ms: i64,
+    lock_ms: i64,
+) -> Result<std::result::Result<i64, i64>> {
+    sqlx::query(
+        "INSERT INTO login_attempts (username, source, failures, locked_until_ms, lockouts, updated_at_ms) \
+         VALUES ($1, $2, 0, 0, 0, $3) ON CONFLICT (username, source) DO NOTHING",
     )
-    .bind(person_id)
+    .bind(username)
+    .bind(source)
     .bind(now_ms)
-    .bind(max_failures)
-    .bind(lock_until_ms)
-    .fetch_optional(&mut *conn)
-    .await?)
+    .execute(&mut *conn)
+    .await?;
+    let next = "CASE WHEN failures >= $3 OR updated_at_ms < $4 THEN 1 ELSE failures + 1 END";
+    let sql = format!(
+        "UPDATE login_attempts SET failures = {next}, \
+         locked_until_ms = CASE WHEN {next} >= $3 \
+           THEN $5 + $6 * (CASE WHEN lockouts >= 6 THEN 64 ELSE (1 << CAST(lockouts AS INTEGER)) END) ELSE locked_until_ms END, \
+         lockouts = CASE WHEN {next} >= $3 THEN lockouts + 1 ELSE lockouts END, updated_at_ms = $5 \
+         WHERE username = $1 AND source = $2 AND locked_until_ms <= $5 RETURNING failures"
+    );
+    let n: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(username)
+        .bind(source)
+        .bind(max_failures)
+        .bind(now_ms - window_ms)
+        .bind(now_ms)
+        .bind(lock_ms)
+        .fetch_optional(&mut *conn)
+        .await?;
+    match n {
+        Some(n) => Ok(Ok(n)),
+        None => {
+            let until: i64 =
+                sqlx::query_scalar("SELECT locked_until_ms FROM login_attempts WHERE username = $1 AND source = $2")
+                    .bind(username)
+                    .bind(source)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            Ok(Err(until))
+        }
+    }
 }
 
-pub async fn reset_failed_logins(conn: &mut Conn, person_id: i64) -> Result<()> {
-    sqlx::query("UPDATE accounts SET failed_logins = 0, locked_until_ms = 0 WHERE person_id = $1")
-        .bind(person_id)
-        .execute(&mut *conn)
-        .await?;
+/// A right password from `source`: its count and back-off for `username` start again.
+pub async fn clear_attempts(conn: &mut Conn, username: &str, source: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE login_attempts SET failures = 0, locked_until_ms = 0, lockouts = 0 WHERE username = $1 AND source = $2",
+    )
+    .bind(username)
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// A right password from `source`: the attempt is taken back from the source's count across
+/// usernames (which counts failures, not people signing in from one office).
+pub async fn uncount_attempt(conn: &mut Conn, source: &str) -> Result<()> {
+    sqlx::query(
+        "UPDATE login_attempts SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END \
+         WHERE username = '' AND source = $1",
+    )
+    .bind(source)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A new password: every lock on the username, from every source, is lifted.
+pub async fn forget_attempts(conn: &mut Conn, username: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_attempts WHERE username = $1").bind(username).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// Counts older than `before_ms` that hold no lock (the retention pass).
+pub async fn delete_old_attempts(conn: &mut Conn, before_ms: i64) -> Result<u64> {
+    Ok(sqlx::query("DELETE FROM login_attempts WHERE updated_at_ms < $1 AND locked_until_ms < $1")
+        .bind(before_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
 
 /// Sets a new password (its owner's change, or an administrator's reset). The person's API

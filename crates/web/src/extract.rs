@@ -154,3 +154,35 @@ mod tests {
         check("Failed to parse the request body as JSON: key must be a string at line 1 column 2", "body");
     }
 }
+
+/// The client's address: the connection's peer, or — when the peer is one of the configured
+/// proxies (`Settings::trusted_proxies`) — the rightmost address of `X-Forwarded-For` that is
+/// not itself one of them. From anyone else the header is ignored, so nobody chooses the
+/// address their sign-in attempts are counted under.
+pub struct Source(pub String);
+
+impl FromRequestParts<AppState> for Source {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+            .ok_or_else(|| ApiError(AppError::Internal("the connection's address is unknown".into())))?;
+        let trusted = &state.app.settings.trusted_proxies;
+        if !trusted.contains(&peer) {
+            return Ok(Source(peer.to_string()));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        let client = forwarded.into_iter().rev().find(|a| !trusted.contains(a)).unwrap_or(peer);
+        Ok(Source(client.to_string()))
+    }
+}

@@ -387,7 +387,10 @@ impl Application {
             }));
         }
         let router = router(self.state);
-        let res = axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await;
+        // Each request knows its peer's address (sign-in attempts are counted by source).
+        let res = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
         for w in workers {
             w.abort();
         }

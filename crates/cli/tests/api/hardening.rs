@@ -498,3 +498,64 @@ async fn passwords_follow_the_rules_wherever_they_are_set() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     assert_eq!(app.try_login("liuqiang", "Tianjin-Hexi-88").await.status, StatusCode::OK, "the password is unchanged");
 }
+
+/// Lockout by username and source address (MLPS level 3): wrong passwords from one address
+/// lock that address out, not the person, who signs in from their own; an unknown username is
+/// counted and answered exactly like a known one; each lock lasts twice the one before; a
+/// forwarded address counts only from a proxy the servers trust.
+#[tokio::test]
+async fn nobody_can_lock_a_person_out_from_elsewhere() {
+    use crate::auth::sign_in_from;
+    let app = spawn_app_with_settings(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let answers = |who: &'static str| {
+        let app = &app;
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..6 {
+                let r = sign_in_from(app, "203.0.113.9", who, "wrong password 1").await;
+                out.push((r.status, r.body["error"]["code"].as_str().unwrap_or("").to_owned()));
+            }
+            out
+        }
+    };
+    let known = answers("community").await;
+    let unknown = answers("nobody-at-all").await;
+    assert_eq!(known, unknown, "an unknown username answers exactly like a known one");
+    assert_eq!(known[3].0, StatusCode::UNAUTHORIZED);
+    assert_eq!((known[4].0, known[5].0), (StatusCode::LOCKED, StatusCode::LOCKED), "{known:?}");
+    // The attacker's address is locked even with the right password; the person's is not.
+    assert_eq!(sign_in_from(&app, "203.0.113.9", "community", PASSWORD).await.status, StatusCode::LOCKED);
+    assert_eq!(sign_in_from(&app, "198.51.100.4", "community", PASSWORD).await.status, StatusCode::OK);
+    // After the lock, five more failures lock for twice as long.
+    let lockout = app.app.settings.lockout_ms;
+    app.clock.advance_ms(lockout + 1);
+    let mut last = None;
+    for _ in 0..5 {
+        last = Some(sign_in_from(&app, "203.0.113.9", "community", "wrong password 2").await);
+    }
+    let last = last.unwrap();
+    assert_eq!(last.status, StatusCode::LOCKED, "{}", last.text);
+    let r = sign_in_from(&app, "203.0.113.9", "community", PASSWORD).await;
+    let until: i64 =
+        r.body["error"]["message"].as_str().unwrap().split_whitespace().find_map(|w| w.parse().ok()).unwrap();
+    assert_eq!(until, app.app.now_ms() + 2 * lockout, "the second lock is twice the first: {}", r.text);
+    // A new password set by the administrator lifts the locks on the username everywhere.
+    let admin = app.login("admin").await;
+    let id = app.person_id("community").await;
+    let r = app.post(&admin, &format!("/api/people/{id}/account"), json!({"password": "Huayuan-Road-2026"})).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(sign_in_from(&app, "203.0.113.9", "community", "Huayuan-Road-2026").await.status, StatusCode::OK);
+}
+
+/// Without a trusted proxy, `X-Forwarded-For` is ignored: an attacker cannot spread their
+/// attempts over made-up addresses.
+#[tokio::test]
+async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
+    use crate::auth::sign_in_from;
+    let app = spawn_app().await;
+    for i in 0..5 {
+        let r = sign_in_from(&app, &format!("203.0.113.{i}"), "community", "wrong password 3").await;
+        assert!(matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::LOCKED), "{}", r.text);
+    }
+    assert_eq!(sign_in_from(&app, "198.51.100.4", "community", PASSWORD).await.status, StatusCode::LOCKED);
+}

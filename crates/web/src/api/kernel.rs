@@ -25,9 +25,10 @@ pub(super) fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str,
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
+    source: crate::extract::Source,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    let s = auth::login(&state.app, &body.username, &body.password).await?;
+    let s = auth::login(&state.app, &body.username, &body.password, &source.0).await?;
     let max_age = (s.expires_at_ms - state.app.now_ms()) / 1000;
     let cookie = session_cookie(&state, &headers, &s.session_token, max_age);
     Ok(([(header::SET_COOKIE, cookie)], Json(s)).into_response())
