@@ -21,6 +21,10 @@ pub enum AppError {
     NotFound { what: String },
     #[error("{field}: {reason}")]
     Conflict { field: String, reason: String },
+    /// The database cannot be reached now; nothing was done, and the request may be sent
+    /// again shortly. The detail is logged, not sent.
+    #[error("the database is unavailable; try again shortly")]
+    Unavailable(String),
     #[error("the import has {} problem(s); nothing was imported", .0.len())]
     Import(Vec<ImportError>),
     #[error("CSRF token missing or wrong")]
@@ -72,6 +76,7 @@ impl From<StoreError> for AppError {
             StoreError::Unique(w) => {
                 AppError::Conflict { field: "unique".into(), reason: format!("already exists ({w})") }
             }
+            StoreError::Unavailable(w) => AppError::Unavailable(w),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -83,6 +83,10 @@ pub enum StoreError {
     /// Asked of a database that does not do it (a SQLite snapshot of PostgreSQL).
     #[error("{0}")]
     Unsupported(String),
+    /// The database cannot be reached now (no connection within the pool's wait, the server
+    /// gone or refusing connections): the caller may try again shortly.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -98,6 +102,22 @@ impl From<sqlx::Error> for StoreError {
         }
         if let sqlx::Error::RowNotFound = e {
             return StoreError::NotFound;
+        }
+        if let sqlx::Error::Database(d) = &e {
+            // PostgreSQL's connection exceptions (08…), operator intervention (57P…: shut
+            // down, cannot connect now), too many connections (53300), and a database that
+            // refuses connections.
+            let code = d.code().unwrap_or_default();
+            if code.starts_with("08")
+                || code.starts_with("57P")
+                || code == "53300"
+                || d.message().contains("not currently accepting connections")
+            {
+                return StoreError::Unavailable(d.message().to_owned());
+            }
+        }
+        if matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)) {
+            return StoreError::Unavailable(e.to_string());
         }
         StoreError::Db(e)
     }
@@ -148,7 +168,9 @@ impl Db {
             url.to_owned()
         };
         let opts = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
-        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(30));
+        // A request waits at most five seconds for a connection, then is answered 503: when
+        // the database is away, clients hear it fast and may try again.
+        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(5));
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every
             // acknowledged commit durable; busy_timeout queues writers instead of failing.

@@ -51,6 +51,7 @@ pub fn status_and_code(e: &AppError) -> (StatusCode, &'static str) {
         AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
         AppError::Conflict { .. } => (StatusCode::CONFLICT, "conflict"),
         AppError::Import(_) => (StatusCode::UNPROCESSABLE_ENTITY, "import_rejected"),
+        AppError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
         AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -69,13 +70,19 @@ impl IntoResponse for ApiError {
                 tracing::error!(error = %detail, "internal error");
                 "internal error; it has been logged".to_owned()
             }
+            AppError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "database unavailable");
+                self.0.to_string()
+            }
             other => other.to_string(),
         };
         let details = match self.0 {
             AppError::Import(d) => d,
             _ => vec![],
         };
-        (status, Json(ErrorBody { error: ErrorDetail { code, message, field, reason, details } })).into_response()
+        let retry = (status == StatusCode::SERVICE_UNAVAILABLE).then_some([(axum::http::header::RETRY_AFTER, "5")]);
+        (status, retry, Json(ErrorBody { error: ErrorDetail { code, message, field, reason, details } }))
+            .into_response()
     }
 }
 

@@ -126,3 +126,53 @@ async fn acknowledged_submissions_survive_sigkill() {
     server.wait().unwrap();
     let _ = std::fs::remove_dir_all(&db.dir);
 }
+
+/// When the database is away, requests are answered at once with 503 and a stable code (a
+/// bad session token too: it cannot be checked), and once the database is back everything
+/// works again by itself. On PostgreSQL the database refuses connections and its sessions are
+/// ended; on SQLite the server's pool is closed under it.
+#[tokio::test]
+async fn when_the_database_is_away_requests_get_503_and_then_recover() {
+    let t = spawn_app().await;
+    let s = t.login("gridworker").await;
+    assert_eq!(t.get(&s, "/api/me").await.status, StatusCode::OK);
+    let unavailable = |r: &Reply| {
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.text);
+        assert_eq!(r.body["error"]["code"], "database_unavailable", "{}", r.text);
+        assert_eq!(r.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("5"));
+        assert!(!r.text.contains("postgres") && !r.text.contains("sqlite"), "no detail leaks: {}", r.text);
+    };
+    let bad = Session { cookie: "wuzhi_session=not-a-token".into(), csrf: "x".into(), person_id: 0 };
+    match std::env::var("WUZHI_TEST_DATABASE_URL") {
+        Ok(server) if t.db.url.starts_with("postgres") => {
+            use sqlx::Connection;
+            let name = t.db.url.rsplit('/').next().unwrap().to_owned();
+            let mut admin = sqlx::postgres::PgConnection::connect(&server).await.unwrap();
+            let run = |sql: String| sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
+            run(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS false")).execute(&mut admin).await.unwrap();
+            run(format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            unavailable(&t.get(&s, "/api/me").await);
+            unavailable(&t.get(&bad, "/api/me").await);
+            run(format!("ALTER DATABASE \"{name}\" WITH ALLOW_CONNECTIONS true")).execute(&mut admin).await.unwrap();
+            // Back by itself: the pool opens new connections as requests come.
+            let mut back = false;
+            for _ in 0..600 {
+                if t.get(&s, "/api/me").await.status == StatusCode::OK {
+                    back = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert!(back, "the server recovers once the database is back");
+            assert_eq!(t.get(&bad, "/api/me").await.status, StatusCode::UNAUTHORIZED);
+        }
+        _ => {
+            t.app.db.close().await;
+            unavailable(&t.get(&s, "/api/me").await);
+            unavailable(&t.get(&bad, "/api/me").await);
+        }
+    }
+}
