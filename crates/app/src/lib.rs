@@ -61,6 +61,12 @@ pub struct Settings {
     /// Proxies in front of the servers whose `X-Forwarded-For` names the client
     /// (`WUZHI_TRUSTED_PROXIES`); from anyone else the header is ignored.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, only these addresses read `/metrics` (`WUZHI_METRICS_ALLOW`); everyone else
+    /// gets 404 as if there were none. By default it is open, for a monitoring system inside.
+    pub metrics_allow: Option<Vec<std::net::IpAddr>>,
+    /// Serve the interactive API page and the OpenAPI document (`WUZHI_API_DOCS=off` hides
+    /// both).
+    pub api_docs: bool,
     /// Where attachments are stored (content-addressed).
     pub files_dir: std::path::PathBuf,
     /// The Open311 `jurisdiction_id` this server answers for; when set, another is refused.
@@ -94,6 +100,8 @@ impl Default for Settings {
             max_failed_from_source: 30,
             login_window_ms: 15 * 60 * 1000,
             trusted_proxies: vec![],
+            metrics_allow: None,
+            api_docs: true,
             files_dir: std::path::PathBuf::from("wuzhi-data/files"),
             open311_jurisdiction: None,
             map_tiles: None,

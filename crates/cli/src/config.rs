@@ -67,6 +67,8 @@ struct FileConfig {
     search_dir: Option<PathBuf>,
     archive_key_file: Option<PathBuf>,
     trusted_proxies: Option<Vec<String>>,
+    metrics_allow: Option<Vec<String>>,
+    api_docs: Option<bool>,
 }
 
 /// The settled configuration.
@@ -96,6 +98,10 @@ pub struct Config {
     /// Proxies whose `X-Forwarded-For` names the client (`WUZHI_TRUSTED_PROXIES`, addresses
     /// separated by commas); none by default, so the header counts for nothing.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The addresses that may read `/metrics` (`WUZHI_METRICS_ALLOW`); all when unset.
+    pub metrics_allow: Option<Vec<std::net::IpAddr>>,
+    /// `WUZHI_API_DOCS=off` hides `/api/docs` and `/api/openapi.json`.
+    pub api_docs: bool,
 }
 
 impl Config {
@@ -135,12 +141,26 @@ impl Config {
             Some(v) => v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
             None => file.trusted_proxies.unwrap_or_default(),
         };
-        let trusted_proxies = proxies
-            .iter()
-            .map(|a| a.parse().map_err(|_| format!("trusted_proxies: `{a}` is not an IP address")))
-            .collect::<Result<Vec<std::net::IpAddr>, String>>()?;
+        let addresses = |field: &str, list: &[String]| {
+            list.iter()
+                .map(|a| a.parse().map_err(|_| format!("{field}: `{a}` is not an IP address")))
+                .collect::<Result<Vec<std::net::IpAddr>, String>>()
+        };
+        let trusted_proxies = addresses("trusted_proxies", &proxies)?;
+        let metrics_allow = match std::env::var("WUZHI_METRICS_ALLOW").ok().filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect()),
+            None => file.metrics_allow.clone(),
+        };
+        let metrics_allow = metrics_allow.map(|l: Vec<String>| addresses("metrics_allow", &l)).transpose()?;
+        let api_docs = match std::env::var("WUZHI_API_DOCS").ok().as_deref().map(str::trim) {
+            Some("off" | "false" | "0") => false,
+            Some(_) => true,
+            None => file.api_docs.unwrap_or(true),
+        };
         Ok(Config {
             trusted_proxies,
+            metrics_allow,
+            api_docs,
             archive_key_file,
             search_dir,
             listen: listen.or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".parse().expect("valid")),

@@ -464,6 +464,8 @@ async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Resu
         search_dir,
         allow_private_webhooks: cfg.allow_private_webhooks,
         trusted_proxies: cfg.trusted_proxies.clone(),
+        metrics_allow: cfg.metrics_allow.clone(),
+        api_docs: cfg.api_docs,
         vault: Arc::new(load_vault(cfg)?),
         ..Settings::default()
     };

@@ -172,10 +172,15 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics_page(State(state): State<AppState>, source: extract::Source) -> Response {
+    if let Some(allow) = &state.app.settings.metrics_allow {
+        if !source.0.parse::<std::net::IpAddr>().is_ok_and(|a| allow.contains(&a)) {
+            return error::ApiError(wuzhi_app::AppError::not_found("route")).into_response();
+        }
+    }
     let loc = state.app.locator();
     metrics::gauge!("wuzhi_grids_indexed").set(loc.grid_count() as f64);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render())
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 /// The web pages, built from `ui/` by `build.rs` and embedded.
@@ -273,7 +278,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sw.js", get(service_worker))
         .fallback(|| async { error::ApiError(wuzhi_app::AppError::not_found("route")) });
     Router::new()
-        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        .merge(if state.app.settings.api_docs {
+            Router::new().merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", doc))
+        } else {
+            Router::new()
+        })
         .merge(api)
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))

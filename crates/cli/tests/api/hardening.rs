@@ -559,3 +559,42 @@ async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
     }
     assert_eq!(sign_in_from(&app, "198.51.100.4", "community", PASSWORD).await.status, StatusCode::LOCKED);
 }
+
+/// `/metrics` and the API's documentation can be closed by setting: metrics to the
+/// monitoring system's address only, the documentation off.
+#[tokio::test]
+async fn metrics_and_api_docs_can_be_restricted() {
+    let open = spawn_app().await;
+    assert_eq!(open.client.get(format!("{}/metrics", open.base)).send().await.unwrap().status(), StatusCode::OK);
+    let closed = spawn_app_with_settings(|s| {
+        s.metrics_allow = Some(vec!["198.51.100.9".parse().unwrap()]);
+        s.api_docs = false;
+    })
+    .await;
+    for path in ["/metrics", "/api/docs/", "/api/openapi.json"] {
+        let r = closed.client.get(format!("{}{path}", closed.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // From the allowed address (through a trusted proxy), the metrics are there.
+    let proxied = spawn_app_with_settings(|s| {
+        s.metrics_allow = Some(vec!["198.51.100.9".parse().unwrap()]);
+        s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let r = proxied
+        .client
+        .get(format!("{}/metrics", proxied.base))
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = proxied
+        .client
+        .get(format!("{}/metrics", proxied.base))
+        .header("x-forwarded-for", "203.0.113.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
