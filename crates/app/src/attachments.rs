@@ -113,9 +113,7 @@ pub async fn download(app: &App, actor: &Actor, id: i64) -> Result<(String, Stri
         .ok_or_else(|| AppError::not_found(format!("attachment {id}")))?;
     drop(conn);
     crate::cases::get(app, actor, a.case_id, false).await?;
-    let bytes = tokio::fs::read(path_of(app, &a.sha256))
-        .await
-        .map_err(|e| AppError::Internal(format!("reading attachment {id}: {e}")))?;
+    let bytes = read_file(app, &a.sha256).await?;
     Ok((a.content_type, a.name, bytes))
 }
 
@@ -144,8 +142,15 @@ pub(crate) async fn store_file(
         }
     }
     let sha = wuzhi_domain::audit::hex(&Sha256::digest(&bytes));
-    let path = path_of(app, &sha);
     let size = bytes.len() as i64;
+    if in_database(app) {
+        // Every app server sharing the database reads it (a file stored twice is kept once).
+        let mut tx = app.db.write().await?;
+        wuzhi_store::kernel::put_file(&mut tx, &sha, &bytes, app.now_ms()).await?;
+        wuzhi_store::commit(tx).await?;
+        return Ok((sha, kind, size));
+    }
+    let path = path_of(app, &sha);
     if !path.exists() {
         let dir = path.parent().expect("has a parent").to_owned();
         let tmp = dir.join(format!(".{sha}.{}", crate::auth::random_token().get(..8).unwrap_or("0")));
@@ -171,5 +176,18 @@ pub(crate) async fn read_file(app: &App, sha: &str) -> Result<Vec<u8>> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AppError::not_found("file"));
     }
+    if in_database(app) {
+        let mut conn = app.db.read().await?;
+        if let Some(b) = wuzhi_store::kernel::get_file(&mut conn, sha).await? {
+            return Ok(b);
+        }
+        // Stored on disk before the files moved into the database: still read from there.
+    }
     tokio::fs::read(path_of(app, sha)).await.map_err(|e| AppError::Internal(format!("reading a file: {e}")))
+}
+
+/// Files live in the database on PostgreSQL, where several app servers share it; on SQLite
+/// (one server, its data directory) they are files beside the database.
+fn in_database(app: &App) -> bool {
+    matches!(app.db.backend, wuzhi_store::Backend::Postgres)
 }

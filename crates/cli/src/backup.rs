@@ -3,9 +3,10 @@
 //! database), checked against what the backup recorded.
 //!
 //! A backup holds the database (SQLite: a snapshot by `VACUUM INTO`, one moment of it;
-//! PostgreSQL: `pg_dump --format=custom`, one snapshot transaction), the stored files
-//! (attachments and visit photos, content-addressed and never changed, copied after the
-//! database, so every file the copy names is there), and `MANIFEST.json` (when, which
+//! PostgreSQL: `pg_dump --format=custom`, one snapshot transaction, with the stored files
+//! that live in the database there), the stored files of the data directory (attachments and
+//! visit photos on SQLite, content-addressed and never changed, copied after the database,
+//! so every file the copy names is there), and `MANIFEST.json` (when, which
 //! version, the database file's SHA-256, the rows of the main tables, the files). It does not
 //! hold the archives' keys: a city keeps them apart from the database and its backups, and
 //! restores them beside it. The search index is rebuilt from the database on the first start.

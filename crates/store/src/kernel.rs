@@ -77,3 +77,27 @@ pub async fn calendar(conn: &mut Conn) -> Result<Vec<(i64, String, String)>> {
     let rows = sqlx::query("SELECT day, kind, name FROM calendar_days ORDER BY day").fetch_all(&mut *conn).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
+
+/// Stores a file's bytes under its SHA-256 (PostgreSQL deployments; a file stored twice is
+/// kept once).
+pub async fn put_file(conn: &mut Conn, sha256: &str, bytes: &[u8], now_ms: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO stored_files (sha256, size_bytes, bytes, created_at_ms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(sha256)
+    .bind(bytes.len() as i64)
+    .bind(bytes.to_vec())
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A stored file's bytes, if the database holds it.
+pub async fn get_file(conn: &mut Conn, sha256: &str) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar("SELECT bytes FROM stored_files WHERE sha256 = $1")
+        .bind(sha256)
+        .fetch_optional(&mut *conn)
+        .await?)
+}

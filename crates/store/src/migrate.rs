@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (17, "archives", include_str!("../migrations/0017_archives.sql")),
     (18, "gridwork", include_str!("../migrations/0018_gridwork.sql")),
     (19, "kernel_login_attempts", include_str!("../migrations/0019_kernel_login_attempts.sql")),
+    (20, "kernel_files", include_str!("../migrations/0020_kernel_files.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -176,3 +176,50 @@ async fn when_the_database_is_away_requests_get_503_and_then_recover() {
         }
     }
 }
+
+/// Several app servers on one database: a photo uploaded through one is read through the
+/// other (on PostgreSQL the files are in the database, so the second server has a data
+/// directory of its own; on SQLite one server's directory is shared, as it is deployed).
+#[tokio::test]
+async fn a_photo_stored_through_one_server_is_read_through_another() {
+    let t = spawn_app().await;
+    let postgres = t.db.url.starts_with("postgres");
+    let dir = std::env::temp_dir().join(format!(
+        "wuzhi-second-{}-{}",
+        std::process::id(),
+        t.base.rsplit(':').next().unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = if postgres { dir.join("files") } else { t.db.dir.join("files") };
+    let (app2, clock2) = open_app_with_files(&t.db.url, files).await;
+    let second = serve(app2, clock2, TestDb { url: t.db.url.clone(), dir }).await;
+    let resident = t.login("resident").await;
+    let admin = t.login("admin").await;
+    let (x, y) = crate::cases::point_in(&t, &admin, "120101001001001").await;
+    let id = t
+        .post(
+            &resident,
+            "/api/cases",
+            json!({"channel": "app", "kind": "report", "subject": "井盖破损", "description": "d", "lon": x, "lat": y}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let up = crate::cases::upload(&t, &resident, id, "p.png", "image/png", crate::cases::PNG.to_vec()).await;
+    assert_eq!(up.status, StatusCode::CREATED, "{}", up.text);
+    let photo = up.body["id"].as_i64().unwrap();
+    let on_second = second.login("resident").await;
+    let r = second
+        .client
+        .get(format!("{}/api/attachments/{photo}", second.base))
+        .header("cookie", &on_second.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), crate::cases::PNG);
+    if postgres {
+        assert!(!second.db.dir.join("files").exists(), "the second server needed no file of its own");
+    }
+}
