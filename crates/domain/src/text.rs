@@ -204,7 +204,7 @@ mod tests {
         assert_eq!(phone("12345").unwrap_err().field, "phone");
         assert!(username("Admin").is_err());
         assert!(username("gw_120101").is_ok());
-        assert!(password("password", "short").is_err());
+        assert!(password("password", "short", None).is_err());
         assert_eq!(name("name", "  张三 ", 10).unwrap(), "张三");
         assert!(name("name", " ", 10).is_err());
         assert_eq!(optional("note", " 已核实\n现场已清理 ").unwrap(), "已核实\n现场已清理");
