@@ -103,11 +103,22 @@ await run(async () => {
   await visits.getByRole("button", { name: "记录走访" }).first().click();
   await gw.getByLabel("情况", { exact: true }).selectOption("needs_help");
   await gw.getByLabel("提出的诉求").fill("希望社区帮助申请居家养老服务");
+  // A photo, with the household's consent (a 1×1 PNG as the phone's camera would give).
+  const png = Buffer.from("89504e470d0a1a0a0000000d4948445200000001000000010806000000" + "1f15c4890000000d49444154789c63f8cfc0f01f0005000" + "1ff89993d1d0000000049454e44ae426082", "hex");
+  await gw.getByLabel("照片").setInputFiles({ name: "visit.png", mimeType: "image/png", buffer: png });
+  await gw.getByLabel("住户同意拍照留存").check();
   await gw.getByRole("button", { name: "保存走访" }).click();
   await visits.getByText("已记录").first().waitFor();
+  let visit;
+  for (let tries = 0; tries < 300; tries++) {
+    const [, wk] = await apiAs("gridworker", "GET", "/api/gridwork/me/week");
+    visit = JSON.parse(wk).visits[0];
+    if (visit?.has_photo) break;
+    await gw.waitForTimeout(100);
+  }
+  check(visit !== undefined, "the visit reached the server");
+  check(visit?.has_photo === true, "its photo followed it, with the household's consent");
   await count(gw).getByText("全部已发送").waitFor({ timeout: 30000 });
-  const [, wk] = await apiAs("gridworker", "GET", "/api/gridwork/me/week");
-  check(JSON.parse(wk).visits.length >= 1, "the visit reached the server");
   await axe(gw, "visits at 390px");
   await gw.screenshot({ path: join(shots, "gridwork-visits-390.png"), fullPage: true });
 

@@ -288,7 +288,10 @@ function Visits({ grid }) {
   async function submit(e, h) {
     e.preventDefault();
     const f = new FormData(e.target);
+    const key = newKey("visit");
+    const photo = f.get("photo");
     await enqueue({
+      resolves: `visit:${key}`,
       path: "/api/gridwork/visits",
       body: {
         household_key: h.household_key,
@@ -298,10 +301,14 @@ function Visits({ grid }) {
         needs: f.get("needs"),
         raise_case: f.get("raise_case") === "on",
         at_ms: Date.now(),
-        idempotency_key: newKey("visit"),
+        idempotency_key: key,
       },
       label: t("gw.visit_of", { who: h.household.address || h.household_key }),
     });
+    // A photo only with the household's consent, sent after the visit it belongs to.
+    if (photo && photo.size > 0 && f.get("consent") === "on") {
+      await enqueue({ path: `/api/gridwork/visits/{visit:${key}}/photo?consent=true`, blob: photo, label: t("gw.photo") });
+    }
     const next = { ...sent, [h.household_key]: Date.now() };
     save("wuzhi.visited", next);
     setSent(next);
@@ -356,6 +363,11 @@ function Visits({ grid }) {
                 <textarea id="v-needs" name="needs" rows={2} />
                 <label class="inline">
                   <input type="checkbox" name="raise_case" /> {t("gw.raise_case")}
+                </label>
+                <label for="v-photo">{t("gw.photo")}</label>
+                <input id="v-photo" name="photo" type="file" accept="image/jpeg,image/png,image/webp" capture="environment" />
+                <label class="inline">
+                  <input type="checkbox" name="consent" /> {t("gw.consent")}
                 </label>
                 <p>
                   <button type="submit">{t("gw.save_visit")}</button>

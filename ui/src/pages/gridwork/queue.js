@@ -57,8 +57,11 @@ export function newKey(prefix) {
 
 /// Puts a write in the outbox and tries to send it. `resolves`: the name under which the
 /// answer's `id` is kept for later writes (`patrol:KEY`).
-export async function enqueue({ method = "POST", path, body, label, resolves }) {
-  await tx(["queue"], "readwrite", (t) => t.objectStore("queue").add({ method, path, body, label, resolves, person: person(), at: Date.now() }));
+/// `blob`: a file (a photo) sent as the raw body with its own type, instead of JSON.
+export async function enqueue({ method = "POST", path, body, blob, label, resolves }) {
+  await tx(["queue"], "readwrite", (t) =>
+    t.objectStore("queue").add({ method, path, body, blob, label, resolves, person: person(), at: Date.now() }),
+  );
   changed();
   flush();
 }
@@ -131,8 +134,11 @@ async function run() {
     try {
       r = await fetch(path, {
         method: item.method,
-        headers: { "content-type": "application/json", "x-csrf-token": sessionStorage.getItem("wuzhi.csrf") || "" },
-        body: JSON.stringify(item.body),
+        headers: {
+          "content-type": item.blob ? item.blob.type || "application/octet-stream" : "application/json",
+          "x-csrf-token": sessionStorage.getItem("wuzhi.csrf") || "",
+        },
+        body: item.blob ?? JSON.stringify(item.body),
       });
     } catch {
       lastProblem = "offline";
