@@ -928,12 +928,12 @@ pub async fn gridwork(
             let t0 = Instant::now();
             let uploads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let mut handles = Vec::new();
-            let patrols = Arc::new(patrols);
-            for w in 0..concurrency.max(1) {
-                let (app, patrols, uploads) = (app.clone(), patrols.clone(), uploads.clone());
+            // Each phone-worker walks its own share of the patrols, as the key-task steps above.
+            for (w, part) in patrols.chunks(patrols.len().div_ceil(concurrency.max(1)).max(1)).enumerate() {
+                let (app, part, uploads) = (app.clone(), part.to_vec(), uploads.clone());
                 handles.push(tokio::spawn(async move {
                     let mut rng = Lcg::new(100 + w as u64);
-                    for (actor, id, (x, y)) in patrols.iter().skip(w).step_by(concurrency.max(1)) {
+                    for (actor, id, (x, y)) in &part {
                         let (mut lon, mut lat) = (*x, *y);
                         let mut points = Vec::with_capacity(per_patrol);
                         for i in 0..per_patrol {
