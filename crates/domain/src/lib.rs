@@ -11,6 +11,7 @@ pub mod cases;
 pub mod classes;
 pub mod error;
 pub mod gridwork;
+pub mod warnings;
 pub mod kpi;
 pub mod mask;
 pub mod org;

@@ -22,6 +22,8 @@ pub enum System {
     Open311Client,
     /// The command line, run by whoever holds the server's files.
     CommandLine,
+    /// The risk early-warning detectors (风险预警): raise warnings and their levels.
+    Detector,
 }
 
 impl System {
@@ -32,6 +34,7 @@ impl System {
             System::Device => "device",
             System::Open311Client => "open311_client",
             System::CommandLine => "command_line",
+            System::Detector => "detector",
         }
     }
 }
