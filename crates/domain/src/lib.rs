@@ -11,13 +11,13 @@ pub mod cases;
 pub mod classes;
 pub mod error;
 pub mod gridwork;
-pub mod warnings;
 pub mod kpi;
 pub mod mask;
 pub mod org;
 pub mod permission;
 pub mod territory;
 pub mod text;
+pub mod warnings;
 pub mod work;
 
 pub use error::Invalid;

@@ -21,6 +21,7 @@ pub mod people;
 pub mod rollup;
 pub mod territory;
 pub mod text;
+pub mod warnings;
 pub mod webhooks;
 pub mod work;
 

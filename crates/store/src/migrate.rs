@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (18, "gridwork", include_str!("../migrations/0018_gridwork.sql")),
     (19, "kernel_login_attempts", include_str!("../migrations/0019_kernel_login_attempts.sql")),
     (20, "kernel_files", include_str!("../migrations/0020_kernel_files.sql")),
+    (21, "warnings", include_str!("../migrations/0021_warnings.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -20,3 +20,4 @@ mod rollups;
 mod territories;
 mod text;
 mod ui;
+mod warnings;

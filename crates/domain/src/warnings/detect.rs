@@ -48,7 +48,7 @@ impl Hasher for Fx {
         }
     }
     fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     fn write_u32(&mut self, n: u32) {
         self.write_u64(n as u64)
@@ -97,11 +97,8 @@ impl Categories {
                 codes.push((*c).to_owned());
             }
         }
-        let parent: HashMap<u32, u32> = pairs
-            .iter()
-            .filter_map(|(c, p)| Some((ids[*c], *ids.get((*p)?)?)))
-            .filter(|(c, p)| c != p)
-            .collect();
+        let parent: HashMap<u32, u32> =
+            pairs.iter().filter_map(|(c, p)| Some((ids[*c], *ids.get((*p)?)?))).filter(|(c, p)| c != p).collect();
         let paths = (0..codes.len() as u32)
             .map(|c| {
                 let mut path = vec![c];
@@ -178,9 +175,21 @@ impl Miss {
 pub enum Observation<'a> {
     Reported(Report<'a>),
     /// A case was reopened; `times` is how often now.
-    Reopened { case_id: i64, at_ms: i64, territory: &'a str, category: Option<&'a str>, times: u32 },
+    Reopened {
+        case_id: i64,
+        at_ms: i64,
+        territory: &'a str,
+        category: Option<&'a str>,
+        times: u32,
+    },
     /// A case went overdue at, or was returned by, unit `org` (of territory `unit_territory`).
-    Missed { case_id: i64, at_ms: i64, org: i64, unit_territory: &'a str, miss: Miss },
+    Missed {
+        case_id: i64,
+        at_ms: i64,
+        org: i64,
+        unit_territory: &'a str,
+        miss: Miss,
+    },
 }
 
 impl Observation<'_> {
@@ -664,16 +673,7 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn unit(
-        &mut self,
-        case: i64,
-        at: i64,
-        org: i64,
-        territory: &str,
-        miss: Miss,
-        history: i64,
-        out: &mut Vec<Signal>,
-    ) {
+    fn unit(&mut self, case: i64, at: i64, org: i64, territory: &str, miss: Miss, history: i64, out: &mut Vec<Signal>) {
         let (p, version) = self.rules.for_territory(territory);
         let up = p.failing_unit;
         let alpha = 0.5f64.powf(1.0 / p.spike.half_life_days);
@@ -1034,13 +1034,8 @@ mod tests {
         assert_eq!(fired[4][0].key, "unit:12/overdue", "{fired:?}");
         assert_eq!(fired[4][0].observed, 5);
         assert!(fired[4][0].expected < 0.5 && fired[4][0].p.unwrap() < 1e-4);
-        let reopen = |times| Observation::Reopened {
-            case_id: 7,
-            at_ms: day,
-            territory: GRID,
-            category: Some("H0101"),
-            times,
-        };
+        let reopen =
+            |times| Observation::Reopened { case_id: 7, at_ms: day, territory: GRID, category: Some("H0101"), times };
         assert!(e.observe(&reopen(1)).is_empty());
         assert_eq!(e.observe(&reopen(2))[0].key, "case:7");
     }

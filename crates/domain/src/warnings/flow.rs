@@ -91,28 +91,61 @@ impl WarningStep {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WarningCommand {
-    Acknowledge { note: Option<String> },
+    Acknowledge {
+        note: Option<String>,
+    },
     /// To unit `unit`, due at `due_ms` (computed by the use case on the calendar).
-    Assign { unit: i64, due_ms: i64, note: Option<String> },
-    Resolve { reason: String },
+    Assign {
+        unit: i64,
+        due_ms: i64,
+        note: Option<String>,
+    },
+    Resolve {
+        reason: String,
+    },
     /// 误报: a false alarm, with why.
-    Dismiss { reason: String },
+    Dismiss {
+        reason: String,
+    },
     /// New evidence made the detector's level higher.
-    RaiseLevel { level: Level },
-    MarkOverdue { due_ms: i64 },
+    RaiseLevel {
+        level: Level,
+    },
+    MarkOverdue {
+        due_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WarningEvent {
     /// Raised by a detector: its rule and key, the level, and the evidence as the detector saw it.
-    Raised { rule: super::Rule, key: String, level: Level },
-    LevelRaised { from: Level, to: Level },
-    Acknowledged { note: Option<String> },
-    Assigned { unit: i64, due_ms: i64, note: Option<String> },
-    Resolved { reason: String },
-    Dismissed { reason: String },
-    MarkedOverdue { due_ms: i64 },
+    Raised {
+        rule: super::Rule,
+        key: String,
+        level: Level,
+    },
+    LevelRaised {
+        from: Level,
+        to: Level,
+    },
+    Acknowledged {
+        note: Option<String>,
+    },
+    Assigned {
+        unit: i64,
+        due_ms: i64,
+        note: Option<String>,
+    },
+    Resolved {
+        reason: String,
+    },
+    Dismissed {
+        reason: String,
+    },
+    MarkedOverdue {
+        due_ms: i64,
+    },
 }
 
 /// How the caller stands to the warning.
@@ -148,8 +181,14 @@ impl Workflow for WarningFlow {
         WarningStep::MarkOverdue,
     ];
 
-    fn decide(s: &WarningState, rel: &WarningRelation, c: &WarningCommand, now_ms: i64) -> Result<WarningEvent, Refusal> {
-        let state = |step: &'static str, hint: &str| Refusal::State { step, status: s.status.as_str(), hint: hint.into() };
+    fn decide(
+        s: &WarningState,
+        rel: &WarningRelation,
+        c: &WarningCommand,
+        now_ms: i64,
+    ) -> Result<WarningEvent, Refusal> {
+        let state =
+            |step: &'static str, hint: &str| Refusal::State { step, status: s.status.as_str(), hint: hint.into() };
         let person = rel.system.is_none();
         match c {
             WarningCommand::Acknowledge { note: n } => {

@@ -93,7 +93,10 @@ impl Rule {
     }
     pub fn parse(field: &str, s: &str) -> Result<Rule, Invalid> {
         Rule::ALL.into_iter().find(|r| r.as_str() == s.trim()).ok_or_else(|| {
-            Invalid::new(field, format!("`{s}` is not one of spike, repeat, unsolved, sensitive, failing_unit, sensor_storm"))
+            Invalid::new(
+                field,
+                format!("`{s}` is not one of spike, repeat, unsolved, sensitive, failing_unit, sensor_storm"),
+            )
         })
     }
 }

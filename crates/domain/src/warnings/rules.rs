@@ -252,7 +252,12 @@ static DEFAULT: Params = Params {
         max_p: 1e-4,
         levels: Levels { yellow: 10, orange: 20, red: 40 },
     },
-    sensor_storm: StormParams { enabled: true, window_minutes: 30, min_count: 5, levels: Levels { yellow: 8, orange: 15, red: 30 } },
+    sensor_storm: StormParams {
+        enabled: true,
+        window_minutes: 30,
+        min_count: 5,
+        levels: Levels { yellow: 8, orange: 15, red: 30 },
+    },
 };
 
 /// One entry of the sensitive-word lexicon.

@@ -357,6 +357,24 @@ pub fn status_in(statuses: &[&str]) -> String {
     format!("status IN ({})", quoted.join(", "))
 }
 
+/// Cases created from `since_ms` on, after `(after_ms, after_id)`, oldest first.
+pub async fn created_between(conn: &mut Conn, since_ms: i64, after: (i64, i64), limit: i64) -> Result<Vec<CaseRow>> {
+    let sql = format!(
+        "SELECT {COLS} FROM cases WHERE created_at_ms >= $1 AND (created_at_ms > $2 OR (created_at_ms = $2 AND id > $3)) \
+         ORDER BY created_at_ms, id LIMIT $4"
+    );
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(since_ms)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(row)
+        .collect()
+}
+
 /// The cases with these ids (in no order).
 pub async fn by_ids(conn: &mut Conn, ids: &[i64]) -> Result<Vec<CaseRow>> {
     if ids.is_empty() {
