@@ -190,7 +190,7 @@ impl Params {
         }
         u.levels.check("failing_unit", u.min_count)?;
         let st = &self.sensor_storm;
-        if !(5..=60).contains(&st.window_minutes) || st.window_minutes % 5 != 0 {
+        if !(5..=60).contains(&st.window_minutes) || !st.window_minutes.is_multiple_of(5) {
             return bad("sensor_storm.window_minutes", "must be 5, 10, … 60");
         }
         if st.min_count < 2 {
