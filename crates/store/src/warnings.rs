@@ -504,16 +504,6 @@ pub async fn posts_over(
     q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
 }
 
-/// Reports since `since_ms` for a detector's warm-up, oldest first, after `(after_ms, after_id)`.
-pub async fn reports_since(
-    conn: &mut Conn,
-    since_ms: i64,
-    after: (i64, i64),
-    limit: i64,
-) -> Result<Vec<crate::cases::CaseRow>> {
-    crate::cases::created_between(conn, since_ms, after, limit).await
-}
-
 /// The buildings the cases are linked to (case id, building id).
 pub async fn buildings_of(conn: &mut Conn, case_ids: &[i64]) -> Result<Vec<(i64, i64)>> {
     if case_ids.is_empty() {

@@ -385,6 +385,15 @@ pub struct Engine {
     pruned_at: i64,
 }
 
+/// Adds (case, at) to a list of the newest cases within `span` before `at`, at most 32.
+fn push_within(v: &mut Vec<(i64, i64)>, case: i64, at: i64, span: i64) {
+    v.retain(|(_, t)| *t > at - span);
+    v.push((case, at));
+    if v.len() > 32 {
+        v.remove(0);
+    }
+}
+
 /// Whether `territory`'s prefix of length `n` is one of its levels.
 fn prefixes(territory: &str) -> impl Iterator<Item = &str> {
     LEVELS.into_iter().filter(move |&n| n <= territory.len()).map(move |n| &territory[..n])
@@ -546,11 +555,7 @@ impl Engine {
         for (kind, token) in keys {
             let Some(token) = token else { continue };
             let v = self.repeats.entry((kind, token, matter)).or_default();
-            v.retain(|(_, at)| *at > r.at_ms - span);
-            v.push((r.case_id, r.at_ms));
-            if v.len() > 32 {
-                v.remove(0);
-            }
+            push_within(v, r.case_id, r.at_ms, span);
             let n = v.len() as u32;
             if fired || !rp.enabled || n < rp.min_count {
                 continue;
@@ -612,11 +617,7 @@ impl Engine {
         for (class, level, phrases) in classes {
             let class_id = fx_str(class) as u32;
             let v = self.sensitive.entry((class_id, grid)).or_default();
-            v.retain(|(_, at)| *at > r.at_ms - window);
-            v.push((r.case_id, r.at_ms));
-            if v.len() > 32 {
-                v.remove(0);
-            }
+            push_within(v, r.case_id, r.at_ms, window);
             let n = v.len() as u32;
             signals.push(Signal {
                 rule: Rule::Sensitive,
