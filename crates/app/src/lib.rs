@@ -32,6 +32,7 @@ pub mod cases;
 pub mod gridwork;
 pub mod open311;
 pub mod text;
+pub mod warnings;
 
 pub use work::sweep;
 
@@ -135,6 +136,10 @@ pub struct App {
     profiles: Arc<similar::Profiles>,
     /// Bounds the password hashing of this server.
     argon2: auth::Argon2Gate,
+    /// The risk warnings' detectors, while this server holds them.
+    detectors: warnings::Detectors,
+    /// The sensitive-word lexicon as the intake's fast track uses it.
+    lexicon: warnings::Lexicon,
 }
 
 impl App {
@@ -151,6 +156,8 @@ impl App {
             classifier: classify::Cache::default(),
             profiles: Arc::default(),
             argon2: auth::Argon2Gate::default(),
+            detectors: warnings::Detectors::default(),
+            lexicon: warnings::Lexicon::default(),
             db,
             clock,
             settings,
@@ -158,6 +165,7 @@ impl App {
             calendar: RwLock::new(Arc::new(wuzhi_domain::calendar::Calendar::default())),
         });
         cases::categories::seed_defaults(&app).await?;
+        warnings::seed_defaults(&app).await?;
         app.set_calendar(cases::categories::load_calendar(&app).await?);
         app.reload_index().await?;
         Ok(app)

@@ -105,6 +105,9 @@ async fn pass(app: &App, worker: &str, limit: i64) -> Result<(Outcome, i64, Vec<
                 }
             }
         }
+        if let Some(id) = r.item_of(wuzhi_store::warnings::KIND.name) {
+            out.notifications += crate::warnings::tell(&mut tx, id, &kind, now).await?;
+        }
         crate::webhooks::enqueue(&mut tx, &hooks, &r.topic, &r.payload, now).await?;
         if wuzhi_store::work::finish_outbox(&mut tx, r.id, worker).await? {
             out.processed += 1;

@@ -109,6 +109,8 @@ impl Role {
                 DoGridWork,
                 ReadGridWork,
                 SuperviseGridWork,
+                ReadWarnings,
+                HandleWarnings,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -122,6 +124,8 @@ impl Role {
                 ReadGridWork,
                 SuperviseGridWork,
                 ManageKeyTasks,
+                ReadWarnings,
+                HandleWarnings,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -137,10 +141,19 @@ impl Role {
                 TakeCalls,
                 ReadArchives,
                 ReadGridWork,
+                ReadWarnings,
+                HandleWarnings,
             ],
-            Role::DistrictLeader | Role::CityLeader => {
-                &[ReadTerritory, ReadOrganisation, ReadPeople, ReadCase, ReadArchives, ReadGridWork, ManageKeyTasks]
-            }
+            Role::DistrictLeader | Role::CityLeader => &[
+                ReadTerritory,
+                ReadOrganisation,
+                ReadPeople,
+                ReadCase,
+                ReadArchives,
+                ReadGridWork,
+                ManageKeyTasks,
+                ReadWarnings,
+            ],
             Role::Admin => &[
                 ReadTerritory,
                 ManageTerritory,
@@ -155,6 +168,8 @@ impl Role {
                 ManageCategories,
                 ReadArchives,
                 ImportArchives,
+                ReadWarnings,
+                ManageWarningRules,
             ],
             Role::DataProtectionOfficer => &[ReadTerritory, ReadOrganisation, HandleDataRequests],
         }
@@ -218,6 +233,12 @@ pub enum Action {
     SuperviseGridWork,
     /// 重点工作: send a key task down to every community or grid of the territory.
     ManageKeyTasks,
+    /// See the risk warnings of the territory, their evidence and the digest.
+    ReadWarnings,
+    /// Acknowledge, assign, resolve or dismiss a warning.
+    HandleWarnings,
+    /// Edit the detectors' parameters and the sensitive-word lexicon.
+    ManageWarningRules,
 }
 
 impl Action {
@@ -250,6 +271,9 @@ impl Action {
             Action::ReadGridWork => "read_grid_work",
             Action::SuperviseGridWork => "supervise_grid_work",
             Action::ManageKeyTasks => "manage_key_tasks",
+            Action::ReadWarnings => "read_warnings",
+            Action::HandleWarnings => "handle_warnings",
+            Action::ManageWarningRules => "manage_warning_rules",
         }
     }
 

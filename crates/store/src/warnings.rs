@@ -273,6 +273,24 @@ pub async fn list(conn: &mut Conn, scopes: &[&str], units: &[i64], f: &Filter<'_
     q.fetch_all(&mut *conn).await?.iter().map(row).collect()
 }
 
+/// Every open warning's (territory, level) inside `within`, in the scopes: the map layer.
+pub async fn open_levels(conn: &mut Conn, scopes: &[&str], within: &str) -> Result<Vec<(String, String)>> {
+    let (scope_sql, mut binds) = scope_filter("territory_code", scopes, 1);
+    let n = binds.len();
+    binds.push(within.to_owned());
+    binds.push(crate::prefix_upper_bound(within));
+    let sql = format!(
+        "SELECT territory_code, level FROM warnings WHERE open = 1 AND {scope_sql} AND territory_code >= ${} AND territory_code < ${}",
+        n + 1,
+        n + 2
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for b in &binds {
+        q = q.bind(b);
+    }
+    q.fetch_all(&mut *conn).await?.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+}
+
 /// The warning's evidence cases (case id, time), earliest first.
 pub async fn cases(conn: &mut Conn, id: i64, limit: i64) -> Result<Vec<(i64, i64)>> {
     let rows =
@@ -459,6 +477,14 @@ pub async fn release(conn: &mut Conn, holder: &str) -> Result<()> {
 pub async fn bump_generation(conn: &mut Conn) -> Result<()> {
     sqlx::query("UPDATE warning_detector SET generation = generation + 1 WHERE id = 1").execute(&mut *conn).await?;
     Ok(())
+}
+
+/// The parameters' and lexicon's generation.
+pub async fn generation(conn: &mut Conn) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT generation FROM warning_detector WHERE id = 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .unwrap_or(0))
 }
 
 /// Claims the digest of `day` (true once, for one server).

@@ -5,6 +5,7 @@
 //! serialise to JSON; n-grams are kept as 64-bit hashes, so the vocabulary is compact and
 //! featurising allocates nothing per n-gram.
 
+pub mod lexicon;
 pub mod search;
 pub mod similar;
 

@@ -41,7 +41,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"), (name = "gridwork"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"), (name = "gridwork"), (name = "warnings"))
 )]
 pub struct ApiDoc;
 
@@ -255,6 +255,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::open311::routes())
         .merge(api::archives::routes())
         .merge(api::gridwork::routes())
+        .merge(api::warnings::routes())
         .split_for_parts()
 }
 
@@ -389,6 +390,16 @@ impl Application {
                     );
                 }
                 Ok(())
+            }));
+            // The risk warnings' detectors (one server holds them; the others wait their
+            // turn) and the daily digest.
+            let w = worker.clone();
+            workers.push(every(1, "warnings", &app, move |a| {
+                let w = w.clone();
+                async move {
+                    wuzhi_app::warnings::run_once(&a, &w).await?;
+                    wuzhi_app::warnings::digest_once(&a).await.map(drop)
+                }
             }));
             // Search indexing: a rebuild takes minutes and holds up nothing else.
             workers.push(every(1, "search", &app, |a| async move {

@@ -140,6 +140,8 @@ pub(crate) async fn report_checked(
         (None, _) => None,
     };
     let due = cal.due(now, limit(cat.as_ref(), "accept"));
+    // The fast track: words that signal danger to life, gas or fire flag the case at once.
+    let flagged = crate::warnings::fast_track(app, &subject, &description).await?;
     // 就地解决: decided before anything is written; owned by the worker's own unit of the grid.
     let fixed = match (fixed, &cat) {
         (Some(result), Some(cat)) => {
@@ -169,6 +171,7 @@ pub(crate) async fn report_checked(
         description,
         // The reporter's choice, kept as a suggestion until the case is filed.
         category_code: cat.as_ref().map(|c| c.code.clone()),
+        priority: flagged.map(str::to_owned),
         status: Status::Reported.as_str().into(),
         lon: point.map(|p| p.0),
         lat: point.map(|p| p.1),

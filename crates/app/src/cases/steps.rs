@@ -101,7 +101,12 @@ pub(crate) async fn take(
                 Some(p) => {
                     return Err(AppError::invalid("priority", format!("`{p}` is not emergency, urgent or normal")));
                 }
-                None => c.priority.clone().unwrap_or_else(|| "normal".into()),
+                // What the intake's fast track flagged stays, unless the category asks more.
+                None => {
+                    let rank = |p: Option<&str>| ["normal", "urgent", "emergency"].iter().position(|x| Some(*x) == p);
+                    let (flagged, own) = (row.priority.as_deref(), c.priority.as_deref());
+                    if rank(flagged) > rank(own) { flagged } else { own }.unwrap_or("normal").to_owned()
+                }
             };
             DomainCommand::File { due_ms: cal.due(now, limit(Some(&c), "accept")), category: c.code, priority }
         }

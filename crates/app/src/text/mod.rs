@@ -6,3 +6,6 @@
 pub mod classify;
 pub mod search;
 pub mod similar;
+
+/// The active classifier (cached by version), for the modules that file by it.
+pub use classify::active as classifier;

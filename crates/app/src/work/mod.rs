@@ -108,6 +108,7 @@ pub const KINDS: &[&str] = &[
     wuzhi_domain::cases::CaseFlow::KIND,
     wuzhi_domain::archives::request::RequestFlow::KIND,
     wuzhi_domain::gridwork::task::TaskFlow::KIND,
+    wuzhi_domain::warnings::flow::WarningFlow::KIND,
 ];
 
 /// Whether `topic` names events of a known kind: `<kind>.<event>` (a kind's name may hold
@@ -138,6 +139,7 @@ pub(crate) async fn on_due(app: &App, kind: &str, id: i64, due: Due) -> Result<b
         k if k == wuzhi_domain::cases::CaseFlow::KIND => crate::cases::on_due(app, id, due).await,
         k if k == wuzhi_domain::archives::request::RequestFlow::KIND => crate::archives::on_due(app, id, due).await,
         k if k == wuzhi_domain::gridwork::task::TaskFlow::KIND => crate::gridwork::tasks::on_due(app, id, due).await,
+        k if k == wuzhi_domain::warnings::flow::WarningFlow::KIND => crate::warnings::on_due(app, id, due).await,
         other => {
             tracing::warn!(kind = other, id, "the sweep found an item of a kind nothing answers for");
             Ok(false)

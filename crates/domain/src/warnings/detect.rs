@@ -544,6 +544,10 @@ impl Engine {
         let (p, version) = self.rules.for_territory(r.territory);
         let rp = p.repeat;
         let matter = self.categories.matter(r.category);
+        // A report of no known category is no known matter: nothing to repeat.
+        if matter == u32::MAX {
+            return;
+        }
         let span = rp.days as i64 * DAY_MS;
         let keys = [
             (0u8, r.person.map(|x| x as u64)),

@@ -61,3 +61,4 @@ pub mod kernel;
 pub mod kpi;
 pub mod open311;
 pub mod text;
+pub mod warnings;

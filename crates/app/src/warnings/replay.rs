@@ -1,0 +1,180 @@
+//! The replay: historical cases from a CSV in the case import's columns run through the same
+//! engine as the live detectors, in time order as if they arrived live, and each warning
+//! raised becomes a CSV row. Nothing is written: the territories and categories come from
+//! the app's database (a scratch one, for the command), and the warnings are folded as the
+//! live store folds them (one open per rule and key; see `Tracker`).
+
+use super::detector::{Feeder, Seen, config};
+use crate::{App, AppError, Result};
+use wuzhi_domain::warnings::detect::{Engine, Observation, Tracked, Tracker};
+
+/// A replay's cases, parsed and located, in time order, with their ids as the CSV gave them.
+pub struct Parsed {
+    pub seen: Vec<Seen>,
+    /// `external_id` (or the line number) per case id (the index).
+    pub ids: Vec<String>,
+}
+
+/// Parses the CSV (`created_at` and one of `lon`+`lat`, `territory` or `address` required;
+/// `category`, `subject`, `description`, `reporter` (an opaque id), `reporter_phone` or
+/// `phone`, `channel` used when present). All or nothing: every bad row is reported by line.
+pub async fn parse(app: &App, feeder: &Feeder, text: &str) -> Result<Parsed> {
+    use wuzhi_geo::ImportError;
+    let mut conn = app.db.read().await?;
+    let cats: std::collections::HashSet<String> =
+        wuzhi_store::cases::categories(&mut conn).await?.into_iter().map(|c| c.code).collect();
+    drop(conn);
+    let loc = app.locator();
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| AppError::invalid("header", e.to_string()))?.clone();
+    let col = |n: &str| headers.iter().position(|h| h.trim() == n);
+    if col("created_at").is_none() {
+        return Err(AppError::invalid("header", "needs a created_at column"));
+    }
+    let mut errors = Vec::new();
+    let mut rows: Vec<(Seen, String)> = Vec::new();
+    for rec in rdr.records() {
+        let rec = match rec {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line()).unwrap_or(0);
+                errors.push(ImportError {
+                    location: format!("line {line}"),
+                    field: "row".into(),
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        let get = |n: &str| col(n).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty());
+        let one = || -> Result<(Seen, String)> {
+            let at = crate::cases::parse_local("created_at", get("created_at").unwrap_or(""))?;
+            let territory = match (get("lon"), get("lat"), get("territory"), get("address")) {
+                (Some(x), Some(y), _, _) => {
+                    let x: f64 = x.parse().map_err(|_| AppError::invalid("lon", "is not a number"))?;
+                    let y: f64 = y.parse().map_err(|_| AppError::invalid("lat", "is not a number"))?;
+                    let (x, y) = crate::locate::point(x, y, wuzhi_geo::Crs::Wgs84)?;
+                    loc.locate(x, y)
+                        .ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?
+                        .grid
+                        .code
+                }
+                (_, _, Some(t), _) => {
+                    if loc.name_of(t).is_none() {
+                        return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
+                    }
+                    t.to_owned()
+                }
+                (_, _, _, Some(a)) => {
+                    loc.match_address(a)
+                        .ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?
+                        .code
+                }
+                _ => return Err(AppError::invalid("address", "give lon and lat, a territory, or an address")),
+            };
+            let category = match get("category") {
+                Some(c) if !cats.contains(c) => {
+                    return Err(AppError::invalid("category", format!("{c} is not a category of the taxonomy")));
+                }
+                c => c,
+            };
+            let subject = get("subject").unwrap_or("");
+            let description = get("description").unwrap_or("");
+            let person = get("reporter").map(|r| {
+                let h = app.settings.vault.blind("warnings.reporter", r);
+                i64::from_str_radix(h.get(..15).unwrap_or("0"), 16).unwrap_or(0)
+            });
+            let phone = get("reporter_phone").or_else(|| get("phone"));
+            let id = get("external_id").map(str::to_owned).unwrap_or_else(|| format!("line{line}"));
+            let s = feeder.see(
+                0,
+                at,
+                &territory,
+                category,
+                subject,
+                description,
+                get("channel").unwrap_or("hotline"),
+                person,
+                phone,
+                get("address"),
+                None,
+            );
+            Ok((s, id))
+        };
+        match one() {
+            Ok(r) => rows.push(r),
+            Err(AppError::Invalid { field, reason }) => {
+                errors.push(ImportError { location: format!("line {line}"), field, reason })
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Import(errors));
+    }
+    rows.sort_by_key(|(s, _)| s.at_ms);
+    let mut seen = Vec::with_capacity(rows.len());
+    let mut ids = Vec::with_capacity(rows.len());
+    for (i, (mut s, id)) in rows.into_iter().enumerate() {
+        s.case_id = i as i64;
+        seen.push(s);
+        ids.push(id);
+    }
+    Ok(Parsed { seen, ids })
+}
+
+/// Runs the detectors over cases in time order; every warning they raise.
+pub fn detect(engine: &mut Engine, seen: &[Seen]) -> Vec<Tracked> {
+    let mut tracker = Tracker::default();
+    for s in seen {
+        for sig in engine.observe(&Observation::Reported(s.report())) {
+            tracker.add(&sig);
+        }
+    }
+    tracker.finish()
+}
+
+/// The engine and feeder of the app's parameters, lexicon and categories (and classifier).
+pub async fn engine(app: &App) -> Result<(Engine, Feeder)> {
+    let c = config(app).await?;
+    let model = crate::text::classifier(app).await?.map(|(_, m)| m);
+    let feeder = Feeder::new(&c.lexicon, model, app.settings.vault.clone());
+    Ok((Engine::new(c.rules, c.categories, c.lexicon, (*app.calendar()).clone()), feeder))
+}
+
+fn local(ms: i64) -> String {
+    use wuzhi_domain::calendar::{DAY_MS, OFFSET_MS};
+    let l = ms + OFFSET_MS;
+    let day = l.div_euclid(DAY_MS);
+    let s = l.rem_euclid(DAY_MS) / 1000;
+    format!("{} {:02}:{:02}:{:02}", wuzhi_domain::calendar::format_day(day), s / 3600, s / 60 % 60, s % 60)
+}
+
+/// The warnings as CSV: `rule,level,territory,category,first_case_at,raised_at,case_ids`
+/// (times in Beijing time, the cases' ids separated by `;`).
+pub fn to_csv(warnings: &[Tracked], ids: &[String]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(["rule", "level", "territory", "category", "first_case_at", "raised_at", "case_ids"]);
+    for t in warnings {
+        let cases: Vec<&str> = t.cases.iter().filter_map(|c| ids.get(*c as usize)).map(String::as_str).collect();
+        let _ = w.write_record([
+            t.rule.as_str(),
+            t.level.as_str(),
+            &t.territory,
+            t.category.as_deref().unwrap_or(""),
+            &local(t.first_case_at_ms),
+            &local(t.raised_at_ms),
+            &cases.join(";"),
+        ]);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// The whole replay of a CSV: parsed, run, written. Returns the CSV and how many cases.
+pub async fn replay(app: &App, text: &str) -> Result<(String, usize, usize)> {
+    let (mut engine, feeder) = engine(app).await?;
+    let p = parse(app, &feeder, text).await?;
+    let warnings = detect(&mut engine, &p.seen);
+    Ok((to_csv(&warnings, &p.ids), p.seen.len(), warnings.len()))
+}
