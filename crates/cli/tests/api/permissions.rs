@@ -69,6 +69,10 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "gridwork_tasks",
         "gridwork_shares",
         "gridwork_share_cases",
+        "warnings",
+        "warning_events",
+        "warning_rules",
+        "warning_lexicon",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -210,6 +214,19 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
     });
     let finding =
         json!({"channel": "grid", "kind": "report", "subject": "s", "description": "d", "lon": x2, "lat": y2});
+    // A warning in the other grid, raised by the detectors from a report there.
+    wuzhi_app::warnings::run_once(&app.app, "p").await.unwrap();
+    let danger = ok(app
+        .post(&r2s, "/api/cases", json!({"channel": "app", "kind": "report", "subject": "燃气泄漏", "description": "楼道燃气泄漏", "lon": x2, "lat": y2}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    wuzhi_app::warnings::run_once(&app.app, "p").await.unwrap();
+    let warning = {
+        let mut conn = app.app.db.read().await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT id FROM warnings").fetch_one(&mut *conn).await.unwrap()
+    };
+    let lexicon = json!({"phrase": "高空抛物", "class": "safety", "level": "orange"});
 
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
@@ -821,6 +838,31 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        case(Method::GET, "/api/warnings", "/api/warnings".into(), None, 200, 403),
+        case(Method::GET, "/api/warnings/{id}", format!("/api/warnings/{warning}"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/warnings/{id}/actions",
+            format!("/api/warnings/{warning}/actions"),
+            Some(json!({"version": 1, "action": "acknowledge"})),
+            404,
+            404,
+        ),
+        case(Method::GET, "/api/cases/{id}/warnings", format!("/api/cases/{danger}/warnings"), None, 403, 403),
+        case(Method::GET, "/api/warnings/layer", "/api/warnings/layer?under=120101".into(), None, 403, 403),
+        case(Method::GET, "/api/warnings/digest", "/api/warnings/digest".into(), None, 200, 403),
+        case(Method::GET, "/api/warnings/rules", "/api/warnings/rules".into(), None, 403, 403),
+        case(
+            Method::PUT,
+            "/api/warnings/rules/{territory}",
+            "/api/warnings/rules/120101".into(),
+            Some(serde_json::to_value(wuzhi_domain::warnings::rules::Params::default()).unwrap()),
+            403,
+            403,
+        ),
+        case(Method::DELETE, "/api/warnings/rules/{territory}", "/api/warnings/rules/120101".into(), None, 403, 403),
+        case(Method::GET, "/api/warnings/lexicon", "/api/warnings/lexicon".into(), None, 403, 403),
+        case(Method::PUT, "/api/warnings/lexicon", "/api/warnings/lexicon".into(), Some(lexicon), 403, 403),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 
