@@ -16,6 +16,7 @@ import { Archives, MyData, Building } from "./pages/archives/archives.jsx";
 import { GridWork } from "./pages/gridwork/gridwork.jsx";
 import { Tasks } from "./pages/gridwork/tasks.jsx";
 import { CommunityWork } from "./pages/gridwork/community.jsx";
+import { Warnings, WarningDetail, WarningSettings } from "./pages/warnings/warnings.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -107,6 +108,10 @@ function App() {
   const seesTasks = me?.grants?.some((g) =>
     ["grid_worker", "steward", "community_staff", "street_commander", "district_leader", "city_leader", "dispatcher"].includes(g.role),
   );
+  const readsWarnings = me?.grants?.some((g) =>
+    ["community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
+  );
+  const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
   const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
   const buildingId = route.match(/^\/archives\/buildings\/(\d+)$/)?.[1];
@@ -120,6 +125,9 @@ function App() {
     if (route === "/archives") return <Archives me={me} />;
     if (route === "/grid") return <GridWork me={me} />;
     if (route === "/tasks") return <Tasks me={me} />;
+    if (route === "/warnings/settings") return <WarningSettings />;
+    if (warningId) return <WarningDetail id={warningId} key={warningId} />;
+    if (route.startsWith("/warnings")) return <Warnings me={me} query={new URLSearchParams(route.split("?")[1] || "")} key={route} />;
     if (route === "/community") return <CommunityWork me={me} />;
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
@@ -140,6 +148,7 @@ function App() {
           {isStaff && <a href="#/search">{t("nav.search")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
+          {readsWarnings && <a href="#/warnings">{t("nav.warnings")}</a>}
           {doesGridWork && <a href="#/grid">{t("nav.grid")}</a>}
           {supervisesGrids && <a href="#/community">{t("nav.community")}</a>}
           {seesTasks && <a href="#/tasks">{t("nav.tasks")}</a>}

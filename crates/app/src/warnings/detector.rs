@@ -59,6 +59,14 @@ pub async fn config(app: &App) -> Result<Config> {
     Ok(Config { generation, rules: RuleSet { sets }, lexicon, categories })
 }
 
+/// The lexicon's matcher: the safety class's phrases (fire, gas, collapse, explosion) are
+/// hedged — a hazard feared or reported as a risk is a case for its category, not a warning.
+pub fn matcher(lexicon: &[LexiconEntry]) -> Matcher {
+    let phrases: Vec<&str> = lexicon.iter().map(|e| e.phrase.as_str()).collect();
+    let hedged: Vec<bool> = lexicon.iter().map(|e| e.class == "safety").collect();
+    Matcher::with_hedges(&phrases, &hedged)
+}
+
 /// A case as the detectors see it, owned (the engine borrows it as a [`Report`]).
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -115,8 +123,7 @@ impl Feeder {
         model: Option<Arc<wuzhi_text::Model>>,
         vault: Arc<crate::vault::Vault>,
     ) -> Self {
-        let phrases: Vec<&str> = lexicon.iter().map(|e| e.phrase.as_str()).collect();
-        Feeder { matcher: Matcher::new(&phrases), model, vault }
+        Feeder { matcher: matcher(lexicon), model, vault }
     }
 
     /// One case; `building` from the archives' links where it has one.

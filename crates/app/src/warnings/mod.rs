@@ -887,11 +887,10 @@ pub async fn fast_track(app: &App, subject: &str, description: &str) -> Result<O
                 }),
                 _ => {
                     let c = detector::config(app).await?;
-                    let phrases: Vec<&str> = c.lexicon.iter().map(|e| e.phrase.as_str()).collect();
                     Arc::new(FastTrack {
                         generation,
                         read_at_ms: now,
-                        matcher: wuzhi_text::lexicon::Matcher::new(&phrases),
+                        matcher: detector::matcher(&c.lexicon),
                         levels: c.lexicon.iter().map(|e| e.level).collect(),
                     })
                 }

@@ -42,6 +42,8 @@ async fn pages_work_in_a_browser() {
     let admin = app.login("admin").await;
     assert_eq!(crate::text::import_history(&app, &admin).await, 300);
     node(&app, "text.mjs").await;
+    // Risk warnings, raised live by the server's own detectors.
+    node(&app, "warnings.mjs").await;
     // The archives of the demo's first community, as `wuzhi demo` seeds them.
     assert!(wuzhi_app::archives::demo::seed(&app.app, "120101001001", 2, 6).await.unwrap() > 0);
     node(&app, "archives.mjs").await;

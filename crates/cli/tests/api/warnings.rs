@@ -471,3 +471,58 @@ async fn the_database_keeps_one_open_warning_per_key_each_case_once_and_one_dete
     assert_eq!(lexicon.iter().find(|e| e.phrase == "燃气泄漏").unwrap().level, "orange");
     wuzhi_store::commit(tx).await.unwrap();
 }
+
+#[test]
+fn the_replay_command_runs_the_detectors_over_a_csv_and_names_bad_rows() {
+    let dir = std::env::temp_dir().join(format!("wuzhi-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cases = dir.join("cases.csv");
+    let out = dir.join("warnings.csv");
+    std::fs::write(
+        &cases,
+        format!(
+            "external_id,subject,description,category,territory,created_at,reporter_phone\n\
+             A1,暖气不热,家里暖气不热,H010208,{GRID},2026-11-02 09:00,13912345678\n\
+             A2,暖气还是不热,暖气不热第二次反映,H010208,{GRID},2026-11-04 09:00,13912345678\n\
+             A3,暖气不热,第三次反映暖气,H010208,{GRID},2026-11-06 09:00,139-1234-5678\n\
+             B1,有人要跳楼,楼顶有人说不想活了,,{GRID2},2026-11-06 10:00,13800000000\n\
+             C1,路灯不亮,门口路灯坏了,,{GRID2},2026-11-06 11:00,\n"
+        ),
+    )
+    .unwrap();
+    let (ok, stdout, stderr) = wuzhi(
+        &["warnings", "replay", "--cases", cases.to_str().unwrap(), "--out", out.to_str().unwrap(), "--districts", "1"],
+        "",
+    );
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stderr.contains("replayed 5 cases"), "{stderr}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("rule,level,territory,category,first_case_at,raised_at,case_ids"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.contains(&format!("repeat,blue,{GRID},H0102,2026-11-02 09:00:00,2026-11-06 09:00:00,A1;A2;A3").as_str()),
+        "{text}"
+    );
+    assert!(
+        rows.contains(&format!("sensitive,red,{GRID2},,2026-11-06 10:00:00,2026-11-06 10:00:00,B1").as_str()),
+        "{text}"
+    );
+    assert_eq!(rows.len(), 2, "{text}");
+    // A bad row is named by line and field, and nothing is written.
+    std::fs::write(
+        &cases,
+        "external_id,subject,territory,created_at\nX,停水,999999,2026-11-02 09:00\nY,停水,120101001001001,昨天\n",
+    )
+    .unwrap();
+    std::fs::remove_file(&out).unwrap();
+    let (ok, _, stderr) = wuzhi(
+        &["warnings", "replay", "--cases", cases.to_str().unwrap(), "--out", out.to_str().unwrap(), "--districts", "1"],
+        "",
+    );
+    assert!(!ok);
+    assert!(stderr.contains("line 2") && stderr.contains("territory"), "{stderr}");
+    assert!(stderr.contains("line 3") && stderr.contains("created_at"), "{stderr}");
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

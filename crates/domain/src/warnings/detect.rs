@@ -237,6 +237,14 @@ fn ln_factorial(k: u32) -> f64 {
     }
 }
 
+/// The weight of `history_days` finished days in an exponentially weighted sum (0: none).
+fn norm(alpha: f64, history_days: i64) -> f64 {
+    if history_days <= 0 {
+        return 0.0;
+    }
+    (1.0 - alpha.powi(history_days.min(3650) as i32)) / (1.0 - alpha)
+}
+
 /// P(X ≥ k) for X ~ Poisson(λ).
 pub fn poisson_tail(k: u32, lambda: f64) -> f64 {
     if k == 0 {
@@ -323,13 +331,9 @@ impl Cell {
     fn last_day(&self) -> u32 {
         self.hours.iter().map(|&c| c as u32).sum()
     }
-    /// The daily rate at the cell's day, over `history_days` finished days of the engine.
-    fn rate(&self, alpha: f64, history_days: i64) -> f64 {
-        if history_days <= 0 {
-            return 0.0;
-        }
-        let w = (1.0 - alpha.powi(history_days.min(3650) as i32)) / (1.0 - alpha);
-        self.s / w
+    /// The daily rate at the cell's day, `norm` being [`norm`] of the engine's history.
+    fn rate(&self, norm: f64) -> f64 {
+        if norm <= 0.0 { 0.0 } else { self.s / norm }
     }
     fn cases_since(&self, from: i64) -> Vec<(i64, i64)> {
         let mut v: Vec<(i64, i64)> =
@@ -383,6 +387,7 @@ pub struct Engine {
     storms: FxMap<u64, Cell>,
     observed: u64,
     pruned_at: i64,
+    cells_pruned_day: i64,
 }
 
 /// Adds (case, at) to a list of the newest cases within `span` before `at`, at most 32.
@@ -415,6 +420,7 @@ impl Engine {
             storms: FxMap::default(),
             observed: 0,
             pruned_at: 0,
+            cells_pruned_day: 0,
         }
     }
 
@@ -438,7 +444,8 @@ impl Engine {
         let at = o.at_ms();
         let day = (at + OFFSET_MS).div_euclid(DAY_MS);
         let start = *self.start_day.get_or_insert(day);
-        if at - self.pruned_at > HOUR {
+        // Forgetting walks every counter: every six hours of the stream (cells once a day).
+        if at - self.pruned_at > 6 * HOUR {
             self.prune(at);
         }
         let mut out = Vec::new();
@@ -487,11 +494,23 @@ impl Engine {
     fn spike(&mut self, r: &Report<'_>, history: i64, rest: bool, hour: usize, out: &mut Vec<Signal>) {
         let path = self.categories.path(r.category);
         let mut fired: Option<Signal> = None;
+        // What every cell shares, computed once per report: the hour's and the day type's
+        // share of a day's reports.
+        let (f_hour, f_day) = (self.profile.factor(rest, Some(hour)), self.profile.factor(rest, None));
+        let mut last: Option<(f64, f64, f64)> = None;
         for terr in prefixes(r.territory) {
             let (params, version) = self.rules.for_territory(terr);
             let p: &Params = params;
             let sp = p.spike;
-            let alpha = 0.5f64.powf(1.0 / sp.half_life_days);
+            let (alpha, w) = match last {
+                Some((hl, a, w)) if hl == sp.half_life_days => (a, w),
+                _ => {
+                    let a = 0.5f64.powf(1.0 / sp.half_life_days);
+                    let w = norm(a, history);
+                    last = Some((sp.half_life_days, a, w));
+                    (a, w)
+                }
+            };
             let th = fx_str(terr);
             for cat in path.iter().copied().chain(std::iter::once(u32::MAX)) {
                 let cell = self.cells.entry((th, cat)).or_insert_with(|| Cell::fresh(r.at_ms));
@@ -500,11 +519,10 @@ impl Engine {
                 if fired.is_some() || !sp.enabled || history < sp.min_history_days as i64 {
                     continue;
                 }
-                let rate = cell.rate(alpha, history).max(sp.floor_per_day);
-                for (window, observed, expected) in [
-                    (HOUR, cell.last_five(12), rate * self.profile.factor(rest, Some(hour))),
-                    (DAY_MS, cell.last_day(), rate * self.profile.factor(rest, None)),
-                ] {
+                let rate = cell.rate(w).max(sp.floor_per_day);
+                for (window, observed, expected) in
+                    [(HOUR, cell.last_five(12), rate * f_hour), (DAY_MS, cell.last_day(), rate * f_day)]
+                {
                     if observed < sp.min_count || (observed as f64) < sp.min_ratio * expected {
                         continue;
                     }
@@ -689,7 +707,7 @@ impl Engine {
             return;
         }
         let n = cell.last_day();
-        let expected = cell.rate(alpha, history).max(p.spike.floor_per_day);
+        let expected = cell.rate(norm(alpha, history)).max(p.spike.floor_per_day);
         if n < up.min_count || (n as f64) < up.min_ratio * expected {
             return;
         }
@@ -725,7 +743,10 @@ impl Engine {
         let half = self.rules.sets.iter().map(|s| s.1.spike.half_life_days).fold(14.0f64, f64::max);
         let quiet = (half * 8.0) as i64 * DAY_MS;
         let day = (now + OFFSET_MS).div_euclid(DAY_MS);
-        self.cells.retain(|_, c| (day - c.day) * DAY_MS < quiet);
+        if day > self.cells_pruned_day {
+            self.cells_pruned_day = day;
+            self.cells.retain(|_, c| (day - c.day) * DAY_MS < quiet);
+        }
         self.storms.retain(|_, c| c.hour_at * HOUR > now - DAY_MS);
     }
 }
@@ -1034,11 +1055,12 @@ mod tests {
             assert!(e.observe(&miss(d, T0 + d * DAY_MS + 10 * HOUR)).is_empty());
         }
         let day = T0 + 22 * DAY_MS;
-        let fired: Vec<Vec<Signal>> = (0..6).map(|k| e.observe(&miss(100 + k, day + k * HOUR))).collect();
-        assert!(fired[..4].iter().all(Vec::is_empty), "{fired:?}");
-        assert_eq!(fired[4][0].key, "unit:12/overdue", "{fired:?}");
-        assert_eq!(fired[4][0].observed, 5);
-        assert!(fired[4][0].expected < 0.5 && fired[4][0].p.unwrap() < 1e-4);
+        let fired: Vec<Vec<Signal>> = (0..8).map(|k| e.observe(&miss(100 + k, day + k * HOUR))).collect();
+        // Seven in a day against about one in three days: by chance less than once in a million.
+        assert!(fired[..6].iter().all(Vec::is_empty), "{fired:?}");
+        assert_eq!(fired[6][0].key, "unit:12/overdue", "{fired:?}");
+        assert_eq!(fired[6][0].observed, 7);
+        assert!(fired[6][0].expected < 0.5 && fired[6][0].p.unwrap() < 1e-6);
         let reopen =
             |times| Observation::Reopened { case_id: 7, at_ms: day, territory: GRID, category: Some("H0101"), times };
         assert!(e.observe(&reopen(1)).is_empty());

@@ -120,6 +120,7 @@ export function CaseDetail({ id, staff }) {
   const [photos, setPhotos] = useState([]);
   const [outline, setOutline] = useState(null);
   const [links, setLinks] = useState([]);
+  const [warnings, setWarnings] = useState([]);
   const load = () => api("GET", `/api/cases/${id}`).then(setC, (e) => setError(e.message));
   const loadPhotos = () => api("GET", `/api/cases/${id}/attachments`).then(setPhotos, () => {});
   useEffect(() => {
@@ -128,6 +129,8 @@ export function CaseDetail({ id, staff }) {
     api("GET", "/api/categories").then(setCategories, () => {});
     // The records of the archives the case names (none for someone who may not read them).
     if (staff) api("GET", `/api/archives/cases/${id}/links`).then(setLinks, () => setLinks([]));
+    // The risk warnings the case is evidence of (none for someone who may not read them).
+    if (staff) api("GET", `/api/cases/${id}/warnings`).then(setWarnings, () => setWarnings([]));
     return listen((ch) => (!ch || ch.case_id === Number(id)) && load());
   }, [id]);
   const [fileAs, setFileAs] = useState(null);
@@ -175,6 +178,14 @@ export function CaseDetail({ id, staff }) {
         <p>{c.description}</p>
         {c.lon !== null && <CaseMap c={c} outline={outline} setOutline={setOutline} />}
         <p><a href={`#/public/${c.id}`}>{t("case.public")}</a></p>
+        {warnings.length > 0 && (
+          <p data-testid="case-warnings">
+            {t("case.warnings")}：
+            {warnings.map((w) => (
+              <a key={w.id} href={`#/warnings/${w.id}`} class={`badge lv-${w.level}`}>{t(`warn.level.${w.level}`)} · {t(`warn.rule.${w.rule}`)}</a>
+            ))}
+          </p>
+        )}
         {staff && <LinkRecord id={id} onLinked={(l) => setLinks([...links, l])} />}
         {links.length > 0 && (
           <>

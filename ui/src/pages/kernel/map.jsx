@@ -26,7 +26,9 @@ const caseLink = (c) => {
   return el;
 };
 
-const MEASURES = ["open", "overdue", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
+const MEASURES = ["open", "overdue", "warnings", "closing_rate", "on_time_closing_rate", "satisfaction_rate"];
+// The warnings layer: each territory by the highest level of its open warnings.
+const LEVEL_FILL = { red: "#b42318", orange: "#e8590c", yellow: "#f5c518", blue: "#1c64f2" };
 
 const STATUSES = ["reported", "filed", "dispatched", "handling", "handled", "closed"];
 const CHANNELS = ["app", "hotline", "grid", "sensor", "open311"];
@@ -126,6 +128,7 @@ export function OneMap({ me, archives }) {
   const [tick, setTick] = useState(0);
   const [measure, setMeasure] = useState("open");
   const [rates, setRates] = useState({});
+  const [warned, setWarned] = useState({});
   const [layers, setLayers] = useState({ buildings: false, components: false });
   const el = useRef(null);
   const map = useRef(null);
@@ -183,8 +186,19 @@ export function OneMap({ me, archives }) {
     return () => group.remove();
   }, [markers]);
   useEffect(() => {
+    if (measure !== "warnings") return setWarned({});
+    let current = true;
+    api("GET", `/api/warnings/layer?under=${here.code}`).then(
+      (cells) => current && setWarned(Object.fromEntries(cells.map((c) => [c.code, c]))),
+      () => current && setWarned({}),
+    );
+    return () => {
+      current = false;
+    };
+  }, [measure, here.code, tick]);
+  useEffect(() => {
     const below = children[0]?.level;
-    if (measure === "open" || measure === "overdue" || !below) return setRates({});
+    if (measure === "open" || measure === "overdue" || measure === "warnings" || !below) return setRates({});
     let current = true;
     api("GET", `/api/kpi/ranking?by=${below}&territory=${here.code}&sort=${measure}`).then(
       (rows) => current && setRates(Object.fromEntries(rows.map((r) => [r.key, r.indicators[measure]]))),
@@ -214,17 +228,25 @@ export function OneMap({ me, archives }) {
   const sum = (per) => children.map((c) => Object.entries(per).reduce((s, [g, n]) => (g.startsWith(c.code) ? s + n : s), 0));
   const opens = sum(measure === "overdue" ? late : open);
   // The chosen measure per child: open cases, or an indicator as a percentage.
-  const counted = measure === "open" || measure === "overdue";
-  const counts = counted ? opens : children.map((c) => (rates[c.code] === null || rates[c.code] === undefined ? null : Math.round(rates[c.code] * 1000) / 10));
+  const counted = measure === "open" || measure === "overdue" || measure === "warnings";
+  const counts = measure === "warnings" ? children.map((c) => warned[c.code]?.open ?? 0) : counted ? opens : children.map((c) => (rates[c.code] === null || rates[c.code] === undefined ? null : Math.round(rates[c.code] * 1000) / 10));
   const max = counted ? Math.max(0, ...opens) : 100;
   useEffect(() => {
     if (!map.current || children.length === 0) return;
     const layer = L.geoJSON(
       { type: "FeatureCollection", features: children.filter((c) => c.geometry).map((c, i) => ({ type: "Feature", properties: { c, n: counts[i] }, geometry: c.geometry })) },
       {
-        style: (f) => ({ color: "#7a3b00", weight: 1, fillColor: shade(f.properties.n, max), fillOpacity: 0.75 }),
+        style: (f) => ({
+          color: "#7a3b00",
+          weight: 1,
+          fillColor: measure === "warnings" ? LEVEL_FILL[warned[f.properties.c.code]?.level] || "#f0f3f5" : shade(f.properties.n, max),
+          fillOpacity: measure === "warnings" ? 0.6 : 0.75,
+        }),
         onEachFeature: (f, l) => {
-          l.bindTooltip(asText(`${f.properties.c.name}: ${f.properties.n ?? "—"}${counted ? "" : "%"}`));
+          const w = warned[f.properties.c.code];
+          l.bindTooltip(asText(measure === "warnings"
+            ? t("map.warnings_popup", { name: f.properties.c.name, open: w?.open ?? 0, red: w?.red ?? 0, orange: w?.orange ?? 0 })
+            : `${f.properties.c.name}: ${f.properties.n ?? "—"}${counted ? "" : "%"}`));
           const c = f.properties.c;
           l.on("click", () => (c.level === "grid" ? setGrid(c) : setTrail((tr) => [...tr, { code: c.code, name: c.name }])));
         },
@@ -233,7 +255,7 @@ export function OneMap({ me, archives }) {
     map.current.invalidateSize();
     if (layer.getBounds().isValid()) map.current.fitBounds(layer.getBounds(), { padding: [8, 8] });
     return () => layer.remove();
-  }, [children, open, late, rates, measure]);
+  }, [children, open, late, rates, measure, warned]);
   return (
     <section class="card">
       <h2>{t("map.title")}</h2>
@@ -252,7 +274,7 @@ export function OneMap({ me, archives }) {
       <form class="map-filters" aria-label={t("map.filters")} onSubmit={(e) => e.preventDefault()}>
         <label>{t("map.measure")}
           <select value={measure} onChange={(e) => setMeasure(e.target.value)}>
-            {MEASURES.map((m) => <option value={m} key={m}>{t(m === "open" || m === "overdue" ? `map.col.${m}` : `kpi.${m}`)}</option>)}
+            {MEASURES.map((m) => <option value={m} key={m}>{t(m === "open" || m === "overdue" || m === "warnings" ? `map.col.${m}` : `kpi.${m}`)}</option>)}
           </select>
         </label>
         <label>{t("cases.col.status")}
@@ -301,7 +323,13 @@ export function OneMap({ me, archives }) {
                     <button type="button" class="link" onClick={() => setTrail([...trail, { code: c.code, name: c.name }])}>{c.name}</button>
                   )}
                 </td>
-                <td>{counts[i] === null ? "—" : counted ? counts[i] : `${counts[i]}%`}</td>
+                <td>
+                  {measure === "warnings" ? (
+                    <a href={`#/warnings?territory=${c.code}`} data-testid={`warned-${c.code}`}>
+                      {warned[c.code] ? <>{counts[i]} <span class={`badge lv-${warned[c.code].level}`}>{t(`warn.level.${warned[c.code].level}`)}</span></> : 0}
+                    </a>
+                  ) : counts[i] === null ? "—" : counted ? counts[i] : `${counts[i]}%`}
+                </td>
               </tr>
             ))}
           </tbody>
