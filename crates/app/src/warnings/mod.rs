@@ -396,6 +396,42 @@ pub async fn of_case(app: &App, actor: &Actor, case_id: i64) -> Result<Vec<Warni
     Ok(rows.iter().map(|w| view(app, actor, w, &n)).collect())
 }
 
+/// A unit a warning may be assigned to.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Unit {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub territory_code: String,
+}
+
+fn unit_fits(w: &WarningRow, org_territory: &str) -> bool {
+    let city = format!("{}0000", w.territory_code.get(..2).unwrap_or("12"));
+    w.territory_code.starts_with(org_territory) || org_territory == city
+}
+
+/// The units a handler may assign the warning to: those of its territory and every level
+/// above it up to the city (the grid's community, the street office, the district's
+/// departments, the city's), nearest first.
+pub async fn units(app: &App, actor: &Actor, id: i64) -> Result<Vec<Unit>> {
+    let w = load(app, actor, id).await?;
+    if !relation(actor, &w).handler {
+        return Err(AppError::Forbidden { action: "assign this warning".into() });
+    }
+    let city = format!("{}0000", w.territory_code.get(..2).unwrap_or("12"));
+    let district = w.territory_code.get(..6).unwrap_or(&w.territory_code).to_owned();
+    let mut conn = app.db.read().await?;
+    let rows = wuzhi_store::org::list(&mut conn, &[city.as_str(), district.as_str()], None, 0, 1000).await?;
+    drop(conn);
+    let mut out: Vec<Unit> = rows
+        .into_iter()
+        .filter(|o| unit_fits(&w, &o.territory_code))
+        .map(|o| Unit { id: o.id, name: o.name, kind: o.kind, territory_code: o.territory_code })
+        .collect();
+    out.sort_by(|a, b| b.territory_code.len().cmp(&a.territory_code.len()).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
 /// A step on a warning.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -423,9 +459,15 @@ pub async fn act(app: &App, actor: &Actor, id: i64, version: i64, step: &Step) -
         Step::Acknowledge { note } => WarningCommand::Acknowledge { note: note.clone() },
         Step::Assign { org_id, due_ms, note } => {
             let mut conn = app.db.read().await?;
-            wuzhi_store::org::get(&mut conn, *org_id)
+            let o = wuzhi_store::org::get(&mut conn, *org_id)
                 .await?
                 .ok_or_else(|| AppError::invalid("org_id", format!("organisation {org_id} does not exist")))?;
+            if !unit_fits(&w, &o.territory_code) {
+                return Err(AppError::invalid(
+                    "org_id",
+                    format!("{} is not a unit of the warning's territory or above it", o.name),
+                ));
+            }
             WarningCommand::Assign { unit: *org_id, due_ms: *due_ms, note: note.clone() }
         }
         Step::Resolve { reason } => WarningCommand::Resolve { reason: reason.clone() },

@@ -848,6 +848,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             404,
             404,
         ),
+        case(Method::GET, "/api/warnings/{id}/units", format!("/api/warnings/{warning}/units"), None, 404, 404),
         case(Method::GET, "/api/cases/{id}/warnings", format!("/api/cases/{danger}/warnings"), None, 403, 403),
         case(Method::GET, "/api/warnings/layer", "/api/warnings/layer?under=120101".into(), None, 403, 403),
         case(Method::GET, "/api/warnings/digest", "/api/warnings/digest".into(), None, 200, 403),

@@ -128,6 +128,20 @@ async fn a_sensitive_report_is_fast_tracked_raised_red_told_to_the_leaders_and_h
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let unit = t.org_id("120101", "和平区城市管理委员会").await;
     let v = r.body["warning"]["version"].as_i64().unwrap();
+    // The units it may go to: its community's, street's, district's and city's, nearest first.
+    let units = t.get(&community, &format!("/api/warnings/{id}/units")).await.body;
+    let names: Vec<&str> = units.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(names[0], "花园路社区居委会", "{names:?}");
+    assert!(names.contains(&"和平区城市管理委员会") && names.contains(&"天津市社会治理指挥中心"), "{names:?}");
+    let elsewhere = count(
+        &t,
+        "SELECT MIN(id) FROM organisations WHERE kind = 'community_committee' AND territory_code <> '120101001001'",
+    )
+    .await;
+    assert!(!units.as_array().unwrap().iter().any(|u| u["id"] == elsewhere));
+    let wrong = json!({"version": v, "action": "assign", "org_id": elsewhere, "due_ms": START + DAY});
+    let r = t.post(&community, &format!("/api/warnings/{id}/actions"), wrong).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("org_id")), "{}", r.text);
     let past = json!({"version": v, "action": "assign", "org_id": unit, "due_ms": START - 1});
     let bad = t.post(&community, &format!("/api/warnings/{id}/actions"), past).await;
     assert_eq!(
@@ -501,7 +515,7 @@ fn the_replay_command_runs_the_detectors_over_a_csv_and_names_bad_rows() {
     assert_eq!(lines.next(), Some("rule,level,territory,category,first_case_at,raised_at,case_ids"));
     let rows: Vec<&str> = lines.collect();
     assert!(
-        rows.contains(&format!("repeat,blue,{GRID},H0102,2026-11-02 09:00:00,2026-11-06 09:00:00,A1;A2;A3").as_str()),
+        rows.contains(&format!("repeat,blue,{GRID},H01,2026-11-02 09:00:00,2026-11-06 09:00:00,A1;A2;A3").as_str()),
         "{text}"
     );
     assert!(

@@ -4,7 +4,7 @@
 
 use super::*;
 use wuzhi_app::warnings::{
-    self as warnings, Digest, LayerCell, LexiconItem, ListParams, RulesView, Step, WarningPage, WarningView,
+    self as warnings, Digest, LayerCell, LexiconItem, ListParams, RulesView, Step, Unit, WarningPage, WarningView,
 };
 
 /// The warnings the caller reads (their territories', and those assigned to their unit),
@@ -46,6 +46,13 @@ pub async fn act(
     ApiJson(b): ApiJson<WarningStep>,
 ) -> ApiResult<Json<WarningPage>> {
     Ok(Json(warnings::act(&state.app, &a.actor, id, b.version, &b.step).await?))
+}
+
+/// The units a handler may assign the warning to, nearest first.
+#[utoipa::path(get, path = "/api/warnings/{id}/units", tag = "warnings", params(("id" = i64, Path)),
+    responses((status = 200, body = [Unit]), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn units(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<Vec<Unit>>> {
+    Ok(Json(warnings::units(&state.app, &a.actor, id).await?))
 }
 
 /// The warnings a case is evidence of.
@@ -155,5 +162,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lexicon, put_lexicon))
         .routes(routes!(get))
         .routes(routes!(act))
+        .routes(routes!(units))
         .routes(routes!(of_case))
 }

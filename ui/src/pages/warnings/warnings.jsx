@@ -50,10 +50,7 @@ function Steps({ w, onDone }) {
   const can = (a) => w.actions.includes(a);
   useEffect(() => {
     if (!can("assign")) return;
-    api("GET", "/api/organisations?limit=1000").then(
-      (os) => setOrgs(os.filter((o) => w.territory_code.startsWith(o.territory_code.replace(/0000$/, "")))),
-      () => setOrgs([]),
-    );
+    api("GET", `/api/warnings/${w.id}/units`).then(setOrgs, () => setOrgs([]));
   }, [w.id, w.actions.join()]);
   async function step(body) {
     setError(null);
