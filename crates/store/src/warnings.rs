@@ -580,14 +580,19 @@ pub async fn case_feed(
     limit: i64,
 ) -> Result<Vec<(i64, i64, String, i64, i64)>> {
     let rows = sqlx::query(
-        "SELECT id, item_id, topic, payload, created_at_ms FROM outbox WHERE item_kind = $5 AND created_at_ms >= $1 \
-         AND (created_at_ms > $2 OR (created_at_ms = $2 AND id > $3)) ORDER BY created_at_ms, id LIMIT $4",
+        "SELECT id, item_id, topic, CASE WHEN topic IN ($6, $7) THEN payload ELSE '' END, created_at_ms FROM outbox \
+         WHERE item_kind = $5 AND created_at_ms >= $1 AND (created_at_ms > $2 OR (created_at_ms = $2 AND id > $3)) \
+         ORDER BY created_at_ms, id LIMIT $4",
     )
     .bind(since_ms)
     .bind(after.0)
     .bind(after.1)
     .bind(limit)
     .bind(crate::cases::KIND.name)
+    // Only these events' sequence numbers are needed (to count reopenings, to find who
+    // returned it): the others' payloads are not read.
+    .bind("cases.case.reopened")
+    .bind("cases.case.returned")
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()

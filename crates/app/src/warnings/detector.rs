@@ -259,7 +259,7 @@ pub async fn run_once(app: &App, holder: &str) -> Result<Pass> {
         out.warmed = true;
     }
     let live = guard.as_mut().expect("built above");
-    let result = feed(app, holder, live, &mut out).await;
+    let result = feed(app, holder, live, &mut out, (lease.cursor_ms, lease.cursor_id)).await;
     if result.is_err() {
         // The engine took in what was rolled back: start again from the stored cursor.
         *guard = None;
@@ -270,9 +270,12 @@ pub async fn run_once(app: &App, holder: &str) -> Result<Pass> {
 /// The case events that feed the detectors.
 const TOPICS: &[&str] = &["reported", "reopened", "marked_overdue", "returned"];
 
-async fn feed(app: &App, holder: &str, live: &mut Live, out: &mut Pass) -> Result<()> {
+async fn feed(app: &App, holder: &str, live: &mut Live, out: &mut Pass, stored: (i64, i64)) -> Result<()> {
     let since = live.cursor.0 - LOOK_BACK_MS;
     let mut after = (since - 1, 0);
+    let mut written = live.cursor;
+    // A fresh detector's first cursor is not stored yet.
+    let moved_before = stored == live.cursor;
     loop {
         let rows = {
             let mut conn = app.db.read().await?;
@@ -343,29 +346,46 @@ async fn feed(app: &App, holder: &str, live: &mut Live, out: &mut Pass) -> Resul
             }
         }
         let newest = fresh.iter().map(|r| (r.4, r.0)).max().map_or(live.cursor, |n| n.max(live.cursor));
-        let now = app.now_ms();
-        let mut tx = app.db.write().await?;
-        for s in &signals {
-            match record(&mut tx, s, now).await? {
-                Recorded::Raised => out.raised += 1,
-                Recorded::Grown => out.grown += 1,
+        // A write only where something fired (and once at the end of the pass for the
+        // cursor): the detectors share SQLite's one writer with the intake.
+        if !signals.is_empty() {
+            let now = app.now_ms();
+            let mut tx = app.db.write().await?;
+            for s in &signals {
+                match record(&mut tx, s, now).await? {
+                    Recorded::Raised => out.raised += 1,
+                    Recorded::Grown => out.grown += 1,
+                }
             }
+            advance(&mut tx, holder, newest).await?;
+            wuzhi_store::commit(tx).await?;
+            written = newest;
         }
-        if !wuzhi_store::warnings::advance(&mut tx, holder, newest).await? {
-            return Err(AppError::Conflict {
-                field: "lease".into(),
-                reason: "another server took the warning detectors over".into(),
-            });
-        }
-        wuzhi_store::commit(tx).await?;
         live.cursor = newest;
         live.seen.extend(fresh.iter().map(|r| (r.0, r.4)));
         let keep_from = live.cursor.0 - LOOK_BACK_MS;
         live.seen.retain(|_, at| *at >= keep_from);
         if !full {
-            return Ok(());
+            break;
         }
     }
+    if written != live.cursor || !moved_before {
+        let mut tx = app.db.write().await?;
+        advance(&mut tx, holder, live.cursor).await?;
+        wuzhi_store::commit(tx).await?;
+    }
+    Ok(())
+}
+
+/// Moves the stored cursor, or fails the pass when the lease went to another server.
+async fn advance(tx: &mut wuzhi_store::Tx, holder: &str, to: (i64, i64)) -> Result<()> {
+    if !wuzhi_store::warnings::advance(tx, holder, to).await? {
+        return Err(AppError::Conflict {
+            field: "lease".into(),
+            reason: "another server took the warning detectors over".into(),
+        });
+    }
+    Ok(())
 }
 
 enum Recorded {
