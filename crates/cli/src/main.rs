@@ -124,8 +124,12 @@ enum WarningsCmd {
         #[arg(long)]
         out: std::path::PathBuf,
         /// Load only the demo city's first N districts (faster; the cases must lie in them).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "territories")]
         districts: Option<usize>,
+        /// The city's own territories (GeoJSON in WGS 84, or CSV), as `territory import`
+        /// reads them, instead of the demo city's.
+        #[arg(long)]
+        territories: Option<std::path::PathBuf>,
     },
 }
 
@@ -892,8 +896,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Bench { cmd: BenchCmd::Warnings { days, per_day, seed } } => {
             warnings::bench(days, per_day, seed).await
         }
-        Command::Warnings { cmd: WarningsCmd::Replay { cases, out, districts } } => {
-            warnings::replay_file(&cases, &out, districts).await
+        Command::Warnings { cmd: WarningsCmd::Replay { cases, out, districts, territories } } => {
+            let t = match &territories {
+                Some(f) => warnings::Territories::File(f),
+                None => warnings::Territories::Demo(districts),
+            };
+            warnings::replay_file(&cases, &out, t).await
         }
         Command::Bench { cmd: BenchCmd::Archives { people, postgres, skip_sqlite } } => {
             bench::archives(people, postgres, skip_sqlite).await

@@ -11,9 +11,21 @@ use wuzhi_app::warnings::replay;
 use wuzhi_domain::calendar::{DAY_MS, OFFSET_MS};
 use wuzhi_domain::warnings::detect::{Engine, Miss, Observation, Tracked, Tracker};
 
+/// Where a replay's territories come from.
+pub enum Territories<'a> {
+    /// The demo city (all districts, or the first N).
+    Demo(Option<usize>),
+    /// A city's own file, as `wuzhi territory import` reads it (GeoJSON, or CSV by extension).
+    File(&'a std::path::Path),
+}
+
 /// A scratch app on a temporary SQLite file with the demo city's territories (all districts,
 /// or the first `districts`); the folder to remove after.
 async fn scratch(districts: Option<usize>) -> Result<(Arc<wuzhi_app::App>, std::path::PathBuf), String> {
+    scratch_with(Territories::Demo(districts)).await
+}
+
+async fn scratch_with(t: Territories<'_>) -> Result<(Arc<wuzhi_app::App>, std::path::PathBuf), String> {
     let dir = std::env::temp_dir().join(format!(
         "wuzhi-warnings-{}-{}",
         std::process::id(),
@@ -25,7 +37,27 @@ async fn scratch(districts: Option<usize>) -> Result<(Arc<wuzhi_app::App>, std::
         .map_err(|e| e.to_string())?;
     let settings = wuzhi_app::Settings { files_dir: dir.join("files"), ..Default::default() };
     let app = wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings).await.map_err(|e| e.to_string())?;
-    wuzhi_app::demo::seed(&app, districts).await.map_err(|e| e.to_string())?;
+    match t {
+        Territories::Demo(districts) => {
+            wuzhi_app::demo::seed(&app, districts).await.map_err(|e| e.to_string())?;
+        }
+        Territories::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let format = if path.extension().is_some_and(|e| e == "csv") { "csv" } else { "geojson" };
+            let format = wuzhi_app::territory::Format::parse(format).map_err(crate::describe)?;
+            use wuzhi_domain::work::{Caller, System};
+            wuzhi_app::territory::import(
+                &app,
+                Caller::System(System::CommandLine),
+                format,
+                wuzhi_geo::Crs::Wgs84,
+                &text,
+                false,
+            )
+            .await
+            .map_err(crate::describe)?;
+        }
+    }
     Ok((app, dir))
 }
 
@@ -34,10 +66,10 @@ async fn scratch(districts: Option<usize>) -> Result<(Arc<wuzhi_app::App>, std::
 pub async fn replay_file(
     cases: &std::path::Path,
     out: &std::path::Path,
-    districts: Option<usize>,
+    territories: Territories<'_>,
 ) -> Result<(), String> {
     let text = std::fs::read_to_string(cases).map_err(|e| format!("{}: {e}", cases.display()))?;
-    let (app, dir) = scratch(districts).await?;
+    let (app, dir) = scratch_with(territories).await?;
     let started = Instant::now();
     let res = replay::replay(&app, &text).await;
     let secs = started.elapsed().as_secs_f64();

@@ -9,7 +9,7 @@
 //!   as a hazard (`隐患`, `风险` right after). Threats ("再不解决就集体上访", "我就跳楼")
 //!   are never hedged away: a threat is what the warning is for.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 /// What comes right before a phrase to deny it.
 const NEGATIONS: &[&str] = &["没有", "没", "无", "未", "不是", "并非"];
@@ -80,8 +80,10 @@ impl Matcher {
     /// A matcher where `hedged[i]` says whether phrase `i` is left out when spoken of as a
     /// possibility or a hazard.
     pub fn with_hedges<S: AsRef<str>>(phrases: &[S], hedged: &[bool]) -> Matcher {
+        // A few dozen phrases make a small DFA: the fastest search over long texts.
         let ac = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
             .build(phrases.iter().map(|p| p.as_ref()))
             .ok()
             .filter(|_| !phrases.is_empty());

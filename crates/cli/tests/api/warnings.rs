@@ -538,5 +538,33 @@ fn the_replay_command_runs_the_detectors_over_a_csv_and_names_bad_rows() {
     assert!(stderr.contains("line 2") && stderr.contains("territory"), "{stderr}");
     assert!(stderr.contains("line 3") && stderr.contains("created_at"), "{stderr}");
     assert!(!out.exists());
+    // Another city's own territories, from a file as `territory import` reads it.
+    let territories = dir.join("territories.csv");
+    std::fs::write(
+        &territories,
+        "code,name,level,parent_code\n110000,北京市,city,\n110101,东城区,district,110000\n\
+         110101001,东华门街道,township,110101\n110101001001,多福巷社区,village,110101001\n",
+    )
+    .unwrap();
+    std::fs::write(&cases, "external_id,subject,description,territory,created_at\nX1,有人要跳楼,楼顶有人说不想活了,110101001001,2026-11-06 10:00\n").unwrap();
+    let (ok, _, stderr) = wuzhi(
+        &[
+            "warnings",
+            "replay",
+            "--cases",
+            cases.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--territories",
+            territories.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("sensitive,red,110101001001,,2026-11-06 10:00:00,2026-11-06 10:00:00,X1")
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
