@@ -22,6 +22,39 @@ pub(crate) fn parse_local(field: &str, s: &str) -> Result<i64> {
     Ok(day * wuzhi_domain::calendar::DAY_MS + (h * 3600 + m * 60 + sec) * 1000 - wuzhi_domain::calendar::OFFSET_MS)
 }
 
+/// Where a historical row lies: its point (`lon`, `lat` in WGS 84) located to its grid, else
+/// its `territory` code, else the territory its `address` names; a failure names the column.
+pub fn place_of_row(
+    loc: &crate::locate::Locator,
+    lon: Option<&str>,
+    lat: Option<&str>,
+    territory: Option<&str>,
+    address: Option<&str>,
+) -> Result<(String, Option<(f64, f64)>)> {
+    match (lon, lat, territory, address) {
+        (Some(x), Some(y), _, _) => {
+            let (x, y): (f64, f64) = (
+                x.parse().map_err(|_| AppError::invalid("lon", "is not a number"))?,
+                y.parse().map_err(|_| AppError::invalid("lat", "is not a number"))?,
+            );
+            let (x, y) = crate::locate::point(x, y, Crs::Wgs84)?;
+            let g = loc.locate(x, y).ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?;
+            Ok((g.grid.code, Some((x, y))))
+        }
+        (_, _, Some(t), _) => {
+            if loc.name_of(t).is_none() {
+                return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
+            }
+            Ok((t.to_owned(), None))
+        }
+        (_, _, _, Some(a)) => Ok((
+            loc.match_address(a).ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?.code,
+            None,
+        )),
+        _ => Err(AppError::invalid("address", "give lon and lat, a territory, or an address")),
+    }
+}
+
 /// Imports historical cases from CSV (`external_id,kind,subject,description,category,lon,lat,
 /// address,created_at,status,closed_at,satisfaction`, and optional `territory`, `supports` and
 /// `public` — true when the other system published the case; status `open` or `closed`), all
@@ -95,35 +128,7 @@ pub async fn import_csv(app: &App, caller: Caller<'_>, text: &str) -> Result<(us
                 Some("true") | Some("1") => true,
                 Some(v) => return Err(AppError::invalid("public", format!("`{v}` is not true or false"))),
             };
-            let (territory, point) = match (get("lon"), get("lat")) {
-                (Some(x), Some(y)) => {
-                    let (x, y): (f64, f64) = (
-                        x.parse().map_err(|_| AppError::invalid("lon", "is not a number"))?,
-                        y.parse().map_err(|_| AppError::invalid("lat", "is not a number"))?,
-                    );
-                    let (x, y) = crate::locate::point(x, y, Crs::Wgs84)?;
-                    let g =
-                        loc.locate(x, y).ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?;
-                    (g.grid.code, Some((x, y)))
-                }
-                _ if get("territory").is_some() => {
-                    let t = get("territory").unwrap_or_default();
-                    if loc.name_of(t).is_none() {
-                        return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
-                    }
-                    (t.to_owned(), None)
-                }
-                _ => {
-                    let a = get("address")
-                        .ok_or_else(|| AppError::invalid("address", "give lon and lat, a territory, or an address"))?;
-                    (
-                        loc.match_address(a)
-                            .ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?
-                            .code,
-                        None,
-                    )
-                }
-            };
+            let (territory, point) = place_of_row(&loc, get("lon"), get("lat"), get("territory"), get("address"))?;
             let created = parse_local("created_at", get("created_at").unwrap_or(""))?;
             let closed = match get("status").unwrap_or("open") {
                 "open" => None,

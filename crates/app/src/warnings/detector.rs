@@ -164,6 +164,25 @@ impl Feeder {
     }
 }
 
+impl Feeder {
+    /// A stored case (`building` from the archives' links where it has one).
+    pub fn see_case(&self, c: &wuzhi_store::cases::CaseRow, building: Option<i64>) -> Seen {
+        self.see(
+            c.id,
+            c.created_at_ms,
+            &c.territory_code,
+            c.category_code.as_deref(),
+            &c.subject,
+            &c.description,
+            &c.channel,
+            c.reporter_id,
+            c.reporter_phone.as_deref(),
+            c.address.as_deref(),
+            building,
+        )
+    }
+}
+
 /// The engine the lease holder runs, with where it is.
 struct Live {
     generation: i64,
@@ -209,19 +228,7 @@ async fn build(app: &App, generation: i64, cursor: (i64, i64)) -> Result<Live> {
         after = (last.created_at_ms, last.id);
         let done = rows.len() < 2000;
         for r in rows.iter().filter(|r| (r.created_at_ms, r.id) < cursor) {
-            let s = feeder.see(
-                r.id,
-                r.created_at_ms,
-                &r.territory_code,
-                r.category_code.as_deref(),
-                &r.subject,
-                &r.description,
-                &r.channel,
-                r.reporter_id,
-                r.reporter_phone.as_deref(),
-                r.address.as_deref(),
-                None,
-            );
+            let s = feeder.see_case(r, None);
             engine.observe(&Observation::Reported(s.report()));
         }
         if done || after >= cursor {
@@ -299,19 +306,7 @@ async fn feed(app: &App, holder: &str, live: &mut Live, out: &mut Pass, stored: 
                 let Some(c) = cases.get(case_id) else { continue };
                 match event.as_str() {
                     "reported" => {
-                        let s = live.feeder.see(
-                            c.id,
-                            c.created_at_ms,
-                            &c.territory_code,
-                            c.category_code.as_deref(),
-                            &c.subject,
-                            &c.description,
-                            &c.channel,
-                            c.reporter_id,
-                            c.reporter_phone.as_deref(),
-                            c.address.as_deref(),
-                            buildings.get(case_id).copied(),
-                        );
+                        let s = live.feeder.see_case(c, buildings.get(case_id).copied());
                         signals.extend(live.engine.observe(&Observation::Reported(s.report())));
                     }
                     "reopened" => {

@@ -50,29 +50,8 @@ pub async fn parse(app: &App, feeder: &Feeder, text: &str) -> Result<Parsed> {
         let get = |n: &str| col(n).and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty());
         let one = || -> Result<(Seen, String)> {
             let at = crate::cases::parse_local("created_at", get("created_at").unwrap_or(""))?;
-            let territory = match (get("lon"), get("lat"), get("territory"), get("address")) {
-                (Some(x), Some(y), _, _) => {
-                    let x: f64 = x.parse().map_err(|_| AppError::invalid("lon", "is not a number"))?;
-                    let y: f64 = y.parse().map_err(|_| AppError::invalid("lat", "is not a number"))?;
-                    let (x, y) = crate::locate::point(x, y, wuzhi_geo::Crs::Wgs84)?;
-                    loc.locate(x, y)
-                        .ok_or_else(|| AppError::invalid("lon", "the point is outside every grid"))?
-                        .grid
-                        .code
-                }
-                (_, _, Some(t), _) => {
-                    if loc.name_of(t).is_none() {
-                        return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
-                    }
-                    t.to_owned()
-                }
-                (_, _, _, Some(a)) => {
-                    loc.match_address(a)
-                        .ok_or_else(|| AppError::invalid("address", "names no territory of this city"))?
-                        .code
-                }
-                _ => return Err(AppError::invalid("address", "give lon and lat, a territory, or an address")),
-            };
+            let (territory, _) =
+                crate::cases::place_of_row(&loc, get("lon"), get("lat"), get("territory"), get("address"))?;
             let category = match get("category") {
                 Some(c) if !cats.contains(c) => {
                     return Err(AppError::invalid("category", format!("{c} is not a category of the taxonomy")));
