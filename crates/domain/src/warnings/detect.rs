@@ -343,28 +343,75 @@ impl Cell {
     }
 }
 
-/// Reports per (day type, hour): the share of a day's reports each hour usually has, and how
-/// busy each day type is.
+/// Reports per (day type, hour): the share of a day's reports each hour usually has on working
+/// and rest days, and how busy each kind of day is — each weekday on its own (Mondays are not
+/// Fridays), public holidays apart from weekends.
 #[derive(Debug, Clone)]
 struct Profile {
     slots: [[f64; 24]; 2],
     days: [FxMap<i64, ()>; 2],
+    /// Reports and days per kind of day: Monday … Sunday as they fall, 7 for a holiday on a
+    /// weekday, 8 for a working day moved to a weekend.
+    kinds: [f64; 9],
+    kind_days: [FxMap<i64, ()>; 9],
+    /// The day being counted and its reports so far.
+    today: (i64, f64),
+}
+
+/// The kind of a day for the busyness (see [`Profile::kinds`]).
+fn day_kind(day: i64, rest: bool) -> usize {
+    let w = Calendar::weekday(day) as usize;
+    match (w < 5, rest) {
+        (true, true) => 7,
+        (false, false) => 8,
+        _ => w,
+    }
 }
 
 impl Profile {
+    fn new() -> Profile {
+        Profile {
+            slots: [[0.0; 24]; 2],
+            days: Default::default(),
+            kinds: [0.0; 9],
+            kind_days: Default::default(),
+            today: (i64::MIN, 0.0),
+        }
+    }
     fn add(&mut self, rest: bool, hour: usize, day: i64) {
         self.slots[rest as usize][hour] += 1.0;
         self.days[rest as usize].entry(day).or_insert(());
+        let k = day_kind(day, rest);
+        self.kinds[k] += 1.0;
+        self.kind_days[k].entry(day).or_insert(());
+        if self.today.0 != day {
+            self.today = (day, 0.0);
+        }
+        self.today.1 += 1.0;
     }
-    /// The expected share of a day's reports that falls in `hour` of a day of this type,
-    /// relative to an average day: a smoothed hour share × the type's busyness.
-    fn factor(&self, rest: bool, hour: Option<usize>) -> f64 {
+    /// The expected share of a day's reports that falls in `hour` of day `day`, relative to an
+    /// average day: a smoothed hour share of its day type × how busy its kind of day is (its
+    /// weekday's own once two of them were seen, else its day type's).
+    fn factor(&self, day: i64, rest: bool, hour: Option<usize>) -> f64 {
         let t = rest as usize;
         let total_t: f64 = self.slots[t].iter().sum();
         let days_t = self.days[t].len().max(1) as f64;
         let all: f64 = self.slots.iter().flatten().sum();
         let days_all = (self.days[0].len() + self.days[1].len()).max(1) as f64;
-        let busy = if all > 0.0 && total_t > 0.0 { (total_t / days_t) / (all / days_all) } else { 1.0 };
+        let k = day_kind(day, rest);
+        // Days and reports before this day (it is still being counted).
+        let (today, counted) = if self.today.0 == day { (self.today.1, 1.0) } else { (0.0, 0.0) };
+        let kind_days = self.kind_days[k].len() as f64 - counted;
+        let (all_before, days_before) = (all - today, days_all - counted);
+        let busy = if all <= 0.0 {
+            1.0
+        } else if kind_days >= 2.0 && all_before > 0.0 && days_before >= 1.0 {
+            ((self.kinds[k] - today) / kind_days) / (all_before / days_before)
+        } else if total_t > 0.0 {
+            (total_t / days_t) / (all / days_all)
+        } else {
+            1.0
+        };
         match hour {
             None => busy,
             Some(h) => busy * (self.slots[t][h] + 1.0) / (total_t + 24.0),
@@ -412,7 +459,7 @@ impl Engine {
             lexicon,
             calendar,
             start_day: None,
-            profile: Profile { slots: [[0.0; 24]; 2], days: [FxMap::default(), FxMap::default()] },
+            profile: Profile::new(),
             cells: FxMap::default(),
             repeats: FxMap::default(),
             sensitive: FxMap::default(),
@@ -496,7 +543,8 @@ impl Engine {
         let mut fired: Option<Signal> = None;
         // What every cell shares, computed once per report: the hour's and the day type's
         // share of a day's reports.
-        let (f_hour, f_day) = (self.profile.factor(rest, Some(hour)), self.profile.factor(rest, None));
+        let day = (r.at_ms + OFFSET_MS).div_euclid(DAY_MS);
+        let (f_hour, f_day) = (self.profile.factor(day, rest, Some(hour)), self.profile.factor(day, rest, None));
         let mut last: Option<(f64, f64, f64)> = None;
         for terr in prefixes(r.territory) {
             let (params, version) = self.rules.for_territory(terr);
@@ -1065,6 +1113,38 @@ mod tests {
             |times| Observation::Reopened { case_id: 7, at_ms: day, territory: GRID, category: Some("H0101"), times };
         assert!(e.observe(&reopen(1)).is_empty());
         assert_eq!(e.observe(&reopen(2))[0].key, "case:7");
+    }
+
+    #[test]
+    fn the_baseline_knows_each_weekday_and_holidays() {
+        // From Monday 2026-11-02: two weeks of 30 reports on Mondays, 10 on other working days,
+        // 5 at weekends.
+        let mut p = Profile::new();
+        let day0 = crate::calendar::days_from_civil(2026, 11, 2);
+        assert_eq!(Calendar::weekday(day0), 0);
+        for d in 0..14 {
+            let w = Calendar::weekday(day0 + d);
+            let n = match w {
+                0 => 30,
+                5 | 6 => 5,
+                _ => 10,
+            };
+            for i in 0..n {
+                p.add(w >= 5, 9 + (i % 8) as usize, day0 + d);
+            }
+        }
+        let mean = (2.0 * (30.0 + 40.0 + 10.0)) / 14.0;
+        let monday = p.factor(day0 + 14, false, None);
+        let tuesday = p.factor(day0 + 15, false, None);
+        let sunday = p.factor(day0 + 20, true, None);
+        assert!((monday - 30.0 / mean).abs() < 1e-9, "{monday}");
+        assert!((tuesday - 10.0 / mean).abs() < 1e-9, "{tuesday}");
+        assert!((sunday - 5.0 / mean).abs() < 1e-9, "{sunday}");
+        // A holiday on a weekday has no history of its own yet: it takes the rest days'.
+        let holiday = p.factor(day0 + 16, true, None);
+        assert!((holiday - 5.0 / mean).abs() < 1e-9, "{holiday}");
+        // The hour's share comes from its day type.
+        assert!(p.factor(day0 + 15, false, Some(3)) < p.factor(day0 + 15, false, Some(9)));
     }
 
     #[test]
