@@ -356,6 +356,8 @@ struct Profile {
     kind_days: [FxMap<i64, ()>; 9],
     /// The day being counted and its reports so far.
     today: (i64, f64),
+    /// Reports per day type (the sums of `slots`' rows), kept as they come.
+    totals: [f64; 2],
 }
 
 /// The kind of a day for the busyness (see [`Profile::kinds`]).
@@ -376,10 +378,12 @@ impl Profile {
             kinds: [0.0; 9],
             kind_days: Default::default(),
             today: (i64::MIN, 0.0),
+            totals: [0.0; 2],
         }
     }
     fn add(&mut self, rest: bool, hour: usize, day: i64) {
         self.slots[rest as usize][hour] += 1.0;
+        self.totals[rest as usize] += 1.0;
         self.days[rest as usize].entry(day).or_insert(());
         let k = day_kind(day, rest);
         self.kinds[k] += 1.0;
@@ -394,9 +398,9 @@ impl Profile {
     /// weekday's own once two of them were seen, else its day type's).
     fn factor(&self, day: i64, rest: bool, hour: Option<usize>) -> f64 {
         let t = rest as usize;
-        let total_t: f64 = self.slots[t].iter().sum();
+        let total_t = self.totals[t];
         let days_t = self.days[t].len().max(1) as f64;
-        let all: f64 = self.slots.iter().flatten().sum();
+        let all = self.totals[0] + self.totals[1];
         let days_all = (self.days[0].len() + self.days[1].len()).max(1) as f64;
         let k = day_kind(day, rest);
         // Days and reports before this day (it is still being counted).
