@@ -140,8 +140,7 @@ fn phone(rng: &mut Rng) -> String {
 }
 
 /// The real messages (subject, detail, first-level category code or none).
-fn messages(app: &wuzhi_app::App, level1: &HashMap<String, String>) -> Vec<(String, String, Option<String>)> {
-    let _ = app;
+fn messages(level1: &HashMap<String, String>) -> Vec<(String, String, Option<String>)> {
     let mut out = Vec::new();
     for (data, labelled) in [(wuzhi_app::demo::LABELLED_MESSAGES, true), (wuzhi_app::demo::LIKED_MESSAGES, false)] {
         let mut rdr = csv::Reader::from_reader(data.as_bytes());
@@ -181,7 +180,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
         .filter(|c| c.parent_code.as_deref() == Some("H"))
         .map(|c| (c.name.clone(), c.code.clone()))
         .collect();
-    let msgs = messages(app, &level1);
+    let msgs = messages(&level1);
     let by_cat: HashMap<&str, Vec<usize>> = msgs.iter().enumerate().fold(HashMap::new(), |mut m, (i, x)| {
         if let Some(c) = &x.2 {
             m.entry(c.as_str()).or_default().push(i);
@@ -217,13 +216,11 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
         next_id += 1;
         next_id
     };
-    let see =
-        |rng: &mut Rng, case: i64, at: i64, grid: &str, m: usize, channel: &str, ph: Option<&str>, extra: &str| {
-            let (s, d, c) = &msgs[m];
-            let detail = format!("{d}{extra}");
-            let _ = rng;
-            feeder.see(case, at, grid, c.as_deref(), s, &detail, channel, None, ph, None, None)
-        };
+    let see = |case: i64, at: i64, grid: &str, m: usize, channel: &str, ph: Option<&str>, extra: &str| {
+        let (s, d, c) = &msgs[m];
+        let detail = format!("{d}{extra}");
+        feeder.see(case, at, grid, c.as_deref(), s, &detail, channel, None, ph, None, None)
+    };
     // The background: every day `per_day` real messages at random grids and hours (fewer at
     // weekends), 3 % of them overdue at their district's unit three days later, 1 % from sensors.
     let feed_started = Instant::now();
@@ -238,7 +235,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
             let device = rng.chance(0.01);
             let ph = phone(&mut rng);
             let case = id();
-            let s = see(&mut rng, case, at, grid, m, if device { "sensor" } else { "hotline" }, Some(&ph), "");
+            let s = see(case, at, grid, m, if device { "sensor" } else { "hotline" }, Some(&ph), "");
             obs.push(Obs::Report(s));
             background += 1;
             if rng.chance(0.03) {
@@ -276,7 +273,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
                     let m = by_cat[cat][rng.below(by_cat[cat].len() as u64) as usize];
                     let ph = phone(&mut rng);
                     let c = id();
-                    obs.push(Obs::Report(see(&mut rng, c, at, &grid, m, "hotline", Some(&ph), "")));
+                    obs.push(Obs::Report(see(c, at, &grid, m, "hotline", Some(&ph), "")));
                     cases.push((c, at));
                 }
             }
@@ -289,7 +286,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
                     let m = by_cat[cat][rng.below(by_cat[cat].len() as u64) as usize];
                     let ph = phone(&mut rng);
                     let c = id();
-                    obs.push(Obs::Report(see(&mut rng, c, at, grid, m, "hotline", Some(&ph), "")));
+                    obs.push(Obs::Report(see(c, at, grid, m, "hotline", Some(&ph), "")));
                     cases.push((c, at));
                 }
             }
@@ -301,7 +298,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
                     let at = start + i * 2 * DAY_MS + rng.below(3_600_000) as i64;
                     let m = by_cat[cat][rng.below(by_cat[cat].len() as u64) as usize];
                     let c = id();
-                    obs.push(Obs::Report(see(&mut rng, c, at, &grid, m, "hotline", Some(&ph), "")));
+                    obs.push(Obs::Report(see(c, at, &grid, m, "hotline", Some(&ph), "")));
                     cases.push((c, at));
                 }
             }
@@ -311,7 +308,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
                 let ph = phone(&mut rng);
                 let c = id();
                 let s = sentences[rng.below(sentences.len() as u64) as usize];
-                obs.push(Obs::Report(see(&mut rng, c, start, &grid, m, "hotline", Some(&ph), s)));
+                obs.push(Obs::Report(see(c, start, &grid, m, "hotline", Some(&ph), s)));
                 cases.push((c, start));
             }
             Kind::Unit => {
@@ -332,7 +329,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
                     let at = start + i * 2 * 60_000;
                     let m = rng.below(msgs.len() as u64) as usize;
                     let c = id();
-                    obs.push(Obs::Report(see(&mut rng, c, at, grid, m, "sensor", None, "")));
+                    obs.push(Obs::Report(see(c, at, grid, m, "sensor", None, "")));
                     cases.push((c, at));
                 }
             }
@@ -341,7 +338,6 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
         incidents.push(Incident { kind, cases: cases.iter().map(|c| c.0).collect(), third_at });
     }
     obs.sort_by_key(|o| o.at());
-    let n_reports = obs.iter().filter(|o| matches!(o, Obs::Report(_))).count();
 
     // The detectors over the stream, as a replay does.
     let c = wuzhi_app::warnings::detector::config(app).await.map_err(e)?;
@@ -494,8 +490,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
         replayed as f64 / replay_secs
     );
     println!("warnings_engine_counters: {}", engine.counters());
-    let _ = n_reports;
-    live(app).await
+    live(app, &msgs).await
 }
 
 /// A grid's community as a caller names it: district, street and community.
@@ -505,7 +500,7 @@ fn address(loc: &wuzhi_app::locate::Locator, grid: &str) -> String {
 
 /// The live detectors' cost per case on the outbox pass: cases reported through the intake,
 /// then one detector pass over them.
-async fn live(app: &wuzhi_app::App) -> Result<(), String> {
+async fn live(app: &wuzhi_app::App, msgs: &[(String, String, Option<String>)]) -> Result<(), String> {
     let e = |x: wuzhi_app::AppError| x.to_string();
     let worker = "bench";
     wuzhi_app::warnings::run_once(app, worker).await.map_err(e)?;
@@ -517,13 +512,16 @@ async fn live(app: &wuzhi_app::App) -> Result<(), String> {
     };
     let loc = app.locator();
     let grids: Vec<String> = loc.grid_codes().take(2000).map(str::to_owned).collect();
-    let msgs = wuzhi_app::demo::LIKED_MESSAGES.lines().skip(1).take(2000).map(str::to_owned).collect::<Vec<_>>();
     let n = 2000;
     for i in 0..n {
-        let line = &msgs[i % msgs.len()];
-        let subject: String = line.split(',').nth(2).unwrap_or("诉求").chars().take(40).collect();
+        // The real messages, as the hotline takes them down.
+        let (subject, detail, _) = &msgs[i % msgs.len()];
+        // A message without a subject is named by its first words, as the demo history does.
+        let subject: String =
+            if subject.is_empty() { detail.chars().take(30).collect() } else { subject.chars().take(40).collect() };
+        let description: String = if detail.is_empty() { subject.clone() } else { detail.chars().take(300).collect() };
         let grid = &grids[i % grids.len()];
-        let body = serde_json::json!({"channel": "hotline", "kind": "complaint", "subject": subject, "description": line.chars().take(300).collect::<String>(),
+        let body = serde_json::json!({"channel": "hotline", "kind": "complaint", "subject": subject, "description": description,
             "address": address(&loc, grid), "reporter_name": "来电人", "reporter_phone": format!("139{:08}", i % 1500)});
         let nc: wuzhi_app::cases::NewCase = serde_json::from_value(body).map_err(|x| x.to_string())?;
         if let Err(x) = wuzhi_app::cases::report(app, &actor, nc).await {
