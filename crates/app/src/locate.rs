@@ -109,6 +109,11 @@ impl Locator {
         self.grids.iter().map(|g| g.0.as_str())
     }
 
+    /// Whether the code is one of the city's territories (grids included).
+    pub fn knows(&self, code: &str) -> bool {
+        self.names.contains_key(code) || self.grid_at.contains_key(code)
+    }
+
     pub fn name_of(&self, code: &str) -> Option<String> {
         self.names.get(code).or_else(|| self.grid_at.get(code).map(|i| &self.grids[*i].1)).cloned()
     }

@@ -349,6 +349,9 @@ enum BenchCmd {
         per_day: usize,
         #[arg(long, default_value_t = 15)]
         seed: u64,
+        /// Also writes the evaluation's cases as the import's CSV (for `warnings replay`).
+        #[arg(long)]
+        csv: Option<std::path::PathBuf>,
     },
     /// Points located per second against the demo grids, and the index build time.
     Locate {
@@ -893,8 +896,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             bench::search(cases, postgres, skip_sqlite, rounds).await
         }
         Command::Bench { cmd: BenchCmd::Duplicates { pairs } } => bench::duplicates(&pairs),
-        Command::Bench { cmd: BenchCmd::Warnings { days, per_day, seed } } => {
-            warnings::bench(days, per_day, seed).await
+        Command::Bench { cmd: BenchCmd::Warnings { days, per_day, seed, csv } } => {
+            warnings::bench(days, per_day, seed, csv.as_deref()).await
         }
         Command::Warnings { cmd: WarningsCmd::Replay { cases, out, districts, territories } } => {
             let t = match &territories {

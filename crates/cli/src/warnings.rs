@@ -160,15 +160,22 @@ fn messages(level1: &HashMap<String, String>) -> Vec<(String, String, Option<Str
 /// The evaluation: `days` of background at `per_day` reports (the real messages, placed at
 /// random grids and hours) with incidents injected from day 29 on, run through the detectors
 /// as a replay; prints recall, precision, the median delay and the throughput.
-pub async fn bench(days: i64, per_day: usize, seed: u64) -> Result<(), String> {
+pub async fn bench(days: i64, per_day: usize, seed: u64, csv: Option<&std::path::Path>) -> Result<(), String> {
     let started = Instant::now();
     let (app, dir) = scratch(None).await?;
-    let res = bench_on(&app, days, per_day, seed, started).await;
+    let res = bench_on(&app, days, per_day, seed, started, csv).await;
     let _ = std::fs::remove_dir_all(&dir);
     res
 }
 
-async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, started: Instant) -> Result<(), String> {
+async fn bench_on(
+    app: &wuzhi_app::App,
+    days: i64,
+    per_day: usize,
+    seed: u64,
+    started: Instant,
+    csv_out: Option<&std::path::Path>,
+) -> Result<(), String> {
     let e = |x: wuzhi_app::AppError| x.to_string();
     println!("warnings_setup_seconds: {:.1} s", started.elapsed().as_secs_f64());
     let cats = {
@@ -219,7 +226,7 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
     let see = |case: i64, at: i64, grid: &str, m: usize, channel: &str, ph: Option<&str>, extra: &str| {
         let (s, d, c) = &msgs[m];
         let detail = format!("{d}{extra}");
-        feeder.see(case, at, grid, c.as_deref(), s, &detail, channel, None, ph, None, None)
+        feeder.see(case, at, grid, c.as_deref(), s.as_bytes(), detail.as_bytes(), channel, None, ph, None, None)
     };
     // The background: every day `per_day` real messages at random grids and hours (fewer at
     // weekends), 3 % of them overdue at their district's unit three days later, 1 % from sensors.
@@ -441,6 +448,9 @@ async fn bench_on(app: &wuzhi_app::App, days: i64, per_day: usize, seed: u64, st
         }
     }
     let csv_text = String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default();
+    if let Some(p) = csv_out {
+        std::fs::write(p, &csv_text).map_err(|x| format!("{}: {x}", p.display()))?;
+    }
     let replay_started = Instant::now();
     let (_, replayed, _) = replay::replay(app, &csv_text).await.map_err(e)?;
     let replay_secs = replay_started.elapsed().as_secs_f64();

@@ -42,7 +42,7 @@ pub fn place_of_row(
             Ok((g.grid.code, Some((x, y))))
         }
         (_, _, Some(t), _) => {
-            if loc.name_of(t).is_none() {
+            if !loc.knows(t) {
                 return Err(AppError::invalid("territory", format!("{t} is not a territory of this city")));
             }
             Ok((t.to_owned(), None))

@@ -126,7 +126,9 @@ impl Feeder {
         Feeder { matcher: matcher(lexicon), model, vault }
     }
 
-    /// One case; `building` from the archives' links where it has one.
+    /// One case; `building` from the archives' links where it has one. The texts as UTF-8
+    /// bytes: the lexicon matches bytes, and only the classifier (for a case without a
+    /// category) reads them as text.
     #[allow(clippy::too_many_arguments)]
     pub fn see(
         &self,
@@ -134,8 +136,8 @@ impl Feeder {
         at_ms: i64,
         territory: &str,
         category: Option<&str>,
-        subject: &str,
-        description: &str,
+        subject: &[u8],
+        description: &[u8],
         channel: &str,
         person: Option<i64>,
         phone: Option<&str>,
@@ -144,6 +146,7 @@ impl Feeder {
     ) -> Seen {
         let category = category.map(str::to_owned).or_else(|| {
             let m = self.model.as_ref()?;
+            let (subject, description) = (String::from_utf8_lossy(subject), String::from_utf8_lossy(description));
             let (code, p) = m.scores(&format!("{subject} {subject} {description}")).into_iter().next()?;
             (p >= CLASSIFIER_CONFIDENCE).then_some(code)
         });
@@ -159,7 +162,7 @@ impl Feeder {
             phone: phone.map(|p| token(&self.vault.blind("warnings.phone", &p))),
             building,
             address: address.map(|a| token(&self.vault.blind("warnings.address", &a))),
-            hits: self.matcher.hits(&[subject, description]),
+            hits: self.matcher.hits_in(&[subject, description]),
         }
     }
 }
@@ -172,8 +175,8 @@ impl Feeder {
             c.created_at_ms,
             &c.territory_code,
             c.category_code.as_deref(),
-            &c.subject,
-            &c.description,
+            c.subject.as_bytes(),
+            c.description.as_bytes(),
             &c.channel,
             c.reporter_id,
             c.reporter_phone.as_deref(),

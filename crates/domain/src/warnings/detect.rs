@@ -495,7 +495,7 @@ impl Engine {
         let at = o.at_ms();
         let day = (at + OFFSET_MS).div_euclid(DAY_MS);
         let start = *self.start_day.get_or_insert(day);
-        // Forgetting walks every counter: every six hours of the stream (cells once a day).
+        // Forgetting walks every counter: every six hours of the stream (cells and repeats once a day).
         if at - self.pruned_at > 6 * HOUR {
             self.prune(at);
         }
@@ -790,7 +790,6 @@ impl Engine {
     fn prune(&mut self, now: i64) {
         self.pruned_at = now;
         let longest = self.rules.sets.iter().map(|s| s.1.repeat.days).max().unwrap_or(30) as i64 * DAY_MS;
-        self.repeats.retain(|_, v| v.last().is_some_and(|(_, at)| *at > now - longest));
         self.sensitive.retain(|_, v| v.last().is_some_and(|(_, at)| *at > now - DAY_MS));
         let half = self.rules.sets.iter().map(|s| s.1.spike.half_life_days).fold(14.0f64, f64::max);
         let quiet = (half * 8.0) as i64 * DAY_MS;
@@ -798,6 +797,8 @@ impl Engine {
         if day > self.cells_pruned_day {
             self.cells_pruned_day = day;
             self.cells.retain(|_, c| (day - c.day) * DAY_MS < quiet);
+            // A key per phone and matter: the biggest map, and windows of days.
+            self.repeats.retain(|_, v| v.last().is_some_and(|(_, at)| *at > now - longest));
         }
         self.storms.retain(|_, c| c.hour_at * HOUR > now - DAY_MS);
     }
