@@ -171,7 +171,28 @@ impl Db {
         let opts = AnyConnectOptions::from_str(&url).map_err(|e| StoreError::Url(e.to_string()))?;
         // A request waits at most five seconds for a connection, then is answered 503: when
         // the database is away, clients hear it fast and may try again.
-        let mut pool = AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(5));
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            // A connection that comes back still inside a transaction is let go, not reused:
+            // when SQLite rolls a transaction back on its own (a full disk, an I/O error),
+            // the driver's ROLLBACK fails and it keeps counting the transaction, so every
+            // later BEGIN on that connection would fail until a restart. A dropped
+            // transaction's ROLLBACK is queued, so ask once more after it has run.
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if !conn.is_in_transaction() {
+                        return Ok(true);
+                    }
+                    conn.ping().await?;
+                    if conn.is_in_transaction() {
+                        tracing::warn!("a database connection was left inside a failed transaction; closing it");
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+            });
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every
             // acknowledged commit durable; busy_timeout queues writers instead of failing.
@@ -284,6 +305,57 @@ pub(crate) fn prefix_upper_bound(prefix: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// A full disk (SQLite's page limit reached, as when the file system fills): the write
+    /// fails, and once there is room again the next write succeeds on the same pool. Before,
+    /// SQLite had already rolled the transaction back, sqlx's ROLLBACK then failed, and the
+    /// connection went back to the pool still counted inside a transaction: every later
+    /// write answered "attempted to call begin_with at non-zero transaction depth".
+    #[tokio::test]
+    async fn writes_work_again_after_the_disk_was_full() {
+        use sqlx::Executor;
+        let dir = std::env::temp_dir().join(format!("wuzhi-store-full-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("full.sqlite");
+        let _ = std::fs::remove_file(&path);
+        // One connection, so the page limit set on it holds for every write.
+        let db = super::Db::connect(&format!("sqlite://{}", path.display()), 1).await.unwrap();
+        {
+            let mut c = db.read().await.unwrap();
+            c.execute("CREATE TABLE t (x BLOB)").await.unwrap();
+            let pages: i64 =
+                sqlx::query_scalar("SELECT page_count FROM pragma_page_count()").fetch_one(&mut *c).await.unwrap();
+            c.execute(sqlx::AssertSqlSafe(format!("PRAGMA max_page_count = {}", pages + 4))).await.unwrap();
+        }
+        let blob = vec![7u8; 64 * 1024];
+        let mut full = None;
+        for _ in 0..3 {
+            let mut tx = db.write().await.unwrap();
+            let r = sqlx::query("INSERT INTO t (x) VALUES ($1)").bind(&blob).execute(&mut *tx).await;
+            match r {
+                Ok(_) => super::commit(tx).await.unwrap(),
+                Err(e) => {
+                    full = Some(e.to_string());
+                    drop(tx);
+                    break;
+                }
+            }
+        }
+        let full = full.expect("the page limit stops a write");
+        assert!(full.contains("full"), "{full}");
+        // Room again.
+        {
+            let mut c = db.read().await.unwrap();
+            c.execute("PRAGMA max_page_count = 1073741823").await.unwrap();
+        }
+        for _ in 0..3 {
+            let mut tx = db.write().await.expect("a write transaction starts after the disk was full");
+            sqlx::query("INSERT INTO t (x) VALUES ($1)").bind(&blob[..16]).execute(&mut *tx).await.unwrap();
+            super::commit(tx).await.unwrap();
+        }
+        db.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn upper_bounds() {
         assert_eq!(super::prefix_upper_bound("120101"), "120102");
