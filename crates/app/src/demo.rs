@@ -18,6 +18,7 @@ pub const DEMO_PASSWORD: &str = "wuzhi-demo-2026";
 pub const ACCOUNTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("admin", "系统管理员", "admin", "120000", "天津市社会治理系统管理办公室", "13800000001"),
     ("dpo", "个人信息保护负责人", "data_protection_officer", "120000", "天津市社会治理系统管理办公室", "13800000013"),
+    ("auditor", "安全审计员", "auditor", "120000", "天津市社会治理系统管理办公室", "13800000014"),
     ("city_leader", "市领导", "city_leader", "120000", "中共天津市委员会", "13800000002"),
     ("dispatcher", "市指挥中心派遣员", "dispatcher", "120000", "天津市社会治理指挥中心", "13800000003"),
     ("district_leader", "和平区领导", "district_leader", "120101", "中共天津市和平区委员会", "13800000004"),

@@ -199,11 +199,26 @@ pub async fn grant(app: &App, caller: Caller<'_>, n: NewMembership<'_>) -> Resul
     let post = text::name("post", n.post, 50)?;
     if let Some(a) = actor {
         a.can(Action::ManageMemberships, &Target::territory(&scope))?;
+        // An auditor is appointed at the server's console (`wuzhi user create`), so that no
+        // web administrator chooses who audits them.
+        if role == Role::Auditor {
+            return Err(AppError::Forbidden { action: "grant an auditor's post (from the command line only)".into() });
+        }
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
     if wuzhi_store::people::get_person(&mut tx, n.person_id).await?.is_none() {
         return Err(AppError::invalid("person_id", format!("person {} does not exist", n.person_id)));
+    }
+    if let Some(held) = posts_of(&mut tx, n.person_id, now).await?.iter().find(|g| g.role.excludes(role)) {
+        return Err(AppError::Conflict {
+            field: "role".into(),
+            reason: format!(
+                "the person holds a post as {}, which nobody holds together with {} (separation of duties)",
+                held.role.as_str(),
+                role.as_str()
+            ),
+        });
     }
     let org = wuzhi_store::org::get(&mut tx, n.organisation_id).await?.ok_or_else(|| {
         AppError::invalid("organisation_id", format!("organisation {} does not exist", n.organisation_id))
@@ -258,6 +273,9 @@ pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Res
         .ok_or_else(|| AppError::not_found(format!("membership {membership_id}")))?;
     let scope = TerritoryCode::parse(&scope_code)?;
     actor.can(Action::ManageMemberships, &Target::territory(&scope))?;
+    if role == Role::Auditor.as_str() {
+        return Err(AppError::Forbidden { action: "end an auditor's post (from the command line only)".into() });
+    }
     // The city always keeps an administrator who can sign in.
     if role == Role::Admin.as_str()
         && scope.level() == wuzhi_domain::Level::City

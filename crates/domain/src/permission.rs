@@ -32,10 +32,14 @@ pub enum Role {
     /// 个人信息保护负责人 (PIPL art. 52): handles people's requests about their data and is
     /// warned of bulk reads.
     DataProtectionOfficer,
+    /// 安全审计员 (MLPS 2.0 level 3, 三员分立): reads and verifies the audit log and nothing
+    /// else; the system administrator does not read it. Appointed only from the server's
+    /// command line, never by a web administrator, and never held with an administrator's post.
+    Auditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 11] = [
+    pub const ALL: [Role; 12] = [
         Role::Resident,
         Role::GridWorker,
         Role::Steward,
@@ -47,6 +51,7 @@ impl Role {
         Role::CityLeader,
         Role::Admin,
         Role::DataProtectionOfficer,
+        Role::Auditor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,7 +67,13 @@ impl Role {
             Role::CityLeader => "city_leader",
             Role::Admin => "admin",
             Role::DataProtectionOfficer => "data_protection_officer",
+            Role::Auditor => "auditor",
         }
+    }
+
+    /// Roles nobody holds together (三员分立): who runs the system does not audit it.
+    pub fn excludes(self, other: Role) -> bool {
+        matches!((self, other), (Role::Admin, Role::Auditor) | (Role::Auditor, Role::Admin))
     }
 
     pub fn parse(s: &str) -> Result<Role, Invalid> {
@@ -163,7 +174,6 @@ impl Role {
                 ReadPersonalData,
                 ManagePeople,
                 ManageMemberships,
-                ReadAudit,
                 ReadCase,
                 ManageCategories,
                 ReadArchives,
@@ -172,6 +182,7 @@ impl Role {
                 ManageWarningRules,
             ],
             Role::DataProtectionOfficer => &[ReadTerritory, ReadOrganisation, HandleDataRequests],
+            Role::Auditor => &[ReadTerritory, ReadOrganisation, ReadAudit],
         }
     }
 }
@@ -357,9 +368,14 @@ impl Actor {
     }
 
     /// 市级系统管理员: holds the administrator's post over a whole city. The one rule for every
-    /// city-wide administrative act (categories, keys, webhooks, imports, the audit log).
+    /// city-wide administrative act (categories, keys, webhooks, imports).
     pub fn is_city_admin(&self) -> bool {
-        self.grants.iter().any(|g| g.role == Role::Admin && g.scope.level() == crate::Level::City)
+        self.holds_over_city(Role::Admin)
+    }
+
+    /// Holds a post of this role over a whole city (the audit log: a city's auditor).
+    pub fn holds_over_city(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role && g.scope.level() == crate::Level::City)
     }
 
     pub fn has_role(&self, role: Role) -> bool {
@@ -387,9 +403,12 @@ impl Actor {
             return denied;
         }
         self.can(Action::ManagePeople, &Target { territory: home, owner: None })?;
+        // An auditor's account is kept from the command line only: an administrator who could
+        // set its password could read the log that audits them.
         let covered = |post: &Grant| {
             post.role == Role::Resident
-                || self.grants.iter().any(|g| g.role == Role::Admin && g.scope.contains(&post.scope))
+                || (post.role != Role::Auditor
+                    && self.grants.iter().any(|g| g.role == Role::Admin && g.scope.contains(&post.scope)))
         };
         if posts.iter().all(covered) { Ok(()) } else { denied }
     }
@@ -504,6 +523,22 @@ mod tests {
         let city = actor(Role::Admin, "120000");
         assert!(city.may_manage_account(9, Some(&home), &[grant(Role::Admin, "120000")]).is_ok());
         assert!(city.may_manage_account(7, Some(&home), &[]).is_err());
+        // … except an auditor's, which only the command line keeps.
+        assert!(city.may_manage_account(9, Some(&home), &[grant(Role::Auditor, "120000")]).is_err());
+    }
+
+    #[test]
+    fn the_administrator_and_the_auditor_have_separate_duties() {
+        let city = code("120000");
+        let admin = actor(Role::Admin, "120000");
+        let auditor = actor(Role::Auditor, "120000");
+        assert!(admin.can(Action::ReadAudit, &Target::territory(&city)).is_err());
+        assert!(auditor.can(Action::ReadAudit, &Target::territory(&city)).is_ok());
+        assert!(auditor.holds_over_city(Role::Auditor) && !auditor.is_city_admin());
+        // The auditor's only power beyond reading the tree: the log.
+        assert_eq!(Role::Auditor.grants(), &[Action::ReadTerritory, Action::ReadOrganisation, Action::ReadAudit]);
+        assert!(Role::Admin.excludes(Role::Auditor) && Role::Auditor.excludes(Role::Admin));
+        assert!(!Role::Admin.excludes(Role::Dispatcher) && !Role::Auditor.excludes(Role::Auditor));
     }
 
     #[test]

@@ -21,7 +21,7 @@ async fn changes_are_audited_and_the_chain_verifies() {
             json!({"name": "和平区网格化管理中心", "kind": "command_centre", "territory_code": "120101"}),
         )
         .await;
-    let log = app.get(&admin, "/api/audit?limit=1000").await;
+    let log = app.get(&app.login("auditor").await, "/api/audit?limit=1000").await;
     assert_eq!(log.status, StatusCode::OK);
     let entries = log.body.as_array().unwrap();
     let created = entries

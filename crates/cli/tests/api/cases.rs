@@ -174,7 +174,7 @@ async fn hotline_calls_are_located_by_address_and_the_caller_is_protected() {
     assert_eq!(app.get(&cw, &format!("/api/cases/{id}")).await.body["reporter"]["phone"], "139****5678");
     let full = app.get(&dispatcher, &format!("/api/cases/{id}?reveal=true")).await;
     assert_eq!(full.body["reporter"]["phone"], "13912345678");
-    let log = app.get(&app.login("admin").await, "/api/audit?limit=1000").await.body;
+    let log = app.get(&app.login("auditor").await, "/api/audit?limit=1000").await.body;
     assert!(log.as_array().unwrap().iter().any(|e| e["action"] == "read_personal_data"
         && e["object_type"] == "case"
         && e["object_id"] == id.to_string()));

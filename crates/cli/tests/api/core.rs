@@ -244,7 +244,9 @@ async fn a_city_administrator_is_one_rule() {
     assert_eq!(app.get(&qian, "/api/open311/keys").await.status, StatusCode::FORBIDDEN);
     // The administrator may do each.
     assert_eq!(app.post(&admin, "/api/open311/keys", json!({"name": "热线"})).await.status, StatusCode::CREATED);
-    assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::OK);
+    // The audit log is the auditor's, not the administrator's (三员分立).
+    assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&app.login("auditor").await, "/api/audit").await.status, StatusCode::OK);
 }
 
 /// Reading found that outbox rows, notifications, webhook deliveries and expired sessions

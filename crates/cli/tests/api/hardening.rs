@@ -119,7 +119,8 @@ async fn the_last_city_administrator_post_cannot_be_ended() {
 #[tokio::test]
 async fn concurrent_wrong_passwords_are_counted_before_they_are_checked() {
     let app = spawn_app().await;
-    let admin = app.login("admin").await;
+    // Signed in first: thirty failures from one address lock the address as well.
+    let auditor = app.login("auditor").await;
     let attempts = (0..30).map(|i| {
         let app = &app;
         async move { app.try_login("dispatcher", &format!("wrong password {i}")).await.status }
@@ -128,7 +129,7 @@ async fn concurrent_wrong_passwords_are_counted_before_they_are_checked() {
     assert!(answers.iter().all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::LOCKED), "{answers:?}");
     let dispatcher = app.person_id("dispatcher").await.to_string();
     let checked = app
-        .get(&admin, "/api/audit?limit=1000")
+        .get(&auditor, "/api/audit?limit=1000")
         .await
         .body
         .as_array()
@@ -597,4 +598,89 @@ async fn metrics_and_api_docs_can_be_restricted() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// MLPS level 3 separates the administrators' duties (三员分立): the system administrator
+/// who changes the city's settings, people and posts did not only read the audit log that
+/// records those acts, but could also appoint whoever read it. Now the log is the auditor's
+/// alone; an auditor does nothing else, is appointed and kept only from the server's command
+/// line, and nobody holds an administrator's and an auditor's post together.
+#[tokio::test]
+async fn the_administrator_does_not_audit_and_does_not_choose_the_auditor() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let auditor = app.login("auditor").await;
+    assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::FORBIDDEN);
+    let log = app.get(&auditor, "/api/audit?limit=1000").await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.text);
+    assert!(log.body.as_array().unwrap().iter().any(|e| e["action"] == "login"));
+    // The auditor changes nothing.
+    for (path, body) in [
+        ("/api/people", json!({"name": "审计员建的人", "home_territory": "120101001001001"})),
+        ("/api/organisations", json!({"name": "审计员建的单位", "kind": "command_centre", "territory_code": "120101"})),
+        ("/api/open311/keys", json!({"name": "审计员的钥匙"})),
+    ] {
+        let r = app.post(&auditor, path, body).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
+    }
+
+    // The administrator cannot appoint an auditor …
+    let p = app
+        .post(
+            &admin,
+            "/api/people",
+            json!({"name": "管理员的朋友", "home_territory": "120101001001001", "username": "friend", "password": "a long enough password"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
+    let friend = p.body["id"].as_i64().unwrap();
+    let office = app.org_id("120000", "天津市社会治理系统管理办公室").await;
+    let grant = |person: i64, role: &str| json!({"person_id": person, "organisation_id": office, "role": role, "scope_code": "120000", "post": role});
+    let r = app.post(&admin, "/api/memberships", grant(friend, "auditor")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let held = app.get(&admin, &format!("/api/people/{friend}/memberships")).await;
+    assert_eq!(held.body.as_array().map(Vec::len), Some(0), "nothing was granted: {}", held.text);
+    // … nor take over, end or widen the auditor's post.
+    let auditor_id = app.person_id("auditor").await;
+    let r = app
+        .post(&admin, &format!("/api/people/{auditor_id}/account"), json!({"password": "set by the administrator"}))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert_eq!(app.try_login("auditor", "set by the administrator").await.status, StatusCode::UNAUTHORIZED);
+    let r = app.post(&admin, &format!("/api/people/{auditor_id}/account"), json!({"disabled": true})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let posts = app.get(&admin, &format!("/api/people/{auditor_id}/memberships")).await.body;
+    let post = posts.as_array().unwrap().iter().find(|m| m["role"] == "auditor").expect("the auditor's post")["id"]
+        .as_i64()
+        .unwrap();
+    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app.post(&admin, "/api/memberships", grant(auditor_id, "admin")).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("role")), "{}", r.text);
+    assert_eq!(app.get(&auditor, "/api/audit?limit=1").await.status, StatusCode::OK, "the auditor still audits");
+
+    // The operator appoints another auditor at the console.
+    let dir = app.db.dir.display().to_string();
+    let (ok, out, err) = wuzhi(
+        &[
+            "user",
+            "create",
+            "--database-url",
+            &app.db.url,
+            "--data-dir",
+            &dir,
+            "--username",
+            "auditor2",
+            "--name",
+            "第二审计员",
+            "--role",
+            "auditor",
+            "--scope",
+            "120000",
+        ],
+        "the second auditor's passphrase",
+    );
+    assert!(ok, "{out}{err}");
+    let r = app.try_login("auditor2", "the second auditor's passphrase").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
 }

@@ -962,8 +962,7 @@ async fn personal_data_is_masked_unless_revealed_and_every_reveal_is_audited() {
     assert_eq!(app.get(&cmd, &format!("/api/people/{resident}")).await.body["phone"], "138****0011");
     assert_eq!(app.get(&cmd, &format!("/api/people/{resident}?reveal=true")).await.status, StatusCode::FORBIDDEN);
 
-    let admin = app.login("admin").await;
-    let log = app.get(&admin, "/api/audit?limit=1000").await.body;
+    let log = app.get(&app.login("auditor").await, "/api/audit?limit=1000").await.body;
     let reveals: Vec<&Value> = log
         .as_array()
         .unwrap()
