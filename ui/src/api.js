@@ -51,8 +51,16 @@ export function debounce(f, ms) {
   };
 }
 
+/// Signs in; returns the session, or, when the account needs a second factor, the
+/// challenge (`second_factor`: "code" or "enrol") to answer with `answerSecondFactor`.
 export async function login(username, password) {
   const s = await api("POST", "/api/session", { username, password });
+  if (s.csrf_token) sessionStorage.setItem("wuzhi.csrf", s.csrf_token);
+  return s;
+}
+
+export async function answerSecondFactor(challenge, code) {
+  const s = await api("POST", "/api/session/second-factor", { challenge, code });
   sessionStorage.setItem("wuzhi.csrf", s.csrf_token);
   return s;
 }

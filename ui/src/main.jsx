@@ -1,7 +1,7 @@
 // The wuzhi web pages: one page application over the JSON API, routed by the URL's hash.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { api, login, logout, ApiError } from "./api.js";
+import { api, login, logout, answerSecondFactor, ApiError } from "./api.js";
 import { t, lang, setLang } from "./i18n.js";
 import { Open311Keys } from "./pages/open311/keys.jsx";
 import { Report } from "./pages/cases/report.jsx";
@@ -11,6 +11,8 @@ import { OneMap } from "./pages/kernel/map.jsx";
 import { Dashboard } from "./pages/kernel/dashboard.jsx";
 import { PublicCase } from "./pages/cases/public.jsx";
 import { Admin } from "./pages/kernel/admin.jsx";
+import { Account, CodeField, Enrolment } from "./pages/kernel/account.jsx";
+import { AuditLog } from "./pages/kernel/audit.jsx";
 import { Search } from "./pages/text/text.jsx";
 import { Archives, MyData, Building } from "./pages/archives/archives.jsx";
 import { GridWork } from "./pages/gridwork/gridwork.jsx";
@@ -31,16 +33,51 @@ function useRoute() {
 
 function Login({ onDone }) {
   const [error, setError] = useState(null);
+  const [challenge, setChallenge] = useState(null);
+  const [codeError, setCodeError] = useState(null);
   async function submit(e) {
     e.preventDefault();
     const f = new FormData(e.target);
+    setError(null);
     try {
-      await login(f.get("username"), f.get("password"));
-      onDone();
+      const s = await login(f.get("username"), f.get("password"));
+      if (s.second_factor) setChallenge(s);
+      else onDone();
     } catch (err) {
       setError(t("login.failed", { message: err.message }));
     }
   }
+  async function answer(e) {
+    e.preventDefault();
+    setCodeError(null);
+    try {
+      await answerSecondFactor(challenge.challenge, new FormData(e.target).get("code"));
+      onDone();
+    } catch (err) {
+      if (err.field === "code") setCodeError(t("mfa.wrong"));
+      else {
+        // Run out, locked, or used: back to the password.
+        setChallenge(null);
+        setError(t("login.failed", { message: err.message }));
+      }
+    }
+  }
+  if (challenge)
+    return (
+      <section class="card">
+        <h2>{t(challenge.second_factor === "enrol" ? "mfa.enrol_title" : "mfa.title")}</h2>
+        <form onSubmit={answer}>
+          {challenge.second_factor === "enrol" ? <Enrolment challenge={challenge} /> : <p>{t("mfa.code_intro")}</p>}
+          <CodeField id="login-code" error={codeError} />
+          <p>
+            <button type="submit">{t("login.submit")}</button>{" "}
+            <button type="button" class="quiet" onClick={() => setChallenge(null)}>
+              {t("mfa.back")}
+            </button>
+          </p>
+        </form>
+      </section>
+    );
   return (
     <section class="card">
       <h2>{t("login.title")}</h2>
@@ -99,7 +136,7 @@ function App() {
   }, []);
   const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
   const isResident = me?.grants?.some((g) => ["resident", "grid_worker", "steward"].includes(g.role));
-  const isStaff = me?.grants?.some((g) => g.role !== "resident");
+  const isStaff = me?.grants?.some((g) => g.role !== "resident" && g.role !== "auditor");
   const readsArchives = me?.grants?.some((g) =>
     ["grid_worker", "community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
   );
@@ -111,6 +148,8 @@ function App() {
   const readsWarnings = me?.grants?.some((g) =>
     ["community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
   );
+  const isAuditor = me?.grants?.some((g) => g.role === "auditor" && g.scope.length === 6 && g.scope.endsWith("00"));
+  const onlyAudits = isAuditor && me.grants.every((g) => g.role === "auditor");
   const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
   const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
@@ -131,6 +170,8 @@ function App() {
     if (route === "/community") return <CommunityWork me={me} />;
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
+    if (route === "/account") return <Account me={me} />;
+    if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
     if (caseId) return <CaseDetail id={caseId} key={caseId} staff={isStaff} />;
     return <Home me={me} />;
@@ -144,7 +185,7 @@ function App() {
         <nav aria-label={t("app.title")}>
           {me && <a href="#/">{t("nav.home")}</a>}
           {isResident && <a href="#/report">{t("nav.report")}</a>}
-          {me && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
+          {me && !onlyAudits && <a href="#/cases">{isStaff ? t("nav.work") : t("nav.mine")}</a>}
           {isStaff && <a href="#/search">{t("nav.search")}</a>}
           {isStaff && <a href="#/map">{t("nav.map")}</a>}
           {isStaff && <a href="#/dashboard">{t("nav.dash")}</a>}
@@ -156,6 +197,8 @@ function App() {
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
+          {isAuditor && <a href="#/audit">{t("nav.audit")}</a>}
+          {me && <a href="#/account">{t("nav.account")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>
         </nav>
         <button class="quiet" type="button" onClick={() => setLang(lang === "zh" ? "en" : "zh")}>

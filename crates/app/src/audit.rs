@@ -59,6 +59,8 @@ pub struct EntryView {
     pub seq: i64,
     pub at_ms: i64,
     pub actor_id: Option<i64>,
+    /// The actor's name (none: the system itself, or someone who signed in as nobody yet).
+    pub actor_name: Option<String>,
     pub action: String,
     pub object_type: String,
     pub object_id: String,
@@ -69,17 +71,69 @@ pub struct EntryView {
 
 /// The log is city-wide: only an auditor whose post covers a whole city may read it (not the
 /// administrators whose acts it records: 三员分立).
-pub async fn list(app: &App, actor: &Actor, after: i64, limit: i64) -> Result<Vec<EntryView>> {
+fn require_auditor(actor: &Actor) -> Result<()> {
     if !actor.holds_over_city(wuzhi_domain::Role::Auditor) {
         return Err(AppError::Forbidden { action: Action::ReadAudit.as_str().into() });
     }
+    Ok(())
+}
+
+/// The chain's check, for an auditor (the command line has `wuzhi audit verify`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Check {
+    pub intact: bool,
+    pub entries: Option<i64>,
+    pub head_hash: Option<String>,
+    /// The first entry that does not follow from the one before it, and why.
+    pub broken_at_seq: Option<i64>,
+    pub reason: Option<String>,
+}
+
+pub async fn check(app: &App, actor: &Actor) -> Result<Check> {
+    require_auditor(actor)?;
+    Ok(match verify(app).await? {
+        Ok(v) => Check {
+            intact: true,
+            entries: Some(v.entries),
+            head_hash: Some(v.head_hash),
+            broken_at_seq: None,
+            reason: None,
+        },
+        Err(b) => {
+            let seq = match b {
+                Break::Edited { seq } | Break::Relinked { seq } | Break::HeadHash { seq } => seq,
+                Break::Missing { expected, .. } => expected,
+                Break::Head { last, head } => last.min(head) + 1,
+            };
+            Check {
+                intact: false,
+                entries: None,
+                head_hash: None,
+                broken_at_seq: Some(seq),
+                reason: Some(b.to_string()),
+            }
+        }
+    })
+}
+
+/// A page of the log: after `after`, oldest first; or, with `before`, newest first.
+pub async fn list(app: &App, actor: &Actor, after: i64, before: Option<i64>, limit: i64) -> Result<Vec<EntryView>> {
+    require_auditor(actor)?;
     let mut conn = app.db.read().await?;
-    let page = wuzhi_store::audit::page(&mut conn, after, limit).await?;
+    let page = match before {
+        Some(b) => wuzhi_store::audit::page_before(&mut conn, b, limit).await?,
+        None => wuzhi_store::audit::page(&mut conn, after, limit).await?,
+    };
+    let mut ids: Vec<i64> = page.iter().filter_map(|e| e.actor_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let names = wuzhi_store::people::names(&mut conn, &ids).await?;
     Ok(page
         .into_iter()
         .map(|e| EntryView {
             seq: e.seq,
             at_ms: e.at_ms,
+            actor_name: e.actor_id.and_then(|id| names.get(&id).cloned()),
             actor_id: e.actor_id,
             action: e.action,
             object_type: e.object_type,

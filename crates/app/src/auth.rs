@@ -14,6 +14,8 @@ use tokio::sync::OnceCell;
 use wuzhi_domain::audit::hex;
 use wuzhi_domain::{Actor, text};
 
+pub use crate::second_factor::Login;
+
 /// How many argon2 computations one server runs at once (each takes about 19 MiB and a core
 /// for tens of milliseconds) — as many as there are cores — and how many more may wait for
 /// one; past that a sign-in is refused as too many at once, so a flood of sign-ins (an
@@ -99,7 +101,7 @@ pub struct SignedIn {
 /// is checked, per username from this source and per source across usernames: an attacker
 /// elsewhere cannot lock a person out, each lock is longer than the last, and an unknown
 /// username is counted and answered exactly like a known one.
-pub async fn login(app: &App, username: &str, password: &str, source: &str) -> Result<SignedIn> {
+pub async fn login(app: &App, username: &str, password: &str, source: &str) -> Result<Login> {
     let now = app.now_ms();
     let s = &app.settings;
     let key = username.trim().to_lowercase();
@@ -166,16 +168,34 @@ pub async fn login(app: &App, username: &str, password: &str, source: &str) -> R
         wuzhi_store::commit(tx).await?;
         return Err(refused());
     }
+    // The attempt stays counted until the second factor, when one is asked, is right too.
+    if let Some(challenge) = crate::second_factor::after_password(app, &acc, source).await? {
+        return Ok(Login::SecondFactor(challenge));
+    }
+    let mut tx = app.db.write().await?;
+    let signed = open_session(app, &mut tx, acc.person_id, &key, source, now).await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(Login::SignedIn(signed))
+}
+
+/// A sign-in that passed: its failures are forgotten and a session opens, in the caller's
+/// write.
+pub(crate) async fn open_session(
+    app: &App,
+    tx: &mut wuzhi_store::Conn,
+    person_id: i64,
+    key: &str,
+    source: &str,
+    now: i64,
+) -> Result<SignedIn> {
     let token = random_token();
     let csrf = random_token();
     let expires = now + app.settings.session_ttl_ms;
-    let mut tx = app.db.write().await?;
-    wuzhi_store::people::clear_attempts(&mut tx, &key, source).await?;
-    wuzhi_store::people::uncount_attempt(&mut tx, source).await?;
-    wuzhi_store::people::insert_session(&mut tx, &sha256_hex(&token), acc.person_id, &csrf, now, expires).await?;
-    record(&mut tx, now, None, "login", "person", &acc.person_id.to_string(), json!({})).await?;
-    wuzhi_store::commit(tx).await?;
-    Ok(SignedIn { session_token: token, csrf_token: csrf, person_id: acc.person_id, expires_at_ms: expires })
+    wuzhi_store::people::clear_attempts(tx, key, source).await?;
+    wuzhi_store::people::uncount_attempt(tx, source).await?;
+    wuzhi_store::people::insert_session(tx, &sha256_hex(&token), person_id, &csrf, now, expires).await?;
+    record(tx, now, None, "login", "person", &person_id.to_string(), json!({})).await?;
+    Ok(SignedIn { session_token: token, csrf_token: csrf, person_id, expires_at_ms: expires })
 }
 
 /// The actor and CSRF token of a live session, in one database round trip.

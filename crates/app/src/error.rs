@@ -47,6 +47,9 @@ impl AppError {
             reason: wuzhi_domain::error::clipped(reason.into()),
         }
     }
+    pub fn conflict(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        AppError::Conflict { field: field.into(), reason: reason.into() }
+    }
     pub fn not_found(what: impl Into<String>) -> Self {
         AppError::NotFound { what: what.into() }
     }

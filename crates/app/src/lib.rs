@@ -21,6 +21,7 @@ pub mod notify;
 pub mod org;
 pub mod people;
 pub mod retention;
+pub mod second_factor;
 pub mod territory;
 pub mod vault;
 pub mod webhooks;
@@ -86,6 +87,9 @@ pub struct Settings {
     /// Different people one reader may read in clear within ten minutes before the
     /// data-protection officers are warned of a bulk read.
     pub bulk_read_threshold: i64,
+    /// Roles whose holders must sign in with a second factor (`WUZHI_TWO_FACTOR_ROLES`;
+    /// default the administrators and the auditors). Anyone else may add one.
+    pub two_factor_roles: Vec<Role>,
     /// When household visit plans began counting: a household never visited is due one
     /// interval after this (default 2026-01-01 00:00 Beijing time).
     pub gridwork_since_ms: i64,
@@ -112,6 +116,7 @@ impl Default for Settings {
             // opens only while it runs. `serve` always loads the key file.
             vault: Arc::new(vault::Vault::generate()),
             bulk_read_threshold: 50,
+            two_factor_roles: vec![Role::Admin, Role::Auditor],
             gridwork_since_ms: 1_767_196_800_000,
         }
     }

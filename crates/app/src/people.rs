@@ -366,17 +366,21 @@ pub async fn update(app: &App, actor: &Actor, id: i64, patch: PersonPatch) -> Re
     Ok(masked(PersonRow { name: new_name, phone: new_phone, home_territory: new_home, ..row }))
 }
 
-/// An administrator's change to someone's account: disable or enable it, or set a new
-/// password. Either ends the person's sessions.
+/// An administrator's change to someone's account: disable or enable it, set a new
+/// password, or reset the second factor (a lost phone: they enrol again at the next sign-in).
+/// Each ends the person's sessions.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 pub struct AccountPatch {
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// `true` removes the person's second factor.
+    pub reset_second_factor: Option<bool>,
 }
 
 pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPatch) -> Result<()> {
-    if patch.disabled.is_none() && patch.password.is_none() {
-        return Err(AppError::invalid("body", "give disabled, password or both"));
+    let reset_second_factor = patch.reset_second_factor == Some(true);
+    if patch.disabled.is_none() && patch.password.is_none() && !reset_second_factor {
+        return Err(AppError::invalid("body", "give disabled, password or reset_second_factor"));
     }
     // Authority over the account first (checked again in the write), so nobody learns from
     // the password rules (which name the username) about an account they may not manage; the
@@ -414,6 +418,9 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
         // A reset lifts the locks on the username from every source.
         wuzhi_store::people::forget_attempts(&mut tx, &account.username.to_lowercase()).await?;
     }
+    if reset_second_factor {
+        crate::second_factor::forget(&mut tx, id, now).await?;
+    }
     wuzhi_store::people::delete_sessions_of(&mut tx, id).await?;
     record(
         &mut tx,
@@ -422,7 +429,7 @@ pub async fn manage_account(app: &App, actor: &Actor, id: i64, patch: AccountPat
         "manage_account",
         "person",
         &id.to_string(),
-        json!({"disabled": patch.disabled, "password_reset": hash.is_some()}),
+        json!({"disabled": patch.disabled, "password_reset": hash.is_some(), "second_factor_reset": reset_second_factor}),
     )
     .await?;
     wuzhi_store::commit(tx).await?;

@@ -61,6 +61,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     drain!(k::purge_delivered, now - DELIVERED_DAYS * DAY_MS, deliveries);
     drain!(k::purge_dead_letters, now - DEAD_LETTER_DAYS * DAY_MS, deliveries);
     drain!(k::purge_sessions, now, sessions);
+    drain!(k::purge_challenges, now, sessions);
     let mut tx = app.db.write().await?;
     out.login_attempts = wuzhi_store::people::delete_old_attempts(&mut tx, now - DAY_MS).await?;
     wuzhi_store::commit(tx).await?;

@@ -69,6 +69,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<String>>,
     metrics_allow: Option<Vec<String>>,
     api_docs: Option<bool>,
+    two_factor_roles: Option<Vec<String>>,
 }
 
 /// The settled configuration.
@@ -102,6 +103,9 @@ pub struct Config {
     pub metrics_allow: Option<Vec<std::net::IpAddr>>,
     /// `WUZHI_API_DOCS=off` hides `/api/docs` and `/api/openapi.json`.
     pub api_docs: bool,
+    /// The roles whose holders must sign in with a second factor (`WUZHI_TWO_FACTOR_ROLES`,
+    /// roles separated by commas, or `none`); by default `admin,auditor`.
+    pub two_factor_roles: Vec<wuzhi_domain::Role>,
 }
 
 impl Config {
@@ -157,7 +161,20 @@ impl Config {
             Some(_) => true,
             None => file.api_docs.unwrap_or(true),
         };
+        let roles: Vec<String> = match std::env::var("WUZHI_TWO_FACTOR_ROLES").ok().filter(|v| !v.trim().is_empty()) {
+            Some(v) => v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+            None => file.two_factor_roles.unwrap_or_else(|| vec!["admin".into(), "auditor".into()]),
+        };
+        let two_factor_roles = if roles.iter().any(|r| r == "none") {
+            vec![]
+        } else {
+            roles
+                .iter()
+                .map(|r| wuzhi_domain::Role::parse(r).map_err(|_| format!("two_factor_roles: `{r}` is not a role")))
+                .collect::<Result<Vec<_>, String>>()?
+        };
         Ok(Config {
+            two_factor_roles,
             trusted_proxies,
             metrics_allow,
             api_docs,

@@ -188,6 +188,14 @@ enum UserCmd {
         #[arg(long)]
         phone: Option<String>,
     },
+    /// Remove a person's second factor (an administrator whose phone is lost, with nobody
+    /// else to reset it); their sessions end, and they enrol again at the next sign-in.
+    ResetSecondFactor {
+        #[command(flatten)]
+        storage: StorageArgs,
+        #[arg(long)]
+        username: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -508,6 +516,7 @@ async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Resu
         trusted_proxies: cfg.trusted_proxies.clone(),
         metrics_allow: cfg.metrics_allow.clone(),
         api_docs: cfg.api_docs,
+        two_factor_roles: cfg.two_factor_roles.clone(),
         vault: Arc::new(load_vault(cfg)?),
         ..Settings::default()
     };
@@ -709,6 +718,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
             .map_err(describe)?;
             println!("created person {} with account {username} as {role} over {scope}", p.id);
+            Ok(())
+        }
+        Command::User { cmd: UserCmd::ResetSecondFactor { storage, username } } => {
+            let cfg = Config::load(&storage, None, None)?;
+            let app = open(&cfg).await?;
+            let id = wuzhi_app::second_factor::reset_by_username(&app, &username).await.map_err(describe)?;
+            println!("the second factor of {username} (person {id}) is removed; they enrol again at the next sign-in");
             Ok(())
         }
         Command::Territory {

@@ -74,6 +74,19 @@ pub async fn page(conn: &mut Conn, after: i64, limit: i64) -> Result<Vec<Entry>>
     rows.iter().map(entry).collect()
 }
 
+/// Entries with seq < `before`, newest first, at most `limit` (an auditor reading back).
+pub async fn page_before(conn: &mut Conn, before: i64, limit: i64) -> Result<Vec<Entry>> {
+    let rows = sqlx::query(
+        "SELECT seq, at_ms, actor_id, action, object_type, object_id, detail, prev_hash, hash FROM audit_log \
+         WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(entry).collect()
+}
+
 /// Entries about one object, newest first.
 pub async fn for_object(conn: &mut Conn, object_type: &str, object_id: &str, limit: i64) -> Result<Vec<Entry>> {
     let rows = sqlx::query(

@@ -24,7 +24,7 @@ async fn purge(
     cutoff_ms: i64,
     limit: i64,
 ) -> Result<u64> {
-    let key = if table == "sessions" { "token_hash" } else { "id" };
+    let key = if matches!(table, "sessions" | "sign_in_challenges") { "token_hash" } else { "id" };
     let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE {condition} LIMIT {limit})");
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(cutoff_ms).execute(&mut *conn).await?.rows_affected())
 }
@@ -57,6 +57,11 @@ pub async fn purge_dead_letters(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> 
 /// Sessions that expired before `cutoff_ms`.
 pub async fn purge_sessions(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
     purge(conn, "sessions", "expires_at_ms < $1", cutoff_ms, limit).await
+}
+
+/// Second-factor challenges that ran out before `cutoff_ms`.
+pub async fn purge_challenges(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "sign_in_challenges", "expires_at_ms < $1", cutoff_ms, limit).await
 }
 
 /// The working-day calendar (the kernel's deadlines count working days on it).

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (19, "kernel_login_attempts", include_str!("../migrations/0019_kernel_login_attempts.sql")),
     (20, "kernel_files", include_str!("../migrations/0020_kernel_files.sql")),
     (21, "warnings", include_str!("../migrations/0021_warnings.sql")),
+    (22, "kernel_second_factor", include_str!("../migrations/0022_kernel_second_factor.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -54,11 +54,20 @@ pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<OrgRow>> {
 
 /// The names of the organisations `ids`, in one query.
 pub async fn names(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    names_in(conn, "organisations", ids).await
+}
+
+/// The `name` of the rows `ids` of `table` (organisations, people), in one query.
+pub(crate) async fn names_in(
+    conn: &mut Conn,
+    table: &'static str,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>> {
     if ids.is_empty() {
         return Ok(Default::default());
     }
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    let sql = format!("SELECT id, name FROM organisations WHERE id IN ({})", list.join(", "));
+    let sql = format!("SELECT id, name FROM {table} WHERE id IN ({})", list.join(", "));
     let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&mut *conn).await?;
     rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
 }

@@ -61,6 +61,11 @@ pub async fn list_people(conn: &mut Conn, scopes: &[&str], after_id: i64, limit:
     q.fetch_all(&mut *conn).await?.iter().map(person).collect()
 }
 
+/// The names of the people `ids`, in one query.
+pub async fn names(conn: &mut Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
+    crate::org::names_in(conn, "people", ids).await
+}
+
 // ---- accounts ----
 
 #[derive(Debug, Clone)]
@@ -71,6 +76,8 @@ pub struct AccountRow {
     pub failed_logins: i64,
     pub locked_until_ms: i64,
     pub disabled: bool,
+    /// The second factor's secret, sealed; `None` when the account has none.
+    pub totp_secret: Option<Vec<u8>>,
 }
 
 pub async fn insert_account(
@@ -100,11 +107,12 @@ fn account(r: &sqlx::any::AnyRow) -> Result<AccountRow> {
         failed_logins: r.try_get("failed_logins")?,
         locked_until_ms: r.try_get("locked_until_ms")?,
         disabled: r.try_get::<i64, _>("disabled")? != 0,
+        totp_secret: r.try_get("totp_secret")?,
     })
 }
 
 const ACCOUNT_COLS: &str =
-    "SELECT person_id, username, password_hash, failed_logins, locked_until_ms, disabled FROM accounts";
+    "SELECT person_id, username, password_hash, failed_logins, locked_until_ms, disabled, totp_secret FROM accounts";
 
 pub async fn account_by_username(conn: &mut Conn, username: &str) -> Result<Option<AccountRow>> {
     let sql = format!("{ACCOUNT_COLS} WHERE username = $1");
@@ -227,6 +235,123 @@ pub async fn set_password(conn: &mut Conn, person_id: i64, hash: &str, now_ms: i
         .execute(&mut *conn)
         .await?;
     crate::kernel::bump_authz(conn).await?;
+    Ok(())
+}
+
+// ---- second factor ----
+
+/// Sets (or, with `None`, removes) the account's sealed second-factor secret.
+pub async fn set_totp_secret(conn: &mut Conn, person_id: i64, sealed: Option<&[u8]>, now_ms: i64) -> Result<bool> {
+    let enrolled = sealed.map(|_| now_ms);
+    Ok(sqlx::query(
+        "UPDATE accounts SET totp_secret = $2, totp_enrolled_at_ms = $3, totp_last_step = 0 WHERE person_id = $1",
+    )
+    .bind(person_id)
+    .bind(sealed.map(<[u8]>::to_vec))
+    .bind(enrolled)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Takes time step `step` of the account's codes, once: false when that step or a later one
+/// was already taken (a code seen before, even by another server at the same moment).
+pub async fn take_totp_step(conn: &mut Conn, person_id: i64, step: i64) -> Result<bool> {
+    Ok(sqlx::query("UPDATE accounts SET totp_last_step = $2 WHERE person_id = $1 AND totp_last_step < $2")
+        .bind(person_id)
+        .bind(step)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+#[derive(Debug, Clone)]
+pub struct ChallengeRow {
+    pub person_id: i64,
+    pub purpose: String,
+    pub new_secret: Option<Vec<u8>>,
+    pub source: String,
+    pub wrong_codes: i64,
+    pub expires_at_ms: i64,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_challenge(
+    conn: &mut Conn,
+    token_hash: &str,
+    person_id: i64,
+    purpose: &str,
+    new_secret: Option<&[u8]>,
+    source: &str,
+    now_ms: i64,
+    expires_at_ms: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sign_in_challenges (token_hash, person_id, purpose, new_secret, source, created_at_ms, expires_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(token_hash)
+    .bind(person_id)
+    .bind(purpose)
+    .bind(new_secret.map(<[u8]>::to_vec))
+    .bind(source)
+    .bind(now_ms)
+    .bind(expires_at_ms)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A challenge not yet run out.
+pub async fn challenge(conn: &mut Conn, token_hash: &str, now_ms: i64) -> Result<Option<ChallengeRow>> {
+    let row = sqlx::query(
+        "SELECT person_id, purpose, new_secret, source, wrong_codes, expires_at_ms FROM sign_in_challenges \
+         WHERE token_hash = $1 AND expires_at_ms > $2",
+    )
+    .bind(token_hash)
+    .bind(now_ms)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        Ok(ChallengeRow {
+            person_id: r.try_get("person_id")?,
+            purpose: r.try_get("purpose")?,
+            new_secret: r.try_get("new_secret")?,
+            source: r.try_get("source")?,
+            wrong_codes: r.try_get("wrong_codes")?,
+            expires_at_ms: r.try_get("expires_at_ms")?,
+        })
+    })
+    .transpose()
+}
+
+/// Counts a wrong code against a challenge; returns the count with it.
+pub async fn count_wrong_code(conn: &mut Conn, token_hash: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE sign_in_challenges SET wrong_codes = wrong_codes + 1 WHERE token_hash = $1 RETURNING wrong_codes",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?
+    .unwrap_or(i64::MAX))
+}
+
+/// Ends a challenge (used, or given up after too many wrong codes); false when another request
+/// ended it first.
+pub async fn delete_challenge(conn: &mut Conn, token_hash: &str) -> Result<bool> {
+    Ok(sqlx::query("DELETE FROM sign_in_challenges WHERE token_hash = $1")
+        .bind(token_hash)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Ends every challenge of a person (their second factor was removed or reset).
+pub async fn delete_challenges_of(conn: &mut Conn, person_id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM sign_in_challenges WHERE person_id = $1").bind(person_id).execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -137,9 +137,11 @@ async fn spawn(districts: Option<usize>, start_ms: Option<i64>) -> TestApp {
 
 /// The settings of a test server: the defaults, but webhooks may reach this machine, where
 /// the tests run their receivers (`hardening::webhooks_do_not_reach_the_internal_network`
-/// checks the default).
+/// checks the default), and no role must have a second factor: the tests sign the same
+/// administrator in many times within one 30-second step of a manual clock, and a code is
+/// accepted once. The second factor's own tests (`second_factor::…`) use the default.
 fn test_settings(files_dir: PathBuf) -> Settings {
-    Settings { files_dir, allow_private_webhooks: true, ..Settings::default() }
+    Settings { files_dir, allow_private_webhooks: true, two_factor_roles: vec![], ..Settings::default() }
 }
 
 pub async fn open_app(url: &str) -> (Arc<App>, Arc<ManualClock>) {

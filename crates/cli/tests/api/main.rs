@@ -17,6 +17,7 @@ mod open311;
 mod permissions;
 mod platform;
 mod rollups;
+mod second_factor;
 mod territories;
 mod text;
 mod ui;

@@ -315,6 +315,7 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::DELETE, "/api/memberships/{id}", format!("/api/memberships/{r2_membership}"), None, 403, 403),
         case(Method::GET, "/api/audit", "/api/audit".into(), None, 403, 403),
+        case(Method::GET, "/api/audit/verify", "/api/audit/verify".into(), None, 403, 403),
         case(
             Method::POST,
             "/api/cases",
@@ -490,6 +491,33 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             Some(json!({"username": "admin", "password": "guess guess"})),
             401,
             401,
+        ),
+        case(
+            Method::POST,
+            "/api/session/second-factor",
+            "/api/session/second-factor".into(),
+            Some(json!({"challenge": "not a challenge", "code": "123456"})),
+            401,
+            401,
+        ),
+        // One's own second factor: neither has one, nor must.
+        case(Method::GET, "/api/me/second-factor", "/api/me/second-factor".into(), None, 200, 200),
+        case(Method::POST, "/api/me/second-factor", "/api/me/second-factor".into(), None, 201, 201),
+        case(
+            Method::POST,
+            "/api/me/second-factor/confirm",
+            "/api/me/second-factor/confirm".into(),
+            Some(json!({"challenge": "not a challenge", "code": "123456"})),
+            400,
+            400,
+        ),
+        case(
+            Method::DELETE,
+            "/api/me/second-factor",
+            "/api/me/second-factor".into(),
+            Some(json!({"code": "123456"})),
+            404,
+            404,
         ),
         // The archives: nothing of the other grid, in clear or masked; the resident reads
         // only their own record and the public classification table.

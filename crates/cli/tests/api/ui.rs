@@ -60,6 +60,24 @@ async fn pages_work_in_a_browser() {
     follow.abort();
 }
 
+/// Two-factor sign-in (enrolment with a QR code, the code at each sign-in, staff turning it
+/// on) and the security auditor's log, on a server with the default setting that asks
+/// administrators and auditors for a second factor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_factor_and_the_audit_log_in_a_browser() {
+    let app = spawn_app_with_settings(|s| s.two_factor_roles = wuzhi_app::Settings::default().two_factor_roles).await;
+    // The browser computes codes from the real time, so the server's clock follows it.
+    let clock = app.clock.clone();
+    let follow = tokio::spawn(async move {
+        loop {
+            clock.set_ms(wuzhi_app::Clock::now_ms(&wuzhi_app::SystemClock));
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    });
+    node(&app, "account.mjs").await;
+    follow.abort();
+}
+
 /// Runs one of `ui/tests/` against the app; fails with its output unless every check passed.
 async fn node(app: &TestApp, script: &str) {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");

@@ -19,19 +19,93 @@ pub(super) fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str,
 }
 
 /// Sign in with username and password; sets the session cookie and returns the CSRF token
-/// to send as `X-CSRF-Token` on every state-changing request.
+/// to send as `X-CSRF-Token` on every state-changing request. An account with a second factor
+/// (required for administrators and auditors) gets `202` and a challenge instead: send the
+/// authenticator app's code with it to `POST /api/session/second-factor`.
 #[utoipa::path(post, path = "/api/session", tag = "session", request_body = LoginBody,
-    responses((status = 200, body = SignedIn), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody)))]
+    responses((status = 200, body = SignedIn), (status = 202, body = Challenge), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
     source: crate::extract::Source,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    let s = auth::login(&state.app, &body.username, &body.password, &source.0).await?;
+    match auth::login(&state.app, &body.username, &body.password, &source.0).await? {
+        auth::Login::SignedIn(s) => Ok(signed_in(&state, &headers, s)),
+        auth::Login::SecondFactor(c) => Ok((StatusCode::ACCEPTED, Json(c)).into_response()),
+    }
+}
+
+fn signed_in(state: &AppState, headers: &HeaderMap, s: SignedIn) -> Response {
     let max_age = (s.expires_at_ms - state.app.now_ms()) / 1000;
-    let cookie = session_cookie(&state, &headers, &s.session_token, max_age);
-    Ok(([(header::SET_COOKIE, cookie)], Json(s)).into_response())
+    let cookie = session_cookie(state, headers, &s.session_token, max_age);
+    ([(header::SET_COOKIE, cookie)], Json(s)).into_response()
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SecondFactorBody {
+    /// The `challenge` of the `202` answer.
+    pub challenge: String,
+    /// The six digits the authenticator app shows.
+    pub code: String,
+}
+
+/// The second step of a sign-in: the code for the challenge. A wrong code counts as a failed
+/// sign-in; five end the challenge; a code is accepted once.
+#[utoipa::path(post, path = "/api/session/second-factor", tag = "session", request_body = SecondFactorBody,
+    responses((status = 200, body = SignedIn), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 423, body = ErrorBody)))]
+pub async fn login_second_factor(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    source: crate::extract::Source,
+    ApiJson(body): ApiJson<SecondFactorBody>,
+) -> ApiResult<Response> {
+    let s = second_factor::answer(&state.app, &body.challenge, &body.code, &source.0).await?;
+    Ok(signed_in(&state, &headers, s))
+}
+
+/// Whether one has a second factor, and whether one's posts require it.
+#[utoipa::path(get, path = "/api/me/second-factor", tag = "session",
+    responses((status = 200, body = SecondFactorState), (status = 401, body = ErrorBody)))]
+pub async fn second_factor_state(State(state): State<AppState>, a: Authed) -> ApiResult<Json<SecondFactorState>> {
+    Ok(Json(second_factor::state(&state.app, &a.actor).await?))
+}
+
+/// Start adding a second factor: a new secret (and its otpauth address, for a QR code), and
+/// the challenge its first code confirms.
+#[utoipa::path(post, path = "/api/me/second-factor", tag = "session",
+    responses((status = 201, body = Challenge), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn start_second_factor(State(state): State<AppState>, a: Authed) -> ApiResult<(StatusCode, Json<Challenge>)> {
+    Ok((StatusCode::CREATED, Json(second_factor::start(&state.app, &a.actor).await?)))
+}
+
+/// Confirm the new second factor with its first code.
+#[utoipa::path(post, path = "/api/me/second-factor/confirm", tag = "session", request_body = SecondFactorBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn confirm_second_factor(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<SecondFactorBody>,
+) -> ApiResult<StatusCode> {
+    second_factor::confirm(&state.app, &a.actor, &b.challenge, &b.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CodeBody {
+    pub code: String,
+}
+
+/// Remove one's second factor, with a current code; refused while one's posts require it.
+#[utoipa::path(delete, path = "/api/me/second-factor", tag = "session", request_body = CodeBody,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn remove_second_factor(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<CodeBody>,
+) -> ApiResult<StatusCode> {
+    second_factor::remove(&state.app, &a.actor, &b.code).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Sign out: ends the session and clears the cookie.
@@ -379,7 +453,8 @@ pub async fn update_person(
     Ok(Json(people::update(&state.app, &a.actor, id, b).await?))
 }
 
-/// Disable or enable a person's account, or set a new password; their sessions end.
+/// Disable or enable a person's account, set a new password, or reset their second factor;
+/// their sessions end.
 #[utoipa::path(post, path = "/api/people/{id}/account", tag = "people", params(("id" = i64, Path)), request_body = AccountPatch,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn manage_account(
@@ -446,11 +521,16 @@ pub async fn end_membership(State(state): State<AppState>, a: Authed, Path(id): 
 
 #[derive(Deserialize, IntoParams)]
 pub struct AuditParams {
+    /// Entries after this sequence number, oldest first (paging forward).
     pub after: Option<i64>,
+    /// Entries before this sequence number, newest first (reading back; a very large number
+    /// gives the newest).
+    pub before: Option<i64>,
     pub limit: Option<i64>,
 }
 
-/// The audit log, oldest first (city administrators only).
+/// The audit log (a city's auditors only: the administrators whose acts it records do not
+/// read it).
 #[utoipa::path(get, path = "/api/audit", tag = "audit", params(AuditParams), responses((status = 200, body = Vec<EntryView>), (status = 403, body = ErrorBody)))]
 pub async fn list_audit(
     State(state): State<AppState>,
@@ -458,7 +538,13 @@ pub async fn list_audit(
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Vec<EntryView>>> {
     let limit = wuzhi_app::page_limit(p.limit)?;
-    Ok(Json(wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), limit).await?))
+    Ok(Json(wuzhi_app::audit::list(&state.app, &a.actor, p.after.unwrap_or(0), p.before, limit).await?))
+}
+
+/// Re-reads the whole hash chain of the audit log and names the first broken entry.
+#[utoipa::path(get, path = "/api/audit/verify", tag = "audit", responses((status = 200, body = wuzhi_app::audit::Check), (status = 403, body = ErrorBody)))]
+pub async fn verify_audit(State(state): State<AppState>, a: Authed) -> ApiResult<Json<wuzhi_app::audit::Check>> {
+    Ok(Json(wuzhi_app::audit::check(&state.app, &a.actor).await?))
 }
 
 // ---- inbox ----
@@ -618,6 +704,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         // The routes that take files.
         .merge(large(OpenApiRouter::new().routes(routes!(import_territories))))
         .routes(routes!(login, logout))
+        .routes(routes!(login_second_factor))
+        .routes(routes!(second_factor_state, start_second_factor, remove_second_factor))
+        .routes(routes!(confirm_second_factor))
         .routes(routes!(me))
         .routes(routes!(change_password))
         .routes(routes!(create_token, list_tokens))
@@ -638,6 +727,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(grant_membership))
         .routes(routes!(end_membership))
         .routes(routes!(list_audit))
+        .routes(routes!(verify_audit))
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
         .routes(routes!(register_webhook, list_webhooks))

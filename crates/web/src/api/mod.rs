@@ -19,6 +19,7 @@ use wuzhi_app::auth::{NewToken, SignedIn, TokenView};
 use wuzhi_app::locate::Located;
 use wuzhi_app::org::{NewOrg, OrgView};
 use wuzhi_app::people::{AccountPatch, MembershipView, NewMembership, NewPerson, PersonPatch, PersonView};
+use wuzhi_app::second_factor::{self, Challenge, SecondFactorState};
 use wuzhi_app::territory::{Format, ImportReport, ListQuery, Page, TerritoryView};
 use wuzhi_app::{AppError, auth, org, people, territory};
 use wuzhi_domain::work::Caller;
