@@ -14,6 +14,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod error;
+pub mod jobs;
 pub mod kpi;
 pub mod live;
 pub mod locate;
@@ -36,6 +37,11 @@ pub mod text;
 pub mod warnings;
 
 pub use work::sweep;
+
+/// The kinds of background job and their runners (see `jobs`).
+pub(crate) fn job_kinds() -> &'static [(&'static str, jobs::Runner)] {
+    &[(text::classify::TRAINING_JOB, text::classify::training_job)]
+}
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, Result};

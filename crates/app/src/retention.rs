@@ -24,6 +24,8 @@ pub const READ_NOTIFICATION_DAYS: i64 = 180;
 pub const NOTIFICATION_DAYS: i64 = 365;
 pub const DELIVERED_DAYS: i64 = 30;
 pub const DEAD_LETTER_DAYS: i64 = 90;
+/// Background jobs that ended (done or failed) are kept this long.
+pub const JOB_DAYS: i64 = 90;
 /// Rows deleted per statement, so no transaction holds the writer long.
 const SLICE: i64 = 5_000;
 
@@ -34,6 +36,7 @@ pub struct Outcome {
     pub deliveries: u64,
     pub sessions: u64,
     pub login_attempts: u64,
+    pub jobs: u64,
 }
 
 /// One pass: deletes what has outlived its period, slice by slice, each slice in a short
@@ -62,6 +65,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     drain!(k::purge_dead_letters, now - DEAD_LETTER_DAYS * DAY_MS, deliveries);
     drain!(k::purge_sessions, now, sessions);
     drain!(k::purge_challenges, now, sessions);
+    drain!(k::purge_jobs, now - JOB_DAYS * DAY_MS, jobs);
     let mut tx = app.db.write().await?;
     out.login_attempts = wuzhi_store::people::delete_old_attempts(&mut tx, now - DAY_MS).await?;
     wuzhi_store::commit(tx).await?;

@@ -220,3 +220,42 @@ fn a_module_uses_no_other_modules_insides() {
         }
     }
 }
+
+/// The OpenAPI document names each schema after its type, and two types of one name (a
+/// module's `PersonView` and the kernel's) would silently share one schema, the second
+/// overwriting the first, so that the document described the wrong shape for one of them.
+/// Each `ToSchema` type's name is unique across the crates, or renamed with
+/// `#[schema(as = …)]`.
+#[test]
+fn schema_names_are_unique() {
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for krate in ["domain", "app", "web", "store"] {
+        for f in rust_files(&root().join("crates").join(krate).join("src")) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.contains("derive(") && line.contains("ToSchema")) {
+                    continue;
+                }
+                // The attributes up to the item, then its name.
+                let mut renamed = false;
+                for l in &lines[i + 1..(i + 12).min(lines.len())] {
+                    let t = l.trim();
+                    renamed |= t.contains("schema(as");
+                    let item = ["pub struct ", "pub enum ", "struct ", "enum "].iter().find_map(|k| t.strip_prefix(k));
+                    if let Some(rest) = item {
+                        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                        if !renamed {
+                            let at = format!("{}:{}", f.strip_prefix(root()).unwrap_or(&f).display(), i + 1);
+                            seen.entry(name).or_default().push(at);
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    let twice: Vec<String> =
+        seen.iter().filter(|(_, at)| at.len() > 1).map(|(n, at)| format!("{n}: {}", at.join(", "))).collect();
+    assert!(twice.is_empty(), "schema names used twice (rename one with #[schema(as = …)]):\n{}", twice.join("\n"));
+}

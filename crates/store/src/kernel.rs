@@ -59,6 +59,11 @@ pub async fn purge_sessions(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Resu
     purge(conn, "sessions", "expires_at_ms < $1", cutoff_ms, limit).await
 }
 
+/// Background jobs that ended before `cutoff_ms`.
+pub async fn purge_jobs(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
+    purge(conn, "jobs", "state IN ('done', 'failed') AND finished_at_ms < $1", cutoff_ms, limit).await
+}
+
 /// Second-factor challenges that ran out before `cutoff_ms`.
 pub async fn purge_challenges(conn: &mut Conn, cutoff_ms: i64, limit: i64) -> Result<u64> {
     purge(conn, "sign_in_challenges", "expires_at_ms < $1", cutoff_ms, limit).await

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bulk;
 pub mod cases;
 pub mod gridwork;
+pub mod jobs;
 pub mod kernel;
 pub mod kpi;
 pub mod migrate;

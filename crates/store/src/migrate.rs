@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (20, "kernel_files", include_str!("../migrations/0020_kernel_files.sql")),
     (21, "warnings", include_str!("../migrations/0021_warnings.sql")),
     (22, "kernel_second_factor", include_str!("../migrations/0022_kernel_second_factor.sql")),
+    (23, "kernel_jobs", include_str!("../migrations/0023_kernel_jobs.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

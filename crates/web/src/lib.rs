@@ -7,6 +7,7 @@
 //! two calls.
 
 pub mod api;
+pub mod doc;
 pub mod error;
 pub mod extract;
 pub mod open311;
@@ -87,6 +88,7 @@ async fn track_metrics(req: Request, next: Next) -> Response {
 async fn json_errors(req: Request, next: Next) -> Response {
     // Open311 answers its errors in its own shape (and in XML when asked).
     let open311 = req.uri().path().starts_with("/open311/");
+    let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
     let res = next.run(req).await;
     if open311 {
         return res;
@@ -108,14 +110,42 @@ async fn json_errors(req: Request, next: Next) -> Response {
         s if s >= 500 => "internal",
         _ => "bad_request",
     };
-    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
-    let mut out = (status, Json(serde_json::json!({"error": {"code": code, "message": message}}))).into_response();
-    for (k, v) in res.headers() {
-        if k == axum::http::header::ALLOW {
-            out.headers_mut().insert(k, v.clone());
+    let allow = res.headers().get(axum::http::header::ALLOW).cloned();
+    // A path parameter that does not parse (`/api/cases/abc`, an id past i64) names itself in
+    // axum's text; the answer names the parameter, never the value.
+    let field = if status == axum::http::StatusCode::BAD_REQUEST {
+        let text = axum::body::to_bytes(res.into_body(), 4096).await.unwrap_or_default();
+        path_parameter(&String::from_utf8_lossy(&text), route.as_deref())
+    } else {
+        None
+    };
+    let error = match &field {
+        Some(f) => {
+            serde_json::json!({"code": "invalid_input", "message": format!("{f}: must be a whole number in range"), "field": f, "reason": "must be a whole number in range"})
         }
+        None => {
+            serde_json::json!({"code": code, "message": status.canonical_reason().unwrap_or("error").to_lowercase()})
+        }
+    };
+    let mut out = (status, Json(serde_json::json!({ "error": error }))).into_response();
+    if let Some(v) = allow {
+        out.headers_mut().insert(axum::http::header::ALLOW, v);
     }
     out
+}
+
+/// The path parameter axum refused: named in its text (`Cannot parse `id` with value …`),
+/// or, where the text names only the value (`Cannot parse `abc` to a `i64``), the route's one
+/// parameter. `None`: not a path's rejection.
+fn path_parameter(text: &str, route: Option<&str>) -> Option<String> {
+    let rest = text.split_once("Cannot parse `")?.1;
+    let (first, after) = rest.split_once('`')?;
+    if after.starts_with(" with value `") {
+        return Some(first.chars().take(40).collect());
+    }
+    let params: Vec<&str> =
+        route.unwrap_or("").split('/').filter_map(|s| s.strip_prefix('{')?.strip_suffix('}')).collect();
+    Some(if params.len() == 1 { params[0].to_owned() } else { "path".to_owned() })
 }
 
 /// Headers every answer carries: no sniffing of content types, no framing by other sites,
@@ -247,7 +277,7 @@ async fn ui_asset(axum::extract::Path(file): axum::extract::Path<String>, header
 /// The OpenAPI document and the API's routes, from the routes each module declares once
 /// (`api::<module>::routes`).
 fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let parts = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::kernel::routes())
         .merge(api::cases::routes())
         .merge(api::kpi::routes())
@@ -256,7 +286,10 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::archives::routes())
         .merge(api::gridwork::routes())
         .merge(api::warnings::routes())
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut doc) = parts;
+    doc::complete(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI document (what `/api/openapi.json` serves).
@@ -362,6 +395,12 @@ impl Application {
             workers.push(every(2, "webhooks", &app, move |a| {
                 let (w, c) = (w.clone(), client.clone());
                 async move { wuzhi_app::webhooks::run_once(&a, &w, &c).await.map(drop) }
+            }));
+            // Long work (training the classifier), one job at a time on each server.
+            let w = worker.clone();
+            workers.push(every(1, "jobs", &app, move |a| {
+                let w = w.clone();
+                async move { wuzhi_app::jobs::run_once(&a, &w).await.map(drop) }
             }));
             workers.push(every(5, "grid index", &app, |a| async move { a.refresh_index_if_stale().await.map(drop) }));
             workers.push(every(60, "sweep", &app, |a| async move {

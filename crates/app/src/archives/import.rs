@@ -82,6 +82,7 @@ pub fn read_table(bytes: &[u8], format: &str) -> Result<Table> {
 }
 
 #[derive(Debug, Serialize, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = ArchiveImportReport)]
 pub struct ImportReport {
     pub kind: String,
     pub rows: usize,

@@ -35,6 +35,7 @@ const BULK_WINDOW_MS: i64 = 10 * 60 * 1000;
 /// One person as a reader may see them. A field the reader may not see at all is `None`;
 /// `clear` lists the protected fields shown in clear (the rest are masked).
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+#[schema(as = ArchivePerson)]
 pub struct PersonView {
     pub id: i64,
     pub grid_code: String,

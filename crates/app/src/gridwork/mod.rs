@@ -885,6 +885,7 @@ pub async fn review_note(app: &App, actor: &Actor, id: i64, r: &ReviewNote) -> R
 // Visit rules, plans and visits
 
 #[derive(Debug, Serialize, Clone, utoipa::ToSchema)]
+#[schema(as = VisitRules)]
 pub struct RulesView {
     /// The territory whose rules apply (none: the defaults).
     pub from_territory: Option<String>,

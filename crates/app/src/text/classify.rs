@@ -163,11 +163,15 @@ fn labels_for(codes: &[String], cats: &HashMap<String, CategoryRow>) -> HashMap<
     out
 }
 
-/// Trains a new model version on the confirmed cases and makes it active.
-pub async fn train(app: &App, caller: Caller<'_>) -> Result<ModelView> {
-    let actor = caller.person();
-    crate::require_city_admin(caller, "train the classifier")?;
-    let started = std::time::Instant::now();
+/// The examples of a training: the confirmed cases under the labels they count for.
+struct Prepared {
+    examples: Vec<Example>,
+    labels: i64,
+    cats: HashMap<String, CategoryRow>,
+}
+
+/// Reads the confirmed cases and checks there are enough to train on.
+async fn prepare(app: &App) -> Result<Prepared> {
     let rows = {
         let mut conn = app.db.read().await?;
         wuzhi_store::text::training_cases(&mut conn, MAX_TRAINING).await?
@@ -194,6 +198,55 @@ pub async fn train(app: &App, caller: Caller<'_>) -> Result<ModelView> {
         ));
     }
     let labels = distinct.len() as i64;
+    Ok(Prepared { examples, labels, cats })
+}
+
+/// The job kind of a training.
+pub const TRAINING_JOB: &str = "text.train_classifier";
+
+/// Queues a training of a new version on the confirmed cases (it takes tens of seconds, so it
+/// runs as a background job; the answer is the job, whose result is the new version). Too few
+/// confirmed cases are refused at once.
+pub async fn queue_training(app: &App, actor: &Actor) -> Result<crate::jobs::JobView> {
+    crate::require_city_admin(Caller::Person(actor), "train the classifier")?;
+    prepare(app).await?;
+    crate::jobs::enqueue(app, TRAINING_JOB, Some(actor.person_id)).await
+}
+
+/// The runner of [`TRAINING_JOB`].
+pub(crate) fn training_job<'a>(
+    app: &'a std::sync::Arc<App>,
+    requested_by: Option<i64>,
+    progress: crate::jobs::Progress,
+) -> futures_util::future::BoxFuture<'a, Result<serde_json::Value>> {
+    Box::pin(async move {
+        progress.report("reading", 0.05).await?;
+        let actor = match requested_by {
+            Some(p) => Some(app.actor(p).await?),
+            None => None,
+        };
+        let caller = actor.as_ref().map_or(Caller::System(System::CommandLine), Caller::Person);
+        // Still an administrator when the job runs.
+        crate::require_city_admin(caller, "train the classifier")?;
+        let m = fit(app, caller, Some(&progress)).await?;
+        Ok(serde_json::to_value(m).unwrap_or_default())
+    })
+}
+
+/// Trains a new model version on the confirmed cases and makes it active, here and now (the
+/// command line; the pages queue a job: [`queue_training`]).
+pub async fn train(app: &App, caller: Caller<'_>) -> Result<ModelView> {
+    crate::require_city_admin(caller, "train the classifier")?;
+    fit(app, caller, None).await
+}
+
+async fn fit(app: &App, caller: Caller<'_>, progress: Option<&crate::jobs::Progress>) -> Result<ModelView> {
+    let actor = caller.person();
+    let started = std::time::Instant::now();
+    let Prepared { examples, labels, cats } = prepare(app).await?;
+    if let Some(p) = progress {
+        p.report("training", 0.15).await?;
+    }
     let (model, heldout) = tokio::task::spawn_blocking(move || {
         let h = wuzhi_text::cross_validate_heldout(&examples, 5, Options::default())?;
         let m = wuzhi_text::train(&examples, Options::default())?;
@@ -218,6 +271,9 @@ pub async fn train(app: &App, caller: Caller<'_>) -> Result<ModelView> {
         report: serde_json::to_string(&stored).unwrap_or_default(),
         active: true,
     };
+    if let Some(p) = progress {
+        p.report("saving", 0.95).await?;
+    }
     let mut tx = app.db.write().await?;
     let id = wuzhi_store::text::insert_model(&mut tx, &row, &model.to_json()).await?;
     crate::audit::record(

@@ -315,6 +315,7 @@ pub struct ChartPoint {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WarningTimelineEntry)]
 pub struct TimelineEntry {
     pub at_ms: i64,
     /// Who took the step (none: the system).
@@ -728,6 +729,7 @@ pub async fn digest_once(app: &App) -> Result<usize> {
 
 /// One territory's parameters.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = WarningRules)]
 pub struct RulesView {
     /// "" for the city's own set.
     pub territory_code: String,

@@ -316,6 +316,9 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         case(Method::DELETE, "/api/memberships/{id}", format!("/api/memberships/{r2_membership}"), None, 403, 403),
         case(Method::GET, "/api/audit", "/api/audit".into(), None, 403, 403),
         case(Method::GET, "/api/audit/verify", "/api/audit/verify".into(), None, 403, 403),
+        // Background jobs: the list is the administrators'; a job is its asker's.
+        case(Method::GET, "/api/jobs", "/api/jobs".into(), None, 403, 403),
+        case(Method::GET, "/api/jobs/{id}", "/api/jobs/1".into(), None, 404, 404),
         case(
             Method::POST,
             "/api/cases",

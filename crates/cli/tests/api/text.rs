@@ -175,6 +175,25 @@ pub(crate) async fn import_history(app: &TestApp, admin: &Session) -> usize {
     n
 }
 
+/// Trains the classifier as the pages do: the request queues a job and answers at once; a
+/// second request meanwhile finds the same job; a worker runs it; the job's result is the new
+/// version.
+async fn train(app: &TestApp, admin: &Session) -> Value {
+    let r = app.post(admin, "/api/classifier/models", json!(null)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    assert_eq!((r.body["state"].as_str(), r.body["kind"].as_str()), (Some("queued"), Some("text.train_classifier")));
+    let id = r.body["id"].as_i64().unwrap();
+    let again = app.post(admin, "/api/classifier/models", json!(null)).await;
+    assert_eq!(again.body["id"].as_i64(), Some(id), "one training at a time: {}", again.text);
+    let other = app.login("dispatcher").await;
+    assert_eq!(app.get(&other, &format!("/api/jobs/{id}")).await.status, StatusCode::NOT_FOUND, "not theirs");
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "test-worker").await.unwrap(), Some(id));
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "test-worker").await.unwrap(), None, "nothing left");
+    let job = app.get(admin, &format!("/api/jobs/{id}")).await;
+    assert_eq!((job.body["state"].as_str(), job.body["progress"].as_f64()), (Some("done"), Some(1.0)), "{}", job.text);
+    job.body["result"].clone()
+}
+
 #[tokio::test]
 async fn the_classifier_learns_from_confirmed_cases_and_dispatches_when_confident() {
     let app = spawn_app().await;
@@ -189,9 +208,7 @@ async fn the_classifier_learns_from_confirmed_cases_and_dispatches_when_confiden
     assert_eq!(r.body["model_version"], Value::Null);
     assert_eq!(import_history(&app, &admin).await, 300);
 
-    let r = app.post(&admin, "/api/classifier/models", json!(null)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    let m = &r.body;
+    let m = &train(&app, &admin).await;
     assert_eq!(m["version"], 1);
     assert_eq!(m["examples"], 300);
     // The seven first-level classes (each has at least ten cases).
@@ -275,7 +292,7 @@ async fn the_classifier_learns_from_confirmed_cases_and_dispatches_when_confiden
         .post(&dispatcher, &format!("/api/cases/{outside}/actions"), json!({"action": "file", "category": "H010102"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let v2 = app.post(&admin, "/api/classifier/models", json!(null)).await.body;
+    let v2 = train(&app, &admin).await;
     assert_eq!((v2["version"].clone(), v2["examples"].clone()), (json!(2), json!(301)), "{v2}");
     let models = app.get(&admin, "/api/classifier/models").await.body;
     assert_eq!(
@@ -386,4 +403,56 @@ async fn duplicates_are_found_nearby_supported_and_merged_and_hot_topics_rise() 
     assert_eq!(app.get(&dispatcher, "/api/hot-topics?days=7").await.body["topics"][0]["cases"], 1);
     // Every row is still the replay of its timeline.
     assert_projections_replay(&app).await;
+}
+
+/// A job whose server stopped is taken again by another once its claim lapses, and the first
+/// server's late word changes nothing; a job whose asker is no longer an administrator fails
+/// with the reason.
+#[tokio::test]
+async fn a_training_whose_server_died_is_taken_again_when_its_claim_lapses() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    assert_eq!(import_history(&app, &admin).await, 300);
+    let job = app.post(&admin, "/api/classifier/models", json!(null)).await.body;
+    let id = job["id"].as_i64().unwrap();
+    // A server claims it and dies.
+    let now = wuzhi_app::Clock::now_ms(&*app.clock);
+    let mut conn = app.app.db.write().await.unwrap();
+    let taken = wuzhi_store::jobs::claim(&mut conn, "dead-server", now, now + 60_000).await.unwrap();
+    wuzhi_store::commit(conn).await.unwrap();
+    assert_eq!(taken.map(|j| j.id), Some(id));
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "live-server").await.unwrap(), None, "held by its claim");
+    app.clock.advance_ms(61_000);
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "live-server").await.unwrap(), Some(id), "taken again");
+    let done = app.get(&admin, &format!("/api/jobs/{id}")).await.body;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["result"]["version"], 1);
+    let mut conn = app.app.db.write().await.unwrap();
+    let late = wuzhi_store::jobs::finish(&mut conn, id, "dead-server", Err("late"), now).await.unwrap();
+    wuzhi_store::commit(conn).await.unwrap();
+    assert!(!late, "the dead server's word changes nothing");
+    assert_eq!(app.get(&admin, &format!("/api/jobs/{id}")).await.body["state"], "done");
+    let list = app.get(&admin, "/api/jobs").await;
+    assert_eq!(list.body[0]["id"].as_i64(), Some(id), "{}", list.text);
+
+    // Queued by an administrator whose post has ended by the time it runs: it fails, saying
+    // why, and makes no version.
+    let job = app.post(&admin, "/api/classifier/models", json!(null)).await.body;
+    let id = job["id"].as_i64().unwrap();
+    let mut conn = app.app.db.write().await.unwrap();
+    sqlx::query("UPDATE memberships SET end_ms = $1 WHERE person_id = $2 AND role = 'admin'")
+        .bind(wuzhi_app::Clock::now_ms(&*app.clock))
+        .bind(admin.person_id)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    wuzhi_store::commit(conn).await.unwrap();
+    app.clock.advance_ms(1);
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "live-server").await.unwrap(), Some(id));
+    let mut conn = app.app.db.read().await.unwrap();
+    let row = wuzhi_store::jobs::get(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!(row.state, "failed");
+    assert!(row.error.as_deref().unwrap_or("").contains("not allowed to train the classifier"), "{:?}", row.error);
+    let versions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM text_models").fetch_one(&mut *conn).await.unwrap();
+    assert_eq!(versions, 1);
 }

@@ -238,7 +238,7 @@ pub async fn case_links(State(state): State<AppState>, a: Authed, Path(id): Path
 
 /// The field classification table: each field's class, whether it is sealed, how it is masked.
 #[utoipa::path(get, path = "/api/archives/fields", tag = "archives",
-    responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = [Object]), (status = 401, body = ErrorBody)))]
 pub async fn fields(_a: Authed) -> Json<&'static [Field]> {
     Json(FIELDS)
 }

@@ -547,6 +547,27 @@ pub async fn verify_audit(State(state): State<AppState>, a: Authed) -> ApiResult
     Ok(Json(wuzhi_app::audit::check(&state.app, &a.actor).await?))
 }
 
+// ---- background jobs ----
+
+/// A background job (its asker's, or any for a city administrator): its state, stage,
+/// progress and, when done, its result.
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "session", params(("id" = i64, Path)),
+    responses((status = 200, body = wuzhi_app::jobs::JobView), (status = 404, body = ErrorBody)))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<wuzhi_app::jobs::JobView>> {
+    Ok(Json(wuzhi_app::jobs::get(&state.app, &a.actor, id).await?))
+}
+
+/// The newest background jobs (city administrators).
+#[utoipa::path(get, path = "/api/jobs", tag = "session",
+    responses((status = 200, body = Vec<wuzhi_app::jobs::JobView>), (status = 403, body = ErrorBody)))]
+pub async fn list_jobs(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Vec<wuzhi_app::jobs::JobView>>> {
+    Ok(Json(wuzhi_app::jobs::recent(&state.app, &a.actor).await?))
+}
+
 // ---- inbox ----
 
 #[derive(Deserialize, IntoParams)]
@@ -728,6 +749,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(end_membership))
         .routes(routes!(list_audit))
         .routes(routes!(verify_audit))
+        .routes(routes!(get_job))
+        .routes(routes!(list_jobs))
         .routes(routes!(notifications))
         .routes(routes!(read_notification))
         .routes(routes!(register_webhook, list_webhooks))

@@ -70,14 +70,17 @@ pub async fn classifier_models(
     Ok(Json(wuzhi_app::text::classify::models(&state.app, &a.actor).await?))
 }
 
-/// Train a new version on the confirmed cases and make it active (city administrators).
+/// Train a new version on the confirmed cases and make it active (city administrators). It
+/// takes tens of seconds, so it runs as a background job: the answer is the job (or the
+/// training already under way); follow it at `GET /api/jobs/{id}`, whose `result` is the new
+/// version. Too few confirmed cases are refused at once.
 #[utoipa::path(post, path = "/api/classifier/models", tag = "text",
-    responses((status = 201, body = wuzhi_app::text::classify::ModelView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 202, body = wuzhi_app::jobs::JobView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn train_classifier(
     State(state): State<AppState>,
     a: Authed,
-) -> ApiResult<(StatusCode, Json<wuzhi_app::text::classify::ModelView>)> {
-    Ok((StatusCode::CREATED, Json(wuzhi_app::text::classify::train(&state.app, Caller::Person(&a.actor)).await?)))
+) -> ApiResult<(StatusCode, Json<wuzhi_app::jobs::JobView>)> {
+    Ok((StatusCode::ACCEPTED, Json(wuzhi_app::text::classify::queue_training(&state.app, &a.actor).await?)))
 }
 
 /// Make a version the active one (city administrators).

@@ -257,8 +257,16 @@ export function TextAdmin() {
       load();
     }
   };
+  // Training runs as a background job on the server: follow it until it ends.
   const train = wrap(async () => {
-    const m = await api("POST", "/api/classifier/models");
+    let job = await api("POST", "/api/classifier/models");
+    while (job.state === "queued" || job.state === "running") {
+      setMsg(t("text.training_stage", { stage: t(`text.stage.${job.stage || "queued"}`), p: Math.round(job.progress * 100) }));
+      await new Promise((r) => setTimeout(r, 1000));
+      job = await api("GET", `/api/jobs/${job.id}`);
+    }
+    if (job.state === "failed") throw new Error(job.error);
+    const m = job.result;
     setMsg(t("text.trained", { v: m.version, f1: m.macro_f1.toFixed(4), n: m.examples }));
   });
   const activate = wrap(async (v) => api("POST", `/api/classifier/models/${v}/activate`));

@@ -1,0 +1,154 @@
+//! Background jobs (the kernel's `jobs` table, migration 0023).
+
+use crate::{Conn, Result};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub state: String,
+    pub requested_by: Option<i64>,
+    pub progress: f64,
+    pub stage: String,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub attempts: i64,
+    pub created_at_ms: i64,
+    pub started_at_ms: Option<i64>,
+    pub finished_at_ms: Option<i64>,
+}
+
+const COLS: &str = "id, kind, state, requested_by, progress, stage, result, error, attempts, created_at_ms, started_at_ms, finished_at_ms";
+
+fn job(r: &sqlx::any::AnyRow) -> Result<JobRow> {
+    Ok(JobRow {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        requested_by: r.try_get("requested_by")?,
+        progress: r.try_get("progress")?,
+        stage: r.try_get("stage")?,
+        result: r.try_get("result")?,
+        error: r.try_get("error")?,
+        attempts: r.try_get("attempts")?,
+        created_at_ms: r.try_get("created_at_ms")?,
+        started_at_ms: r.try_get("started_at_ms")?,
+        finished_at_ms: r.try_get("finished_at_ms")?,
+    })
+}
+
+/// Queues a job; a job of the same kind already queued or running is a unique violation
+/// (`uq_jobs_active_kind`).
+pub async fn insert(conn: &mut Conn, kind: &str, requested_by: Option<i64>, now_ms: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO jobs (kind, state, requested_by, created_at_ms) VALUES ($1, 'queued', $2, $3) RETURNING id",
+    )
+    .bind(kind)
+    .bind(requested_by)
+    .bind(now_ms)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<JobRow>> {
+    let sql = format!("SELECT {COLS} FROM jobs WHERE id = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *conn).await?.as_ref().map(job).transpose()
+}
+
+/// The job of `kind` queued or running, if any.
+pub async fn active(conn: &mut Conn, kind: &str) -> Result<Option<JobRow>> {
+    let sql = format!("SELECT {COLS} FROM jobs WHERE kind = $1 AND state IN ('queued', 'running')");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(kind).fetch_optional(&mut *conn).await?.as_ref().map(job).transpose()
+}
+
+/// The newest jobs, newest first.
+pub async fn recent(conn: &mut Conn, limit: i64) -> Result<Vec<JobRow>> {
+    let sql = format!("SELECT {COLS} FROM jobs ORDER BY id DESC LIMIT $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *conn).await?.iter().map(job).collect()
+}
+
+/// Claims the oldest job that is queued, or running under a lease that lapsed (its server
+/// stopped), for `worker` until `lease_until_ms`. One statement: two servers never both
+/// claim one job.
+pub async fn claim(conn: &mut Conn, worker: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<JobRow>> {
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', worker = $1, lease_until_ms = $2, attempts = attempts + 1, \
+         started_at_ms = COALESCE(started_at_ms, $3) \
+         WHERE id = (SELECT id FROM jobs WHERE state = 'queued' OR (state = 'running' AND lease_until_ms < $3) ORDER BY id LIMIT 1) \
+         AND (state = 'queued' OR (state = 'running' AND lease_until_ms < $3)) RETURNING {COLS}"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(worker)
+        .bind(lease_until_ms)
+        .bind(now_ms)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(job)
+        .transpose()
+}
+
+/// Renews the lease and records progress, while `worker` still holds the job; false when it
+/// does not (it lapsed and another server took the job).
+pub async fn progress(
+    conn: &mut Conn,
+    id: i64,
+    worker: &str,
+    stage: &str,
+    progress: f64,
+    lease_until_ms: i64,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "UPDATE jobs SET stage = $3, progress = $4, lease_until_ms = $5 WHERE id = $1 AND worker = $2 AND state = 'running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(stage)
+    .bind(progress)
+    .bind(lease_until_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Renews the lease of the job `worker` holds.
+pub async fn renew(conn: &mut Conn, id: i64, worker: &str, lease_until_ms: i64) -> Result<bool> {
+    Ok(sqlx::query("UPDATE jobs SET lease_until_ms = $3 WHERE id = $1 AND worker = $2 AND state = 'running'")
+        .bind(id)
+        .bind(worker)
+        .bind(lease_until_ms)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Ends the job `worker` holds: done with its result, or failed with the reason.
+pub async fn finish(
+    conn: &mut Conn,
+    id: i64,
+    worker: &str,
+    result: std::result::Result<&str, &str>,
+    now_ms: i64,
+) -> Result<bool> {
+    let (state, result, error) = match result {
+        Ok(r) => ("done", Some(r), None),
+        Err(e) => ("failed", None, Some(e)),
+    };
+    Ok(sqlx::query(
+        "UPDATE jobs SET state = $3, result = $4, error = $5, finished_at_ms = $6, progress = CASE WHEN $3 = 'done' THEN 1.0 ELSE progress END \
+         WHERE id = $1 AND worker = $2 AND state = 'running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(state)
+    .bind(result)
+    .bind(error)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
