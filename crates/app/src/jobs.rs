@@ -26,7 +26,7 @@ pub struct JobView {
     /// What the job is doing now, as a code (training: `reading`, `training`, `saving`).
     pub stage: String,
     /// What a finished job made (for training: the new version).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub result: Option<serde_json::Value>,
     /// Why a failed job failed.
     pub error: Option<String>,

@@ -200,7 +200,7 @@ pub struct Outline {
     pub name: String,
     pub level: String,
     /// GeoJSON geometry (WGS84), absent where none was imported.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub geometry: Option<serde_json::Value>,
 }
 
