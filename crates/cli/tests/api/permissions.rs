@@ -1003,3 +1003,56 @@ async fn personal_data_is_masked_unless_revealed_and_every_reveal_is_audited() {
     assert_eq!(reveals.len(), 1, "exactly the one reveal: {reveals:?}");
     assert_eq!(reveals[0]["actor_id"], gw.person_id);
 }
+
+/// Generated from the OpenAPI document (the route table), not kept by hand: every operation
+/// but the few public ones declares the sign-in schemes and refuses, changing nothing, a
+/// caller who is signed out, a browser session's change without its CSRF token, and an API
+/// token that was revoked. The public ones (`wuzhi_web::doc::PUBLIC`) declare none.
+#[tokio::test]
+async fn every_operation_refuses_the_signed_out_a_change_without_csrf_and_a_revoked_token() {
+    let app = spawn_app().await;
+    let doc = serde_json::to_value(wuzhi_web::openapi()).unwrap();
+    let admin = app.login("admin").await;
+    let token = app.post(&admin, "/api/me/tokens", json!({"name": "to revoke"})).await.body;
+    let revoked = token["token"].as_str().unwrap().to_owned();
+    let r = app.call(Some(&admin), Method::DELETE, &format!("/api/me/tokens/{}", token["id"]), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let session = app.login("dispatcher").await;
+    let before = snapshot(&app).await;
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        // Every parameter as `1`: no request gets as far as reading it.
+        let url: String =
+            path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/");
+        for (method, op) in ops.as_object().unwrap() {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let public = wuzhi_web::doc::PUBLIC.contains(&(method.as_str(), path.as_str()));
+            assert_eq!(op.get("security").is_none(), public, "{method} {path}: its security in the document");
+            if public {
+                continue;
+            }
+            let send = |req: reqwest::RequestBuilder| async {
+                let req = if m == Method::GET { req } else { req.json(&json!({})) };
+                into_reply(req.send().await.unwrap()).await
+            };
+            let target = format!("{}{url}", app.base);
+            let out = send(app.client.request(m.clone(), &target)).await;
+            assert_eq!(out.status, StatusCode::UNAUTHORIZED, "signed out {method} {path}: {}", out.text);
+            assert_eq!(out.body["error"]["code"], "unauthenticated", "{method} {path}");
+            let ended = send(app.client.request(m.clone(), &target).bearer_auth(&revoked)).await;
+            assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "revoked token {method} {path}: {}", ended.text);
+            if m != Method::GET {
+                let forged = send(app.client.request(m.clone(), &target).header("cookie", &session.cookie)).await;
+                assert_eq!(
+                    (forged.status, forged.body["error"]["code"].as_str()),
+                    (StatusCode::FORBIDDEN, Some("csrf_failed")),
+                    "no CSRF token {method} {path}: {}",
+                    forged.text
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 140, "{checked} operations checked");
+    assert_eq!(snapshot(&app).await, before, "no refused request changed anything");
+}
