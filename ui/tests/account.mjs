@@ -72,6 +72,8 @@ await run(async () => {
   // The next sign-in asks for a code; a wrong one is refused with a message, the next
   // step's code signs in.
   await page.getByRole("button", { name: "退出" }).click();
+  // Signed out once the server has ended the session and the page shows the sign-in form.
+  await page.getByRole("heading", { name: "登录" }).waitFor();
   await password(page, "admin");
   await page.getByRole("heading", { name: "动态验证码" }).waitFor();
   check(!(await page.locator("code.secret").count()), "the secret is not shown again");

@@ -9,7 +9,7 @@ use std::time::Duration;
 use wuzhi_app::Clock;
 
 /// Opens the event stream as `s`.
-async fn subscribe(app: &TestApp, s: &Session) -> reqwest::Response {
+pub(crate) async fn subscribe(app: &TestApp, s: &Session) -> reqwest::Response {
     let r = app.client.get(format!("{}/api/events", app.base)).header("cookie", &s.cookie).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "text/event-stream");
@@ -37,7 +37,7 @@ fn parse_changes(text: &str) -> Vec<Value> {
 
 /// The `change` events, read until `n` have arrived (however loaded the machine, up to a
 /// minute), plus whatever else came with them.
-async fn at_least(r: &mut reqwest::Response, n: usize) -> Vec<Value> {
+pub(crate) async fn at_least(r: &mut reqwest::Response, n: usize) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     // Counted as they come (each event names itself once), parsed once at the end.
     const TOKEN: &[u8] = b"event: change";

@@ -13,6 +13,7 @@ mod durability;
 mod gridwork;
 mod hardening;
 mod live;
+mod multiserver;
 mod open311;
 mod permissions;
 mod platform;
