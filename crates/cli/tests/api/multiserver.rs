@@ -1,7 +1,7 @@
 //! Two app servers on one database, as a city runs them behind a load balancer (on
 //! PostgreSQL in `.ci/run`'s second pass, where it matters most): the outbox is delivered
-//! once however the servers race for it, and a change made through one server reaches a
-//! subscriber of the other. (Attachments, territory changes, search, warnings and background
+//! once however the servers race for it, a change made through one server reaches a
+//! subscriber of the other, and an Open311 key's rate limit counts the posts of both. (Attachments, territory changes, search, warnings and background
 //! jobs have their own two-server tests in their modules' files.)
 
 use crate::cases::point_in;
@@ -113,4 +113,36 @@ async fn a_change_through_one_server_reaches_a_subscriber_of_the_other() {
     assert!(wuzhi_app::live::poll_once(&b.app).await.unwrap() >= 1);
     let seen = at_least(&mut stream, 1).await;
     assert!(seen.iter().any(|c| c["case_id"] == id), "{seen:?}");
+}
+
+/// An Open311 key's requests per minute are counted across the servers (each server adds its
+/// uses to the shared count at most once a second, so with a second between posts the count
+/// is exact): ten posts through either server, alternately, and the eleventh is refused on
+/// both.
+#[tokio::test]
+async fn an_open311_key_is_limited_across_both_servers() {
+    use crate::open311::{flooding, form, key};
+    let a = spawn_app().await;
+    let b = second_server(&a).await;
+    let admin = a.login("admin").await;
+    let (x, y) = point_in(&a, &admin, "120101001001001").await;
+    let key = key(&a, 10).await;
+    // Both clocks at one moment early in a minute, so every post falls in one window.
+    let now = wuzhi_app::Clock::now_ms(&*a.clock);
+    let start = now - now.rem_euclid(60_000) + 60_000;
+    for i in 0..10 {
+        for t in [&a, &b] {
+            t.clock.set_ms(start + 1_100 * (i + 1));
+        }
+        let server = if i % 2 == 0 { &a } else { &b };
+        let r = form(server, "/open311/v2/requests.json", &flooding(&key, x, y)).await;
+        assert_eq!(r.status, reqwest::StatusCode::CREATED, "post {i}: {}", r.text);
+    }
+    for (name, server) in [("first", &a), ("second", &b)] {
+        for t in [&a, &b] {
+            t.clock.advance_ms(1_100);
+        }
+        let r = form(server, "/open311/v2/requests.json", &flooding(&key, x, y)).await;
+        assert_eq!(r.status, reqwest::StatusCode::TOO_MANY_REQUESTS, "the {name} server: {}", r.text);
+    }
 }

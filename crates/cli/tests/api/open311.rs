@@ -10,14 +10,14 @@ use wuzhi_app::Clock;
 
 const GRID: &str = "120101001001001";
 
-async fn key(app: &TestApp, rate: i64) -> String {
+pub(crate) async fn key(app: &TestApp, rate: i64) -> String {
     let admin = app.login("admin").await;
     let r = app.post(&admin, "/api/open311/keys", json!({"name": "12345热线系统", "rate_per_minute": rate})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     r.body["api_key"].as_str().unwrap().to_owned()
 }
 
-async fn form(app: &TestApp, path: &str, pairs: &[(&str, String)]) -> Reply {
+pub(crate) async fn form(app: &TestApp, path: &str, pairs: &[(&str, String)]) -> Reply {
     let r = app.client.post(format!("{}{path}", app.base)).form(pairs).send().await.unwrap();
     into_reply(r).await
 }
@@ -36,7 +36,7 @@ async fn cases(app: &TestApp) -> i64 {
 }
 
 /// A valid 道路积水 (E0507) request at `(x, y)` with every attribute answered.
-fn flooding(key: &str, x: f64, y: f64) -> Vec<(&'static str, String)> {
+pub(crate) fn flooding(key: &str, x: f64, y: f64) -> Vec<(&'static str, String)> {
     vec![
         ("api_key", key.into()),
         ("service_code", "E0507".into()),
