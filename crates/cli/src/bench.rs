@@ -982,3 +982,191 @@ pub async fn gridwork(
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
+
+/// The server's resident memory (kB) from `/proc/PID/status`.
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// A soak: a `wuzhi demo` server (its own process, SQLite, one district, its workers on)
+/// under a steady mixed load for `minutes` — reports with real message text, the
+/// workbench, a case, search, the dashboard, a refused body, live streams opened
+/// and dropped — while its resident memory is read every five seconds. Memory must level
+/// off: the highest reading of the last third may exceed that of the middle third by at
+/// most `max_growth_mb`, or the soak fails. Prints the requests served and the readings.
+pub async fn soak(minutes: f64, concurrency: usize, max_growth_mb: f64) -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = std::env::temp_dir().join(format!("wuzhi-soak-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    let base = format!("http://127.0.0.1:{port}");
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = std::process::Command::new(exe)
+        .args(["demo", "--districts", "1", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(&dir)
+        .env("WUZHI_TWO_FACTOR_ROLES", "none")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id();
+    let client =
+        reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().map_err(|e| e.to_string())?;
+    let ready = std::time::Instant::now();
+    while client.get(format!("{base}/healthz")).send().await.map(|r| r.status().is_success()).ok() != Some(true) {
+        if ready.elapsed().as_secs() > 600 {
+            let _ = child.kill();
+            return Err("the soak's server did not start".into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let sign_in = |username: &'static str| {
+        let (client, base) = (client.clone(), base.clone());
+        async move {
+            let r = client
+                .post(format!("{base}/api/session"))
+                .json(&serde_json::json!({"username": username, "password": wuzhi_app::demo::DEMO_PASSWORD}))
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let cookie = r
+                .headers()
+                .get("set-cookie")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            let csrf = r.json::<serde_json::Value>().await.map_err(|e| e.to_string())?["csrf_token"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            Ok::<_, String>((cookie, csrf))
+        }
+    };
+    let resident = sign_in("resident").await?;
+    let dispatcher = sign_in("dispatcher").await?;
+    let outline: serde_json::Value = client
+        .get(format!("{base}/api/map/outline/120101001001001"))
+        .header("cookie", &dispatcher.0)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ring = outline["geometry"]["coordinates"][0][0].as_array().cloned().unwrap_or_default();
+    let n = ring.len().saturating_sub(1).max(1) as f64;
+    let (x, y) = ring
+        .iter()
+        .take(ring.len().saturating_sub(1))
+        .fold((0.0, 0.0), |(a, b), p| (a + p[0].as_f64().unwrap_or(0.0) / n, b + p[1].as_f64().unwrap_or(0.0) / n));
+    let msgs = Arc::new(messages());
+    let served = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(minutes * 60.0);
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (client, base, msgs, served, failed) =
+            (client.clone(), base.clone(), msgs.clone(), served.clone(), failed.clone());
+        let (resident, dispatcher) = (resident.clone(), dispatcher.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = w;
+            let mut last_case = 0i64;
+            while std::time::Instant::now() < deadline {
+                let (s, d) = &msgs[i % msgs.len()];
+                let req = match i % 8 {
+                    0 | 1 => client
+                        .post(format!("{base}/api/cases"))
+                        .header("cookie", &resident.0)
+                        .header("x-csrf-token", &resident.1)
+                        .json(&serde_json::json!({"channel": "app", "kind": "request", "subject": s, "description": d, "lon": x, "lat": y})),
+                    2 => client.get(format!("{base}/api/cases?limit=50")).header("cookie", &dispatcher.0),
+                    3 => client.get(format!("{base}/api/cases/{last_case}")).header("cookie", &dispatcher.0),
+                    4 => client.get(format!("{base}/api/search?q={}", s.chars().take(4).collect::<String>())).header("cookie", &dispatcher.0),
+                    5 => client.get(format!("{base}/api/kpi?territory=120101")).header("cookie", &dispatcher.0),
+                    6 => client
+                        .post(format!("{base}/api/cases"))
+                        .header("cookie", &resident.0)
+                        .header("x-csrf-token", &resident.1)
+                        .header("content-type", "application/json")
+                        .body("{\"subject\": 12"),
+                    _ => client.get(format!("{base}/api/events")).header("cookie", &dispatcher.0),
+                };
+                match req.send().await {
+                    Ok(r) => {
+                        let status = r.status();
+                        if i % 8 == 7 {
+                            // A live stream opened and dropped at once.
+                            drop(r);
+                        } else if let Ok(body) = r.json::<serde_json::Value>().await {
+                            if let Some(id) = body["id"].as_i64().filter(|_| i % 8 < 2) {
+                                last_case = id;
+                            }
+                        }
+                        if status.is_server_error() {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Err(_) => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                i += concurrency;
+            }
+        }));
+    }
+    let mut readings: Vec<(f64, u64)> = Vec::new();
+    let started = std::time::Instant::now();
+    while std::time::Instant::now() < deadline {
+        if let Some(kb) = rss_kb(pid) {
+            readings.push((started.elapsed().as_secs_f64(), kb));
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let third = readings.len() / 3;
+    if third == 0 {
+        return Err("the soak was too short to read its memory three times over".into());
+    }
+    let peak = |r: &[(f64, u64)]| r.iter().map(|x| x.1).max().unwrap_or(0) as f64 / 1024.0;
+    let (first, middle, last) =
+        (peak(&readings[..third]), peak(&readings[third..2 * third]), peak(&readings[2 * third..]));
+    let secs = started.elapsed().as_secs_f64();
+    println!("soak_minutes: {minutes}");
+    println!(
+        "soak_requests: {} ({:.0}/s), failed or 5xx: {}",
+        served.load(Ordering::Relaxed),
+        served.load(Ordering::Relaxed) as f64 / secs,
+        failed.load(Ordering::Relaxed)
+    );
+    println!("soak_rss_peak_mb: first third {first:.1}, middle third {middle:.1}, last third {last:.1}");
+    println!(
+        "soak_rss_readings_mb: {}",
+        readings.iter().map(|(_, kb)| format!("{:.0}", *kb as f64 / 1024.0)).collect::<Vec<_>>().join(" ")
+    );
+    if failed.load(Ordering::Relaxed) > 0 {
+        return Err(format!("{} requests failed or answered 5xx", failed.load(Ordering::Relaxed)));
+    }
+    if last > middle + max_growth_mb {
+        return Err(format!(
+            "memory kept growing: the last third peaked at {last:.1} MB against {middle:.1} MB (allowed +{max_growth_mb} MB)"
+        ));
+    }
+    println!("soak: memory levelled off (last third within {max_growth_mb} MB of the middle third)");
+    Ok(())
+}

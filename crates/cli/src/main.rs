@@ -361,6 +361,17 @@ enum BenchCmd {
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
     },
+    /// A soak: a demo server under a steady mixed load for some minutes, its memory read every
+    /// five seconds; fails when memory keeps growing (the last third's peak more than
+    /// --max-growth-mb over the middle third's) or a request fails.
+    Soak {
+        #[arg(long, default_value_t = 3.0)]
+        minutes: f64,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 48.0)]
+        max_growth_mb: f64,
+    },
     /// Points located per second against the demo grids, and the index build time.
     Locate {
         #[arg(long, default_value_t = 5_000_000)]
@@ -901,6 +912,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         },
+        Command::Bench { cmd: BenchCmd::Soak { minutes, concurrency, max_growth_mb } } => {
+            bench::soak(minutes, concurrency, max_growth_mb).await
+        }
         Command::Bench { cmd: BenchCmd::Locate { points } } => {
             bench::locate(points);
             Ok(())
