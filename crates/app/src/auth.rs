@@ -118,18 +118,7 @@ pub async fn login(app: &App, username: &str, password: &str, source: &str) -> R
     .await?;
     let attempt = match wide {
         Err(until_ms) => Err(until_ms),
-        Ok(_) => {
-            wuzhi_store::people::begin_attempt(
-                &mut tx,
-                &key,
-                source,
-                now,
-                s.max_failed_logins,
-                s.login_window_ms,
-                s.lockout_ms,
-            )
-            .await?
-        }
+        Ok(_) => count_attempt(app, &mut tx, &key, source, now).await?,
     };
     wuzhi_store::commit(tx).await?;
     let n = match attempt {
@@ -176,6 +165,20 @@ pub async fn login(app: &App, username: &str, password: &str, source: &str) -> R
     let signed = open_session(app, &mut tx, acc.person_id, &key, source, now).await?;
     wuzhi_store::commit(tx).await?;
     Ok(Login::SignedIn(signed))
+}
+
+/// Counts one attempt of `key` (a username, lower case) from `source` before its password or
+/// code is checked: `Ok(count)` with this one, or `Err(locked_until_ms)`.
+pub(crate) async fn count_attempt(
+    app: &App,
+    tx: &mut wuzhi_store::Conn,
+    key: &str,
+    source: &str,
+    now: i64,
+) -> Result<std::result::Result<i64, i64>> {
+    let s = &app.settings;
+    Ok(wuzhi_store::people::begin_attempt(tx, key, source, now, s.max_failed_logins, s.login_window_ms, s.lockout_ms)
+        .await?)
 }
 
 /// A sign-in that passed: its failures are forgotten and a session opens, in the caller's

@@ -161,16 +161,7 @@ pub async fn answer(app: &App, challenge: &str, code: &str, source: &str) -> Res
     let key = acc.username.to_lowercase();
     let s = &app.settings;
     let mut tx = app.db.write().await?;
-    let attempt = wuzhi_store::people::begin_attempt(
-        &mut tx,
-        &key,
-        source,
-        now,
-        s.max_failed_logins,
-        s.login_window_ms,
-        s.lockout_ms,
-    )
-    .await?;
+    let attempt = crate::auth::count_attempt(app, &mut tx, &key, source, now).await?;
     wuzhi_store::commit(tx).await?;
     let n = match attempt {
         Ok(n) => n,

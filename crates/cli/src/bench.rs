@@ -188,25 +188,7 @@ async fn intake_one(
     let (base, stop, handle) = serve(&app).await?;
     let client =
         reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().map_err(|e| e.to_string())?;
-    let login = client
-        .post(format!("{base}/api/session"))
-        .json(&serde_json::json!({"username": "resident", "password": wuzhi_app::demo::DEMO_PASSWORD}))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let cookie = login
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .to_owned();
-    let csrf = login.json::<serde_json::Value>().await.map_err(|e| e.to_string())?["csrf_token"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
+    let (cookie, csrf) = sign_in(&client, &base, "resident").await?;
     // Points inside the city's grids, deterministic.
     let loc = app.locator();
     let mut rng = Lcg::new(7);
@@ -983,6 +965,28 @@ pub async fn gridwork(
     Ok(())
 }
 
+/// Signs a demo account in over HTTP: its session cookie and CSRF token.
+async fn sign_in(client: &reqwest::Client, base: &str, username: &str) -> Result<(String, String), String> {
+    let r = client
+        .post(format!("{base}/api/session"))
+        .json(&serde_json::json!({"username": username, "password": wuzhi_app::demo::DEMO_PASSWORD}))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let cookie = r
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let csrf =
+        r.json::<serde_json::Value>().await.map_err(|e| e.to_string())?["csrf_token"].as_str().unwrap_or("").to_owned();
+    Ok((cookie, csrf))
+}
+
 /// The server's resident memory (kB) from `/proc/PID/status`.
 fn rss_kb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -1027,33 +1031,8 @@ pub async fn soak(minutes: f64, concurrency: usize, max_growth_mb: f64) -> Resul
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let sign_in = |username: &'static str| {
-        let (client, base) = (client.clone(), base.clone());
-        async move {
-            let r = client
-                .post(format!("{base}/api/session"))
-                .json(&serde_json::json!({"username": username, "password": wuzhi_app::demo::DEMO_PASSWORD}))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            let cookie = r
-                .headers()
-                .get("set-cookie")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .to_owned();
-            let csrf = r.json::<serde_json::Value>().await.map_err(|e| e.to_string())?["csrf_token"]
-                .as_str()
-                .unwrap_or("")
-                .to_owned();
-            Ok::<_, String>((cookie, csrf))
-        }
-    };
-    let resident = sign_in("resident").await?;
-    let dispatcher = sign_in("dispatcher").await?;
+    let resident = sign_in(&client, &base, "resident").await?;
+    let dispatcher = sign_in(&client, &base, "dispatcher").await?;
     let outline: serde_json::Value = client
         .get(format!("{base}/api/map/outline/120101001001001"))
         .header("cookie", &dispatcher.0)
