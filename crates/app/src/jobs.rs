@@ -14,6 +14,8 @@ use wuzhi_domain::Actor;
 
 /// How long a claim holds without a word from its runner.
 const LEASE_MS: i64 = 60_000;
+/// Claims that may lapse (the server stopped while running it) before the job is given up.
+const MAX_ATTEMPTS: i64 = 3;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct JobView {
@@ -125,6 +127,7 @@ pub type Runner = for<'a> fn(
 pub async fn run_once(app: &std::sync::Arc<App>, worker: &str) -> Result<Option<i64>> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
+    wuzhi_store::jobs::give_up_lapsed(&mut tx, now, MAX_ATTEMPTS).await?;
     let claimed = wuzhi_store::jobs::claim(&mut tx, worker, now, now + LEASE_MS).await?;
     wuzhi_store::commit(tx).await?;
     let Some(job) = claimed else { return Ok(None) };

@@ -113,6 +113,20 @@ pub async fn progress(
         == 1)
 }
 
+/// Gives up the jobs whose claim lapsed `max_attempts` times (their server stopped each time,
+/// perhaps because of the job itself), so they do not run forever nor hold their kind.
+pub async fn give_up_lapsed(conn: &mut Conn, now_ms: i64, max_attempts: i64) -> Result<u64> {
+    Ok(sqlx::query(
+        "UPDATE jobs SET state = 'failed', error = 'its server stopped each time it ran', finished_at_ms = $1 \
+         WHERE state = 'running' AND lease_until_ms < $1 AND attempts >= $2",
+    )
+    .bind(now_ms)
+    .bind(max_attempts)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
+}
+
 /// Renews the lease of the job `worker` holds.
 pub async fn renew(conn: &mut Conn, id: i64, worker: &str, lease_until_ms: i64) -> Result<bool> {
     Ok(sqlx::query("UPDATE jobs SET lease_until_ms = $3 WHERE id = $1 AND worker = $2 AND state = 'running'")

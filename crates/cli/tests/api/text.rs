@@ -435,6 +435,24 @@ async fn a_training_whose_server_died_is_taken_again_when_its_claim_lapses() {
     let list = app.get(&admin, "/api/jobs").await;
     assert_eq!(list.body[0]["id"].as_i64(), Some(id), "{}", list.text);
 
+    // A job whose servers stop three times over is given up, and frees its kind.
+    let job = app.post(&admin, "/api/classifier/models", json!(null)).await.body;
+    let crashing = job["id"].as_i64().unwrap();
+    for i in 0..3 {
+        let now = wuzhi_app::Clock::now_ms(&*app.clock);
+        let mut conn = app.app.db.write().await.unwrap();
+        let taken = wuzhi_store::jobs::claim(&mut conn, &format!("dying-{i}"), now, now + 60_000).await.unwrap();
+        wuzhi_store::commit(conn).await.unwrap();
+        assert_eq!(taken.map(|j| j.id), Some(crashing));
+        app.clock.advance_ms(61_000);
+    }
+    assert_eq!(wuzhi_app::jobs::run_once(&app.app, "live-server").await.unwrap(), None);
+    let gone = app.get(&admin, &format!("/api/jobs/{crashing}")).await.body;
+    assert_eq!(
+        (gone["state"].as_str(), gone["error"].as_str()),
+        (Some("failed"), Some("its server stopped each time it ran"))
+    );
+
     // Queued by an administrator whose post has ended by the time it runs: it fails, saying
     // why, and makes no version.
     let job = app.post(&admin, "/api/classifier/models", json!(null)).await.body;
