@@ -104,6 +104,30 @@ await run(async () => {
   check(await staff.getByRole("button", { name: "关闭双因素认证" }).isVisible(), "staff may turn it off again");
   await staff.screenshot({ path: join(shots, "account-1440.png"), fullPage: true });
 
+  // The community worker's phone is lost: the administrator resets the second factor on the
+  // people page, and the password alone signs them in again.
+  const asked = (await (await fetch(base + "/api/session", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "community", password: PASSWORD }),
+  })).json());
+  check(asked.second_factor === "code", "the worker's sign-in now asks for a code");
+  await page.goto(base + "/#/admin/people");
+  await page.getByRole("heading", { name: "账号管理" }).waitFor();
+  const staffMe = await staff.evaluate(async () => (await (await fetch("/api/me")).json()).person.id);
+  await page.locator("#a-person").fill(String(staffMe));
+  await page.getByLabel("操作").selectOption("second_factor");
+  await page.getByRole("button", { name: "执行" }).click();
+  await page.getByText(/已重置双因素认证/).waitFor();
+  await axe(page, "people page with the account form");
+  await page.screenshot({ path: join(shots, "people-account-390.png"), fullPage: true });
+  const again = await fetch(base + "/api/session", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "community", password: PASSWORD }),
+  });
+  check(again.status === 200, `after the reset the password alone signs the worker in (${again.status})`);
+
   // The auditor enrols too, then reads the log newest first and checks the chain.
   const audit = await desk.newPage();
   await desk.clearCookies();
@@ -114,6 +138,7 @@ await run(async () => {
   const staffRow = audit.getByRole("row", { name: /花园路社区工作者.*开启双因素认证/ });
   check((await staffRow.count()) === 1, "the staff's enrolment is in the log, by name");
   check((await audit.getByRole("cell", { name: "开启双因素认证" }).count()) === 3, "three enrolments: administrator, staff, auditor");
+  check((await audit.getByRole("row", { name: /系统管理员.*管理账号/ }).count()) === 1, "the administrator's reset is in the log, by name");
   check((await audit.getByRole("cell", { name: "动态码错误" }).count()) === 1, "the wrong code is in the log");
   await audit.getByRole("button", { name: "校验完整性" }).click();
   await audit.getByText(/哈希链完整/).waitFor();

@@ -137,6 +137,15 @@ function People() {
     const p = await api("POST", "/api/people", { name: f.get("name"), phone: f.get("phone") || null, home_territory: f.get("home"), username: f.get("username") || null, password: f.get("password") || null });
     return t("admin.person.created", { id: p.id });
   });
+  // A person's account: disable or enable it, set a new password, or reset a lost second
+  // factor; each ends their sessions.
+  const account = submit(async (f) => {
+    const what = f.get("what");
+    const body =
+      what === "password" ? { password: f.get("new_password") } : what === "second_factor" ? { reset_second_factor: true } : { disabled: what === "disable" };
+    await api("POST", `/api/people/${Number(f.get("person"))}/account`, body);
+    return t(`admin.account.done.${what}`);
+  });
   const grant = submit(async (f) => {
     await api("POST", "/api/memberships", { person_id: Number(f.get("person")), organisation_id: Number(f.get("org")), role: f.get("role"), scope_code: f.get("scope"), post: f.get("post") });
     return t("admin.granted");
@@ -163,12 +172,22 @@ function People() {
         <label for="m-post">{t("admin.post")}</label><input id="m-post" name="post" required />
         <p><button type="submit">{t("admin.grant")}</button></p>
       </form>
+      <form onSubmit={account} aria-label={t("admin.account.title")}>
+        <h3>{t("admin.account.title")}</h3>
+        <label for="a-person">{t("admin.person_id")}</label><input id="a-person" name="person" type="number" required />
+        <label for="a-what">{t("admin.account.what")}</label>
+        <select id="a-what" name="what">
+          {["second_factor", "password", "disable", "enable"].map((w) => <option value={w} key={w}>{t(`admin.account.${w}`)}</option>)}
+        </select>
+        <label for="a-pass">{t("admin.account.new_password")}</label><input id="a-pass" name="new_password" type="password" autocomplete="new-password" />
+        <p><button type="submit">{t("admin.account.submit")}</button></p>
+      </form>
       {note && <p role="status" class="ok">{note}</p>}
       <Problems error={error} />
       <div class="table-wrap" tabIndex={0} role="region" aria-label={t("admin.people")}>
-        <table>
+        <table class="stack">
           <thead><tr><th scope="col">ID</th><th scope="col">{t("admin.name")}</th><th scope="col">{t("admin.phone")}</th><th scope="col">{t("admin.home")}</th><th scope="col">{t("admin.username")}</th></tr></thead>
-          <tbody>{people.map((p) => <tr key={p.id}><td>{p.id}</td><td>{p.name}</td><td>{p.phone}</td><td>{p.home_territory}</td><td>{p.username}</td></tr>)}</tbody>
+          <tbody>{people.map((p) => <tr key={p.id}><td data-label="ID">{p.id}</td><td data-label={t("admin.name")}>{p.name}</td><td data-label={t("admin.phone")}>{p.phone}</td><td data-label={t("admin.home")}>{p.home_territory}</td><td data-label={t("admin.username")}>{p.username}</td></tr>)}</tbody>
         </table>
       </div>
     </section>
