@@ -100,13 +100,14 @@ function Home({ me }) {
     <section class="card">
       <h2>{t("home.welcome", { name: me.person.name })}</h2>
       <h3>{t("home.posts")}</h3>
-      {me.grants.length === 0 ? (
+      {me.memberships.length === 0 ? (
         <p class="muted">{t("home.none")}</p>
       ) : (
         <ul>
-          {me.grants.map((g) => (
-            <li key={`${g.role}-${g.scope}`}>
-              {t(`role.${g.role}`)} · <code>{g.scope}</code>
+          {me.memberships.map((m) => (
+            <li key={m.id}>
+              {t(`role.${m.role}`)} · {m.organisation_name}
+              {m.post && m.post !== t(`role.${m.role}`) ? ` · ${m.post}` : ""}
             </li>
           ))}
         </ul>

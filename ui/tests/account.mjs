@@ -61,6 +61,10 @@ await run(async () => {
   // The administrator's first sign-in enrols; the home page follows the first code.
   const secret = await enrol(page, "admin", "mfa-enrol-390.png");
   check(true, "the administrator enrolled with the code of the shown secret and is signed in");
+  check(
+    await page.getByText("系统管理员 · 天津市社会治理系统管理办公室", { exact: true }).isVisible(),
+    "the home page names the post and its unit, not a code",
+  );
   await page.getByRole("link", { name: "账号与安全" }).click();
   await page.getByText("已开启").waitFor();
   check(await page.getByText(/要求双因素认证，不能关闭/).isVisible(), "the account page says the post requires it");

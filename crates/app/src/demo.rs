@@ -151,6 +151,8 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
             "dispatcher" => "派遣员",
             "district_leader" => "区领导",
             "city_leader" => "市领导",
+            "auditor" => "安全审计员",
+            "data_protection_officer" => "个人信息保护负责人",
             _ => "系统管理员",
         };
         people::grant(
