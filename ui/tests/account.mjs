@@ -60,7 +60,7 @@ await run(async () => {
   const page = await phone.newPage();
   // The administrator's first sign-in enrols; the home page follows the first code.
   const secret = await enrol(page, "admin", "mfa-enrol-390.png");
-  check(true, "the administrator enrolled with the code of the shown secret and is signed in");
+  check(await page.getByRole("button", { name: "退出" }).isVisible(), "the administrator enrolled with the code of the shown secret and is signed in");
   check(
     await page.getByText("系统管理员 · 天津市社会治理系统管理办公室", { exact: true }).isVisible(),
     "the home page names the post and its unit, not a code",
@@ -91,7 +91,7 @@ await run(async () => {
   await page.getByLabel("6 位动态码").fill(totp(secret));
   await page.getByRole("button", { name: "登录" }).click();
   await page.getByText(/您好/).waitFor();
-  check(true, "the next code signs in");
+  check(await page.getByRole("button", { name: "退出" }).isVisible(), "the next code signs in");
 
   // Community staff need none, and turn it on from the account page.
   const desk = await newContext({ viewport: { width: 1440, height: 900 } });
@@ -146,7 +146,7 @@ await run(async () => {
   check((await audit.getByRole("cell", { name: "动态码错误" }).count()) === 1, "the wrong code is in the log");
   await audit.getByRole("button", { name: "校验完整性" }).click();
   await audit.getByText(/哈希链完整/).waitFor();
-  check(true, "the chain checks intact");
+  check(/共 \d+ 条记录/.test(await audit.getByRole("status").textContent()), "the chain checks intact, with its count");
   await axe(audit, "audit log page");
   await audit.screenshot({ path: join(shots, "audit-1440.png"), fullPage: true });
   check(!(await audit.getByRole("link", { name: "工作台" }).count()), "the auditor sees no case work");

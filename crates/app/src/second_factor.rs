@@ -98,16 +98,23 @@ pub(crate) async fn after_password(
     if !enrolled && !required(app, acc.person_id).await? {
         return Ok(None);
     }
+    Ok(Some(challenge(app, acc, if enrolled { "sign_in" } else { "enrol" }, source).await?))
+}
+
+/// Writes a challenge of `purpose` for the account: `sign_in` waits for the code of its
+/// enrolled secret; `enrol` (at sign-in) and `add` (signed in) carry a new secret, sealed,
+/// which the answer shows once.
+async fn challenge(app: &App, acc: &wuzhi_store::people::AccountRow, purpose: &str, source: &str) -> Result<Challenge> {
     let now = app.now_ms();
     let token = random_token();
     let expires = now + CHALLENGE_MS;
-    let (purpose, sealed, shown) = if enrolled {
-        ("sign_in", None, None)
+    let (sealed, shown) = if purpose == "sign_in" {
+        (None, None)
     } else {
         let secret = new_secret();
         let t = totp(secret.clone(), &acc.username)?;
         let url = t.to_url().map_err(|e| AppError::Internal(format!("totp: {e}")))?;
-        ("enrol", Some(app.settings.vault.seal(FIELD, &secret)), Some((t.secret().to_base32(), url)))
+        (Some(app.settings.vault.seal(FIELD, &secret)), Some((t.secret().to_base32(), url)))
     };
     let mut tx = app.db.write().await?;
     wuzhi_store::people::insert_challenge(
@@ -123,13 +130,13 @@ pub(crate) async fn after_password(
     .await?;
     wuzhi_store::commit(tx).await?;
     let (secret, otpauth_url) = shown.unzip();
-    Ok(Some(Challenge {
-        second_factor: if enrolled { "code" } else { "enrol" },
+    Ok(Challenge {
+        second_factor: if purpose == "sign_in" { "code" } else { "enrol" },
         challenge: token,
         expires_at_ms: expires,
         secret,
         otpauth_url,
-    }))
+    })
 }
 
 /// The time step `code` is valid for under `secret` now, if any.
@@ -244,31 +251,7 @@ pub async fn start(app: &App, actor: &Actor) -> Result<Challenge> {
     if acc.totp_secret.is_some() {
         return Err(AppError::conflict("second_factor", "is set already; remove it first to add another"));
     }
-    let now = app.now_ms();
-    let secret = new_secret();
-    let t = totp(secret.clone(), &acc.username)?;
-    let url = t.to_url().map_err(|e| AppError::Internal(format!("totp: {e}")))?;
-    let token = random_token();
-    let mut tx = app.db.write().await?;
-    wuzhi_store::people::insert_challenge(
-        &mut tx,
-        &sha256_hex(&token),
-        actor.person_id,
-        "add",
-        Some(&app.settings.vault.seal(FIELD, &secret)),
-        "",
-        now,
-        now + CHALLENGE_MS,
-    )
-    .await?;
-    wuzhi_store::commit(tx).await?;
-    Ok(Challenge {
-        second_factor: "enrol",
-        challenge: token,
-        expires_at_ms: now + CHALLENGE_MS,
-        secret: Some(t.secret().to_base32()),
-        otpauth_url: Some(url),
-    })
+    challenge(app, &acc, "add", "").await
 }
 
 /// Confirms an enrolment begun by [`start`] with its first code.
