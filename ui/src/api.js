@@ -35,6 +35,18 @@ export async function api(method, path, body) {
 
 /// Calls `onChange(change)` for each change the server tells this person about (server-sent
 /// events; the browser reconnects on its own). Returns the function that stops listening.
+/// Follows a background job the server queued until it ends, telling `onProgress` each
+/// second how far it is; gives the finished job, or throws why it failed.
+export async function followJob(job, onProgress) {
+  while (job.state === "queued" || job.state === "running") {
+    onProgress(job);
+    await new Promise((r) => setTimeout(r, 1000));
+    job = await api("GET", `/api/jobs/${job.id}`);
+  }
+  if (job.state === "failed") throw new Error(job.error);
+  return job;
+}
+
 export function listen(onChange) {
   const es = new EventSource("/api/events");
   es.addEventListener("change", (e) => onChange(JSON.parse(e.data)));

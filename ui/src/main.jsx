@@ -137,7 +137,7 @@ function App() {
   }, []);
   const isAdmin = me?.grants?.some((g) => g.role === "admin" && g.scope.length === 6 && g.scope.endsWith("00"));
   const isResident = me?.grants?.some((g) => ["resident", "grid_worker", "steward"].includes(g.role));
-  const isStaff = me?.grants?.some((g) => g.role !== "resident" && g.role !== "auditor");
+  const isStaff = me?.grants?.some((g) => !["resident", "auditor", "security_admin"].includes(g.role));
   const readsArchives = me?.grants?.some((g) =>
     ["grid_worker", "community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
   );
@@ -150,14 +150,18 @@ function App() {
     ["community_staff", "street_commander", "dispatcher", "district_leader", "city_leader", "admin"].includes(g.role),
   );
   const isAuditor = me?.grants?.some((g) => g.role === "auditor" && g.scope.length === 6 && g.scope.endsWith("00"));
-  const onlyAudits = isAuditor && me.grants.every((g) => g.role === "auditor");
+  // 三员分立: the system administrator keeps the settings, the security administrator the
+  // accounts and posts (of the territory their post covers).
+  const managesAccounts = me?.grants?.some((g) => g.role === "security_admin");
+  // The auditor and the security administrator handle no cases.
+  const onlyAudits = me?.grants?.length > 0 && me.grants.every((g) => ["auditor", "security_admin"].includes(g.role));
   const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
   const publicId = route.match(/^\/public\/(\d+)$/)?.[1];
   const caseId = route.match(/^\/cases\/(\d+)$/)?.[1];
   const buildingId = route.match(/^\/archives\/buildings\/(\d+)$/)?.[1];
   const page = () => {
     if (route === "/admin/open311") return <Open311Keys />;
-    if (route.startsWith("/admin")) return <Admin tab={route.split("/")[2]} />;
+    if (route.startsWith("/admin")) return <Admin tab={route.split("/")[2]} settings={isAdmin} accounts={managesAccounts} />;
     if (route === "/report") return <Report me={me} />;
     if (route === "/map") return <OneMap me={me} archives={readsArchives} />;
     if (route.startsWith("/search")) return <Search />;
@@ -198,6 +202,7 @@ function App() {
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
+          {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}
           {isAuditor && <a href="#/audit">{t("nav.audit")}</a>}
           {me && <a href="#/account">{t("nav.account")}</a>}
           <a href="/api/docs/">{t("nav.api")}</a>

@@ -1,5 +1,5 @@
 // Two-factor sign-in and the security auditor's log in headless Chromium, against a server
-// that asks administrators and auditors for a second factor (its default), run by the Rust
+// that asks the three administrators (system, security, audit) for a second factor (its default), run by the Rust
 // test `ui::second_factor_and_the_audit_log_in_a_browser`:
 //   node tests/account.mjs BASE_URL SCREENSHOT_DIR
 // The codes are computed here as an authenticator app would (RFC 6238) from the secret the
@@ -108,8 +108,21 @@ await run(async () => {
   check(await staff.getByRole("button", { name: "关闭双因素认证" }).isVisible(), "staff may turn it off again");
   await staff.screenshot({ path: join(shots, "account-1440.png"), fullPage: true });
 
-  // The community worker's phone is lost: the administrator resets the second factor on the
-  // people page, and the password alone signs them in again.
+  // 三员分立: the system administrator keeps the settings and has no accounts page.
+  check(await page.getByRole("link", { name: "系统管理" }).count() === 1, "the system administrator has the settings");
+  check(!(await page.getByRole("link", { name: "账号与岗位" }).count()), "the system administrator has no accounts page");
+  await page.goto(base + "/#/admin/people");
+  await page.getByRole("heading", { name: "区域", exact: true }).waitFor();
+  check(!(await page.getByRole("link", { name: "人员", exact: true }).count()), "nor a people tab among the settings");
+  await page.getByRole("button", { name: "退出" }).click();
+  await page.getByRole("heading", { name: "登录" }).waitFor();
+
+  // The community worker's phone is lost: the security administrator (who enrols first)
+  // resets the second factor on the people page, and the password alone signs them in again.
+  await enrol(page, "security");
+  check(await page.getByRole("link", { name: "账号与岗位" }).count() === 1, "the security administrator has the accounts page");
+  check(!(await page.getByRole("link", { name: "系统管理" }).count()), "and not the settings");
+  check(!(await page.getByRole("link", { name: "工作台" }).count()), "nor case work");
   const asked = (await (await fetch(base + "/api/session", {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -141,8 +154,8 @@ await run(async () => {
   await audit.getByRole("cell", { name: "开启双因素认证" }).first().waitFor();
   const staffRow = audit.getByRole("row", { name: /花园路社区工作者.*开启双因素认证/ });
   check((await staffRow.count()) === 1, "the staff's enrolment is in the log, by name");
-  check((await audit.getByRole("cell", { name: "开启双因素认证" }).count()) === 3, "three enrolments: administrator, staff, auditor");
-  check((await audit.getByRole("row", { name: /系统管理员.*管理账号/ }).count()) === 1, "the administrator's reset is in the log, by name");
+  check((await audit.getByRole("cell", { name: "开启双因素认证" }).count()) === 4, "four enrolments: system and security administrators, staff, auditor");
+  check((await audit.getByRole("row", { name: /安全保密管理员.*管理账号/ }).count()) === 1, "the security administrator's reset is in the log, by name");
   check((await audit.getByRole("cell", { name: "动态码错误" }).count()) === 1, "the wrong code is in the log");
   await audit.getByRole("button", { name: "校验完整性" }).click();
   await audit.getByText(/哈希链完整/).waitFor();

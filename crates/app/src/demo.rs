@@ -17,6 +17,7 @@ pub const DEMO_PASSWORD: &str = "wuzhi-demo-2026";
 /// One demo account: (username, name, role, scope, organisation name, phone).
 pub const ACCOUNTS: &[(&str, &str, &str, &str, &str, &str)] = &[
     ("admin", "系统管理员", "admin", "120000", "天津市社会治理系统管理办公室", "13800000001"),
+    ("security", "安全保密管理员", "security_admin", "120000", "天津市社会治理系统管理办公室", "13800000015"),
     ("dpo", "个人信息保护负责人", "data_protection_officer", "120000", "天津市社会治理系统管理办公室", "13800000013"),
     ("auditor", "安全审计员", "auditor", "120000", "天津市社会治理系统管理办公室", "13800000014"),
     ("city_leader", "市领导", "city_leader", "120000", "中共天津市委员会", "13800000002"),
@@ -152,6 +153,7 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
             "district_leader" => "区领导",
             "city_leader" => "市领导",
             "auditor" => "安全审计员",
+            "security_admin" => "安全保密管理员",
             "data_protection_officer" => "个人信息保护负责人",
             _ => "系统管理员",
         };

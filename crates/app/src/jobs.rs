@@ -53,23 +53,48 @@ fn view(r: wuzhi_store::jobs::JobRow) -> JobView {
 }
 
 /// Queues a job of `kind` (the caller has checked the permission and the input), or gives
-/// the one of that kind already under way.
-pub(crate) async fn enqueue(app: &App, kind: &str, requested_by: Option<i64>) -> Result<JobView> {
+/// the one of that kind already under way: one in the whole system, or with `per_person` one
+/// per asker — whose parameters must then be the same, or the answer is a conflict naming
+/// the one under way.
+pub(crate) async fn enqueue(
+    app: &App,
+    kind: &str,
+    requested_by: Option<i64>,
+    per_person: bool,
+    params: Option<serde_json::Value>,
+) -> Result<JobView> {
+    let scope_key = match (per_person, requested_by) {
+        (true, Some(p)) => p.to_string(),
+        (true, None) => "system".to_owned(),
+        (false, _) => String::new(),
+    };
+    let params = params.map(|p| p.to_string());
+    let same = |j: &wuzhi_store::jobs::JobRow| -> Result<()> {
+        if per_person && j.params != params {
+            return Err(AppError::Conflict {
+                field: "job".into(),
+                reason: format!("job {} of yours is under way; wait for it to end", j.id),
+            });
+        }
+        Ok(())
+    };
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    if let Some(j) = wuzhi_store::jobs::active(&mut tx, kind).await? {
+    if let Some(j) = wuzhi_store::jobs::active(&mut tx, kind, &scope_key).await? {
+        same(&j)?;
         return Ok(view(j));
     }
-    let id = match wuzhi_store::jobs::insert(&mut tx, kind, requested_by, now).await {
+    let id = match wuzhi_store::jobs::insert(&mut tx, kind, &scope_key, requested_by, params.as_deref(), now).await {
         Ok(id) => id,
         // Another server queued one between the look and the insert: that one it is.
         Err(wuzhi_store::StoreError::Unique(_)) => {
             drop(tx);
             let mut conn = app.db.read().await?;
-            return wuzhi_store::jobs::active(&mut conn, kind)
+            let j = wuzhi_store::jobs::active(&mut conn, kind, &scope_key)
                 .await?
-                .map(view)
-                .ok_or_else(|| AppError::Internal("a job of this kind vanished".into()));
+                .ok_or_else(|| AppError::Internal("a job of this kind vanished".into()))?;
+            same(&j)?;
+            return Ok(view(j));
         }
         Err(e) => return Err(e.into()),
     };
@@ -104,6 +129,11 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The job's id.
+    pub fn job_id(&self) -> i64 {
+        self.id
+    }
+
     /// Records the stage and progress (0 to 1). An error here (the claim lapsed and another
     /// server took the job) stops the runner.
     pub async fn report(&self, stage: &str, progress: f64) -> Result<()> {
@@ -115,10 +145,11 @@ impl Progress {
     }
 }
 
-/// A runner: does the job and gives its result.
+/// A runner: does the job (asked by the person, with the parameters) and gives its result.
 pub type Runner = for<'a> fn(
     &'a std::sync::Arc<App>,
     Option<i64>,
+    Option<serde_json::Value>,
     Progress,
 ) -> futures_util::future::BoxFuture<'a, Result<serde_json::Value>>;
 
@@ -143,7 +174,8 @@ pub async fn run_once(app: &std::sync::Arc<App>, worker: &str) -> Result<Option<
                     let _ = keeper.report_lease().await;
                 }
             });
-            let out = run(app, job.requested_by, progress).await;
+            let params = job.params.as_deref().and_then(|p| serde_json::from_str(p).ok());
+            let out = run(app, job.requested_by, params, progress).await;
             renew.abort();
             out
         }
@@ -167,6 +199,18 @@ pub async fn run_once(app: &std::sync::Arc<App>, worker: &str) -> Result<Option<
 }
 
 impl Progress {
+    /// Adds the next chunk (numbered from 0) of the file the job makes; an error when the
+    /// claim lapsed and another server took the job.
+    pub async fn write_chunk(&self, seq: i64, bytes: &[u8]) -> Result<()> {
+        let mut tx = self.app.db.write().await?;
+        if seq == 0 {
+            wuzhi_store::jobs::clear_file(&mut tx, self.id).await?;
+        }
+        let held = wuzhi_store::jobs::add_file_chunk(&mut tx, self.id, &self.worker, seq, bytes).await?;
+        wuzhi_store::commit(tx).await?;
+        if held { Ok(()) } else { Err(AppError::Internal(format!("job {} was taken by another server", self.id))) }
+    }
+
     /// Renews the claim without a new stage.
     async fn report_lease(&self) -> Result<()> {
         let now = self.app.now_ms();
@@ -175,4 +219,41 @@ impl Progress {
         wuzhi_store::commit(tx).await?;
         Ok(())
     }
+}
+
+/// A file a job made: its type and name (from the job's result) and its chunks.
+pub struct JobFile {
+    pub content_type: String,
+    pub name: String,
+    pub chunks: i64,
+}
+
+/// The file job `id` made, for the person who asked for it only (what an export holds is
+/// what its asker may read). Not found while the job runs, when it made none, or after the
+/// retention period ([`crate::retention::JOB_FILE_DAYS`]).
+pub async fn file(app: &App, actor: &Actor, id: i64) -> Result<JobFile> {
+    let mut conn = app.db.read().await?;
+    let missing = || AppError::not_found(format!("file of job {id}"));
+    let row = wuzhi_store::jobs::get(&mut conn, id).await?.ok_or_else(missing)?;
+    if row.requested_by != Some(actor.person_id) || row.state != "done" {
+        return Err(missing());
+    }
+    let result: serde_json::Value =
+        row.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).ok_or_else(missing)?;
+    let (Some(content_type), Some(name)) = (result["content_type"].as_str(), result["file_name"].as_str()) else {
+        return Err(missing());
+    };
+    let chunks = wuzhi_store::jobs::file_chunks(&mut conn, id).await?;
+    if chunks == 0 {
+        return Err(missing());
+    }
+    Ok(JobFile { content_type: content_type.to_owned(), name: name.to_owned(), chunks })
+}
+
+/// Chunk `seq` of job `id`'s file (after [`file`] allowed it).
+pub async fn file_chunk(app: &App, id: i64, seq: i64) -> Result<Vec<u8>> {
+    let mut conn = app.db.read().await?;
+    wuzhi_store::jobs::file_chunk(&mut conn, id, seq)
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("chunk {seq} of job {id}")))
 }

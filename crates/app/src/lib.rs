@@ -40,7 +40,7 @@ pub use work::sweep;
 
 /// The kinds of background job and their runners (see `jobs`).
 pub(crate) fn job_kinds() -> &'static [(&'static str, jobs::Runner)] {
-    &[(text::classify::TRAINING_JOB, text::classify::training_job)]
+    &[(text::classify::TRAINING_JOB, text::classify::training_job), (cases::EXPORT_JOB, cases::export_job)]
 }
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -122,7 +122,7 @@ impl Default for Settings {
             // opens only while it runs. `serve` always loads the key file.
             vault: Arc::new(vault::Vault::generate()),
             bulk_read_threshold: 50,
-            two_factor_roles: vec![Role::Admin, Role::Auditor],
+            two_factor_roles: vec![Role::Admin, Role::SecurityAdmin, Role::Auditor],
             gridwork_since_ms: 1_767_196_800_000,
         }
     }

@@ -204,6 +204,11 @@ pub async fn grant(app: &App, caller: Caller<'_>, n: NewMembership<'_>) -> Resul
         if role == Role::Auditor {
             return Err(AppError::Forbidden { action: "grant an auditor's post (from the command line only)".into() });
         }
+        // Nobody widens their own power: one's posts come from another security
+        // administrator (or the command line).
+        if n.person_id == a.person_id {
+            return Err(AppError::Forbidden { action: "grant oneself a post".into() });
+        }
     }
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
@@ -276,14 +281,15 @@ pub async fn end_membership(app: &App, actor: &Actor, membership_id: i64) -> Res
     if role == Role::Auditor.as_str() {
         return Err(AppError::Forbidden { action: "end an auditor's post (from the command line only)".into() });
     }
-    // The city always keeps an administrator who can sign in.
-    if role == Role::Admin.as_str()
+    // The city always keeps a system administrator and a security administrator who can sign
+    // in (without the second, nobody could grant a post but the command line).
+    if (role == Role::Admin.as_str() || role == Role::SecurityAdmin.as_str())
         && scope.level() == wuzhi_domain::Level::City
         && wuzhi_store::people::count_other_posts(&mut tx, &role, &scope_code, membership_id, now).await? == 0
     {
         return Err(AppError::Conflict {
             field: "membership".into(),
-            reason: "this is the city's last administrator post; grant another first".into(),
+            reason: format!("this is the city's last {} post; grant another first", role.replace('_', " ")),
         });
     }
     wuzhi_store::people::end_membership(&mut tx, membership_id, now).await?;

@@ -11,6 +11,8 @@
 //! | webhook dead letters | 90 days after they were written |
 //! | sessions | until they expire |
 //! | counts of failed sign-ins | a day after the last attempt, unless a lock still runs |
+//! | background jobs that ended | 90 days after they ended |
+//! | the files jobs made (exports) | 7 days after the job ended |
 //!
 //! A server whose search index is older than the outbox's retention rebuilds it (see
 //! `search::index_once`).
@@ -26,6 +28,8 @@ pub const DELIVERED_DAYS: i64 = 30;
 pub const DEAD_LETTER_DAYS: i64 = 90;
 /// Background jobs that ended (done or failed) are kept this long.
 pub const JOB_DAYS: i64 = 90;
+/// What a background job made (an export's file) is kept this long after it ended.
+pub const JOB_FILE_DAYS: i64 = 7;
 /// Rows deleted per statement, so no transaction holds the writer long.
 const SLICE: i64 = 5_000;
 
@@ -65,6 +69,7 @@ pub async fn run_once(app: &App) -> Result<Outcome> {
     drain!(k::purge_dead_letters, now - DEAD_LETTER_DAYS * DAY_MS, deliveries);
     drain!(k::purge_sessions, now, sessions);
     drain!(k::purge_challenges, now, sessions);
+    drain!(wuzhi_store::jobs::purge_files, now - JOB_FILE_DAYS * DAY_MS, jobs);
     drain!(k::purge_jobs, now - JOB_DAYS * DAY_MS, jobs);
     let mut tx = app.db.write().await?;
     out.login_attempts = wuzhi_store::people::delete_old_attempts(&mut tx, now - DAY_MS).await?;

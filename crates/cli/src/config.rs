@@ -35,7 +35,7 @@ pub struct StorageArgs {
     #[arg(long, env = "WUZHI_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// A TOML file with any of: listen, data_dir, database_url, secure_cookies, log_format,
-    /// max_connections, open311_jurisdiction, map_tiles, search_dir, allow_private_webhooks.
+    /// max_connections, sqlite_cache_mb, open311_jurisdiction, map_tiles, search_dir, allow_private_webhooks.
     #[arg(long, env = "WUZHI_CONFIG")]
     pub config: Option<PathBuf>,
 }
@@ -61,6 +61,7 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     log_format: Option<String>,
     max_connections: Option<u32>,
+    sqlite_cache_mb: Option<u32>,
     open311_jurisdiction: Option<String>,
     map_tiles: Option<String>,
     allow_private_webhooks: Option<bool>,
@@ -81,6 +82,9 @@ pub struct Config {
     pub secure_cookies: bool,
     pub log_format: String,
     pub max_connections: u32,
+    /// Each SQLite connection's page cache in MB (`WUZHI_SQLITE_CACHE_MB`; 32 by default):
+    /// the pool's caches hold at most `max_connections` times this.
+    pub sqlite_cache_mb: u32,
     /// The Open311 `jurisdiction_id` served (`WUZHI_OPEN311_JURISDICTION`); other ids are refused.
     pub open311_jurisdiction: Option<String>,
     /// A tile URL template for the pages' maps (`WUZHI_MAP_TILES`); none by default.
@@ -104,7 +108,7 @@ pub struct Config {
     /// `WUZHI_API_DOCS=off` hides `/api/docs` and `/api/openapi.json`.
     pub api_docs: bool,
     /// The roles whose holders must sign in with a second factor (`WUZHI_TWO_FACTOR_ROLES`,
-    /// roles separated by commas, or `none`); by default `admin,auditor`.
+    /// roles separated by commas, or `none`); by default `admin,security_admin,auditor`.
     pub two_factor_roles: Vec<wuzhi_domain::Role>,
 }
 
@@ -163,7 +167,9 @@ impl Config {
         };
         let roles: Vec<String> = match std::env::var("WUZHI_TWO_FACTOR_ROLES").ok().filter(|v| !v.trim().is_empty()) {
             Some(v) => v.split(',').map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
-            None => file.two_factor_roles.unwrap_or_else(|| vec!["admin".into(), "auditor".into()]),
+            None => {
+                file.two_factor_roles.unwrap_or_else(|| vec!["admin".into(), "security_admin".into(), "auditor".into()])
+            }
         };
         let two_factor_roles = if roles.iter().any(|r| r == "none") {
             vec![]
@@ -186,6 +192,13 @@ impl Config {
             secure_cookies: secure_cookies.or(file.secure_cookies).unwrap_or(false),
             log_format: std::env::var("WUZHI_LOG_FORMAT").ok().or(file.log_format).unwrap_or_else(|| "text".into()),
             max_connections: file.max_connections.unwrap_or(16),
+            sqlite_cache_mb: match std::env::var("WUZHI_SQLITE_CACHE_MB").ok().filter(|v| !v.trim().is_empty()) {
+                Some(v) => match v.trim().parse::<u32>() {
+                    Ok(n) if (1..=4096).contains(&n) => n,
+                    _ => return Err(format!("WUZHI_SQLITE_CACHE_MB: `{v}` is not a number of MB from 1 to 4096")),
+                },
+                None => file.sqlite_cache_mb.unwrap_or(wuzhi_store::DEFAULT_SQLITE_CACHE_MB),
+            },
             open311_jurisdiction: std::env::var("WUZHI_OPEN311_JURISDICTION")
                 .ok()
                 .or(file.open311_jurisdiction)

@@ -361,16 +361,22 @@ enum BenchCmd {
         #[arg(long)]
         csv: Option<std::path::PathBuf>,
     },
-    /// A soak: a demo server under a steady mixed load for some minutes, its memory read every
-    /// five seconds; fails when memory keeps growing (the last third's peak more than
-    /// --max-growth-mb over the middle third's) or a request fails.
+    /// A soak: a demo server under a steady mixed load, its memory read as it runs; fails when
+    /// memory keeps growing (the last third's peak more than --max-growth-mb over the middle
+    /// third's) or a request fails. By time (--minutes, a benchmark) or by work done
+    /// (--requests, the CI gate: the thirds are thirds of the requests, the same on any
+    /// machine), optionally with a small SQLite page cache so the caches are full early.
     Soak {
         #[arg(long, default_value_t = 3.0)]
         minutes: f64,
+        #[arg(long)]
+        requests: Option<usize>,
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
         #[arg(long, default_value_t = 48.0)]
         max_growth_mb: f64,
+        #[arg(long)]
+        sqlite_cache_mb: Option<u32>,
     },
     /// Points located per second against the demo grids, and the index build time.
     Locate {
@@ -516,8 +522,9 @@ async fn open_serving(cfg: &Config) -> Result<Arc<App>, String> {
 }
 
 async fn open_with(cfg: &Config, search_dir: Option<std::path::PathBuf>) -> Result<Arc<App>, String> {
-    let db =
-        wuzhi_store::Db::connect(cfg.database_url.expose(), cfg.max_connections).await.map_err(|e| e.to_string())?;
+    let db = wuzhi_store::Db::connect_tuned(cfg.database_url.expose(), cfg.max_connections, cfg.sqlite_cache_mb)
+        .await
+        .map_err(|e| e.to_string())?;
     let settings = Settings {
         files_dir: cfg.data_dir.join("files"),
         open311_jurisdiction: cfg.open311_jurisdiction.clone(),
@@ -912,8 +919,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         },
-        Command::Bench { cmd: BenchCmd::Soak { minutes, concurrency, max_growth_mb } } => {
-            bench::soak(minutes, concurrency, max_growth_mb).await
+        Command::Bench { cmd: BenchCmd::Soak { minutes, requests, concurrency, max_growth_mb, sqlite_cache_mb } } => {
+            bench::soak(bench::SoakPlan { minutes, requests, concurrency, max_growth_mb, sqlite_cache_mb }).await
         }
         Command::Bench { cmd: BenchCmd::Locate { points } } => {
             bench::locate(points);

@@ -27,7 +27,10 @@ pub enum Role {
     DistrictLeader,
     /// 市领导
     CityLeader,
-    /// 系统管理员
+    /// 系统管理员: keeps the system's settings — territories, organisations, categories and
+    /// the calendar, imports, the detectors' parameters, keys and webhooks — but neither
+    /// manages people's accounts and posts (the security administrator) nor reads the audit
+    /// log (the auditor).
     Admin,
     /// 个人信息保护负责人 (PIPL art. 52): handles people's requests about their data and is
     /// warned of bulk reads.
@@ -36,10 +39,14 @@ pub enum Role {
     /// else; the system administrator does not read it. Appointed only from the server's
     /// command line, never by a web administrator, and never held with an administrator's post.
     Auditor,
+    /// 安全保密管理员 (MLPS 2.0 level 3, 三员分立): creates people and accounts, grants and
+    /// ends posts, resets passwords and second factors — the system administrator's too, an
+    /// auditor's never — and changes no setting.
+    SecurityAdmin,
 }
 
 impl Role {
-    pub const ALL: [Role; 12] = [
+    pub const ALL: [Role; 13] = [
         Role::Resident,
         Role::GridWorker,
         Role::Steward,
@@ -52,6 +59,7 @@ impl Role {
         Role::Admin,
         Role::DataProtectionOfficer,
         Role::Auditor,
+        Role::SecurityAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,12 +76,17 @@ impl Role {
             Role::Admin => "admin",
             Role::DataProtectionOfficer => "data_protection_officer",
             Role::Auditor => "auditor",
+            Role::SecurityAdmin => "security_admin",
         }
     }
 
-    /// Roles nobody holds together (三员分立): who runs the system does not audit it.
+    /// The three administrators' duties (三员分立: system, security, audit).
+    pub const SEPARATED: [Role; 3] = [Role::Admin, Role::SecurityAdmin, Role::Auditor];
+
+    /// Roles nobody holds together (三员分立): who keeps the settings neither manages the
+    /// accounts nor audits, and who manages the accounts does not audit.
     pub fn excludes(self, other: Role) -> bool {
-        matches!((self, other), (Role::Admin, Role::Auditor) | (Role::Auditor, Role::Admin))
+        self != other && Role::SEPARATED.contains(&self) && Role::SEPARATED.contains(&other)
     }
 
     pub fn parse(s: &str) -> Result<Role, Invalid> {
@@ -172,8 +185,6 @@ impl Role {
                 ManageOrganisation,
                 ReadPeople,
                 ReadPersonalData,
-                ManagePeople,
-                ManageMemberships,
                 ReadCase,
                 ManageCategories,
                 ReadArchives,
@@ -183,6 +194,7 @@ impl Role {
             ],
             Role::DataProtectionOfficer => &[ReadTerritory, ReadOrganisation, HandleDataRequests],
             Role::Auditor => &[ReadTerritory, ReadOrganisation, ReadAudit],
+            Role::SecurityAdmin => &[ReadTerritory, ReadOrganisation, ReadPeople, ManagePeople, ManageMemberships],
         }
     }
 }
@@ -392,10 +404,10 @@ impl Actor {
     /// Whether the actor may manage the account of person `person` (disable or enable it, set
     /// its password, edit the record), who lives in `home` and holds `posts` (their active
     /// grants). The actor needs `manage_people` over the home, and for every staff post the
-    /// person holds, an administrator's post of their own whose territory contains it: so a
-    /// community's staff manage its residents' accounts, a district administrator the staff
-    /// inside the district, and nobody an account with more power than their own (a city-wide
-    /// post is managed only by a city administrator). Nobody disables or resets their own
+    /// person holds, a security administrator's post of their own whose territory contains
+    /// it: so a community's staff manage its residents' accounts, a district's security
+    /// administrator the staff inside the district, and nobody an account with more power
+    /// than their own (a city-wide post is managed only by a city security administrator). Nobody disables or resets their own
     /// account here: that is `change_password`.
     pub fn may_manage_account(&self, person: i64, home: Option<&TerritoryCode>, posts: &[Grant]) -> Result<(), Denied> {
         let denied = Err(Denied { action: Action::ManagePeople });
@@ -403,12 +415,12 @@ impl Actor {
             return denied;
         }
         self.can(Action::ManagePeople, &Target { territory: home, owner: None })?;
-        // An auditor's account is kept from the command line only: an administrator who could
-        // set its password could read the log that audits them.
+        // An auditor's account is kept from the command line only: a security administrator
+        // who could set its password could read the log that audits them.
         let covered = |post: &Grant| {
             post.role == Role::Resident
                 || (post.role != Role::Auditor
-                    && self.grants.iter().any(|g| g.role == Role::Admin && g.scope.contains(&post.scope)))
+                    && self.grants.iter().any(|g| g.role == Role::SecurityAdmin && g.scope.contains(&post.scope)))
         };
         if posts.iter().all(covered) { Ok(()) } else { denied }
     }
@@ -504,9 +516,9 @@ mod tests {
         ] {
             assert!(community.may_manage_account(9, Some(&home), &[post.clone()]).is_err(), "{post:?}");
         }
-        // A district administrator: staff inside the district, not a city-wide post, nor a
-        // post in another district.
-        let district = actor(Role::Admin, "120101");
+        // A district security administrator: staff inside the district, not a city-wide
+        // post, nor a post in another district.
+        let district = actor(Role::SecurityAdmin, "120101");
         assert!(district.may_manage_account(9, Some(&home), &[grant(Role::GridWorker, "120101001001001")]).is_ok());
         assert!(district.may_manage_account(9, Some(&home), &[grant(Role::Dispatcher, "120000")]).is_err());
         assert!(
@@ -519,26 +531,54 @@ mod tests {
                 .is_err(),
             "every post counts, not only the first"
         );
-        // A city administrator: anyone in the city; nobody their own account.
-        let city = actor(Role::Admin, "120000");
+        // A city security administrator: anyone in the city, the system administrator too;
+        // nobody their own account.
+        let city = actor(Role::SecurityAdmin, "120000");
         assert!(city.may_manage_account(9, Some(&home), &[grant(Role::Admin, "120000")]).is_ok());
+        assert!(city.may_manage_account(9, Some(&home), &[grant(Role::SecurityAdmin, "120000")]).is_ok());
         assert!(city.may_manage_account(7, Some(&home), &[]).is_err());
         // … except an auditor's, which only the command line keeps.
         assert!(city.may_manage_account(9, Some(&home), &[grant(Role::Auditor, "120000")]).is_err());
+        // The system administrator manages no account at all.
+        let admin = actor(Role::Admin, "120000");
+        assert!(admin.may_manage_account(9, Some(&home), &[grant(Role::Resident, "120101001001")]).is_err());
+        assert!(admin.may_manage_account(9, Some(&home), &[grant(Role::GridWorker, "120101001001001")]).is_err());
     }
 
     #[test]
-    fn the_administrator_and_the_auditor_have_separate_duties() {
+    fn the_three_administrators_have_separate_duties() {
         let city = code("120000");
         let admin = actor(Role::Admin, "120000");
+        let security = actor(Role::SecurityAdmin, "120000");
         let auditor = actor(Role::Auditor, "120000");
         assert!(admin.can(Action::ReadAudit, &Target::territory(&city)).is_err());
+        assert!(security.can(Action::ReadAudit, &Target::territory(&city)).is_err());
+        // Who keeps the settings grants no post and manages no account; who does changes no
+        // setting.
+        for a in [Action::ManagePeople, Action::ManageMemberships] {
+            assert!(admin.can(a, &Target::territory(&city)).is_err(), "{a:?}");
+            assert!(security.can(a, &Target::territory(&city)).is_ok(), "{a:?}");
+        }
+        for a in
+            [Action::ManageTerritory, Action::ManageOrganisation, Action::ManageCategories, Action::ManageWarningRules]
+        {
+            assert!(admin.can(a, &Target::territory(&city)).is_ok(), "{a:?}");
+            assert!(security.can(a, &Target::territory(&city)).is_err(), "{a:?}");
+        }
+        assert!(!security.is_city_admin());
         assert!(auditor.can(Action::ReadAudit, &Target::territory(&city)).is_ok());
         assert!(auditor.holds_over_city(Role::Auditor) && !auditor.is_city_admin());
         // The auditor's only power beyond reading the tree: the log.
         assert_eq!(Role::Auditor.grants(), &[Action::ReadTerritory, Action::ReadOrganisation, Action::ReadAudit]);
-        assert!(Role::Admin.excludes(Role::Auditor) && Role::Auditor.excludes(Role::Admin));
+        for (a, b) in
+            [(Role::Admin, Role::Auditor), (Role::Admin, Role::SecurityAdmin), (Role::SecurityAdmin, Role::Auditor)]
+        {
+            assert!(a.excludes(b) && b.excludes(a), "{a:?} {b:?}");
+        }
         assert!(!Role::Admin.excludes(Role::Dispatcher) && !Role::Auditor.excludes(Role::Auditor));
+        assert!(
+            !Role::SecurityAdmin.excludes(Role::SecurityAdmin) && !Role::SecurityAdmin.excludes(Role::CommunityStaff)
+        );
     }
 
     #[test]

@@ -143,6 +143,9 @@ pub struct Db {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
+/// Each SQLite connection's page cache, by default (`PRAGMA cache_size`).
+pub const DEFAULT_SQLITE_CACHE_MB: u32 = 32;
+
 impl Db {
     /// The database's size on disk in bytes (SQLite: its pages; PostgreSQL: the database).
     pub async fn size_bytes(&self) -> Result<i64> {
@@ -156,6 +159,13 @@ impl Db {
 
     /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db> {
+        Db::connect_tuned(url, max_connections, DEFAULT_SQLITE_CACHE_MB).await
+    }
+
+    /// Like [`Db::connect`], with each SQLite connection's page cache bounded at
+    /// `sqlite_cache_mb` (so the caches of a pool hold at most `max_connections` times as
+    /// much); PostgreSQL keeps its cache in the server.
+    pub async fn connect_tuned(url: &str, max_connections: u32, sqlite_cache_mb: u32) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -197,13 +207,14 @@ impl Db {
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the one writer; synchronous=FULL makes every
             // acknowledged commit durable; busy_timeout queues writers instead of failing.
-            pool = pool.after_connect(|conn, _| {
+            let kib = i64::from(sqlite_cache_mb.max(1)) * 1000;
+            pool = pool.after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(
+                    let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32000;",
-                    )
-                    .await?;
+                         PRAGMA busy_timeout = 10000; PRAGMA cache_size = -{kib};"
+                    );
+                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                     Ok(())
                 })
             });

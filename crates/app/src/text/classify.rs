@@ -210,13 +210,14 @@ pub const TRAINING_JOB: &str = "text.train_classifier";
 pub async fn queue_training(app: &App, actor: &Actor) -> Result<crate::jobs::JobView> {
     crate::require_city_admin(Caller::Person(actor), "train the classifier")?;
     prepare(app).await?;
-    crate::jobs::enqueue(app, TRAINING_JOB, Some(actor.person_id)).await
+    crate::jobs::enqueue(app, TRAINING_JOB, Some(actor.person_id), false, None).await
 }
 
 /// The runner of [`TRAINING_JOB`].
 pub(crate) fn training_job<'a>(
     app: &'a std::sync::Arc<App>,
     requested_by: Option<i64>,
+    _params: Option<serde_json::Value>,
     progress: crate::jobs::Progress,
 ) -> futures_util::future::BoxFuture<'a, Result<serde_json::Value>> {
     Box::pin(async move {

@@ -1040,7 +1040,7 @@ async fn residents_registered_with_a_committee_cannot_act_for_it() {
 #[tokio::test]
 async fn a_disabled_accounts_api_tokens_stop_working() {
     let app = spawn_app().await;
-    let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let d = app.login("dispatcher").await;
     let token =
         app.post(&d, "/api/me/tokens", json!({"name": "bridge"})).await.body["token"].as_str().unwrap().to_owned();
@@ -1050,7 +1050,7 @@ async fn a_disabled_accounts_api_tokens_stop_working() {
     };
     assert_eq!(me(token.clone()).await, StatusCode::OK);
     let pid = app.person_id("dispatcher").await;
-    app.post(&admin, &format!("/api/people/{pid}/account"), json!({"disabled": true})).await;
+    app.post(&security, &format!("/api/people/{pid}/account"), json!({"disabled": true})).await;
     assert_eq!(me(token).await, StatusCode::UNAUTHORIZED);
 }
 
@@ -1075,4 +1075,103 @@ async fn the_map_counts_open_and_overdue_cases_per_grid() {
     assert_eq!(app.get(&dispatcher, "/api/kpi/open-per-grid?overdue=true").await.body, grid);
     let gw2 = app.login("gridworker2").await;
     assert_eq!(app.get(&gw2, "/api/kpi/open-per-grid?overdue=true").await.body, json!([]), "another grid's worker");
+}
+
+/// Big exports run as background jobs (issue 20: long work out of the request): the request
+/// answers at once; asking again for the same gives the job under way and for another is a
+/// conflict; a worker writes the file in chunks; only the asker downloads it, byte for byte
+/// what the export inside a request gives; it is kept seven days, the job ninety.
+#[tokio::test]
+async fn big_exports_run_as_background_jobs_for_their_asker_only() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let imported = crate::text::import_history(&app, &admin).await;
+    let dispatcher = app.login("dispatcher").await;
+    let closed = app.get(&dispatcher, "/api/cases?status=closed&limit=1000").await.body.as_array().unwrap().len();
+    assert!(closed >= imported, "{closed} closed, {imported} imported");
+    let fetch = |url: String, s: &Session| {
+        let req = app.client.get(format!("{}{url}", app.base)).header("cookie", &s.cookie);
+        async move {
+            let r = req.send().await.unwrap();
+            (
+                r.status(),
+                r.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()),
+                r.bytes().await.unwrap(),
+            )
+        }
+    };
+    for format in ["csv", "geojson", "xlsx"] {
+        let r = app.post(&dispatcher, "/api/cases/exports", json!({"format": format, "status": "closed"})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        assert_eq!((r.body["state"].as_str(), r.body["kind"].as_str()), (Some("queued"), Some("cases.export")));
+        let id = r.body["id"].as_i64().unwrap();
+        let again = app.post(&dispatcher, "/api/cases/exports", json!({"format": format, "status": "closed"})).await;
+        assert_eq!((again.status, again.body["id"].as_i64()), (StatusCode::ACCEPTED, Some(id)), "{}", again.text);
+        let other = app.post(&dispatcher, "/api/cases/exports", json!({"format": format})).await;
+        assert_eq!(
+            (other.status, other.body["error"]["field"].as_str()),
+            (StatusCode::CONFLICT, Some("job")),
+            "{}",
+            other.text
+        );
+        // Not before it is done.
+        assert_eq!(fetch(format!("/api/jobs/{id}/file"), &dispatcher).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(wuzhi_app::jobs::run_once(&app.app, "test-worker").await.unwrap(), Some(id));
+        let job = app.get(&dispatcher, &format!("/api/jobs/{id}")).await.body;
+        assert_eq!((job["state"].as_str(), job["progress"].as_f64()), (Some("done"), Some(1.0)), "{job}");
+        assert_eq!(job["result"]["rows"].as_u64(), Some(closed as u64), "{job}");
+        let url = job["result"]["url"].as_str().unwrap().to_owned();
+        assert_eq!(url, format!("/api/jobs/{id}/file"));
+        let (status, kind, file) = fetch(url.clone(), &dispatcher).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(job["result"]["size_bytes"].as_u64(), Some(file.len() as u64));
+        let (_, sync_kind, sync) = fetch(format!("/api/cases/export?format={format}&status=closed"), &dispatcher).await;
+        assert_eq!(kind, sync_kind);
+        match format {
+            "xlsx" => {
+                // A workbook with a header row and a row per case, the cells as the CSV's.
+                use calamine::Reader;
+                let mut book = calamine::Xlsx::new(std::io::Cursor::new(file.to_vec())).unwrap();
+                let sheet = book.worksheet_range("案件").unwrap();
+                assert_eq!(sheet.height(), closed + 1);
+                assert_eq!(sheet.get((0, 0)).unwrap().to_string(), "id");
+                assert_eq!(sheet.get((0, 3)).unwrap().to_string(), "subject");
+            }
+            "geojson" => {
+                let (a, b): (Value, Value) =
+                    (serde_json::from_slice(&file).unwrap(), serde_json::from_slice(&sync).unwrap());
+                assert_eq!(a, b);
+            }
+            _ => {
+                assert_eq!(file, sync, "the background file is the export a request gives");
+                assert_eq!(String::from_utf8_lossy(&file).lines().count(), closed + 1);
+            }
+        }
+        // The asker's only: not another person's, nor the administrator's, who sees the job.
+        for who in ["admin", "commander"] {
+            let s = app.login(who).await;
+            assert_eq!(fetch(url.clone(), &s).await.0, StatusCode::NOT_FOUND, "{who}");
+        }
+        assert_eq!(app.get(&admin, &format!("/api/jobs/{id}")).await.status, StatusCode::OK);
+    }
+    // What a grid worker exports is what they may read (the cases of their grid), with the
+    // posts they hold when the job runs.
+    let gw = app.login("gridworker").await;
+    let id = app.post(&gw, "/api/cases/exports", json!({"format": "csv"})).await.body["id"].as_i64().unwrap();
+    wuzhi_app::jobs::run_once(&app.app, "test-worker").await.unwrap();
+    let mine = app.get(&gw, &format!("/api/jobs/{id}")).await.body;
+    let visible = app.get(&gw, "/api/cases?limit=1000").await.body.as_array().unwrap().len();
+    assert_eq!(mine["result"]["rows"].as_u64(), Some(visible as u64), "{mine}");
+    // A bad filter is named before anything is queued.
+    let bad = app.post(&dispatcher, "/api/cases/exports", json!({"format": "pdf"})).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("format")));
+    let bad = app.post(&dispatcher, "/api/cases/exports", json!({"format": "csv", "territory": "12x"})).await;
+    assert_eq!((bad.status, bad.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("territory")));
+    // Seven days on, the file is gone and the job still says what it was.
+    assert_eq!(fetch(format!("/api/jobs/{id}/file"), &gw).await.0, StatusCode::OK);
+    app.clock.advance_ms((wuzhi_app::retention::JOB_FILE_DAYS * 86_400_000) + 1);
+    wuzhi_app::retention::run_once(&app.app).await.unwrap();
+    let gw = app.login("gridworker").await;
+    assert_eq!(fetch(format!("/api/jobs/{id}/file"), &gw).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&gw, &format!("/api/jobs/{id}")).await.body["state"], "done");
 }

@@ -207,9 +207,10 @@ async fn exported_cells_never_become_formulas() {
 async fn a_city_administrator_is_one_rule() {
     let app = spawn_app().await;
     let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let p = app
         .post(
-            &admin,
+            &security,
             "/api/people",
             json!({"name": "钱某", "home_territory": "120101001001001", "username": "qian",
             "password": "a long enough password"}),
@@ -219,7 +220,7 @@ async fn a_city_administrator_is_one_rule() {
     let org = app.org_id("120000", "天津市社会治理指挥中心").await;
     let m = app
         .post(
-            &admin,
+            &security,
             "/api/memberships",
             json!({"person_id": p.body["id"], "organisation_id": org,
             "role": "community_staff", "scope_code": "120000", "post": "联络员"}),
@@ -244,8 +245,11 @@ async fn a_city_administrator_is_one_rule() {
     assert_eq!(app.get(&qian, "/api/open311/keys").await.status, StatusCode::FORBIDDEN);
     // The administrator may do each.
     assert_eq!(app.post(&admin, "/api/open311/keys", json!({"name": "热线"})).await.status, StatusCode::CREATED);
-    // The audit log is the auditor's, not the administrator's (三员分立).
+    // The audit log is the auditor's, not the administrator's nor the security
+    // administrator's (三员分立); the security administrator keeps no setting.
     assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&security, "/api/audit").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.post(&security, "/api/open311/keys", json!({"name": "越权"})).await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&app.login("auditor").await, "/api/audit").await.status, StatusCode::OK);
 }
 

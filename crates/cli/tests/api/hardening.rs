@@ -13,11 +13,12 @@ use serde_json::json;
 async fn nobody_manages_an_account_with_more_power_than_their_own() {
     let app = spawn_app().await;
     let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let community = app.login("community").await;
     // A resident of 花园路 who is also a city dispatcher.
     let p = app
         .post(
-            &admin,
+            &security,
             "/api/people",
             json!({"name": "住在花园路的派遣员", "home_territory": "120101001001001", "username": "neighbour", "password": "a long enough password"}),
         )
@@ -27,7 +28,7 @@ async fn nobody_manages_an_account_with_more_power_than_their_own() {
     let centre = app.org_id("120000", "天津市社会治理指挥中心").await;
     let m = app
         .post(
-            &admin,
+            &security,
             "/api/memberships",
             json!({"person_id": neighbour, "organisation_id": centre, "role": "dispatcher", "scope_code": "120000", "post": "派遣员"}),
         )
@@ -69,47 +70,94 @@ async fn nobody_manages_an_account_with_more_power_than_their_own() {
         StatusCode::NO_CONTENT
     );
     app.login("resident").await;
-    // The city administrator manages the dispatcher's account; nobody disables their own.
+    // The city's security administrator manages the dispatcher's account and the system
+    // administrator's (三员分立: the system administrator manages none); nobody disables
+    // their own.
     assert_eq!(
-        app.post(&admin, &account(neighbour), json!({"password": "set by the administrator"})).await.status,
+        app.post(&admin, &account(neighbour), json!({"password": "set by the system administrator"})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post(&security, &account(neighbour), json!({"password": "set by the security administrator"})).await.status,
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.try_login("neighbour", "set by the administrator").await.status, StatusCode::OK);
-    let me = app.person_id("admin").await;
-    assert_eq!(app.post(&admin, &account(me), json!({"disabled": true})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.try_login("neighbour", "set by the security administrator").await.status, StatusCode::OK);
+    let admin_id = app.person_id("admin").await;
+    assert_eq!(app.post(&security, &account(admin_id), json!({"disabled": true})).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.try_login("admin", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.post(&security, &account(admin_id), json!({"disabled": false})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let me = app.person_id("security").await;
+    assert_eq!(app.post(&security, &account(me), json!({"disabled": true})).await.status, StatusCode::FORBIDDEN);
+    app.login("security").await;
     app.login("admin").await;
 }
 
-/// The city keeps an administrator: the last city administrator's post cannot be ended.
+/// The city keeps a system administrator and a security administrator: the last city post of
+/// each cannot be ended; nobody grants themselves a post.
 #[tokio::test]
 async fn the_last_city_administrator_post_cannot_be_ended() {
     let app = spawn_app().await;
+    let security = app.login("security").await;
+    let post_of = |username: &'static str, role: &'static str| {
+        let (app, security) = (&app, &security);
+        async move {
+            let id = app.person_id(username).await;
+            let posts = app.get(security, &format!("/api/people/{id}/memberships")).await;
+            posts.body.as_array().unwrap().iter().find(|m| m["role"] == role).unwrap()["id"].as_i64().unwrap()
+        }
+    };
+    let end = |post: i64| {
+        let (app, security) = (&app, &security);
+        async move { app.call(Some(security), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await }
+    };
+    let admin_post = post_of("admin", "admin").await;
+    let security_post = post_of("security", "security_admin").await;
+    for post in [admin_post, security_post] {
+        let r = end(post).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+        assert_eq!(r.body["error"]["field"], "membership");
+    }
+    // The system administrator ends no post at all.
     let admin = app.login("admin").await;
-    let me = app.person_id("admin").await;
-    let posts = app.get(&admin, &format!("/api/people/{me}/memberships")).await;
-    let post = posts.body.as_array().unwrap().iter().find(|m| m["role"] == "admin").unwrap()["id"].as_i64().unwrap();
-    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
-    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    assert_eq!(r.body["error"]["field"], "membership");
-    // With a second city administrator, the first may step down.
-    let p = app
+    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{admin_post}"), None).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // Nobody grants themselves a post: not even one the three duties allow together.
+    let centre = app.org_id("120000", "天津市社会治理指挥中心").await;
+    let me = app.person_id("security").await;
+    let r = app
         .post(
-            &admin,
-            "/api/people",
-            json!({"name": "第二位管理员", "home_territory": "120101001001001", "username": "admin2", "password": "a long enough password"}),
-        )
-        .await;
-    let office = app.org_id("120000", "天津市社会治理系统管理办公室").await;
-    let g = app
-        .post(
-            &admin,
+            &security,
             "/api/memberships",
-            json!({"person_id": p.body["id"], "organisation_id": office, "role": "admin", "scope_code": "120000", "post": "系统管理员"}),
+            json!({"person_id": me, "organisation_id": centre, "role": "dispatcher", "scope_code": "120000", "post": "派遣员"}),
         )
         .await;
-    assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
-    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
-    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    // With a second city administrator of each kind, the first may step down.
+    let office = app.org_id("120000", "天津市社会治理系统管理办公室").await;
+    for (username, role) in [("admin2", "admin"), ("security2", "security_admin")] {
+        let p = app
+            .post(
+                &security,
+                "/api/people",
+                json!({"name": "第二位管理员", "home_territory": "120101001001001", "username": username, "password": "a long enough password"}),
+            )
+            .await;
+        let g = app
+            .post(
+                &security,
+                "/api/memberships",
+                json!({"person_id": p.body["id"], "organisation_id": office, "role": role, "scope_code": "120000", "post": "管理员"}),
+            )
+            .await;
+        assert_eq!(g.status, StatusCode::CREATED, "{}", g.text);
+    }
+    for post in [admin_post, security_post] {
+        let r = end(post).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    }
 }
 
 /// A probe found that the lockout was checked before the password and counted after it, so
@@ -265,9 +313,11 @@ async fn tokens_end_with_the_password_an_empty_calendar_is_refused_and_metrics_s
     let s = app.login_with("dispatcher", "A new long password 2026").await;
     let again = token(&app, &s).await;
     let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let id = app.person_id("dispatcher").await;
-    let reset =
-        app.post(&admin, &format!("/api/people/{id}/account"), json!({"password": "reset by the administrator"})).await;
+    let reset = app
+        .post(&security, &format!("/api/people/{id}/account"), json!({"password": "reset by the administrator"}))
+        .await;
     assert_eq!(reset.status, StatusCode::NO_CONTENT, "{}", reset.text);
     assert_eq!(with_token(again).await, StatusCode::UNAUTHORIZED, "so does a reset");
 
@@ -450,11 +500,11 @@ async fn only_the_routes_that_take_files_take_large_bodies() {
 #[tokio::test]
 async fn passwords_follow_the_rules_wherever_they_are_set() {
     let app = spawn_app().await;
-    let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let make = |username: &'static str, password: &'static str| {
-        let (app, admin) = (&app, &admin);
+        let (app, security) = (&app, &security);
         async move {
-            app.post(admin, "/api/people", json!({"name": "新用户", "home_territory": "120101001001002", "username": username, "password": password}))
+            app.post(security, "/api/people", json!({"name": "新用户", "home_territory": "120101001001002", "username": username, "password": password}))
                 .await
         }
     };
@@ -490,7 +540,7 @@ async fn passwords_follow_the_rules_wherever_they_are_set() {
     let id = s.person_id;
     let r = app
         .call(
-            Some(&admin),
+            Some(&security),
             reqwest::Method::POST,
             &format!("/api/people/{id}/account"),
             Some(json!({"password": "qwertyuiop"})),
@@ -540,10 +590,10 @@ async fn nobody_can_lock_a_person_out_from_elsewhere() {
     let until: i64 =
         r.body["error"]["message"].as_str().unwrap().split_whitespace().find_map(|w| w.parse().ok()).unwrap();
     assert_eq!(until, app.app.now_ms() + 2 * lockout, "the second lock is twice the first: {}", r.text);
-    // A new password set by the administrator lifts the locks on the username everywhere.
-    let admin = app.login("admin").await;
+    // A new password set by the security administrator lifts the locks on the username everywhere.
+    let security = app.login("security").await;
     let id = app.person_id("community").await;
-    let r = app.post(&admin, &format!("/api/people/{id}/account"), json!({"password": "Huayuan-Road-2026"})).await;
+    let r = app.post(&security, &format!("/api/people/{id}/account"), json!({"password": "Huayuan-Road-2026"})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(sign_in_from(&app, "203.0.113.9", "community", "Huayuan-Road-2026").await.status, StatusCode::OK);
 }
@@ -602,14 +652,17 @@ async fn metrics_and_api_docs_can_be_restricted() {
 
 /// MLPS level 3 separates the administrators' duties (三员分立): the system administrator
 /// who changes the city's settings, people and posts did not only read the audit log that
-/// records those acts, but could also appoint whoever read it. Now the log is the auditor's
-/// alone; an auditor does nothing else, is appointed and kept only from the server's command
-/// line, and nobody holds an administrator's and an auditor's post together.
+/// records those acts, but could also appoint whoever read it. Now the settings are the
+/// system administrator's, people, accounts and posts the security administrator's, the log
+/// the auditor's alone; an auditor does nothing else, is appointed and kept only from the
+/// server's command line, and nobody holds two of the three posts.
 #[tokio::test]
-async fn the_administrator_does_not_audit_and_does_not_choose_the_auditor() {
+async fn the_administrators_do_not_audit_and_do_not_choose_the_auditor() {
     let app = spawn_app().await;
-    let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let auditor = app.login("auditor").await;
+    let admin = app.login("admin").await;
+    assert_eq!(app.get(&security, "/api/audit").await.status, StatusCode::FORBIDDEN);
     assert_eq!(app.get(&admin, "/api/audit").await.status, StatusCode::FORBIDDEN);
     let log = app.get(&auditor, "/api/audit?limit=1000").await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.text);
@@ -624,10 +677,10 @@ async fn the_administrator_does_not_audit_and_does_not_choose_the_auditor() {
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}: {}", r.text);
     }
 
-    // The administrator cannot appoint an auditor …
+    // The security administrator cannot appoint an auditor …
     let p = app
         .post(
-            &admin,
+            &security,
             "/api/people",
             json!({"name": "管理员的朋友", "home_territory": "120101001001001", "username": "friend", "password": "a long enough password"}),
         )
@@ -636,27 +689,36 @@ async fn the_administrator_does_not_audit_and_does_not_choose_the_auditor() {
     let friend = p.body["id"].as_i64().unwrap();
     let office = app.org_id("120000", "天津市社会治理系统管理办公室").await;
     let grant = |person: i64, role: &str| json!({"person_id": person, "organisation_id": office, "role": role, "scope_code": "120000", "post": role});
-    let r = app.post(&admin, "/api/memberships", grant(friend, "auditor")).await;
+    let r = app.post(&security, "/api/memberships", grant(friend, "auditor")).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let held = app.get(&admin, &format!("/api/people/{friend}/memberships")).await;
+    let held = app.get(&security, &format!("/api/people/{friend}/memberships")).await;
     assert_eq!(held.body.as_array().map(Vec::len), Some(0), "nothing was granted: {}", held.text);
     // … nor take over, end or widen the auditor's post.
     let auditor_id = app.person_id("auditor").await;
     let r = app
-        .post(&admin, &format!("/api/people/{auditor_id}/account"), json!({"password": "set by the administrator"}))
+        .post(&security, &format!("/api/people/{auditor_id}/account"), json!({"password": "set by the administrator"}))
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(app.try_login("auditor", "set by the administrator").await.status, StatusCode::UNAUTHORIZED);
-    let r = app.post(&admin, &format!("/api/people/{auditor_id}/account"), json!({"disabled": true})).await;
+    let r = app.post(&security, &format!("/api/people/{auditor_id}/account"), json!({"disabled": true})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let posts = app.get(&admin, &format!("/api/people/{auditor_id}/memberships")).await.body;
+    let posts = app.get(&security, &format!("/api/people/{auditor_id}/memberships")).await.body;
     let post = posts.as_array().unwrap().iter().find(|m| m["role"] == "auditor").expect("the auditor's post")["id"]
         .as_i64()
         .unwrap();
-    let r = app.call(Some(&admin), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
+    let r = app.call(Some(&security), reqwest::Method::DELETE, &format!("/api/memberships/{post}"), None).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
-    let r = app.post(&admin, "/api/memberships", grant(auditor_id, "admin")).await;
+    let r = app.post(&security, "/api/memberships", grant(auditor_id, "admin")).await;
     assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("role")), "{}", r.text);
+    // Nor does anyone become system and security administrator at once.
+    let admin_id = app.person_id("admin").await;
+    let r = app.post(&security, "/api/memberships", grant(admin_id, "security_admin")).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("role")), "{}", r.text);
+    // The system administrator neither makes people nor grants posts.
+    let r = app.post(&admin, "/api/memberships", grant(friend, "dispatcher")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app.post(&admin, "/api/people", json!({"name": "管理员建的人", "home_territory": "120101001001001"})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(app.get(&auditor, "/api/audit?limit=1").await.status, StatusCode::OK, "the auditor still audits");
 
     // The operator appoints another auditor at the console.

@@ -396,6 +396,10 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::GET, "/api/attachments/{id}", format!("/api/attachments/{photo}"), None, 403, 403),
         case(Method::GET, "/api/cases/export", "/api/cases/export?format=csv".into(), None, 200, 200),
+        // Everyone exports what they may read, in the background; a job's file is its asker's
+        // only (and none exists before the job is done).
+        case(Method::POST, "/api/cases/exports", "/api/cases/exports".into(), Some(json!({"format": "csv"})), 202, 202),
+        case(Method::GET, "/api/jobs/{id}/file", "/api/jobs/1/file".into(), None, 404, 404),
         case(
             Method::POST,
             "/api/cases/import",

@@ -125,9 +125,10 @@ async fn administrators_manage_organisations_people_and_memberships() {
         .await;
     assert_eq!(wrong_parent.body["error"]["field"], "parent_id");
 
+    let security = app.login("security").await;
     let p = app
         .post(
-            &admin,
+            &security,
             "/api/people",
             json!({"name": "赵志愿", "phone": "139 0000 1234", "home_territory": "120101001001002", "username": "zhao", "password": "a long enough password"}),
         )
@@ -135,23 +136,23 @@ async fn administrators_manage_organisations_people_and_memberships() {
     assert_eq!(p.status, StatusCode::CREATED, "{}", p.text);
     assert_eq!(p.body["phone"], "139****1234");
     let pid = p.body["id"].as_i64().unwrap();
-    let taken = app.post(&admin, "/api/people", json!({"name": "重名", "home_territory": "120101001001002", "username": "zhao", "password": "a long enough password"})).await;
+    let taken = app.post(&security, "/api/people", json!({"name": "重名", "home_territory": "120101001001002", "username": "zhao", "password": "a long enough password"})).await;
     assert_eq!(taken.status, StatusCode::CONFLICT);
     assert_eq!(taken.body["error"]["field"], "username");
     let bad_phone = app
-        .post(&admin, "/api/people", json!({"name": "某人", "home_territory": "120101001001002", "phone": "12345"}))
+        .post(&security, "/api/people", json!({"name": "某人", "home_territory": "120101001001002", "phone": "12345"}))
         .await;
     assert_eq!(bad_phone.body["error"]["field"], "phone");
-    let before = app.get(&admin, "/api/people?limit=1000").await.body.as_array().unwrap().len();
-    assert_eq!(before, 15, "the fourteen demo people and 赵志愿");
+    let before = app.get(&security, "/api/people?limit=1000").await.body.as_array().unwrap().len();
+    assert_eq!(before, 16, "the fifteen demo people and 赵志愿");
 
     // A volunteer post outside the team's territory is refused; inside it works and gives
     // the role at once.
-    let outside = app.post(&admin, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "steward", "scope_code": "120101002001", "post": "队员"})).await;
+    let outside = app.post(&security, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "steward", "scope_code": "120101002001", "post": "队员"})).await;
     assert_eq!(outside.body["error"]["field"], "scope_code");
-    let bad_role = app.post(&admin, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "mayor", "scope_code": "120101001001", "post": "队员"})).await;
+    let bad_role = app.post(&security, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "mayor", "scope_code": "120101001001", "post": "队员"})).await;
     assert_eq!(bad_role.body["error"]["field"], "role");
-    let m = app.post(&admin, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "steward", "scope_code": "120101001001", "post": "队员"})).await;
+    let m = app.post(&security, "/api/memberships", json!({"person_id": pid, "organisation_id": org_id, "role": "steward", "scope_code": "120101001001", "post": "队员"})).await;
     assert_eq!(m.status, StatusCode::CREATED, "{}", m.text);
     let zhao = app.try_login("zhao", "a long enough password").await;
     assert_eq!(zhao.status, StatusCode::OK);
@@ -161,7 +162,7 @@ async fn administrators_manage_organisations_people_and_memberships() {
         person_id: pid,
     };
     let grids =
-        app.get(&admin, "/api/territories?level=grid&parent=120101001001").await.body["total"].as_i64().unwrap();
+        app.get(&security, "/api/territories?level=grid&parent=120101001001").await.body["total"].as_i64().unwrap();
     assert!(grids >= 2);
     assert_eq!(
         app.get(&zs, "/api/territories?level=grid").await.body["total"],
@@ -172,12 +173,12 @@ async fn administrators_manage_organisations_people_and_memberships() {
     // Ending the post takes the role away on the next request.
     let mid = m.body["id"].as_i64().unwrap();
     assert_eq!(
-        app.call(Some(&admin), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
+        app.call(Some(&security), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
         StatusCode::NO_CONTENT
     );
     assert_eq!(app.get(&zs, "/api/territories").await.status, StatusCode::FORBIDDEN);
     assert_eq!(
-        app.call(Some(&admin), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
+        app.call(Some(&security), Method::DELETE, &format!("/api/memberships/{mid}"), None).await.status,
         StatusCode::NOT_FOUND
     );
 
@@ -193,12 +194,12 @@ async fn administrators_manage_organisations_people_and_memberships() {
 #[tokio::test]
 async fn administrators_edit_people_and_disable_or_reset_accounts() {
     let app = spawn_app().await;
-    let admin = app.login("admin").await;
+    let security = app.login("security").await;
     let r2 = app.person_id("resident2").await;
     let s = app.login("resident2").await;
     let edited = app
         .call(
-            Some(&admin),
+            Some(&security),
             Method::PATCH,
             &format!("/api/people/{r2}"),
             Some(json!({"phone": "13912345678", "home_territory": "120101001001001"})),
@@ -210,29 +211,29 @@ async fn administrators_edit_people_and_disable_or_reset_accounts() {
     assert_eq!(edited.body["name"], "花园路另一居民");
     let bad = app
         .call(
-            Some(&admin),
+            Some(&security),
             Method::PATCH,
             &format!("/api/people/{r2}"),
             Some(json!({"home_territory": "120101001001999"})),
         )
         .await;
     assert_eq!(bad.body["error"]["field"], "home_territory");
-    let empty = app.post(&admin, &format!("/api/people/{r2}/account"), json!({})).await;
+    let empty = app.post(&security, &format!("/api/people/{r2}/account"), json!({})).await;
     assert_eq!(empty.status, StatusCode::BAD_REQUEST);
-    let off = app.post(&admin, &format!("/api/people/{r2}/account"), json!({"disabled": true})).await;
+    let off = app.post(&security, &format!("/api/people/{r2}/account"), json!({"disabled": true})).await;
     assert_eq!(off.status, StatusCode::NO_CONTENT);
     assert_eq!(app.get(&s, "/api/me").await.status, StatusCode::UNAUTHORIZED, "sessions end");
     assert_eq!(app.try_login("resident2", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
     let on = app
         .post(
-            &admin,
+            &security,
             &format!("/api/people/{r2}/account"),
-            json!({"disabled": false, "password": "reset by the admin, 2026"}),
+            json!({"disabled": false, "password": "reset by the security, 2026"}),
         )
         .await;
     assert_eq!(on.status, StatusCode::NO_CONTENT);
     assert_eq!(app.try_login("resident2", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.try_login("resident2", "reset by the admin, 2026").await.status, StatusCode::OK);
+    assert_eq!(app.try_login("resident2", "reset by the security, 2026").await.status, StatusCode::OK);
     let log = app.get(&app.login("auditor").await, "/api/audit?limit=1000").await.body;
     let n = log
         .as_array()

@@ -1,4 +1,5 @@
-//! Two-factor sign-in (TOTP): required for administrators and auditors (the default
+//! Two-factor sign-in (TOTP): required for the three administrators — system, security,
+//! audit — (the default
 //! setting, which these tests keep), optional for staff; a code is accepted once, a wrong one
 //! counts as a failed sign-in, a challenge runs out and is used once, the secret is sealed,
 //! and a lost phone is reset by someone who may manage the account or at the console.
@@ -12,7 +13,12 @@ use wuzhi_app::second_factor::code_at;
 
 async fn spawn_with_two_factor() -> TestApp {
     let app = spawn_app_with_settings(|s| s.two_factor_roles = wuzhi_app::Settings::default().two_factor_roles).await;
-    assert!(!app.app.settings.two_factor_roles.is_empty(), "the default asks administrators for a second factor");
+    use wuzhi_domain::Role;
+    assert_eq!(
+        app.app.settings.two_factor_roles,
+        [Role::Admin, Role::SecurityAdmin, Role::Auditor],
+        "the default asks the three administrators for a second factor"
+    );
     app
 }
 
@@ -201,14 +207,17 @@ async fn staff_may_add_a_second_factor_and_an_administrator_resets_a_lost_one() 
     let mut secrets = HashMap::from([("community".to_owned(), secret.clone())]);
     let community = sign_in(&app, "community", &mut secrets).await;
 
-    // Someone who may not manage the account cannot reset it; the administrator can, and
-    // the person's sessions end.
+    // Someone who may not manage the account cannot reset it — the system administrator
+    // neither —; the security administrator can, and the person's sessions end.
     let person = app.person_id("community").await;
     let dispatcher = app.login("dispatcher").await;
     let r = app.post(&dispatcher, &format!("/api/people/{person}/account"), json!({"reset_second_factor": true})).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let admin = sign_in(&app, "admin", &mut secrets).await;
     let r = app.post(&admin, &format!("/api/people/{person}/account"), json!({"reset_second_factor": true})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let security = sign_in(&app, "security", &mut secrets).await;
+    let r = app.post(&security, &format!("/api/people/{person}/account"), json!({"reset_second_factor": true})).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     assert_eq!(app.get(&community, "/api/me").await.status, StatusCode::UNAUTHORIZED, "their sessions ended");
     assert_eq!(app.try_login("community", PASSWORD).await.status, StatusCode::OK, "the password alone again");

@@ -245,7 +245,22 @@ pub struct CaseExportParams {
     pub overdue: Option<bool>,
 }
 
-/// The cases the caller may see, as CSV, Excel or GeoJSON points (no personal data).
+/// Export in the background every case the caller may see that matches (up to a million,
+/// no personal data): answers at once with the job; follow it at `GET /api/jobs/{id}`, and
+/// fetch the file from its result's `url` (`GET /api/jobs/{id}/file`). One export per person
+/// at a time: asking again for the same gives the one under way, for another is a conflict.
+#[utoipa::path(post, path = "/api/cases/exports", tag = "cases", request_body = wuzhi_app::cases::ExportRequest,
+    responses((status = 202, body = wuzhi_app::jobs::JobView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn queue_export(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(r): ApiJson<wuzhi_app::cases::ExportRequest>,
+) -> ApiResult<(StatusCode, Json<wuzhi_app::jobs::JobView>)> {
+    Ok((StatusCode::ACCEPTED, Json(wuzhi_app::cases::queue_export(&state.app, &a.actor, &r).await?)))
+}
+
+/// The cases the caller may see, as CSV, Excel or GeoJSON points (no personal data), up to
+/// 10,000; more are exported in the background (`POST /api/cases/exports`).
 #[utoipa::path(get, path = "/api/cases/export", tag = "cases", params(CaseExportParams),
     responses((status = 200, content_type = "text/csv", body = String), (status = 400, body = ErrorBody)))]
 pub async fn export_cases(
@@ -303,6 +318,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(report_case, list_cases))
         .routes(routes!(export_cases))
+        .routes(routes!(queue_export))
         .routes(routes!(get_case))
         .routes(routes!(case_action))
         .routes(routes!(list_categories))

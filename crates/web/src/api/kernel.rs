@@ -561,6 +561,42 @@ pub async fn get_job(
     Ok(Json(wuzhi_app::jobs::get(&state.app, &a.actor, id).await?))
 }
 
+/// The file a background job made (an export), for the person who asked for it, streamed
+/// chunk by chunk. Kept seven days after the job ended.
+#[utoipa::path(get, path = "/api/jobs/{id}/file", tag = "session", params(("id" = i64, Path)),
+    responses(
+        (status = 200, description = "The file", content(
+            (String = "text/csv"),
+            (String = "application/geo+json"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        )),
+        (status = 404, body = ErrorBody)))]
+pub async fn job_file(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Response> {
+    let f = wuzhi_app::jobs::file(&state.app, &a.actor, id).await?;
+    let (app, chunks) = (state.app.clone(), f.chunks);
+    let stream = futures_util::stream::unfold(0i64, move |seq| {
+        let app = app.clone();
+        async move {
+            if seq >= chunks {
+                return None;
+            }
+            let chunk = wuzhi_app::jobs::file_chunk(&app, id, seq)
+                .await
+                .map(axum::body::Bytes::from)
+                .map_err(|e| std::io::Error::other(e.to_string()));
+            Some((chunk, seq + 1))
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, f.content_type),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}\"", f.name)),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
+}
+
 /// The newest background jobs (city administrators).
 #[utoipa::path(get, path = "/api/jobs", tag = "session",
     responses((status = 200, body = Vec<wuzhi_app::jobs::JobView>), (status = 403, body = ErrorBody)))]
@@ -747,6 +783,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(person_memberships))
         .routes(routes!(grant_membership))
         .routes(routes!(end_membership))
+        .routes(routes!(job_file))
         .routes(routes!(list_audit))
         .routes(routes!(verify_audit))
         .routes(routes!(get_job))

@@ -1,7 +1,7 @@
 // A list of cases: "my cases" for a resident, the queues of the workbench for staff
 // (what the server lets each person see), filtered by status.
 import { useEffect, useState } from "preact/hooks";
-import { api, listen, debounce } from "../../api.js";
+import { api, listen, debounce, followJob } from "../../api.js";
 import { t, formatTime } from "../../i18n.js";
 
 /// The loaded cases whose subject, description or address holds every word typed.
@@ -47,7 +47,19 @@ export function Cases({ title, staff }) {
     reload();
   }
   const toggle = (id) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id]));
-  const exportQ = filter && filter !== "overdue" ? `&status=${filter}` : "";
+  // Exports run as background jobs on the server (a city's queue can hold a million cases):
+  // follow the job, then offer its file.
+  const [exported, setExported] = useState(null);
+  const exportAs = async (format) => {
+    setExported({ progress: 0 });
+    try {
+      const body = { format, status: filter && filter !== "overdue" ? filter : null, overdue: filter === "overdue" ? true : null, category: params.get("category") };
+      const job = await followJob(await api("POST", "/api/cases/exports", body), (j) => setExported({ progress: j.progress }));
+      setExported({ file: job.result });
+    } catch (e) {
+      setExported({ error: e.field ? `${e.field}: ${e.message}` : e.message });
+    }
+  };
   return (
     <section class="card">
       <h2>{title}</h2>
@@ -62,9 +74,20 @@ export function Cases({ title, staff }) {
         <p class="bulk">
           <button type="button" disabled={picked.length === 0} onClick={() => bulk("file")}>{t("bulk.file", { n: picked.length })}</button>{" "}
           <button type="button" disabled={picked.length === 0} onClick={() => bulk("dispatch")}>{t("bulk.dispatch", { n: picked.length })}</button>{" "}
-          <a href={`/api/cases/export?format=xlsx${exportQ}`}>{t("export.xlsx")}</a> · <a href={`/api/cases/export?format=csv${exportQ}`}>CSV</a> · <a href={`/api/cases/export?format=geojson${exportQ}`}>GeoJSON</a>
+          <span role="group" aria-label={t("export.title")}>
+            {[["xlsx", t("export.xlsx")], ["csv", t("export.csv")], ["geojson", t("export.geojson")]].map(([f, label]) => (
+              <button key={f} type="button" class="quiet" disabled={exported && exported.progress !== undefined} onClick={() => exportAs(f)}>{label}</button>
+            ))}
+          </span>
         </p>
       )}
+      {exported?.progress !== undefined && <p role="status" data-testid="export-progress">{t("export.running", { p: Math.round(exported.progress * 100) })}</p>}
+      {exported?.file && (
+        <p role="status" data-testid="export-done">
+          {t("export.done", { n: exported.file.rows })} <a href={exported.file.url} download={exported.file.file_name}>{t("export.download", { name: exported.file.file_name })}</a>
+        </p>
+      )}
+      {exported?.error && <p class="error" role="alert">{exported.error}</p>}
       {done && <p role="status" data-testid="bulk-done">{done}</p>}
       {error && <p class="error" role="alert">{error}</p>}
       <p class="search">

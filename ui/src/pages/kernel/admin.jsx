@@ -6,9 +6,12 @@ import { api, sendText } from "../../api.js";
 import { t } from "../../i18n.js";
 import { TextAdmin } from "../text/text.jsx";
 
-const TABS = ["territories", "organisations", "people", "categories", "calendar", "text"];
+// 三员分立: the system administrator's settings and the security administrator's accounts
+// and posts are separate duties, so each sees only their own tabs.
+const SETTINGS_TABS = ["territories", "organisations", "categories", "calendar", "text"];
+const ACCOUNT_TABS = ["people"];
 const ORG_KINDS = ["party_organisation", "command_centre", "department", "street_office", "community_committee", "volunteer_team", "legal_service", "admin_office"];
-const ROLES = ["resident", "grid_worker", "steward", "community_staff", "street_commander", "department_handler", "dispatcher", "district_leader", "city_leader", "admin"];
+const ROLES = ["resident", "grid_worker", "steward", "community_staff", "street_commander", "department_handler", "dispatcher", "district_leader", "city_leader", "data_protection_officer", "admin", "security_admin"];
 
 function Problems({ error }) {
   if (!error) return null;
@@ -252,13 +255,15 @@ function Calendar() {
   );
 }
 
-export function Admin({ tab }) {
-  const current = TABS.includes(tab) ? tab : "territories";
+export function Admin({ tab, settings, accounts }) {
+  const tabs = [...(settings ? SETTINGS_TABS : []), ...(accounts ? ACCOUNT_TABS : [])];
+  const current = tabs.includes(tab) ? tab : tabs[0];
+  if (!current) return <p class="error" role="alert">{t("admin.forbidden")}</p>;
   return (
     <>
       <nav class="tabs" aria-label={t("admin.title")}>
-        {TABS.map((x) => <a key={x} href={`#/admin/${x}`} aria-current={x === current ? "page" : undefined}>{t(`admin.${x}`)}</a>)}
-        <a href="#/admin/open311">{t("nav.open311")}</a>
+        {tabs.map((x) => <a key={x} href={`#/admin/${x}`} aria-current={x === current ? "page" : undefined}>{t(`admin.${x}`)}</a>)}
+        {settings && <a href="#/admin/open311">{t("nav.open311")}</a>}
       </nav>
       {current === "territories" && <Territories />}
       {current === "organisations" && <Organisations />}

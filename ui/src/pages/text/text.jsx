@@ -2,7 +2,7 @@
 // "this may already be reported" warning with a support button, merge candidates on a
 // case, full-text search, hot topics, and the classifier's administration.
 import { useEffect, useState } from "preact/hooks";
-import { api, debounce } from "../../api.js";
+import { api, debounce, followJob } from "../../api.js";
 import { t, formatTime } from "../../i18n.js";
 
 const pct = (v) => `${Math.round(v * 100)}%`;
@@ -259,13 +259,9 @@ export function TextAdmin() {
   };
   // Training runs as a background job on the server: follow it until it ends.
   const train = wrap(async () => {
-    let job = await api("POST", "/api/classifier/models");
-    while (job.state === "queued" || job.state === "running") {
-      setMsg(t("text.training_stage", { stage: t(`text.stage.${job.stage || "queued"}`), p: Math.round(job.progress * 100) }));
-      await new Promise((r) => setTimeout(r, 1000));
-      job = await api("GET", `/api/jobs/${job.id}`);
-    }
-    if (job.state === "failed") throw new Error(job.error);
+    const job = await followJob(await api("POST", "/api/classifier/models"), (j) =>
+      setMsg(t("text.training_stage", { stage: t(`text.stage.${j.stage || "queued"}`), p: Math.round(j.progress * 100) })),
+    );
     const m = job.result;
     setMsg(t("text.trained", { v: m.version, f1: m.macro_f1.toFixed(4), n: m.examples }));
   });
