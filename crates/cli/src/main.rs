@@ -4,6 +4,7 @@ mod backup;
 mod bench;
 mod classify;
 mod config;
+mod memory;
 mod replay;
 mod warnings;
 
@@ -957,6 +958,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    memory::tame_the_heap(std::time::Duration::from_secs(60));
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match rt.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
