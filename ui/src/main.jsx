@@ -19,6 +19,7 @@ import { GridWork } from "./pages/gridwork/gridwork.jsx";
 import { Tasks } from "./pages/gridwork/tasks.jsx";
 import { CommunityWork } from "./pages/gridwork/community.jsx";
 import { Warnings, WarningDetail, WarningSettings } from "./pages/warnings/warnings.jsx";
+import { MyPoints, PointsAdmin } from "./pages/virtue/points.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -153,6 +154,7 @@ function App() {
   // 三员分立: the system administrator keeps the settings, the security administrator the
   // accounts and posts (of the territory their post covers).
   const managesAccounts = me?.grants?.some((g) => g.role === "security_admin");
+  const keepsPoints = me?.grants?.some((g) => g.role === "community_staff");
   // The auditor and the security administrator handle no cases.
   const onlyAudits = me?.grants?.length > 0 && me.grants.every((g) => ["auditor", "security_admin"].includes(g.role));
   const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
@@ -175,6 +177,8 @@ function App() {
     if (route === "/community") return <CommunityWork me={me} />;
     if (buildingId) return <Building id={buildingId} key={buildingId} />;
     if (route === "/my-data") return <MyData />;
+    if (route === "/points") return <MyPoints />;
+    if (route === "/points/admin") return <PointsAdmin me={me} />;
     if (route === "/account") return <Account me={me} />;
     if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -200,6 +204,8 @@ function App() {
           {seesTasks && <a href="#/tasks">{t("nav.tasks")}</a>}
           {readsArchives && <a href="#/archives">{t("nav.archives")}</a>}
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}
+          {isResident && <a href="#/points">{t("nav.points")}</a>}
+          {keepsPoints && <a href="#/points/admin">{t("nav.points_admin")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}

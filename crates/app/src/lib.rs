@@ -25,6 +25,7 @@ pub mod retention;
 pub mod second_factor;
 pub mod territory;
 pub mod vault;
+pub mod virtue;
 pub mod webhooks;
 // Work items: the step function and the deadline sweep every kind shares.
 pub mod work;

@@ -1202,3 +1202,158 @@ pub async fn soak(plan: SoakPlan) -> Result<(), String> {
     println!("soak: anonymous memory levelled off (last third within {max_growth_mb} MB of the middle third)");
     Ok(())
 }
+
+/// The points ledger (issue 19): awards through the use case, each its own transaction with
+/// every invariant enforced (the transfer's shape, the overdraft check, the seal, the source
+/// counted once), from `concurrency` tasks; the balance and a statement page of an account
+/// with `transfers` entries; 100 concurrent redemptions against a balance that pays for ten;
+/// the whole ledger's check. On SQLite and, with `postgres`, PostgreSQL.
+pub async fn ledger(transfers: usize, concurrency: usize, postgres: Option<String>) -> Result<(), String> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (targets, _) = targets("ledger", postgres, false).await?;
+    for t in targets {
+        let res = async {
+            let db = wuzhi_store::Db::connect(&t.url, 16).await.map_err(|e| e.to_string())?;
+            let settings = wuzhi_app::Settings {
+                files_dir: std::env::temp_dir().join(format!("wuzhi-bench-files-{}", std::process::id())),
+                ..Default::default()
+            };
+            let app = Arc::new(
+                wuzhi_app::App::open(db, Arc::new(wuzhi_app::SystemClock), settings).await.map_err(|e| e.to_string())?,
+            );
+            wuzhi_app::demo::seed(&app, Some(1)).await.map_err(|e| e.to_string())?;
+            let id_of = |username: &'static str| {
+                let app = app.clone();
+                async move {
+                    let mut conn = app.db.read().await.map_err(|e| e.to_string())?;
+                    wuzhi_store::people::account_by_username(&mut conn, username)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .map(|a| a.person_id)
+                        .ok_or_else(|| format!("no demo account {username}"))
+                }
+            };
+            let staff = app.actor(id_of("community").await?).await.map_err(|e| e.to_string())?;
+            let (resident, resident2) = (id_of("resident").await?, id_of("resident2").await?);
+            let rule = wuzhi_app::virtue::create_rule(
+                &app,
+                &staff,
+                wuzhi_app::virtue::NewRule {
+                    territory_code: "120101001001".into(),
+                    code: "volunteer_hour".into(),
+                    name: "志愿服务每小时".into(),
+                    points: 1,
+                    publicity_days: 0,
+                    valid_days: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let next = Arc::new(AtomicUsize::new(0));
+            let started = std::time::Instant::now();
+            let mut tasks = Vec::new();
+            for _ in 0..concurrency {
+                let (app, staff, next) = (app.clone(), staff.clone(), next.clone());
+                tasks.push(tokio::spawn(async move {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= transfers {
+                            return Ok::<(), String>(());
+                        }
+                        let award = wuzhi_app::virtue::Award {
+                            person_id: resident,
+                            rule_id: rule.id,
+                            reason: "志愿服务1小时".into(),
+                            source: Some(format!("bench:{i}")),
+                        };
+                        wuzhi_app::virtue::award(&app, &staff, award).await.map_err(|e| e.to_string())?;
+                    }
+                }));
+            }
+            for task in tasks {
+                task.await.map_err(|e| e.to_string())??;
+            }
+            let secs = started.elapsed().as_secs_f64();
+            println!("ledger_transfers_per_second.{}: {:.0} transfers/s ({transfers} awards, {concurrency} tasks)", t.label, transfers as f64 / secs);
+            // The balance and the newest page of the statement of the account that has them all.
+            let me = app.actor(resident).await.map_err(|e| e.to_string())?;
+            let account = wuzhi_app::virtue::mine(&app, &me).await.map_err(|e| e.to_string())?.ok_or("no account")?;
+            let mut times = Vec::new();
+            for _ in 0..200 {
+                let t0 = std::time::Instant::now();
+                let a = wuzhi_app::virtue::account(&app, &me, account.id).await.map_err(|e| e.to_string())?;
+                let page = wuzhi_app::virtue::statement(&app, &me, account.id, None, Some(100)).await.map_err(|e| e.to_string())?;
+                times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                if a.balance != transfers as i64 || page.len() != 100.min(transfers) {
+                    return Err(format!("the account shows {} points and {} entries", a.balance, page.len()));
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "ledger_balance_and_statement_ms.{}: p50 {:.2} ms, p95 {:.2} ms (an account of {transfers} entries, a page of 100)",
+                t.label,
+                times[times.len() / 2],
+                times[times.len() * 95 / 100]
+            );
+            // 100 redemptions at once against a balance of ten.
+            let ten = wuzhi_app::virtue::create_rule(
+                &app,
+                &staff,
+                wuzhi_app::virtue::NewRule {
+                    territory_code: "120101001001".into(),
+                    code: "ten".into(),
+                    name: "十分".into(),
+                    points: 10,
+                    publicity_days: 0,
+                    valid_days: None,
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let award = wuzhi_app::virtue::Award { person_id: resident2, rule_id: ten.id, reason: "十分".into(), source: None };
+            wuzhi_app::virtue::award(&app, &staff, award).await.map_err(|e| e.to_string())?;
+            let item = wuzhi_app::virtue::create_item(
+                &app,
+                &staff,
+                wuzhi_app::virtue::NewItem { territory_code: "120101001001".into(), name: "鸡蛋".into(), price: 1, stock: 1000 },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let buyer = app.actor(resident2).await.map_err(|e| e.to_string())?;
+            let mut tasks = Vec::new();
+            for i in 0..100 {
+                let (app, buyer) = (app.clone(), buyer.clone());
+                tasks.push(tokio::spawn(async move {
+                    wuzhi_app::virtue::redeem(&app, &buyer, item.id, &format!("k{i}")).await.is_ok()
+                }));
+            }
+            let mut ok = 0;
+            for task in tasks {
+                ok += usize::from(task.await.map_err(|e| e.to_string())?);
+            }
+            let left = wuzhi_app::virtue::mine(&app, &buyer).await.map_err(|e| e.to_string())?.ok_or("no account")?;
+            println!(
+                "ledger_overspent.{}: {} ({ok} of 100 concurrent redemptions succeeded against 10 points; {} left)",
+                t.label,
+                ok.saturating_sub(10) as i64 + (-left.available).max(0),
+                left.available
+            );
+            let t0 = std::time::Instant::now();
+            let v = wuzhi_app::virtue::verify(&app).await.map_err(|e| e.to_string())?;
+            println!(
+                "ledger_verify.{}: {} transfers and {} accounts checked in {:.0} ms, {}",
+                t.label,
+                v.transfers,
+                v.accounts,
+                t0.elapsed().as_secs_f64() * 1000.0,
+                v.broken.as_deref().unwrap_or("intact")
+            );
+            Ok::<(), String>(())
+        }
+        .await;
+        t.clean_up().await;
+        res?;
+    }
+    Ok(())
+}

@@ -17,6 +17,7 @@ pub mod org;
 pub mod permission;
 pub mod territory;
 pub mod text;
+pub mod virtue;
 pub mod warnings;
 pub mod work;
 

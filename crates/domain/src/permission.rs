@@ -135,6 +135,8 @@ impl Role {
                 SuperviseGridWork,
                 ReadWarnings,
                 HandleWarnings,
+                ReadPoints,
+                ManagePoints,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -150,6 +152,7 @@ impl Role {
                 ManageKeyTasks,
                 ReadWarnings,
                 HandleWarnings,
+                ReadPoints,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -262,6 +265,12 @@ pub enum Action {
     HandleWarnings,
     /// Edit the detectors' parameters and the sensitive-word lexicon.
     ManageWarningRules,
+    /// See the points accounts and statements of the territory's residents (积分制); one's
+    /// own always.
+    ReadPoints,
+    /// Keep the points of the territory: earning rules, awards, deductions by a recorded
+    /// decision, decisions on objections, corrections, the points shop's items.
+    ManagePoints,
 }
 
 impl Action {
@@ -297,12 +306,14 @@ impl Action {
             Action::ReadWarnings => "read_warnings",
             Action::HandleWarnings => "handle_warnings",
             Action::ManageWarningRules => "manage_warning_rules",
+            Action::ReadPoints => "read_points",
+            Action::ManagePoints => "manage_points",
         }
     }
 
     /// Actions a person may always take on their own record.
     fn allowed_on_self(self) -> bool {
-        matches!(self, Action::ReadPeople | Action::ReadPersonalData)
+        matches!(self, Action::ReadPeople | Action::ReadPersonalData | Action::ReadPoints)
     }
 }
 

@@ -22,6 +22,7 @@ pub mod people;
 pub mod rollup;
 pub mod territory;
 pub mod text;
+pub mod virtue;
 pub mod warnings;
 pub mod webhooks;
 pub mod work;
@@ -76,6 +77,10 @@ pub enum StoreError {
     /// A foreign key points at nothing.
     #[error("reference to a missing row ({0})")]
     ForeignKey(String),
+    /// A check constraint refused the row; the string names the constraint (or holds the
+    /// message that names it).
+    #[error("refused by a check ({0})")]
+    Check(String),
     #[error("not found")]
     NotFound,
     #[error("database: {0}")]
@@ -100,6 +105,9 @@ impl From<sqlx::Error> for StoreError {
             }
             if d.is_foreign_key_violation() {
                 return StoreError::ForeignKey(what);
+            }
+            if d.is_check_violation() || d.message().contains("CHECK constraint failed") {
+                return StoreError::Check(what);
             }
         }
         if let sqlx::Error::RowNotFound = e {

@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (22, "kernel_second_factor", include_str!("../migrations/0022_kernel_second_factor.sql")),
     (23, "kernel_jobs", include_str!("../migrations/0023_kernel_jobs.sql")),
     (24, "kernel_job_files", include_str!("../migrations/0024_kernel_job_files.sql")),
+    (25, "virtue_points", include_str!("../migrations/0025_virtue_points.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

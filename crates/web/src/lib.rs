@@ -42,7 +42,7 @@ pub struct AppState {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "wuzhi API", description = "wuzhi (五治) social-governance platform. Sign in with POST /api/session (cookie + X-CSRF-Token) or send `Authorization: Bearer <API token>`. Every error is `{\"error\": {\"code\", \"message\", \"field\", \"reason\"}}`."),
-    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"), (name = "gridwork"), (name = "warnings"))
+    tags((name = "session"), (name = "territories"), (name = "organisations"), (name = "people"), (name = "audit"), (name = "cases"), (name = "evaluation"), (name = "open311"), (name = "text"), (name = "archives"), (name = "gridwork"), (name = "warnings"), (name = "virtue"))
 )]
 pub struct ApiDoc;
 
@@ -286,6 +286,7 @@ fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(api::archives::routes())
         .merge(api::gridwork::routes())
         .merge(api::warnings::routes())
+        .merge(api::virtue::routes())
         .split_for_parts();
     let (router, mut doc) = parts;
     doc::complete(&mut doc);
@@ -407,6 +408,15 @@ impl Application {
                 let o = wuzhi_app::sweep::run_once(&a).await?;
                 if o.marked_overdue + o.escalated + o.warned > 0 {
                     tracing::info!(?o, "deadline sweep");
+                }
+                Ok(())
+            }));
+            // The points ledger: pending transfers whose period ended are posted, expired
+            // points go back to their fund.
+            workers.push(every(60, "points", &app, |a| async move {
+                let o = wuzhi_app::virtue::settle_once(&a).await?;
+                if o.posted + o.expired > 0 {
+                    tracing::info!(?o, "points settled");
                 }
                 Ok(())
             }));

@@ -22,4 +22,5 @@ mod second_factor;
 mod territories;
 mod text;
 mod ui;
+mod virtue;
 mod warnings;

@@ -44,6 +44,8 @@ async fn pages_work_in_a_browser() {
     node(&app, "text.mjs").await;
     // Risk warnings, raised live by the server's own detectors.
     node(&app, "warnings.mjs").await;
+    // The points ledger: the community keeps it, the resident spends on a phone.
+    node(&app, "points.mjs").await;
     // The archives of the demo's first community, as `wuzhi demo` seeds them.
     assert!(wuzhi_app::archives::demo::seed(&app.app, "120101001001", 2, 6).await.unwrap() > 0);
     node(&app, "archives.mjs").await;

@@ -62,4 +62,5 @@ pub mod kernel;
 pub mod kpi;
 pub mod open311;
 pub mod text;
+pub mod virtue;
 pub mod warnings;
