@@ -120,12 +120,37 @@ function Organisations() {
   );
 }
 
+/// A choice among many by name: a search box narrows the list (to the first 50 that match)
+/// and the list gives the id, so nobody types an id.
+function Pick({ id, name, label, items, text, onPick }) {
+  const [q, setQ] = useState("");
+  const shown = items.filter((x) => text(x).includes(q.trim())).slice(0, 50);
+  // What the list shows first is what the form sends: tell the form when a search changes it.
+  useEffect(() => { if (shown[0]) onPick?.(shown[0]); }, [q]);
+  return (
+    <>
+      <label for={id}>{label}</label>
+      <input type="search" aria-label={`${label}：${t("admin.search")}`} placeholder={t("admin.search")} value={q} onInput={(e) => setQ(e.target.value)} />
+      <select id={id} name={name} required onChange={(e) => onPick?.(items.find((x) => String(x.id) === e.target.value))}>
+        {shown.map((x) => <option value={x.id} key={x.id}>{text(x)}</option>)}
+      </select>
+    </>
+  );
+}
+
 function People() {
   const [people, setPeople] = useState([]);
+  const [orgs, setOrgs] = useState([]);
+  const [scope, setScope] = useState("");
   const [error, setError] = useState(null);
   const [note, setNote] = useState(null);
-  const load = () => api("GET", "/api/people?limit=200").then(setPeople, (e) => setError(e));
-  useEffect(() => { load(); }, []);
+  const load = () => api("GET", "/api/people?limit=1000").then(setPeople, (e) => setError(e));
+  useEffect(() => {
+    load();
+    api("GET", "/api/organisations?limit=1000").then((o) => (setOrgs(o), setScope(o[0]?.territory_code || "")), () => {});
+  }, []);
+  const personText = (p) => `${p.name}${p.username ? `（${p.username}）` : ""} · #${p.id}`;
+  const orgText = (o) => `${o.name} · ${o.territory_code}`;
   const submit = (f) => async (e) => {
     e.preventDefault();
     setError(null);
@@ -167,17 +192,18 @@ function People() {
       </form>
       <form onSubmit={grant} aria-label={t("admin.grant")}>
         <h3>{t("admin.grant")}</h3>
-        <label for="m-person">{t("admin.person_id")}</label><input id="m-person" name="person" type="number" required />
-        <label for="m-org">{t("admin.org_id")}</label><input id="m-org" name="org" type="number" required />
+        <Pick id="m-person" name="person" label={t("admin.person")} items={people} text={personText} />
+        <Pick id="m-org" name="org" label={t("admin.org")} items={orgs} text={orgText} onPick={(o) => o && setScope(o.territory_code)} />
         <label for="m-role">{t("admin.role")}</label>
         <select id="m-role" name="role">{ROLES.map((r) => <option value={r} key={r}>{t(`role.${r}`)}</option>)}</select>
-        <label for="m-scope">{t("admin.scope")}</label><input id="m-scope" name="scope" required />
+        <label for="m-scope">{t("admin.scope")}</label><input id="m-scope" name="scope" required value={scope} onInput={(e) => setScope(e.target.value)} />
+        <p class="muted">{t("admin.scope_hint")}</p>
         <label for="m-post">{t("admin.post")}</label><input id="m-post" name="post" required />
         <p><button type="submit">{t("admin.grant")}</button></p>
       </form>
       <form onSubmit={account} aria-label={t("admin.account.title")}>
         <h3>{t("admin.account.title")}</h3>
-        <label for="a-person">{t("admin.person_id")}</label><input id="a-person" name="person" type="number" required />
+        <Pick id="a-person" name="person" label={t("admin.person")} items={people} text={personText} />
         <label for="a-what">{t("admin.account.what")}</label>
         <select id="a-what" name="what">
           {["second_factor", "password", "disable", "enable"].map((w) => <option value={w} key={w}>{t(`admin.account.${w}`)}</option>)}

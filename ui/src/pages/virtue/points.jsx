@@ -58,15 +58,18 @@ export function MyPoints() {
     }
   };
   useEffect(() => { load(); }, []);
+  // The note appears once the figures it speaks of are fresh.
   const act = (f) => async (...a) => {
     setError(null);
     setNote(null);
     try {
-      setNote(await f(...a));
+      const said = await f(...a);
+      await load();
+      setNote(said);
     } catch (e) {
       setError(message(e));
+      load();
     }
-    load();
   };
   // One key per click, so a retried request counts once.
   const redeem = act(async (item) => {
