@@ -323,6 +323,130 @@ pub async fn award(app: &App, actor: &Actor, a: Award) -> Result<TransferView> {
     Ok(transfer_view(row))
 }
 
+/// Awards of one rule to many residents at once (a month's volunteer hours, a campaign's
+/// winners), each with the source that makes it count once.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PointsAwardBatch)]
+pub struct AwardBatch {
+    pub rule_id: i64,
+    pub reason: String,
+    /// At most 1,000.
+    pub awards: Vec<BatchAward>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = PointsBatchAward)]
+pub struct BatchAward {
+    pub person_id: i64,
+    pub source: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = PointsBatchAwarded)]
+pub struct BatchAwarded {
+    /// The transfers, in the batch's order.
+    pub transfer_ids: Vec<i64>,
+    /// Whether they wait out the rule's publicity.
+    pub pending: bool,
+}
+
+/// Awards a rule's points to many residents in one transaction — all or nothing: each
+/// refusal names the award by its place in the list. The fund's counters move once, by the
+/// batch's sum.
+pub async fn award_batch(app: &App, actor: &Actor, b: AwardBatch) -> Result<BatchAwarded> {
+    let reason = text::required("reason", &b.reason)?;
+    if b.awards.is_empty() || b.awards.len() > 1000 {
+        return Err(AppError::invalid("awards", format!("{} awards; give 1 to 1000", b.awards.len())));
+    }
+    let mut sources = Vec::with_capacity(b.awards.len());
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in b.awards.iter().enumerate() {
+        let s = text::name(&format!("awards[{i}].source"), a.source.trim(), 100)?;
+        if !seen.insert(s.clone()) {
+            return Err(AppError::invalid(&format!("awards[{i}].source"), "appears twice in the batch"));
+        }
+        sources.push(s);
+    }
+    let now = app.now_ms();
+    let mut tx = app.db.write().await?;
+    let ids: Vec<i64> = b.awards.iter().map(|a| a.person_id).collect();
+    let homes: std::collections::HashMap<i64, (String, Option<String>)> =
+        store::people_homes(&mut tx, &ids).await?.into_iter().map(|(id, name, home)| (id, (name, home))).collect();
+    let mut people = Vec::with_capacity(ids.len());
+    let mut communities = Vec::new();
+    for (i, a) in b.awards.iter().enumerate() {
+        let field = format!("awards[{i}].person_id");
+        let (name, home) = homes
+            .get(&a.person_id)
+            .ok_or_else(|| AppError::invalid(&field, format!("person {} does not exist", a.person_id)))?;
+        let home = code(home.as_deref().ok_or_else(|| AppError::invalid(&field, "the person has no home territory"))?)?;
+        actor.can(Action::ManagePoints, &Target::territory(&home))?;
+        communities.push(community_of(&home));
+        people.push((a.person_id, home.to_string(), name.clone()));
+    }
+    let rule = store::get_rule(&mut tx, b.rule_id)
+        .await?
+        .filter(|r| r.active)
+        .ok_or_else(|| AppError::invalid("rule_id", format!("rule {} does not exist", b.rule_id)))?;
+    let rule_t = code(&rule.territory_code)?;
+    if let Some(i) = people.iter().position(|(_, home, _)| !code(home).is_ok_and(|h| rule_t.contains(&h))) {
+        return Err(AppError::invalid(
+            &format!("awards[{i}].person_id"),
+            format!("the person lives outside rule {}'s territory", rule.id),
+        ));
+    }
+    if let Some(paid) = store::paid_sources(&mut tx, TransferKind::Earn.as_str(), &sources).await?.first() {
+        let i = sources.iter().position(|s| s == paid).unwrap_or(0);
+        return Err(AppError::Conflict {
+            field: format!("awards[{i}].source"),
+            reason: "points were already given for this".into(),
+        });
+    }
+    let mut funds = std::collections::HashMap::new();
+    for c in &communities {
+        if !funds.contains_key(c.as_str()) {
+            let fund_name = format!("{} 积分基金", territory_name(&mut tx, c).await?);
+            funds.insert(c.to_string(), store::fund(&mut tx, c.as_str(), &fund_name, now).await?.id);
+        }
+    }
+    let mut distinct = people.clone();
+    distinct.sort();
+    distinct.dedup_by_key(|p| p.0);
+    let accounts = store::person_accounts(&mut tx, &distinct, now).await?;
+    let pending = rule.publicity_days > 0;
+    let batch: Vec<NewTransfer> = b
+        .awards
+        .iter()
+        .enumerate()
+        .map(|(i, a)| NewTransfer {
+            debit: funds[communities[i].as_str()],
+            credit: accounts[&a.person_id],
+            amount: rule.points,
+            kind: TransferKind::Earn.as_str(),
+            pending,
+            rule_id: Some(rule.id),
+            source: Some(sources[i].as_str()),
+            reason: &reason,
+            reverses: None,
+            created_by: Some(actor.person_id),
+            created_at_ms: now,
+            posts_at_ms: pending.then_some(now + rule.publicity_days * DAY_MS),
+            expires_at_ms: rule.valid_days.map(|d| now + d * DAY_MS),
+        })
+        .collect();
+    let vault = app.settings.vault.clone();
+    let transfer_ids = store::insert_transfers(&mut tx, &batch, |id, i| {
+        let t = &batch[i];
+        vault.blind(
+            "points.transfer",
+            &ledger::sealed_text(id, t.debit, t.credit, t.amount, t.kind, t.source, None, t.created_at_ms),
+        )
+    })
+    .await?;
+    wuzhi_store::commit(tx).await?;
+    Ok(BatchAwarded { transfer_ids, pending })
+}
+
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = PointsDeduction)]
 pub struct Deduction {

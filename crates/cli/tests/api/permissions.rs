@@ -930,6 +930,14 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(
             Method::POST,
+            "/api/points/awards/batch",
+            "/api/points/awards/batch".into(),
+            Some(json!({"rule_id": 1, "reason": "x", "awards": [{"person_id": resident2, "source": "x"}]})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
             "/api/points/deductions",
             "/api/points/deductions".into(),
             Some(json!({"person_id": resident2, "points": 1, "decision": "x", "reason": "x"})),

@@ -316,3 +316,69 @@ async fn a_hundred_concurrent_redemptions_against_a_balance_for_ten_give_exactly
     let v = wuzhi_app::virtue::verify(&app.app).await.unwrap();
     assert_eq!((v.broken, v.transfers), (None, 13));
 }
+
+/// A batch of awards is one transaction, all or nothing: each refusal names the award by its
+/// place, a source already paid refuses the whole batch, and the fund's counters move once.
+#[tokio::test]
+async fn a_batch_of_awards_is_all_or_nothing_and_counts_each_source_once() {
+    let app = spawn_app().await;
+    let staff = app.login("community").await;
+    let (resident, gridworker) = (app.person_id("resident").await, app.person_id("gridworker").await);
+    let rule = app
+        .post(
+            &staff,
+            "/api/points/rules",
+            json!({"territory_code": COMMUNITY, "code": "volunteer_hour", "name": "志愿服务每小时", "points": 3}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+    let batch = |awards: Value| json!({"rule_id": rule, "reason": "11月志愿服务时长", "awards": awards});
+    let r = app
+        .post(
+            &staff,
+            "/api/points/awards/batch",
+            batch(json!([{"person_id": resident, "source": "a"}, {"person_id": 999999, "source": "b"}])),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("awards[1].person_id")),
+        "{}",
+        r.text
+    );
+    let r = app
+        .post(
+            &staff,
+            "/api/points/awards/batch",
+            batch(json!([{"person_id": resident, "source": "a"}, {"person_id": gridworker, "source": "a"}])),
+        )
+        .await;
+    assert_eq!(r.body["error"]["field"], "awards[1].source", "{}", r.text);
+    let r = app
+        .post(&staff, "/api/points/awards/batch", batch(json!([{"person_id": resident, "source": "vol:11:resident"}, {"person_id": gridworker, "source": "vol:11:gridworker"}])))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(r.body["transfer_ids"].as_array().unwrap().len(), 2);
+    let again = app
+        .post(&staff, "/api/points/awards/batch", batch(json!([{"person_id": resident, "source": "vol:12:resident"}, {"person_id": gridworker, "source": "vol:11:gridworker"}])))
+        .await;
+    assert_eq!(
+        (again.status, again.body["error"]["field"].as_str()),
+        (StatusCode::CONFLICT, Some("awards[1].source")),
+        "{}",
+        again.text
+    );
+    // Nothing of the refused batch was written: 3 points each, the fund −6.
+    let r_me = app.get(&app.login("resident").await, "/api/points/me").await.body;
+    let g_me = app.get(&app.login("gridworker").await, "/api/points/me").await.body;
+    assert_eq!((r_me["available"].as_i64(), g_me["available"].as_i64()), (Some(3), Some(3)));
+    let v = wuzhi_app::virtue::verify(&app.app).await.unwrap();
+    assert_eq!((v.broken, v.transfers, v.accounts), (None, 2, 3), "the seals and the counters of a batch check out");
+    // A street commander reads points but does not keep them.
+    let commander = app.login("commander").await;
+    let r =
+        app.post(&commander, "/api/points/awards/batch", batch(json!([{"person_id": resident, "source": "x"}]))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}

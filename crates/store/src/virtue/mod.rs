@@ -482,3 +482,173 @@ pub async fn take_one(conn: &mut Conn, id: i64) -> Result<bool> {
 pub fn is_overdraft(e: &StoreError) -> bool {
     matches!(e, StoreError::Check(c) if c.contains("ck_points_no_overdraft"))
 }
+
+/// (person, name, home territory) of each of `ids` that exists, in one statement.
+pub async fn people_homes(conn: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, String, Option<String>)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(1000) {
+        let sql = format!(
+            "SELECT id, name, home_territory FROM people WHERE id IN ({})",
+            crate::bulk::marks(conn, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.push((r.try_get("id")?, r.try_get("name")?, r.try_get("home_territory")?));
+        }
+    }
+    Ok(out)
+}
+
+/// The accounts of `people` ((person, territory, name)), made where missing, in a few
+/// statements: person → account id.
+pub async fn person_accounts(
+    conn: &mut Conn,
+    people: &[(i64, String, String)],
+    now_ms: i64,
+) -> Result<std::collections::HashMap<i64, i64>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in people.chunks(500) {
+        let sql = format!(
+            "INSERT INTO points_accounts (kind, territory_code, person_id, name, created_at_ms) VALUES {} \
+             ON CONFLICT (person_id) WHERE kind = 'person' DO NOTHING",
+            crate::bulk::row_marks(conn, chunk.len(), 5)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (person, territory, name) in chunk {
+            q = q.bind("person").bind(territory.as_str()).bind(*person).bind(name.as_str()).bind(now_ms);
+        }
+        q.execute(&mut *conn).await?;
+        let sql = format!(
+            "SELECT person_id, id FROM points_accounts WHERE kind = 'person' AND person_id IN ({})",
+            crate::bulk::marks(conn, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (person, _, _) in chunk {
+            q = q.bind(*person);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert(r.try_get::<i64, _>("person_id")?, r.try_get::<i64, _>("id")?);
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `sources` were already paid by a transfer of `kind`.
+pub async fn paid_sources(conn: &mut Conn, kind: &str, sources: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in sources.chunks(1000) {
+        let sql = format!(
+            "SELECT source FROM points_transfers WHERE kind = {} AND source IN ({})",
+            crate::bulk::marks(conn, 1),
+            if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+                crate::bulk::marks(conn, chunk.len())
+            } else {
+                (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+            }
+        );
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(kind);
+        for s in chunk {
+            q = q.bind(s.as_str());
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+/// Writes a batch of transfers, each with a distinct source, in multi-row statements: the
+/// rows, their seals (`seal_of(id, index)`, one statement per chunk) and each account's
+/// counters moved once by the batch's sum for it. Returns the ids in the batch's order.
+pub async fn insert_transfers(
+    conn: &mut Conn,
+    batch: &[NewTransfer<'_>],
+    seal_of: impl Fn(i64, usize) -> String,
+) -> Result<Vec<i64>> {
+    use crate::bulk::Val;
+    const COLS: [&str; 14] = [
+        "debit_account",
+        "credit_account",
+        "amount",
+        "kind",
+        "state",
+        "rule_id",
+        "source",
+        "reason",
+        "reverses",
+        "created_by",
+        "created_at_ms",
+        "posts_at_ms",
+        "expires_at_ms",
+        "seal",
+    ];
+    let rows: Vec<Vec<Val>> = batch
+        .iter()
+        .map(|t| {
+            vec![
+                t.debit.into(),
+                t.credit.into(),
+                t.amount.into(),
+                Val::T(Some(t.kind.to_owned())),
+                Val::T(Some(if t.pending { "pending" } else { "posted" }.to_owned())),
+                t.rule_id.into(),
+                Val::T(t.source.map(str::to_owned)),
+                Val::T(Some(t.reason.to_owned())),
+                t.reverses.into(),
+                t.created_by.into(),
+                t.created_at_ms.into(),
+                t.posts_at_ms.into(),
+                t.expires_at_ms.into(),
+                Val::T(Some(String::new())),
+            ]
+        })
+        .collect();
+    let made = crate::bulk::insert_rows_returning(conn, "points_transfers", &COLS, &rows, "source").await?;
+    let by_source: std::collections::HashMap<String, i64> = made.into_iter().collect();
+    let ids: Vec<i64> = batch
+        .iter()
+        .map(|t| t.source.and_then(|s| by_source.get(s).copied()).ok_or(StoreError::NotFound))
+        .collect::<Result<_>>()?;
+    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    for (chunk_no, chunk) in ids.chunks(500).enumerate() {
+        let mut sql = String::from("UPDATE points_transfers SET seal = CASE id");
+        let mut n = 0;
+        let mut mark = || {
+            n += 1;
+            if positional { "?".to_owned() } else { format!("${n}") }
+        };
+        for _ in chunk {
+            let (a, b) = (mark(), mark());
+            sql.push_str(&format!(" WHEN {a} THEN {b}"));
+        }
+        let list: Vec<String> = chunk.iter().map(|_| mark()).collect();
+        sql.push_str(&format!(" END WHERE id IN ({})", list.join(", ")));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (k, id) in chunk.iter().enumerate() {
+            q = q.bind(*id).bind(seal_of(*id, chunk_no * 500 + k));
+        }
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    // Each account's counters once, by the batch's sum for it; credits before debits, so a
+    // batch that pays an account and takes from it is never refused half-way.
+    let mut sums: std::collections::BTreeMap<(bool, i64, bool), i64> = std::collections::BTreeMap::new();
+    for t in batch {
+        *sums.entry((false, t.credit, t.pending)).or_default() += t.amount;
+        *sums.entry((true, t.debit, t.pending)).or_default() += t.amount;
+    }
+    for ((debit, account, pending), amount) in sums {
+        let column = match (debit, pending) {
+            (true, true) => "debits_pending",
+            (true, false) => "debits_posted",
+            (false, true) => "credits_pending",
+            (false, false) => "credits_posted",
+        };
+        let sql = format!("UPDATE points_accounts SET {column} = {column} + $2 WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account).bind(amount).execute(&mut *conn).await?;
+    }
+    Ok(ids)
+}

@@ -4,7 +4,8 @@
 
 use super::*;
 use wuzhi_app::virtue::{
-    self as virtue, AccountView, Award, Deduction, ItemView, NewItem, NewRule, RuleView, StatementEntry, TransferView,
+    self as virtue, AccountView, Award, AwardBatch, BatchAwarded, Deduction, ItemView, NewItem, NewRule, RuleView,
+    StatementEntry, TransferView,
 };
 
 /// One's own points account (null before the first points).
@@ -76,6 +77,18 @@ pub async fn award(
     ApiJson(b): ApiJson<Award>,
 ) -> ApiResult<(StatusCode, Json<TransferView>)> {
     Ok((StatusCode::CREATED, Json(virtue::award(&state.app, &a.actor, b).await?)))
+}
+
+/// Awards a rule's points to up to 1,000 residents at once, all or nothing (each refusal
+/// names the award by its place: `awards[3].source`).
+#[utoipa::path(post, path = "/api/points/awards/batch", tag = "virtue", request_body = AwardBatch,
+    responses((status = 201, body = BatchAwarded), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn award_batch(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<AwardBatch>,
+) -> ApiResult<(StatusCode, Json<BatchAwarded>)> {
+    Ok((StatusCode::CREATED, Json(virtue::award_batch(&state.app, &a.actor, b).await?)))
 }
 
 /// Deducts points by a recorded decision: pending for seven days, in which the person may
@@ -195,6 +208,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(statement))
         .routes(routes!(rules, create_rule))
         .routes(routes!(award))
+        .routes(routes!(award_batch))
         .routes(routes!(deduct))
         .routes(routes!(object))
         .routes(routes!(settle))
