@@ -146,8 +146,13 @@ async fn write(app: &App, tx: &mut wuzhi_store::Conn, t: &NewTransfer<'_>) -> Re
     })
 }
 
-async fn territory_name(conn: &mut wuzhi_store::Conn, t: &TerritoryCode) -> Result<String> {
-    Ok(wuzhi_store::territory::get(conn, t.as_str(), false).await?.map(|r| r.name).unwrap_or_else(|| t.to_string()))
+/// The community's fund (积分基金), made on first use with the community's name.
+async fn community_fund(conn: &mut wuzhi_store::Conn, community: &TerritoryCode, now: i64) -> Result<AccountRow> {
+    let name = wuzhi_store::territory::get(conn, community.as_str(), false)
+        .await?
+        .map(|r| r.name)
+        .unwrap_or_else(|| community.to_string());
+    Ok(store::fund(conn, community.as_str(), &format!("{name} 积分基金"), now).await?)
 }
 
 /// A person's home and name, for their account.
@@ -298,8 +303,7 @@ pub async fn award(app: &App, actor: &Actor, a: Award) -> Result<TransferView> {
         ));
     }
     let community = community_of(&home);
-    let fund_name = format!("{} 积分基金", territory_name(&mut tx, &community).await?);
-    let fund = store::fund(&mut tx, community.as_str(), &fund_name, now).await?;
+    let fund = community_fund(&mut tx, &community, now).await?;
     let account = store::person_account(&mut tx, a.person_id, home.as_str(), &name, now).await?;
     let pending = rule.publicity_days > 0;
     let t = NewTransfer {
@@ -405,8 +409,7 @@ pub async fn award_batch(app: &App, actor: &Actor, b: AwardBatch) -> Result<Batc
     let mut funds = std::collections::HashMap::new();
     for c in &communities {
         if !funds.contains_key(c.as_str()) {
-            let fund_name = format!("{} 积分基金", territory_name(&mut tx, c).await?);
-            funds.insert(c.to_string(), store::fund(&mut tx, c.as_str(), &fund_name, now).await?.id);
+            funds.insert(c.to_string(), community_fund(&mut tx, c, now).await?.id);
         }
     }
     let mut distinct = people.clone();
@@ -468,8 +471,7 @@ pub async fn deduct(app: &App, actor: &Actor, d: Deduction) -> Result<TransferVi
     let (home, name) = person_home(&mut tx, d.person_id).await?;
     actor.can(Action::ManagePoints, &Target::territory(&home))?;
     let community = community_of(&home);
-    let fund_name = format!("{} 积分基金", territory_name(&mut tx, &community).await?);
-    let fund = store::fund(&mut tx, community.as_str(), &fund_name, now).await?;
+    let fund = community_fund(&mut tx, &community, now).await?;
     let account = store::person_account(&mut tx, d.person_id, home.as_str(), &name, now).await?;
     let source = format!("decision:{decision}:{}", d.person_id);
     let t = NewTransfer {
@@ -728,8 +730,7 @@ pub async fn redeem(app: &App, actor: &Actor, item: i64, key: &str) -> Result<Tr
     }
     let account = store::person_account(&mut tx, actor.person_id, home.as_str(), &name, now).await?;
     let community = community_of(&home);
-    let fund_name = format!("{} 积分基金", territory_name(&mut tx, &community).await?);
-    let fund = store::fund(&mut tx, community.as_str(), &fund_name, now).await?;
+    let fund = community_fund(&mut tx, &community, now).await?;
     if !store::take_one(&mut tx, item).await? {
         return Err(AppError::Conflict { field: "item".into(), reason: "none is left".into() });
     }
@@ -804,8 +805,7 @@ pub async fn settle_once(app: &App) -> Result<Settled> {
             continue;
         }
         let community = community_of(&code(&a.territory_code)?);
-        let fund_name = format!("{} 积分基金", territory_name(&mut tx, &community).await?);
-        let fund = store::fund(&mut tx, community.as_str(), &fund_name, now).await?;
+        let fund = community_fund(&mut tx, &community, now).await?;
         let t = NewTransfer {
             debit: a.id,
             credit: fund.id,
