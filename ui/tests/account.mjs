@@ -105,7 +105,9 @@ await run(async () => {
   await staff.getByLabel("6 位动态码").fill(totp(s2));
   await staff.getByRole("button", { name: "确认开启" }).click();
   await staff.getByText("双因素认证已开启。").waitFor();
-  check(await staff.getByRole("button", { name: "关闭双因素认证" }).isVisible(), "staff may turn it off again");
+  // The page reads the account's state again after the message: wait for what it then shows.
+  await staff.getByRole("button", { name: "关闭双因素认证" }).waitFor();
+  check(await staff.getByRole("button", { name: "关闭双因素认证" }).isEnabled(), "staff may turn it off again");
   await staff.screenshot({ path: join(shots, "account-1440.png"), fullPage: true });
 
   // 三员分立: the system administrator keeps the settings and has no accounts page.
