@@ -399,7 +399,7 @@ pub async fn award_batch(app: &App, actor: &Actor, b: AwardBatch) -> Result<Batc
             format!("the person lives outside rule {}'s territory", rule.id),
         ));
     }
-    if let Some(paid) = store::paid_sources(&mut tx, TransferKind::Earn.as_str(), &sources).await?.first() {
+    if let Some(paid) = store::paid_sources(&mut tx, TransferKind::Earn, &sources).await?.first() {
         let i = sources.iter().position(|s| s == paid).unwrap_or(0);
         return Err(AppError::Conflict {
             field: format!("awards[{i}].source"),

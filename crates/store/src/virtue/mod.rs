@@ -536,20 +536,24 @@ pub async fn person_accounts(
     Ok(out)
 }
 
-/// Which of `sources` were already paid by a transfer of `kind`.
-pub async fn paid_sources(conn: &mut Conn, kind: &str, sources: &[String]) -> Result<Vec<String>> {
+/// Which of `sources` were already paid by a transfer of `kind`. The kind is written into
+/// the statement (it is one of the domain's names, never input) together with the partial
+/// index's own condition, so PostgreSQL's generic plan still uses `uq_points_source`; with the
+/// kind as a parameter it could not prove the index's `kind <> 'reverse'` and scanned the
+/// table for every batch.
+pub async fn paid_sources(
+    conn: &mut Conn,
+    kind: wuzhi_domain::virtue::ledger::TransferKind,
+    sources: &[String],
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for chunk in sources.chunks(1000) {
         let sql = format!(
-            "SELECT source FROM points_transfers WHERE kind = {} AND source IN ({})",
-            crate::bulk::marks(conn, 1),
-            if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-                crate::bulk::marks(conn, chunk.len())
-            } else {
-                (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-            }
+            "SELECT source FROM points_transfers WHERE kind = '{}' AND kind <> 'reverse' AND source IS NOT NULL AND source IN ({})",
+            kind.as_str(),
+            crate::bulk::marks(conn, chunk.len())
         );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(kind);
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
         for s in chunk {
             q = q.bind(s.as_str());
         }
