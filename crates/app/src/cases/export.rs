@@ -173,8 +173,8 @@ pub(crate) fn export_job<'a>(
         // The asker's posts as they are now: a post ended since the request reads nothing.
         let actor = app.actor(person).await?;
         let q = r.query();
-        let mut enc = Some(Encoder::new(&r.format)?);
-        let content_type = enc.as_ref().map(Encoder::content_type).unwrap_or_default();
+        let mut enc = Encoder::new(&r.format)?;
+        let content_type = enc.content_type();
         let (mut seq, mut size, mut rows) = (0i64, 0usize, 0usize);
         let (mut before, mut top) = (None, None::<i64>);
         progress.report("reading", 0.0).await?;
@@ -190,15 +190,15 @@ pub(crate) fn export_job<'a>(
                     format!("more than {EXPORT_JOB_MAX_ROWS} cases match; narrow the filter"),
                 ));
             }
-            let mut e = enc.take().expect("the encoder is back after each page");
+            // The encoder goes to a blocking thread with the page and comes back with it.
             let (e, bytes) = tokio::task::spawn_blocking(move || -> Result<(Encoder, Vec<u8>)> {
-                e.write(&page)?;
-                let bytes = e.take(CHUNK_BYTES);
-                Ok((e, bytes))
+                enc.write(&page)?;
+                let bytes = enc.take(CHUNK_BYTES);
+                Ok((enc, bytes))
             })
             .await
             .map_err(|err| AppError::Internal(format!("export task: {err}")))??;
-            enc = Some(e);
+            enc = e;
             if !bytes.is_empty() {
                 progress.write_chunk(seq, &bytes).await?;
                 (seq, size) = (seq + 1, size + bytes.len());
@@ -208,10 +208,9 @@ pub(crate) fn export_job<'a>(
             progress.report("reading", done.clamp(0.0, 0.95)).await?;
         }
         progress.report("saving", 0.95).await?;
-        let mut e = enc.take().expect("the encoder is back after each page");
         let rest = tokio::task::spawn_blocking(move || -> Result<Vec<u8>> {
-            let mut rest = e.take(0);
-            rest.extend(e.finish()?);
+            let mut rest = enc.take(0);
+            rest.extend(enc.finish()?);
             Ok(rest)
         })
         .await

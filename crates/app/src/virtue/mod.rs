@@ -117,7 +117,7 @@ fn community_of(home: &TerritoryCode) -> TerritoryCode {
 fn may_read(actor: &Actor, a: &AccountRow) -> Result<()> {
     let t = code(&a.territory_code)?;
     let owner = if a.kind == AccountKind::Person.as_str() { a.person_id } else { None };
-    actor.can(Action::ReadPoints, &Target::person(owner.unwrap_or(-1), Some(&t)))?;
+    actor.can(Action::ReadPoints, &Target { territory: Some(&t), owner })?;
     Ok(())
 }
 
@@ -133,17 +133,26 @@ async fn write(app: &App, tx: &mut wuzhi_store::Conn, t: &NewTransfer<'_>) -> Re
         )
     })
     .await
-    .map_err(|e| {
-        if store::is_overdraft(&e) {
-            AppError::Conflict { field: "points".into(), reason: "the account has not that many points to give".into() }
-        } else if e.is_unique("uq_points_source", "points_transfers.kind, points_transfers.source") {
-            AppError::Conflict { field: "source".into(), reason: "points were already given for this".into() }
-        } else if e.is_unique("uq_points_reversal", "points_transfers.reverses") {
-            AppError::Conflict { field: "transfer".into(), reason: "this transfer was already reversed".into() }
-        } else {
-            e.into()
-        }
-    })
+    .map_err(refusal)
+}
+
+/// The ledger's constraints as the refusals a person can act on: an overdraft, a source paid
+/// already, a transfer reversed already.
+fn refusal(e: wuzhi_store::StoreError) -> AppError {
+    if store::is_overdraft(&e) {
+        AppError::Conflict { field: "points".into(), reason: "the account has not that many points to give".into() }
+    } else if e.is_unique("uq_points_source", "points_transfers.kind, points_transfers.source") {
+        AppError::Conflict { field: "source".into(), reason: "points were already given for this".into() }
+    } else if e.is_unique("uq_points_reversal", "points_transfers.reverses") {
+        AppError::Conflict { field: "transfer".into(), reason: "this transfer was already reversed".into() }
+    } else {
+        e.into()
+    }
+}
+
+/// The transfer, or not found.
+async fn transfer_or_404(tx: &mut wuzhi_store::Conn, id: i64) -> Result<TransferRow> {
+    store::get_transfer(tx, id).await?.ok_or_else(|| AppError::not_found(format!("transfer {id}")))
 }
 
 /// The community's fund (积分基金), made on first use with the community's name.
@@ -367,7 +376,7 @@ pub async fn award_batch(app: &App, actor: &Actor, b: AwardBatch) -> Result<Batc
     for (i, a) in b.awards.iter().enumerate() {
         let s = text::name(&format!("awards[{i}].source"), a.source.trim(), 100)?;
         if !seen.insert(s.clone()) {
-            return Err(AppError::invalid(&format!("awards[{i}].source"), "appears twice in the batch"));
+            return Err(AppError::invalid(format!("awards[{i}].source"), "appears twice in the batch"));
         }
         sources.push(s);
     }
@@ -395,7 +404,7 @@ pub async fn award_batch(app: &App, actor: &Actor, b: AwardBatch) -> Result<Batc
     let rule_t = code(&rule.territory_code)?;
     if let Some(i) = people.iter().position(|(_, home, _)| !code(home).is_ok_and(|h| rule_t.contains(&h))) {
         return Err(AppError::invalid(
-            &format!("awards[{i}].person_id"),
+            format!("awards[{i}].person_id"),
             format!("the person lives outside rule {}'s territory", rule.id),
         ));
     }
@@ -501,9 +510,7 @@ pub async fn object(app: &App, actor: &Actor, transfer: i64, objection: &str) ->
     let objection = text::required("objection", objection)?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let t = store::get_transfer(&mut tx, transfer)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("transfer {transfer}")))?;
+    let t = transfer_or_404(&mut tx, transfer).await?;
     let debited = store::get_account(&mut tx, t.debit_account).await?.ok_or_else(|| AppError::not_found("account"))?;
     if debited.person_id != Some(actor.person_id) {
         return Err(AppError::not_found(format!("transfer {transfer}")));
@@ -532,19 +539,11 @@ pub async fn object(app: &App, actor: &Actor, transfer: i64, objection: &str) ->
 pub async fn settle(app: &App, actor: &Actor, transfer: i64, post: bool) -> Result<TransferView> {
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let t = store::get_transfer(&mut tx, transfer)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("transfer {transfer}")))?;
+    let t = transfer_or_404(&mut tx, transfer).await?;
     let person_side = if t.kind == TransferKind::Earn.as_str() { t.credit_account } else { t.debit_account };
     let account = store::get_account(&mut tx, person_side).await?.ok_or_else(|| AppError::not_found("account"))?;
     actor.can(Action::ManagePoints, &Target::territory(&code(&account.territory_code)?))?;
-    if !store::settle(&mut tx, transfer, post, Some(actor.person_id), now).await.map_err(|e| {
-        if store::is_overdraft(&e) {
-            AppError::Conflict { field: "points".into(), reason: "the account has not that many points to give".into() }
-        } else {
-            e.into()
-        }
-    })? {
+    if !store::settle(&mut tx, transfer, post, Some(actor.person_id), now).await.map_err(refusal)? {
         return Err(AppError::Conflict { field: "transfer".into(), reason: "it is no longer pending".into() });
     }
     let row = store::get_transfer(&mut tx, transfer).await?.ok_or_else(|| AppError::not_found("transfer"))?;
@@ -558,9 +557,7 @@ pub async fn reverse(app: &App, actor: &Actor, transfer: i64, reason: &str) -> R
     let reason = text::required("reason", reason)?;
     let now = app.now_ms();
     let mut tx = app.db.write().await?;
-    let t = store::get_transfer(&mut tx, transfer)
-        .await?
-        .ok_or_else(|| AppError::not_found(format!("transfer {transfer}")))?;
+    let t = transfer_or_404(&mut tx, transfer).await?;
     if t.state != TransferState::Posted.as_str() || t.kind == TransferKind::Reverse.as_str() {
         return Err(AppError::Conflict {
             field: "transfer".into(),

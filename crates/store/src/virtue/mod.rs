@@ -450,8 +450,7 @@ pub async fn get_item(conn: &mut Conn, id: i64) -> Result<Option<ItemRow>> {
         .transpose()
 }
 
-/// The items of the territories whose codes are prefixes of `home` (a resident's community
-/// and the street above it) or start with `prefix` (staff).
+/// The active items of the territories whose codes start with one of `codes`.
 pub async fn items_for(conn: &mut Conn, codes: &[String]) -> Result<Vec<ItemRow>> {
     let mut out = Vec::new();
     for code in codes {
