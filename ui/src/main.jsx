@@ -20,6 +20,7 @@ import { Tasks } from "./pages/gridwork/tasks.jsx";
 import { CommunityWork } from "./pages/gridwork/community.jsx";
 import { Warnings, WarningDetail, WarningSettings } from "./pages/warnings/warnings.jsx";
 import { MyPoints, PointsAdmin } from "./pages/virtue/points.jsx";
+import { Volunteer, VolunteerAdmin, VolunteerCertificate } from "./pages/virtue/volunteer.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -155,6 +156,7 @@ function App() {
   // accounts and posts (of the territory their post covers).
   const managesAccounts = me?.grants?.some((g) => g.role === "security_admin");
   const keepsPoints = me?.grants?.some((g) => g.role === "community_staff");
+  const organisesVolunteers = me?.grants?.some((g) => ["community_staff", "street_commander"].includes(g.role));
   // The auditor and the security administrator handle no cases.
   const onlyAudits = me?.grants?.length > 0 && me.grants.every((g) => ["auditor", "security_admin"].includes(g.role));
   const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
@@ -179,6 +181,9 @@ function App() {
     if (route === "/my-data") return <MyData />;
     if (route === "/points") return <MyPoints />;
     if (route === "/points/admin") return <PointsAdmin me={me} />;
+    if (route === "/volunteer") return <Volunteer />;
+    if (route === "/volunteer/certificate") return <VolunteerCertificate />;
+    if (route === "/volunteer/admin") return <VolunteerAdmin me={me} />;
     if (route === "/account") return <Account me={me} />;
     if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -206,6 +211,8 @@ function App() {
           {me && <a href="#/my-data">{t("nav.mydata")}</a>}
           {isResident && <a href="#/points">{t("nav.points")}</a>}
           {keepsPoints && <a href="#/points/admin">{t("nav.points_admin")}</a>}
+          {isResident && <a href="#/volunteer">{t("nav.volunteer")}</a>}
+          {organisesVolunteers && <a href="#/volunteer/admin">{t("nav.volunteer_admin")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}

@@ -102,15 +102,24 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
                 }
                 org(format!("{n}公共法律服务中心"), OrgKind::LegalService, code);
                 org(format!("{n}志愿服务队"), OrgKind::VolunteerTeam, code);
+                org(format!("{n}新时代文明实践中心"), OrgKind::PracticeCentre, code);
             }
             Level::Township => {
                 org(format!("{n}党工委"), OrgKind::PartyOrganisation, code);
                 let office = if n.ends_with("街道") { format!("{n}办事处") } else { format!("{n}人民政府") };
                 org(office, OrgKind::StreetOffice, code);
+                org(format!("{n}新时代文明实践所"), OrgKind::PracticeCentre, code);
             }
             Level::Village => {
                 org(n.to_owned(), OrgKind::CommunityCommittee, code);
                 org(format!("{}党组织", short(n)), OrgKind::PartyOrganisation, code);
+                let s = short(n);
+                let place = match () {
+                    _ if s.ends_with('村') || s.ends_with("社区") => "",
+                    _ if n.contains('村') => "村",
+                    _ => "社区",
+                };
+                org(format!("{s}{place}新时代文明实践站"), OrgKind::PracticeCentre, code);
             }
             Level::Grid => {}
         }

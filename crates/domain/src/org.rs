@@ -18,6 +18,9 @@ pub enum OrgKind {
     CommandCentre,
     /// 志愿服务队
     VolunteerTeam,
+    /// 新时代文明实践中心 (district) / 所 (street) / 站 (community): where volunteer service
+    /// is organised.
+    PracticeCentre,
     /// 公共法律服务机构
     LegalService,
     /// 系统管理
@@ -25,13 +28,14 @@ pub enum OrgKind {
 }
 
 impl OrgKind {
-    pub const ALL: [OrgKind; 8] = [
+    pub const ALL: [OrgKind; 9] = [
         OrgKind::PartyOrganisation,
         OrgKind::Department,
         OrgKind::StreetOffice,
         OrgKind::CommunityCommittee,
         OrgKind::CommandCentre,
         OrgKind::VolunteerTeam,
+        OrgKind::PracticeCentre,
         OrgKind::LegalService,
         OrgKind::AdminOffice,
     ];
@@ -44,6 +48,7 @@ impl OrgKind {
             OrgKind::CommunityCommittee => "community_committee",
             OrgKind::CommandCentre => "command_centre",
             OrgKind::VolunteerTeam => "volunteer_team",
+            OrgKind::PracticeCentre => "practice_centre",
             OrgKind::LegalService => "legal_service",
             OrgKind::AdminOffice => "admin_office",
         }

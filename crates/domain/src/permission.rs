@@ -137,6 +137,7 @@ impl Role {
                 HandleWarnings,
                 ReadPoints,
                 ManagePoints,
+                ManageVolunteering,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -153,6 +154,7 @@ impl Role {
                 ReadWarnings,
                 HandleWarnings,
                 ReadPoints,
+                ManageVolunteering,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -271,6 +273,9 @@ pub enum Action {
     /// Keep the points of the territory: earning rules, awards, deductions by a recorded
     /// decision, decisions on objections, corrections, the points shop's items.
     ManagePoints,
+    /// 志愿服务: publish the territory's volunteer activities, decide sign-ups, confirm at the
+    /// activity who served and for how long, see volunteers' records.
+    ManageVolunteering,
 }
 
 impl Action {
@@ -308,6 +313,7 @@ impl Action {
             Action::ManageWarningRules => "manage_warning_rules",
             Action::ReadPoints => "read_points",
             Action::ManagePoints => "manage_points",
+            Action::ManageVolunteering => "manage_volunteering",
         }
     }
 

@@ -38,6 +38,8 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (23, "kernel_jobs", include_str!("../migrations/0023_kernel_jobs.sql")),
     (24, "kernel_job_files", include_str!("../migrations/0024_kernel_job_files.sql")),
     (25, "virtue_points", include_str!("../migrations/0025_virtue_points.sql")),
+    (26, "virtue_volunteers", include_str!("../migrations/0026_virtue_volunteers.sql")),
+    (27, "virtue_party", include_str!("../migrations/0027_virtue_party.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

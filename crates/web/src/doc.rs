@@ -12,8 +12,13 @@ use utoipa::openapi::{Components, Content, OpenApi, Ref, RefOr, ResponseBuilder}
 
 /// The operations anyone may call, signed in or not (the sign-in itself, and devices, which
 /// sign each request with their own key).
-pub const PUBLIC: &[(&str, &str)] =
-    &[("post", "/api/session"), ("post", "/api/session/second-factor"), ("post", "/api/devices/{id}/events")];
+pub const PUBLIC: &[(&str, &str)] = &[
+    ("post", "/api/session"),
+    ("post", "/api/session/second-factor"),
+    ("post", "/api/devices/{id}/events"),
+    // Whoever reads a printed volunteer certificate checks its number.
+    ("get", "/api/volunteer-certificates/{number}"),
+];
 
 const ANSWERS: &[(&str, &str)] = &[
     ("400", "The input is refused: the error names the field and the reason"),

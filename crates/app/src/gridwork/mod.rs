@@ -108,6 +108,11 @@ pub async fn register_member(app: &App, actor: &Actor, n: &NewMember) -> Result<
         });
     }
     let id = store::insert_member(&mut tx, n.person_id, g.as_str(), kind, &team, now, actor.person_id).await?;
+    // Alley stewards and grid volunteers are volunteers too (志愿服务): their service is
+    // recorded like every volunteer's.
+    if matches!(kind, "steward" | "volunteer") {
+        crate::virtue::enrol_grid_volunteer(&mut tx, n.person_id, None, now).await?;
+    }
     record(
         &mut tx,
         now,

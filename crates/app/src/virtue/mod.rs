@@ -1,4 +1,5 @@
-//! Rule of virtue (德治), this round: the points ledger (积分制). A community's staff keep
+//! Rule of virtue (德治): the points ledger (积分制) here, volunteer service in
+//! [`volunteers`] (whose verified hours earn points through this ledger). A community's staff keep
 //! earning rules as data and award points by them (held through the rule's publicity period
 //! before they can be spent), deduct only by a recorded decision that the person may object
 //! to within seven days, decide objections, and correct posted transfers only by reversing
@@ -6,6 +7,12 @@
 //! points shop. The settle pass posts what is due and returns expired points to the fund.
 //! Every transfer carries a keyed seal of its facts (the vault's index key), which
 //! [`verify`] checks together with every account's counters.
+
+pub mod party;
+pub mod volunteers;
+
+/// Gridwork registers its alley stewards and grid volunteers as volunteers through this.
+pub use volunteers::enrol_grid_volunteer;
 
 use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};

@@ -23,4 +23,5 @@ mod territories;
 mod text;
 mod ui;
 mod virtue;
+mod volunteers;
 mod warnings;

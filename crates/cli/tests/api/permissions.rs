@@ -73,6 +73,10 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "warning_events",
         "warning_rules",
         "warning_lexicon",
+        "volunteers",
+        "volunteer_activities",
+        "volunteer_signups",
+        "party_reports",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -227,6 +231,19 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         sqlx::query_scalar::<_, i64>("SELECT id FROM warnings").fetch_one(&mut *conn).await.unwrap()
     };
     let lexicon = json!({"phrase": "高空抛物", "class": "safety", "level": "orange"});
+    // A volunteer activity of the other grid that approves its volunteers, and resident2's
+    // sign-up waiting for the organiser.
+    let v_activity = ok(app
+        .post(&community_s, "/api/volunteer-activities", json!({"organiser_org_id": community, "territory_code": OTHER_GRID,
+            "title": "楼道清理", "place": "二网格1号楼", "starts_at_ms": now + 86_400_000, "ends_at_ms": now + 93_600_000,
+            "capacity": 3, "approval": true}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let v_signup =
+        ok(app.post(&r2s, &format!("/api/volunteer-activities/{v_activity}/signups"), json!({})).await)["id"]
+            .as_i64()
+            .unwrap();
 
     let cases = vec![
         case(Method::GET, "/api/territories/{code}", format!("/api/territories/{OTHER_GRID}"), None, 403, 403),
@@ -985,6 +1002,100 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             404,
             404,
         ),
+        // Volunteer service: recruitment is public to the signed-in, but deciding sign-ups,
+        // confirming attendance and closing are the organisers'; another's record is not
+        // found; a certificate that does not match is not found.
+        case(Method::GET, "/api/volunteers/me", "/api/volunteers/me".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/volunteers/me",
+            "/api/volunteers/me".into(),
+            Some(json!({"skills": "长".repeat(21)})),
+            400,
+            400,
+        ),
+        case(Method::GET, "/api/volunteers/{person_id}", format!("/api/volunteers/{resident2}"), None, 404, 404),
+        case(Method::GET, "/api/volunteer-activities", "/api/volunteer-activities".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/volunteer-activities",
+            "/api/volunteer-activities".into(),
+            Some(
+                json!({"organiser_org_id": community, "title": "越权活动", "place": "x", "starts_at_ms": now + 86_400_000,
+                "ends_at_ms": now + 90_000_000, "capacity": 5}),
+            ),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/volunteer-activities/{id}",
+            format!("/api/volunteer-activities/{v_activity}"),
+            None,
+            200,
+            200,
+        ),
+        case(
+            Method::POST,
+            "/api/volunteer-activities/{id}/signups",
+            "/api/volunteer-activities/999999/signups".into(),
+            Some(json!({})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/volunteer-activities/{id}/withdrawal",
+            format!("/api/volunteer-activities/{v_activity}/withdrawal"),
+            None,
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/volunteer-signups/{id}/decision",
+            format!("/api/volunteer-signups/{v_signup}/decision"),
+            Some(json!({"accept": true})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/volunteer-activities/{id}/attendance",
+            format!("/api/volunteer-activities/{v_activity}/attendance"),
+            Some(json!({"served": [{"signup_id": v_signup, "minutes": 30}]})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/volunteer-activities/{id}/closing",
+            format!("/api/volunteer-activities/{v_activity}/closing"),
+            Some(json!({"completed": false, "reason": "越权取消"})),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/volunteer-certificates/{number}",
+            "/api/volunteer-certificates/ZY-1-1-000000000000".into(),
+            None,
+            404,
+            404,
+        ),
+        // 双报到: one's own registration (neither is a party member); a community's list is
+        // its organisers'.
+        case(Method::GET, "/api/party-reports/me", "/api/party-reports/me".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/party-reports/me",
+            "/api/party-reports/me".into(),
+            Some(json!({"posts": ["policy"]})),
+            400,
+            400,
+        ),
+        case(Method::DELETE, "/api/party-reports/me", "/api/party-reports/me".into(), None, 404, 404),
+        case(Method::GET, "/api/party-reports", "/api/party-reports?community=120101001001".into(), None, 403, 403),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 

@@ -60,6 +60,31 @@ async fn pages_work_in_a_browser() {
     });
     node(&app, "gridwork.mjs").await;
     follow.abort();
+    // Volunteer service: published for tomorrow and applied for, then — the server's clock
+    // moved half an hour into the activity — attendance, hours, points and the certificate.
+    node(&app, "volunteer.mjs").await;
+    let starts: i64 = {
+        let mut conn = app.app.db.read().await.unwrap();
+        sqlx::query_scalar("SELECT starts_at_ms FROM volunteer_activities WHERE title = '关爱独居老人上门服务'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    app.clock.set_ms(starts + 30 * 60_000);
+    // The resident is a member of the district's party committee, so may register (双报到).
+    let security = app.login("security").await;
+    let committee = app.org_id("120101", "中共天津市和平区委员会").await;
+    let resident = app.person_id("resident").await;
+    let m = app
+        .post(
+            &security,
+            "/api/memberships",
+            serde_json::json!({"person_id": resident, "organisation_id": committee,
+            "role": "resident", "scope_code": "120101", "post": "党员"}),
+        )
+        .await;
+    assert!(m.status.is_success(), "{}", m.text);
+    node(&app, "volunteer_after.mjs").await;
 }
 
 /// Two-factor sign-in (enrolment with a QR code, the code at each sign-in, staff turning it

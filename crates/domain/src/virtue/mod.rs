@@ -1,4 +1,8 @@
 //! Rule of virtue (德治): volunteer service, points, ratings, officials reporting to
-//! residents. This round holds its own small kernel, the points ledger (`ledger`).
+//! residents. It holds its own small kernel, the points ledger (`ledger`), and the volunteer
+//! service whose verified hours earn points (`volunteer`), and party members who register
+//! with the community where they live (`party`, 双报到).
 
 pub mod ledger;
+pub mod party;
+pub mod volunteer;

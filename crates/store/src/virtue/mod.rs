@@ -4,6 +4,8 @@
 //! stock are written in one transaction, and the database's constraints refuse an overdraft
 //! or a stock below zero whatever the interleaving of concurrent requests.
 
+pub mod party;
+pub mod volunteers;
 use crate::{Conn, Result, StoreError};
 use sqlx::Row;
 

@@ -353,7 +353,7 @@ pub async fn list_orgs(
 pub struct OrgBody {
     pub name: String,
     /// party_organisation, department, street_office, community_committee, command_centre,
-    /// volunteer_team, legal_service or admin_office
+    /// volunteer_team, practice_centre, legal_service or admin_office
     pub kind: String,
     pub territory_code: String,
     pub parent_id: Option<i64>,

@@ -1,8 +1,15 @@
-//! Handlers of the rule of virtue (德治), this round the points ledger (积分制): one's account
-//! and statement, the territory's earning rules, awards, deductions with the right to object,
-//! decisions, corrections, and the points shop.
+//! Handlers of the rule of virtue (德治): the points ledger (积分制) — one's account and
+//! statement, the territory's earning rules, awards, deductions with the right to object,
+//! decisions, corrections, and the points shop — and volunteer service (志愿服务):
+//! registration, activities, sign-ups, attendance confirmed by the organiser, records and
+//! certificates anyone can check.
 
 use super::*;
+use wuzhi_app::virtue::party::{self, MyParty, PartyReport, Registration as PartyRegistration};
+use wuzhi_app::virtue::volunteers::{
+    self as volunteering, ActivityDetail, ActivityQuery, ActivityView, Attendance, AttendanceRecorded,
+    CertificateCheck, Closing, NewActivity, Registration, SignupDecision, SignupView, VolunteerRecord, VolunteerView,
+};
 use wuzhi_app::virtue::{
     self as virtue, AccountView, Award, AwardBatch, BatchAwarded, Deduction, ItemView, NewItem, NewRule, RuleView,
     StatementEntry, TransferView,
@@ -201,6 +208,193 @@ pub async fn redeem(
     Ok((StatusCode::CREATED, Json(virtue::redeem(&state.app, &a.actor, id, &b.key).await?)))
 }
 
+// ---------------------------------------------------------------------------------------
+// Volunteer service
+
+/// One's own volunteer record: verified hours, activities, the certificate's number.
+#[utoipa::path(get, path = "/api/volunteers/me", tag = "virtue",
+    responses((status = 200, body = VolunteerRecord)))]
+pub async fn my_record(State(state): State<AppState>, a: Authed) -> ApiResult<Json<VolunteerRecord>> {
+    Ok(Json(volunteering::record(&state.app, &a.actor, a.actor.person_id).await?))
+}
+
+/// Registers oneself as a volunteer, or changes one's skills and team.
+#[utoipa::path(post, path = "/api/volunteers/me", tag = "virtue", request_body = Registration,
+    responses((status = 200, body = VolunteerView), (status = 400, body = ErrorBody)))]
+pub async fn register(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<Registration>,
+) -> ApiResult<Json<VolunteerView>> {
+    Ok(Json(volunteering::register(&state.app, &a.actor, b).await?))
+}
+
+/// A volunteer's record, for the organisers of their home territory.
+#[utoipa::path(get, path = "/api/volunteers/{person_id}", tag = "virtue", params(("person_id" = i64, Path)),
+    responses((status = 200, body = VolunteerRecord), (status = 404, body = ErrorBody)))]
+pub async fn record(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(person): Path<i64>,
+) -> ApiResult<Json<VolunteerRecord>> {
+    Ok(Json(volunteering::record(&state.app, &a.actor, person).await?))
+}
+
+/// Activities to join, soonest first (by default those of one's home district).
+#[utoipa::path(get, path = "/api/volunteer-activities", tag = "virtue", params(ActivityQuery),
+    responses((status = 200, body = [ActivityView]), (status = 400, body = ErrorBody)))]
+pub async fn activities(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<ActivityQuery>,
+) -> ApiResult<Json<Vec<ActivityView>>> {
+    Ok(Json(volunteering::activities(&state.app, &a.actor, q).await?))
+}
+
+/// Publishes a volunteer activity of the organiser's territory.
+#[utoipa::path(post, path = "/api/volunteer-activities", tag = "virtue", request_body = NewActivity,
+    responses((status = 201, body = ActivityView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_activity(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<NewActivity>,
+) -> ApiResult<(StatusCode, Json<ActivityView>)> {
+    Ok((StatusCode::CREATED, Json(volunteering::create_activity(&state.app, &a.actor, b).await?)))
+}
+
+/// An activity; its organisers also get every sign-up.
+#[utoipa::path(get, path = "/api/volunteer-activities/{id}", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = ActivityDetail), (status = 404, body = ErrorBody)))]
+pub async fn activity(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ActivityDetail>> {
+    Ok(Json(volunteering::activity(&state.app, &a.actor, id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignUp {
+    /// A word to the organiser.
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Signs up for an activity: a free place at once, or waiting for the organiser's approval.
+#[utoipa::path(post, path = "/api/volunteer-activities/{id}/signups", tag = "virtue", params(("id" = i64, Path)), request_body = SignUp,
+    responses((status = 201, body = SignupView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn sign_up(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<SignUp>,
+) -> ApiResult<(StatusCode, Json<SignupView>)> {
+    Ok((StatusCode::CREATED, Json(volunteering::sign_up(&state.app, &a.actor, id, &b.note).await?)))
+}
+
+/// Withdraws one's sign-up before the activity starts.
+#[utoipa::path(post, path = "/api/volunteer-activities/{id}/withdrawal", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = SignupView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn withdraw(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<SignupView>> {
+    Ok(Json(volunteering::withdraw(&state.app, &a.actor, id).await?))
+}
+
+/// The organiser accepts or declines a waiting sign-up.
+#[utoipa::path(post, path = "/api/volunteer-signups/{id}/decision", tag = "virtue", params(("id" = i64, Path)), request_body = SignupDecision,
+    responses((status = 200, body = SignupView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<SignupDecision>,
+) -> ApiResult<Json<SignupView>> {
+    Ok(Json(volunteering::decide(&state.app, &a.actor, id, b).await?))
+}
+
+/// The organiser confirms at the activity who served and for how long; verified hours earn
+/// the activity's points.
+#[utoipa::path(post, path = "/api/volunteer-activities/{id}/attendance", tag = "virtue", params(("id" = i64, Path)), request_body = Attendance,
+    responses((status = 200, body = AttendanceRecorded), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn attendance(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Attendance>,
+) -> ApiResult<Json<AttendanceRecorded>> {
+    Ok(Json(volunteering::confirm_attendance(&state.app, &a.actor, id, b).await?))
+}
+
+/// The organiser completes or cancels an activity.
+#[utoipa::path(post, path = "/api/volunteer-activities/{id}/closing", tag = "virtue", params(("id" = i64, Path)), request_body = Closing,
+    responses((status = 200, body = ActivityView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Closing>,
+) -> ApiResult<Json<ActivityView>> {
+    Ok(Json(volunteering::close(&state.app, &a.actor, id, b).await?))
+}
+
+/// Checks a volunteer service certificate by its number (no sign-in: whoever reads the
+/// printed certificate).
+#[utoipa::path(get, path = "/api/volunteer-certificates/{number}", tag = "virtue", params(("number" = String, Path)),
+    responses((status = 200, body = CertificateCheck), (status = 404, body = ErrorBody)))]
+pub async fn certificate(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> ApiResult<Json<CertificateCheck>> {
+    Ok(Json(volunteering::check_certificate(&state.app, &number).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Party members in the community (双报到)
+
+/// One's party posts and one's registration with the community where one lives.
+#[utoipa::path(get, path = "/api/party-reports/me", tag = "virtue",
+    responses((status = 200, body = MyParty)))]
+pub async fn my_party(State(state): State<AppState>, a: Authed) -> ApiResult<Json<MyParty>> {
+    Ok(Json(party::mine(&state.app, &a.actor).await?))
+}
+
+/// A party member registers with the community where they live, choosing service posts (a
+/// new registration ends the earlier one).
+#[utoipa::path(post, path = "/api/party-reports/me", tag = "virtue", request_body = PartyRegistration,
+    responses((status = 201, body = PartyReport), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn party_register(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<PartyRegistration>,
+) -> ApiResult<(StatusCode, Json<PartyReport>)> {
+    Ok((StatusCode::CREATED, Json(party::register(&state.app, &a.actor, b).await?)))
+}
+
+/// Ends one's registration (one has left the community).
+#[utoipa::path(delete, path = "/api/party-reports/me", tag = "virtue",
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn party_end(State(state): State<AppState>, a: Authed) -> ApiResult<StatusCode> {
+    party::end(&state.app, &a.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct CommunityParam {
+    /// The community's 12-digit code.
+    pub community: String,
+}
+
+/// The party members registered with a community and the service they did, for its
+/// organisers.
+#[utoipa::path(get, path = "/api/party-reports", tag = "virtue", params(CommunityParam),
+    responses((status = 200, body = [PartyReport]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn party_reports(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<CommunityParam>,
+) -> ApiResult<Json<Vec<PartyReport>>> {
+    Ok(Json(party::of_community(&state.app, &a.actor, &p.community).await?))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(mine))
@@ -215,4 +409,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reverse))
         .routes(routes!(items, create_item))
         .routes(routes!(redeem))
+        .routes(routes!(my_record, register))
+        .routes(routes!(record))
+        .routes(routes!(activities, create_activity))
+        .routes(routes!(activity))
+        .routes(routes!(sign_up))
+        .routes(routes!(withdraw))
+        .routes(routes!(decide))
+        .routes(routes!(attendance))
+        .routes(routes!(close))
+        .routes(routes!(certificate))
+        .routes(routes!(my_party, party_register, party_end))
+        .routes(routes!(party_reports))
 }

@@ -10,7 +10,7 @@ import { TextAdmin } from "../text/text.jsx";
 // and posts are separate duties, so each sees only their own tabs.
 const SETTINGS_TABS = ["territories", "organisations", "categories", "calendar", "text"];
 const ACCOUNT_TABS = ["people"];
-const ORG_KINDS = ["party_organisation", "command_centre", "department", "street_office", "community_committee", "volunteer_team", "legal_service", "admin_office"];
+const ORG_KINDS = ["party_organisation", "command_centre", "department", "street_office", "community_committee", "volunteer_team", "practice_centre", "legal_service", "admin_office"];
 const ROLES = ["resident", "grid_worker", "steward", "community_staff", "street_commander", "department_handler", "dispatcher", "district_leader", "city_leader", "data_protection_officer", "admin", "security_admin"];
 
 function Problems({ error }) {

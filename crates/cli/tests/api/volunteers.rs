@@ -1,0 +1,409 @@
+//! Volunteer service (issue 19, 志愿服务) over HTTP: a practice station publishes an activity,
+//! volunteers sign up (approved by the organiser, never past the capacity even when they
+//! come at once), the organiser — never the volunteer — confirms at the activity who served
+//! and for how long, the verified hours earn points from the community's fund, the record
+//! prints as a certificate whose number anyone can check; alley stewards are volunteers too.
+
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const COMMUNITY: &str = "120101001001";
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+fn id(r: &Reply) -> i64 {
+    assert!(r.status.is_success(), "{} {}", r.status, r.text);
+    r.body["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_volunteer_signs_up_serves_and_gets_verified_hours_points_and_a_certificate() {
+    let app = spawn_app().await;
+    let staff = app.login("community").await;
+    let resident = app.login("resident").await;
+    let resident_id = resident.person_id;
+    let station = app.org_id(COMMUNITY, "花园路社区新时代文明实践站").await;
+    let now = app.app.now_ms();
+
+    // One registers with skills; a team must be a volunteer team.
+    let r = app
+        .post(&resident, "/api/volunteers/me", json!({"skills": "急救，心理疏导、急救", "team_org_id": station}))
+        .await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("team_org_id")));
+    let r = app.post(&resident, "/api/volunteers/me", json!({"skills": "急救，心理疏导、急救"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["skills"], json!(["急救", "心理疏导"]));
+
+    // Points for verified hours: 10 an hour, published for 2 days.
+    let rule = id(&app
+        .post(&staff, "/api/points/rules", json!({"territory_code": COMMUNITY, "code": "volunteer_hour", "name": "志愿服务每小时", "points": 10, "publicity_days": 2}))
+        .await);
+
+    // The station publishes an activity in two days, 2 hours, 2 places, approval needed.
+    let starts = now + 2 * DAY_MS;
+    let activity = json!({"organiser_org_id": station, "title": "关爱独居老人上门服务", "description": "为独居老人打扫、陪伴聊天",
+        "place": "花园路社区党群服务中心", "starts_at_ms": starts, "ends_at_ms": starts + 2 * HOUR_MS, "capacity": 2,
+        "skills": "陪伴、保洁", "approval": true, "rule_id": rule});
+    // Named refusals: an activity ends after it starts; the street's commander organises but
+    // does not commit the community's points; a grid worker organises nothing.
+    let mut bad = activity.clone();
+    bad["ends_at_ms"] = json!(starts);
+    let r = app.post(&staff, "/api/volunteer-activities", bad).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("ends_at_ms")));
+    let commander = app.login("commander").await;
+    assert_eq!(app.post(&commander, "/api/volunteer-activities", activity.clone()).await.status, StatusCode::FORBIDDEN);
+    let gridworker = app.login("gridworker").await;
+    assert_eq!(
+        app.post(&gridworker, "/api/volunteer-activities", activity.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let a = app.post(&staff, "/api/volunteer-activities", activity).await;
+    let a_id = id(&a);
+    assert_eq!(
+        (a.body["places_left"].as_i64(), a.body["organiser_name"].as_str()),
+        (Some(2), Some("花园路社区新时代文明实践站"))
+    );
+
+    // Residents find it (their home district's activities) and sign up; the sign-up waits.
+    let listed = app.get(&resident, "/api/volunteer-activities").await;
+    assert!(listed.body.as_array().unwrap().iter().any(|x| x["id"] == a_id), "{}", listed.text);
+    let mine =
+        app.post(&resident, &format!("/api/volunteer-activities/{a_id}/signups"), json!({"note": "下午有空"})).await;
+    assert_eq!((mine.status, mine.body["state"].as_str()), (StatusCode::CREATED, Some("applied")), "{}", mine.text);
+    let mine_id = mine.body["id"].as_i64().unwrap();
+    let again = app.post(&resident, &format!("/api/volunteer-activities/{a_id}/signups"), json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "one sign-up per person: {}", again.text);
+
+    // Three more residents want the two places; the steward, resident2 and gridworker2.
+    let others = ["resident2", "steward", "gridworker2"];
+    let mut signups = vec![];
+    for u in others {
+        let s = app.login(u).await;
+        signups.push(id(&app.post(&s, &format!("/api/volunteer-activities/{a_id}/signups"), json!({})).await));
+    }
+    // Declining needs a reason; a resident decides nothing.
+    let r =
+        app.post(&staff, &format!("/api/volunteer-signups/{}/decision", signups[2]), json!({"accept": false})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    assert_eq!(
+        app.post(&resident, &format!("/api/volunteer-signups/{}/decision", signups[0]), json!({"accept": true}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    for s in [mine_id, signups[0]] {
+        let r = app.post(&staff, &format!("/api/volunteer-signups/{s}/decision"), json!({"accept": true})).await;
+        assert_eq!((r.status, r.body["state"].as_str()), (StatusCode::OK, Some("accepted")), "{}", r.text);
+    }
+    let r = app.post(&staff, &format!("/api/volunteer-signups/{}/decision", signups[1]), json!({"accept": true})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::CONFLICT, Some("activity")),
+        "full: {}",
+        r.text
+    );
+    let r = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-signups/{}/decision", signups[2]),
+            json!({"accept": false, "reason": "名额已满"}),
+        )
+        .await;
+    assert_eq!(r.body["state"], "declined");
+    let inbox = app.get(&app.login("gridworker2").await, "/api/me/notifications").await;
+    assert!(inbox.text.contains("名额已满"), "the declined volunteer is told: {}", inbox.text);
+
+    // resident2 withdraws, so the waiting steward gets the place.
+    let r2 = app.login("resident2").await;
+    let w = app.post(&r2, &format!("/api/volunteer-activities/{a_id}/withdrawal"), json!({})).await;
+    assert_eq!(w.body["state"], "withdrawn", "{}", w.text);
+    let r = app.post(&staff, &format!("/api/volunteer-signups/{}/decision", signups[1]), json!({"accept": true})).await;
+    assert_eq!(r.body["state"], "accepted", "{}", r.text);
+    let detail = app.get(&staff, &format!("/api/volunteer-activities/{a_id}")).await;
+    assert_eq!(detail.body["activity"]["places_left"], 0);
+    assert_eq!(detail.body["signups"].as_array().unwrap().len(), 4, "the organiser sees every sign-up");
+    assert_eq!(app.get(&resident, &format!("/api/volunteer-activities/{a_id}")).await.body["signups"], json!([]));
+
+    // Attendance is confirmed at the activity, not before.
+    let served = json!({"served": [{"signup_id": mine_id, "minutes": 90}, {"signup_id": signups[1], "minutes": 120}]});
+    let r = app.post(&staff, &format!("/api/volunteer-activities/{a_id}/attendance"), served.clone()).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("activity")),
+        "{}",
+        r.text
+    );
+    app.clock.advance_ms(2 * DAY_MS + HOUR_MS);
+    let staff = app.login("community").await;
+    let resident = app.login("resident").await;
+    // A line past the activity's length is named, and nothing of the batch is kept.
+    let r = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-activities/{a_id}/attendance"),
+            json!({"served": [{"signup_id": mine_id, "minutes": 90}, {"signup_id": signups[1], "minutes": 121}]}),
+        )
+        .await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("served[1].minutes")));
+    // A volunteer never confirms their own attendance (the resident organises nothing).
+    let r = app
+        .post(
+            &resident,
+            &format!("/api/volunteer-activities/{a_id}/attendance"),
+            json!({"served": [{"signup_id": mine_id, "minutes": 90}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app.post(&staff, &format!("/api/volunteer-activities/{a_id}/attendance"), served.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["points"], 15 + 20, "whole half hours at 10 an hour: 1.5 h → 15, 2 h → 20");
+    let again = app.post(&staff, &format!("/api/volunteer-activities/{a_id}/attendance"), served).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "confirmed once: {}", again.text);
+
+    // The verified hours are in the record; the points are pending through the rule's
+    // publicity; the volunteer is told.
+    let rec = app.get(&resident, "/api/volunteers/me").await.body;
+    assert_eq!(
+        (rec["minutes"].as_i64(), rec["hours"].as_str(), rec["activities"].as_i64()),
+        (Some(90), Some("1.5"), Some(1))
+    );
+    assert_eq!(rec["services"][0]["signup"]["minutes"], 90);
+    let points = app.get(&resident, "/api/points/me").await.body;
+    assert_eq!((points["pending_in"].as_i64(), points["available"].as_i64()), (Some(15), Some(0)), "{points}");
+    let inbox = app.get(&resident, "/api/me/notifications").await;
+    assert!(inbox.text.contains("1.5 小时已核实"), "{}", inbox.text);
+
+    // The certificate's number checks out without signing in, with the name masked; a
+    // changed digit does not.
+    let number = rec["certificate"].as_str().unwrap().to_owned();
+    let check = app.call(None, reqwest::Method::GET, &format!("/api/volunteer-certificates/{number}"), None).await;
+    assert_eq!(check.status, StatusCode::OK, "{}", check.text);
+    assert_eq!((check.body["hours"].as_str(), check.body["name"].as_str()), (Some("1.5"), Some("花****")));
+    let forged = number.replacen(&format!("-{}-", resident_id), &format!("-{}-", resident_id + 1), 1);
+    let r = app.call(None, reqwest::Method::GET, &format!("/api/volunteer-certificates/{forged}"), None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // Organisers read a volunteer's record of their territory; another resident does not.
+    assert_eq!(app.get(&staff, &format!("/api/volunteers/{resident_id}")).await.body["minutes"], 90);
+    assert_eq!(
+        app.get(&app.login("resident2").await, &format!("/api/volunteers/{resident_id}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Completed: attendance is final; the ledger still holds.
+    let c = app.post(&staff, &format!("/api/volunteer-activities/{a_id}/closing"), json!({"completed": true})).await;
+    assert_eq!(c.body["state"], "completed", "{}", c.text);
+    let late = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-activities/{a_id}/attendance"),
+            json!({"served": [{"signup_id": signups[0], "minutes": 30}]}),
+        )
+        .await;
+    assert_eq!(late.status, StatusCode::CONFLICT);
+    app.clock.advance_ms(2 * DAY_MS);
+    wuzhi_app::virtue::settle_once(&app.app).await.unwrap();
+    let resident = app.login("resident").await;
+    assert_eq!(app.get(&resident, "/api/points/me").await.body["available"], 15);
+    assert_eq!(wuzhi_app::virtue::verify(&app.app).await.unwrap().broken, None);
+}
+
+#[tokio::test]
+async fn places_are_never_overfilled_when_volunteers_come_at_once_and_stewards_are_volunteers() {
+    let app = spawn_app().await;
+    let staff = app.login("community").await;
+    let station = app.org_id(COMMUNITY, "花园路社区新时代文明实践站").await;
+    let starts = app.app.now_ms() + DAY_MS;
+    // Instant sign-up: a free place is taken at once; three places for seven people.
+    let a_id = id(&app
+        .post(
+            &staff,
+            "/api/volunteer-activities",
+            json!({"organiser_org_id": station, "title": "垃圾分类引导", "place": "花园路小区东门",
+            "starts_at_ms": starts, "ends_at_ms": starts + HOUR_MS, "capacity": 3}),
+        )
+        .await);
+    let users = ["resident", "resident2", "steward", "gridworker", "handler", "community", "commander"];
+    let mut sessions = vec![];
+    for u in users {
+        sessions.push(app.login(u).await);
+    }
+    let path = format!("/api/volunteer-activities/{a_id}/signups");
+    let replies = futures_util::future::join_all(sessions.iter().map(|s| app.post(s, &path, json!({})))).await;
+    let won = replies.iter().filter(|r| r.status == StatusCode::CREATED).count();
+    let full = replies.iter().filter(|r| r.status == StatusCode::CONFLICT).count();
+    assert_eq!((won, full), (3, 4), "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert!(replies.iter().filter(|r| r.status == StatusCode::CREATED).all(|r| r.body["state"] == "accepted"));
+    let detail = app.get(&staff, &format!("/api/volunteer-activities/{a_id}")).await.body;
+    assert_eq!(detail["activity"]["places_left"], 0);
+    assert_eq!(detail["signups"].as_array().unwrap().len(), 3);
+
+    // Cancelling tells who signed up; no attendance can follow.
+    let r = app.post(&staff, &format!("/api/volunteer-activities/{a_id}/closing"), json!({"completed": false})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("reason")));
+    let r = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-activities/{a_id}/closing"),
+            json!({"completed": false, "reason": "大风天气"}),
+        )
+        .await;
+    assert_eq!(r.body["state"], "cancelled", "{}", r.text);
+    let winner = replies.iter().position(|r| r.status == StatusCode::CREATED).unwrap();
+    let inbox = app.get(&sessions[winner], "/api/me/notifications").await;
+    assert!(inbox.text.contains("大风天气"), "{}", inbox.text);
+
+    // Even an organiser who served does not confirm their own hours: someone else does.
+    let b_id = id(&app
+        .post(
+            &staff,
+            "/api/volunteer-activities",
+            json!({"organiser_org_id": station, "title": "文明交通劝导", "place": "花园路口",
+            "starts_at_ms": starts + HOUR_MS, "ends_at_ms": starts + 2 * HOUR_MS, "capacity": 5}),
+        )
+        .await);
+    let own = id(&app.post(&staff, &format!("/api/volunteer-activities/{b_id}/signups"), json!({})).await);
+    app.clock.advance_ms(DAY_MS + HOUR_MS);
+    let staff = app.login("community").await;
+    let r = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-activities/{b_id}/attendance"),
+            json!({"served": [{"signup_id": own, "minutes": 60}]}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("served[0].signup_id")),
+        "{}",
+        r.text
+    );
+    // The database refuses it too, whatever the application says.
+    let mut conn = app.app.db.write().await.unwrap();
+    let direct = sqlx::query("UPDATE volunteer_signups SET minutes = 60, confirmed_by = person_id WHERE id = $1")
+        .bind(own)
+        .execute(&mut *conn)
+        .await;
+    assert!(direct.is_err(), "ck_volunteer_not_self_confirmed");
+    drop(conn);
+    let commander = app.login("commander").await;
+    let r = app
+        .post(
+            &commander,
+            &format!("/api/volunteer-activities/{b_id}/attendance"),
+            json!({"served": [{"signup_id": own, "minutes": 60}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "the street's commander confirms: {}", r.text);
+    assert_eq!(r.body["points"], 0, "an activity without a rule earns hours, not points");
+
+    // An alley steward put on a grid is a volunteer from then on.
+    let gw2 = app.person_id("gridworker2").await;
+    let staff = app.login("community").await;
+    let gw2s = app.login("gridworker2").await;
+    let before = app.get(&gw2s, "/api/volunteers/me").await.body;
+    assert_eq!(before["volunteer"], Value::Null, "{before}");
+    let r = app
+        .post(
+            &staff,
+            "/api/gridwork/members",
+            json!({"person_id": gw2, "grid_code": "120101001001002", "kind": "steward", "team": "花园路红袖标"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text);
+    let after = app.get(&gw2s, "/api/volunteers/me").await.body;
+    assert_eq!(after["volunteer"]["person_id"], gw2, "{after}");
+}
+
+#[tokio::test]
+async fn a_party_member_registers_where_they_live_and_their_service_is_counted_there() {
+    let app = spawn_app().await;
+    let resident = app.login("resident").await;
+    let resident_id = resident.person_id;
+    // Not a party member yet: nothing to register.
+    let r = app.post(&resident, "/api/party-reports/me", json!({"posts": ["care"]})).await;
+    assert_eq!(
+        (r.status, r.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("party_org_id")),
+        "{}",
+        r.text
+    );
+    // The security administrator records the resident's post in a party organisation.
+    let security = app.login("security").await;
+    let committee = app.org_id("120101", "中共天津市和平区委员会").await;
+    let m = app
+        .post(&security, "/api/memberships", json!({"person_id": resident_id, "organisation_id": committee, "role": "resident", "scope_code": "120101", "post": "党员"}))
+        .await;
+    assert!(m.status.is_success(), "{}", m.text);
+    let mine = app.get(&resident, "/api/party-reports/me").await.body;
+    assert_eq!(mine["organisations"][0]["name"], "中共天津市和平区委员会", "{mine}");
+    assert_eq!((mine["report"].clone(), mine["home_community"].as_str()), (Value::Null, Some(COMMUNITY)));
+
+    let r = app.post(&resident, "/api/party-reports/me", json!({"posts": ["dancing"]})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("posts")));
+    let r = app.post(&resident, "/api/party-reports/me", json!({"posts": ["care", "policy"]})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(
+        (r.body["posts"].clone(), r.body["community_code"].as_str()),
+        (json!(["policy", "care"]), Some(COMMUNITY))
+    );
+
+    // The community's organisers see who registered; a grid worker does not; the street's
+    // commander does.
+    let staff = app.login("community").await;
+    let path = format!("/api/party-reports?community={COMMUNITY}");
+    let list = app.get(&staff, &path).await;
+    assert_eq!(
+        (list.body.as_array().map(Vec::len), list.body[0]["minutes"].as_i64()),
+        (Some(1), Some(0)),
+        "{}",
+        list.text
+    );
+    assert_eq!(app.get(&app.login("gridworker").await, &path).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&app.login("commander").await, &path).await.status, StatusCode::OK);
+
+    // They serve like every volunteer: an hour confirmed by the organiser counts here.
+    let station = app.org_id(COMMUNITY, "花园路社区新时代文明实践站").await;
+    let starts = app.app.now_ms() + DAY_MS;
+    let a = id(&app
+        .post(
+            &staff,
+            "/api/volunteer-activities",
+            json!({"organiser_org_id": station, "title": "党员先锋岗：楼道清理", "place": "花园路3号楼",
+            "starts_at_ms": starts, "ends_at_ms": starts + 2 * HOUR_MS, "capacity": 10}),
+        )
+        .await);
+    let s = id(&app.post(&resident, &format!("/api/volunteer-activities/{a}/signups"), json!({})).await);
+    app.clock.advance_ms(DAY_MS + HOUR_MS);
+    let staff = app.login("community").await;
+    let resident = app.login("resident").await;
+    let r = app
+        .post(
+            &staff,
+            &format!("/api/volunteer-activities/{a}/attendance"),
+            json!({"served": [{"signup_id": s, "minutes": 60}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let list = app.get(&staff, &path).await.body;
+    assert_eq!(
+        (list[0]["minutes"].as_i64(), list[0]["hours"].as_str(), list[0]["activities"].as_i64()),
+        (Some(60), Some("1"), Some(1))
+    );
+
+    // Changing posts keeps what was counted; one registration stays in force.
+    let r = app.post(&resident, "/api/party-reports/me", json!({"posts": ["safety"]})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let list = app.get(&staff, &path).await.body;
+    assert_eq!(
+        (list.as_array().map(Vec::len), list[0]["posts"].clone(), list[0]["minutes"].as_i64()),
+        (Some(1), json!(["safety"]), Some(60))
+    );
+    // Leaving ends it.
+    let r = app.call(Some(&resident), reqwest::Method::DELETE, "/api/party-reports/me", None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get(&staff, &path).await.body, json!([]));
+    let r = app.call(Some(&resident), reqwest::Method::DELETE, "/api/party-reports/me", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
