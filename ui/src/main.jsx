@@ -21,6 +21,7 @@ import { CommunityWork } from "./pages/gridwork/community.jsx";
 import { Warnings, WarningDetail, WarningSettings } from "./pages/warnings/warnings.jsx";
 import { MyPoints, PointsAdmin } from "./pages/virtue/points.jsx";
 import { Volunteer, VolunteerAdmin, VolunteerCertificate } from "./pages/virtue/volunteer.jsx";
+import { Wishes } from "./pages/virtue/wishes.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -184,6 +185,7 @@ function App() {
     if (route === "/volunteer") return <Volunteer />;
     if (route === "/volunteer/certificate") return <VolunteerCertificate />;
     if (route === "/volunteer/admin") return <VolunteerAdmin me={me} />;
+    if (route === "/wishes") return <Wishes me={me} />;
     if (route === "/account") return <Account me={me} />;
     if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -213,6 +215,7 @@ function App() {
           {keepsPoints && <a href="#/points/admin">{t("nav.points_admin")}</a>}
           {isResident && <a href="#/volunteer">{t("nav.volunteer")}</a>}
           {organisesVolunteers && <a href="#/volunteer/admin">{t("nav.volunteer_admin")}</a>}
+          {(isResident || organisesVolunteers) && <a href="#/wishes">{t("nav.wishes")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}

@@ -10,6 +10,7 @@
 
 pub mod party;
 pub mod volunteers;
+pub mod wishes;
 
 /// Gridwork registers its alley stewards and grid volunteers as volunteers through this.
 pub use volunteers::enrol_grid_volunteer;

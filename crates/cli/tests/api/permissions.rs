@@ -77,6 +77,7 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "volunteer_activities",
         "volunteer_signups",
         "party_reports",
+        "small_wishes",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -237,6 +238,16 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .post(&community_s, "/api/volunteer-activities", json!({"organiser_org_id": community, "territory_code": OTHER_GRID,
             "title": "楼道清理", "place": "二网格1号楼", "starts_at_ms": now + 86_400_000, "ends_at_ms": now + 93_600_000,
             "capacity": 3, "approval": true}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
+    let w_open = ok(app
+        .post(
+            &community_s,
+            "/api/wishes",
+            json!({"territory_code": OTHER_GRID, "title": "添置轮椅", "value_yuan": 300,
+            "consent": "本人同意"}),
+        )
         .await)["id"]
         .as_i64()
         .unwrap();
@@ -1096,6 +1107,44 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         ),
         case(Method::DELETE, "/api/party-reports/me", "/api/party-reports/me".into(), None, 404, 404),
         case(Method::GET, "/api/party-reports", "/api/party-reports?community=120101001001".into(), None, 403, 403),
+        // Small wishes: read by all; posting, confirming for the resident and withdrawing are
+        // the community's; a claim is one's own (none to let go or fulfil).
+        case(Method::GET, "/api/wishes", "/api/wishes".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/wishes",
+            "/api/wishes".into(),
+            Some(json!({"territory_code": OTHER_GRID, "title": "x", "value_yuan": 1, "consent": "x"})),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/wishes/{id}", format!("/api/wishes/{w_open}"), None, 200, 200),
+        case(Method::POST, "/api/wishes/{id}/claim", "/api/wishes/999999/claim".into(), Some(json!({})), 404, 404),
+        case(Method::POST, "/api/wishes/{id}/release", format!("/api/wishes/{w_open}/release"), None, 404, 404),
+        case(
+            Method::POST,
+            "/api/wishes/{id}/fulfilment",
+            format!("/api/wishes/{w_open}/fulfilment"),
+            Some(json!({"evidence": "x"})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/wishes/{id}/confirmation",
+            format!("/api/wishes/{w_open}/confirmation"),
+            Some(json!({})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/wishes/{id}/withdrawal",
+            format!("/api/wishes/{w_open}/withdrawal"),
+            Some(json!({"reason": "x"})),
+            403,
+            403,
+        ),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 

@@ -85,6 +85,8 @@ async fn pages_work_in_a_browser() {
         .await;
     assert!(m.status.is_success(), "{}", m.text);
     node(&app, "volunteer_after.mjs").await;
+    // Small wishes: posted by the community, claimed and delivered, confirmed by the resident.
+    node(&app, "wishes.mjs").await;
 }
 
 /// Two-factor sign-in (enrolment with a QR code, the code at each sign-in, staff turning it

@@ -407,3 +407,105 @@ async fn a_party_member_registers_where_they_live_and_their_service_is_counted_t
     let r = app.call(Some(&resident), reqwest::Method::DELETE, "/api/party-reports/me", None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_small_wish_is_posted_with_consent_claimed_once_fulfilled_confirmed_and_its_giver_thanked() {
+    let app = spawn_app().await;
+    let staff = app.login("community").await;
+    let beneficiary = app.person_id("resident2").await;
+    let wish = json!({"territory_code": "120101001001002", "title": "为独居老人添置一台电暖器", "description": "老人家中取暖设备损坏，希望添置一台小型电暖器",
+        "value_yuan": 200, "beneficiary_person_id": beneficiary, "consent": "12月5日入户走访时本人同意发布"});
+    // Named refusals: a small wish is small; consent is recorded; the resident lives there;
+    // a grid worker posts nothing.
+    for (field, value) in [
+        ("value_yuan", json!(5000)),
+        ("consent", json!("")),
+        ("beneficiary_person_id", json!(app.person_id("handler").await)),
+    ] {
+        let mut bad = wish.clone();
+        bad[field] = value;
+        let r = app.post(&staff, "/api/wishes", bad).await;
+        assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some(field)), "{}", r.text);
+    }
+    assert_eq!(
+        app.post(&app.login("gridworker").await, "/api/wishes", wish.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let posted = app.post(&staff, "/api/wishes", wish).await;
+    let w = id(&posted);
+    assert_eq!(posted.body["beneficiary"]["name"], "花园路另一居民", "the staff see whose wish it is");
+
+    // The public reads the wish, never whose it is or how they consented.
+    let resident = app.login("resident").await;
+    let listed = app.get(&resident, "/api/wishes").await.body;
+    let seen = listed.as_array().unwrap().iter().find(|x| x["id"] == w).cloned().unwrap();
+    assert_eq!(
+        (seen["beneficiary"].clone(), seen["consent"].clone(), seen["state"].as_str()),
+        (Value::Null, Value::Null, Some("open"))
+    );
+    assert!(!seen.to_string().contains("花园路另一居民"), "{seen}");
+
+    // The resident whose wish it is does not claim it; three givers at once get one wish.
+    let own = app.login("resident2").await;
+    let r = app.post(&own, &format!("/api/wishes/{w}/claim"), json!({})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("wish")));
+    let givers = [resident.clone(), app.login("steward").await, app.login("gridworker").await];
+    let names = ["花园路居民", "花园路小巷管家", "花园路第1网格网格员"];
+    let path = format!("/api/wishes/{w}/claim");
+    let replies =
+        futures_util::future::join_all(givers.iter().map(|s| app.post(s, &path, json!({"thank_publicly": true}))))
+            .await;
+    let won: Vec<usize> = (0..3).filter(|i| replies[*i].status == StatusCode::OK).collect();
+    assert_eq!(won.len(), 1, "{:?}", replies.iter().map(|r| &r.text).collect::<Vec<_>>());
+    assert!(replies.iter().filter(|r| r.status != StatusCode::OK).all(|r| r.status == StatusCode::CONFLICT));
+    let (giver, loser) = (&givers[won[0]], &givers[(won[0] + 1) % 3]);
+
+    // Only the giver fulfils it, with evidence; the community and the resident are told.
+    let r = app.post(loser, &format!("/api/wishes/{w}/fulfilment"), json!({"evidence": "送到了"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app.post(giver, &format!("/api/wishes/{w}/fulfilment"), json!({"evidence": " "})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("evidence")));
+    let r = app
+        .post(giver, &format!("/api/wishes/{w}/fulfilment"), json!({"evidence": "12月6日已送到老人家中并试用"}))
+        .await;
+    assert_eq!(r.body["state"], "fulfilled", "{}", r.text);
+    assert!(app.get(&own, "/api/me/notifications").await.text.contains("请确认"));
+
+    // The resident confirms with thanks; the giver is thanked, by name in public as asked.
+    let r = app.post(loser, &format!("/api/wishes/{w}/confirmation"), json!({})).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app.post(&own, &format!("/api/wishes/{w}/confirmation"), json!({"thanks": "谢谢好心人，屋里暖和了"})).await;
+    assert_eq!(r.body["state"], "confirmed", "{}", r.text);
+    assert!(app.get(giver, "/api/me/notifications").await.text.contains("已确认实现"));
+    let public = app.get(loser, &format!("/api/wishes/{w}")).await.body;
+    let giver_name = json!(names[won[0]]);
+    assert_eq!(
+        (public["giver"].clone(), public["thanks"].as_str(), public["evidence"].clone()),
+        (giver_name, Some("谢谢好心人，屋里暖和了"), Value::Null),
+        "{public}"
+    );
+    let again = app.post(&own, &format!("/api/wishes/{w}/confirmation"), json!({})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // A second wish: a giver gives for an organisation only where they hold a post, may let
+    // it go, and is told when the community withdraws it; withdrawn wishes leave the list.
+    let w2 = id(&app
+        .post(&staff, "/api/wishes", json!({"territory_code": "120101001001", "title": "为困难家庭孩子购买冬季校服", "value_yuan": 150, "consent": "家长书面同意"}))
+        .await);
+    let committee = app.org_id("120101", "中共天津市和平区委员会").await;
+    let r = app.post(&resident, &format!("/api/wishes/{w2}/claim"), json!({"org_id": committee})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("org_id")));
+    let station = app.org_id(COMMUNITY, "花园路社区居委会").await;
+    let r = app.post(&staff, &format!("/api/wishes/{w2}/claim"), json!({"org_id": station})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(app.post(&staff, &format!("/api/wishes/{w2}/release"), json!({})).await.body["state"], "open");
+    assert_eq!(app.post(&resident, &format!("/api/wishes/{w2}/claim"), json!({})).await.status, StatusCode::OK);
+    assert_eq!(app.post(&resident, &format!("/api/wishes/{w2}/claim"), json!({})).await.status, StatusCode::CONFLICT);
+    let r = app.post(&staff, &format!("/api/wishes/{w2}/withdrawal"), json!({"reason": "家庭已获民政救助"})).await;
+    assert_eq!(r.body["state"], "withdrawn", "{}", r.text);
+    assert!(app.get(&resident, "/api/me/notifications").await.text.contains("家庭已获民政救助"));
+    let listed = app.get(&resident, "/api/wishes").await.body;
+    assert!(listed.as_array().unwrap().iter().all(|x| x["id"] != w2), "{listed}");
+    let mine = app.get(&resident, "/api/wishes?mine=true").await.body;
+    assert!(mine.as_array().unwrap().iter().any(|x| x["id"] == w2 && x["state"] == "withdrawn"), "{mine}");
+}

@@ -6,6 +6,7 @@
 
 pub mod party;
 pub mod volunteers;
+pub mod wishes;
 use crate::{Conn, Result, StoreError};
 use sqlx::Row;
 

@@ -10,6 +10,7 @@ use wuzhi_app::virtue::volunteers::{
     self as volunteering, ActivityDetail, ActivityQuery, ActivityView, Attendance, AttendanceRecorded,
     CertificateCheck, Closing, NewActivity, Registration, SignupDecision, SignupView, VolunteerRecord, VolunteerView,
 };
+use wuzhi_app::virtue::wishes::{self, Claim, Confirmation, Fulfilment, NewWish, WishQuery, WishView, WishWithdrawal};
 use wuzhi_app::virtue::{
     self as virtue, AccountView, Award, AwardBatch, BatchAwarded, Deduction, ItemView, NewItem, NewRule, RuleView,
     StatementEntry, TransferView,
@@ -395,6 +396,93 @@ pub async fn party_reports(
     Ok(Json(party::of_community(&state.app, &a.actor, &p.community).await?))
 }
 
+// ---------------------------------------------------------------------------------------
+// Small wishes (微心愿)
+
+/// Wishes to claim and wishes fulfilled (by default one's home district's), or those one
+/// claimed; never the resident whose wish it is.
+#[utoipa::path(get, path = "/api/wishes", tag = "virtue", params(WishQuery),
+    responses((status = 200, body = [WishView]), (status = 400, body = ErrorBody)))]
+pub async fn wishes_list(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<WishQuery>,
+) -> ApiResult<Json<Vec<WishView>>> {
+    Ok(Json(wishes::list(&state.app, &a.actor, q).await?))
+}
+
+/// The community posts a resident's small wish, with their consent.
+#[utoipa::path(post, path = "/api/wishes", tag = "virtue", request_body = NewWish,
+    responses((status = 201, body = WishView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn wish_post(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<NewWish>,
+) -> ApiResult<(StatusCode, Json<WishView>)> {
+    Ok((StatusCode::CREATED, Json(wishes::post(&state.app, &a.actor, b).await?)))
+}
+
+#[utoipa::path(get, path = "/api/wishes/{id}", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = WishView), (status = 404, body = ErrorBody)))]
+pub async fn wish(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::get(&state.app, &a.actor, id).await?))
+}
+
+/// Claims an open wish (for oneself or one's organisation).
+#[utoipa::path(post, path = "/api/wishes/{id}/claim", tag = "virtue", params(("id" = i64, Path)), request_body = Claim,
+    responses((status = 200, body = WishView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn wish_claim(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Claim>,
+) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::claim(&state.app, &a.actor, id, b).await?))
+}
+
+/// Lets one's claim go.
+#[utoipa::path(post, path = "/api/wishes/{id}/release", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = WishView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn wish_release(State(state): State<AppState>, a: Authed, Path(id): Path<i64>) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::release(&state.app, &a.actor, id).await?))
+}
+
+/// The giver reports the wish fulfilled, with evidence.
+#[utoipa::path(post, path = "/api/wishes/{id}/fulfilment", tag = "virtue", params(("id" = i64, Path)), request_body = Fulfilment,
+    responses((status = 200, body = WishView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn wish_fulfil(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Fulfilment>,
+) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::fulfil(&state.app, &a.actor, id, b).await?))
+}
+
+/// The resident (or the community on their word) confirms the wish came true.
+#[utoipa::path(post, path = "/api/wishes/{id}/confirmation", tag = "virtue", params(("id" = i64, Path)), request_body = Confirmation,
+    responses((status = 200, body = WishView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn wish_confirm(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Confirmation>,
+) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::confirm(&state.app, &a.actor, id, b).await?))
+}
+
+/// The community withdraws a wish not yet fulfilled.
+#[utoipa::path(post, path = "/api/wishes/{id}/withdrawal", tag = "virtue", params(("id" = i64, Path)), request_body = WishWithdrawal,
+    responses((status = 200, body = WishView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn wish_withdraw(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<WishWithdrawal>,
+) -> ApiResult<Json<WishView>> {
+    Ok(Json(wishes::withdraw(&state.app, &a.actor, id, b).await?))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(mine))
@@ -421,4 +509,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(certificate))
         .routes(routes!(my_party, party_register, party_end))
         .routes(routes!(party_reports))
+        .routes(routes!(wishes_list, wish_post))
+        .routes(routes!(wish))
+        .routes(routes!(wish_claim))
+        .routes(routes!(wish_release))
+        .routes(routes!(wish_fulfil))
+        .routes(routes!(wish_confirm))
+        .routes(routes!(wish_withdraw))
 }
