@@ -22,6 +22,7 @@ import { Warnings, WarningDetail, WarningSettings } from "./pages/warnings/warni
 import { MyPoints, PointsAdmin } from "./pages/virtue/points.jsx";
 import { Volunteer, VolunteerAdmin, VolunteerCertificate } from "./pages/virtue/volunteer.jsx";
 import { Wishes } from "./pages/virtue/wishes.jsx";
+import { Reports } from "./pages/virtue/reports.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -186,6 +187,7 @@ function App() {
     if (route === "/volunteer/certificate") return <VolunteerCertificate />;
     if (route === "/volunteer/admin") return <VolunteerAdmin me={me} />;
     if (route === "/wishes") return <Wishes me={me} />;
+    if (route === "/reports") return <Reports me={me} />;
     if (route === "/account") return <Account me={me} />;
     if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -216,6 +218,7 @@ function App() {
           {isResident && <a href="#/volunteer">{t("nav.volunteer")}</a>}
           {organisesVolunteers && <a href="#/volunteer/admin">{t("nav.volunteer_admin")}</a>}
           {(isResident || organisesVolunteers) && <a href="#/wishes">{t("nav.wishes")}</a>}
+          {(isResident || organisesVolunteers) && <a href="#/reports">{t("nav.reports")}</a>}
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}

@@ -621,6 +621,8 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
             tracing::info!(people = n, seconds = t.elapsed().as_secs_f64(), "synthetic demo archives imported");
             let n = wuzhi_app::gridwork::demo::seed(&app).await.map_err(describe)?;
             tracing::info!(records = n, "demo grid work made");
+            let n = wuzhi_app::virtue::demo::seed(&app).await.map_err(describe)?;
+            tracing::info!(records = n, "demo volunteer service, points shop and small wishes made");
         }
     }
     let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies)

@@ -138,6 +138,7 @@ impl Role {
                 ReadPoints,
                 ManagePoints,
                 ManageVolunteering,
+                ReportToResidents,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -155,6 +156,7 @@ impl Role {
                 HandleWarnings,
                 ReadPoints,
                 ManageVolunteering,
+                ReportToResidents,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -182,6 +184,7 @@ impl Role {
                 ReadGridWork,
                 ManageKeyTasks,
                 ReadWarnings,
+                ReportToResidents,
             ],
             Role::Admin => &[
                 ReadTerritory,
@@ -276,6 +279,9 @@ pub enum Action {
     /// 志愿服务: publish the territory's volunteer activities, decide sign-ups, confirm at the
     /// activity who served and for how long, see volunteers' records.
     ManageVolunteering,
+    /// 向群众汇报: report to the territory's residents, publish the commitments, record their
+    /// progress, and see the residents' ratings of the territory (aggregated).
+    ReportToResidents,
 }
 
 impl Action {
@@ -314,6 +320,7 @@ impl Action {
             Action::ReadPoints => "read_points",
             Action::ManagePoints => "manage_points",
             Action::ManageVolunteering => "manage_volunteering",
+            Action::ReportToResidents => "report_to_residents",
         }
     }
 

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (26, "virtue_volunteers", include_str!("../migrations/0026_virtue_volunteers.sql")),
     (27, "virtue_party", include_str!("../migrations/0027_virtue_party.sql")),
     (28, "virtue_wishes", include_str!("../migrations/0028_virtue_wishes.sql")),
+    (29, "virtue_reports", include_str!("../migrations/0029_virtue_reports.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

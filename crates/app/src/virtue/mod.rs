@@ -8,7 +8,9 @@
 //! Every transfer carries a keyed seal of its facts (the vault's index key), which
 //! [`verify`] checks together with every account's counters.
 
+pub mod demo;
 pub mod party;
+pub mod reports;
 pub mod volunteers;
 pub mod wishes;
 

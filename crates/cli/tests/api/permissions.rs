@@ -78,6 +78,10 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "volunteer_signups",
         "party_reports",
         "small_wishes",
+        "official_reports",
+        "official_commitments",
+        "official_raters",
+        "official_scores",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -251,6 +255,13 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .await)["id"]
         .as_i64()
         .unwrap();
+    // A report of another street, with a commitment not yet due.
+    let o_report = ok(app
+        .post(&leader, "/api/official-reports", json!({"territory_code": street2, "title": "向居民汇报", "way": "meeting",
+            "held_at_ms": now - 3_600_000, "place": "x", "done": "x", "commitments": [{"text": "x", "due_ms": now + 86_400_000}]}))
+        .await);
+    let (o_report, o_commitment) =
+        (o_report["id"].as_i64().unwrap(), o_report["commitments"][0]["id"].as_i64().unwrap());
     let v_signup =
         ok(app.post(&r2s, &format!("/api/volunteer-activities/{v_activity}/signups"), json!({})).await)["id"]
             .as_i64()
@@ -1142,6 +1153,52 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             "/api/wishes/{id}/withdrawal",
             format!("/api/wishes/{w_open}/withdrawal"),
             Some(json!({"reason": "x"})),
+            403,
+            403,
+        ),
+        // Officials' reports: read by all; rated only by the residents of their territory (the
+        // grid worker and the resident live in another street); kept by who reports there.
+        case(Method::GET, "/api/official-reports", "/api/official-reports".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/official-reports",
+            "/api/official-reports".into(),
+            Some(
+                json!({"territory_code": street2, "title": "x", "way": "meeting", "held_at_ms": now, "place": "x", "done": "x"}),
+            ),
+            403,
+            403,
+        ),
+        case(
+            Method::GET,
+            "/api/official-reports/satisfaction",
+            format!("/api/official-reports/satisfaction?territory={street2}"),
+            None,
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/official-reports/{id}", format!("/api/official-reports/{o_report}"), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/official-reports/{id}/rating",
+            format!("/api/official-reports/{o_report}/rating"),
+            Some(json!({"score": 5})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/official-commitments/{id}/rating",
+            format!("/api/official-commitments/{o_commitment}/rating"),
+            Some(json!({"score": 5})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/official-commitments/{id}/progress",
+            format!("/api/official-commitments/{o_commitment}/progress"),
+            Some(json!({"progress": 50})),
             403,
             403,
         ),

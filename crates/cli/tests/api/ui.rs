@@ -87,6 +87,8 @@ async fn pages_work_in_a_browser() {
     node(&app, "volunteer_after.mjs").await;
     // Small wishes: posted by the community, claimed and delivered, confirmed by the resident.
     node(&app, "wishes.mjs").await;
+    // Officials report to residents, who rate the report and a promise once it is done.
+    node(&app, "reports.mjs").await;
 }
 
 /// Two-factor sign-in (enrolment with a QR code, the code at each sign-in, staff turning it

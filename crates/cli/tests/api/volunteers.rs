@@ -509,3 +509,110 @@ async fn a_small_wish_is_posted_with_consent_claimed_once_fulfilled_confirmed_an
     let mine = app.get(&resident, "/api/wishes?mine=true").await.body;
     assert!(mine.as_array().unwrap().iter().any(|x| x["id"] == w2 && x["state"] == "withdrawn"), "{mine}");
 }
+
+#[tokio::test]
+async fn an_officials_report_is_rated_once_by_each_resident_of_its_territory_and_counted_anonymously() {
+    let app = spawn_app().await;
+    let commander = app.login("commander").await;
+    let now = app.app.now_ms();
+    let street = "120101001";
+    let report = json!({"territory_code": street, "title": "劝业场街道2026年向居民汇报", "way": "meeting", "held_at_ms": now - HOUR_MS,
+        "place": "劝业场街道党群服务中心", "done": "今年完成老旧小区改造3个，新增停车位120个，12345诉求按期办结率97%",
+        "commitments": [{"text": "年底前完成花园路3号楼加装电梯", "due_ms": now + 30 * DAY_MS}, {"text": "12月内修复小区路灯", "due_ms": now + 2 * DAY_MS}]});
+    let mut bad = report.clone();
+    bad["way"] = json!("party");
+    let r = app.post(&commander, "/api/official-reports", bad).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("way")));
+    let mut bad = report.clone();
+    bad["commitments"][1]["due_ms"] = json!(now - 2 * HOUR_MS);
+    let r = app.post(&commander, "/api/official-reports", bad).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("commitments[1].due_ms")));
+    // A community's worker does not report for the street; a grid worker reports nothing.
+    assert_eq!(
+        app.post(&app.login("community").await, "/api/official-reports", report.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post(&app.login("gridworker").await, "/api/official-reports", report.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let created = app.post(&commander, "/api/official-reports", report).await;
+    let rep = id(&created);
+    let (lamps, lift) = (
+        created.body["commitments"][1]["id"].as_i64().unwrap(),
+        created.body["commitments"][0]["id"].as_i64().unwrap(),
+    );
+
+    // The street's residents see it and may rate it once; too few ratings show only a count.
+    let resident = app.login("resident").await;
+    let mine = app.get(&resident, "/api/official-reports").await.body;
+    assert_eq!((mine[0]["id"].as_i64(), mine[0]["may_rate"].as_bool()), (Some(rep), Some(true)), "{mine}");
+    let path = format!("/api/official-reports/{rep}/rating");
+    let r = app.post(&resident, &path, json!({"score": 6})).await;
+    assert_eq!((r.status, r.body["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("score")));
+    let r = app.post(&resident, &path, json!({"score": 5})).await;
+    assert_eq!(
+        (r.body["ratings"]["count"].as_i64(), r.body["ratings"]["mean"].clone()),
+        (Some(1), Value::Null),
+        "{}",
+        r.text
+    );
+    assert_eq!(app.post(&resident, &path, json!({"score": 1})).await.status, StatusCode::CONFLICT, "once");
+    for (u, score) in [("resident2", 4), ("steward", 2)] {
+        let r = app.post(&app.login(u).await, &path, json!({"score": score})).await;
+        assert_eq!(r.status, StatusCode::OK, "{u}: {}", r.text);
+    }
+    // The official does not rate their own report; someone living outside the street cannot.
+    assert_eq!(app.post(&commander, &path, json!({"score": 5})).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.post(&app.login("handler").await, &path, json!({"score": 5})).await.status, StatusCode::FORBIDDEN);
+    let seen = app.get(&resident, &format!("/api/official-reports/{rep}")).await.body;
+    assert_eq!(seen["ratings"], json!({"count": 3, "mean": 3.67, "satisfied_share": 0.667}), "{seen}");
+    assert_eq!((seen["i_rated"].as_bool(), seen["may_rate"].as_bool()), (Some(true), Some(false)));
+
+    // Anonymous by construction: who rated and how many gave each score are kept apart.
+    let mut conn = app.app.db.read().await.unwrap();
+    let linked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM official_scores WHERE subject = 'report' AND subject_id = $1")
+            .bind(rep)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(linked, 3, "three scores, each a count (5, 4, 2), none with a person");
+    drop(conn);
+
+    // A commitment is rated once it is done or due; its progress is the official's to record.
+    let c_path = format!("/api/official-commitments/{lamps}/rating");
+    assert_eq!(app.post(&resident, &c_path, json!({"score": 4})).await.status, StatusCode::CONFLICT);
+    let p = app.post(&resident, &format!("/api/official-commitments/{lamps}/progress"), json!({"progress": 100})).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let p = app
+        .post(
+            &commander,
+            &format!("/api/official-commitments/{lamps}/progress"),
+            json!({"progress": 100, "note": "12月3日全部修复"}),
+        )
+        .await;
+    assert_eq!(p.body["progress"], 100, "{}", p.text);
+    let r = app.post(&resident, &c_path, json!({"score": 4})).await;
+    assert_eq!((r.status, r.body["ratings"]["count"].as_i64()), (StatusCode::OK, Some(1)), "{}", r.text);
+    assert_eq!(
+        app.post(&resident, &format!("/api/official-commitments/{lift}/rating"), json!({"score": 4})).await.status,
+        StatusCode::CONFLICT
+    );
+
+    // The ratings stand in the street's evaluation; after the rating closes nobody rates.
+    let leader = app.login("district_leader").await;
+    let s = app.get(&leader, &format!("/api/official-reports/satisfaction?territory={street}")).await.body;
+    assert_eq!(
+        (s["reports"]["count"].as_i64(), s["reports"]["mean"].as_f64(), s["commitments"]["count"].as_i64()),
+        (Some(3), Some(3.67), Some(1)),
+        "{s}"
+    );
+    assert_eq!(
+        app.get(&resident, &format!("/api/official-reports/satisfaction?territory={street}")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    app.clock.advance_ms(31 * DAY_MS);
+    let gw = app.login("gridworker").await;
+    assert_eq!(app.post(&gw, &path, json!({"score": 3})).await.status, StatusCode::CONFLICT, "the rating has closed");
+}

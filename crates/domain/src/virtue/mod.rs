@@ -5,4 +5,5 @@
 
 pub mod ledger;
 pub mod party;
+pub mod reports;
 pub mod volunteer;

@@ -5,6 +5,7 @@
 //! or a stock below zero whatever the interleaving of concurrent requests.
 
 pub mod party;
+pub mod reports;
 pub mod volunteers;
 pub mod wishes;
 use crate::{Conn, Result, StoreError};

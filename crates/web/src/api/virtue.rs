@@ -6,6 +6,9 @@
 
 use super::*;
 use wuzhi_app::virtue::party::{self, MyParty, PartyReport, Registration as PartyRegistration};
+use wuzhi_app::virtue::reports::{
+    self as official, CommitmentView, NewReport, Progress, Rating, ReportQuery, ReportView, Satisfaction,
+};
 use wuzhi_app::virtue::volunteers::{
     self as volunteering, ActivityDetail, ActivityQuery, ActivityView, Attendance, AttendanceRecorded,
     CertificateCheck, Closing, NewActivity, Registration, SignupDecision, SignupView, VolunteerRecord, VolunteerView,
@@ -483,6 +486,90 @@ pub async fn wish_withdraw(
     Ok(Json(wishes::withdraw(&state.app, &a.actor, id, b).await?))
 }
 
+// ---------------------------------------------------------------------------------------
+// Officials report to residents (向群众汇报)
+
+/// Reports to residents: by default those to one's own street and community.
+#[utoipa::path(get, path = "/api/official-reports", tag = "virtue", params(ReportQuery),
+    responses((status = 200, body = [ReportView]), (status = 400, body = ErrorBody)))]
+pub async fn official_reports(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<Vec<ReportView>>> {
+    Ok(Json(official::list(&state.app, &a.actor, q).await?))
+}
+
+/// A street's or community's leader publishes their report to its residents, with what they
+/// promise.
+#[utoipa::path(post, path = "/api/official-reports", tag = "virtue", request_body = NewReport,
+    responses((status = 201, body = ReportView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn official_report_create(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<NewReport>,
+) -> ApiResult<(StatusCode, Json<ReportView>)> {
+    Ok((StatusCode::CREATED, Json(official::create(&state.app, &a.actor, b).await?)))
+}
+
+#[utoipa::path(get, path = "/api/official-reports/{id}", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = ReportView), (status = 404, body = ErrorBody)))]
+pub async fn official_report(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ReportView>> {
+    Ok(Json(official::get(&state.app, &a.actor, id).await?))
+}
+
+/// A resident of the territory rates the report (once, anonymously).
+#[utoipa::path(post, path = "/api/official-reports/{id}/rating", tag = "virtue", params(("id" = i64, Path)), request_body = Rating,
+    responses((status = 200, body = ReportView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn official_report_rate(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Rating>,
+) -> ApiResult<Json<ReportView>> {
+    Ok(Json(official::rate_report(&state.app, &a.actor, id, b).await?))
+}
+
+/// A resident of the territory rates a commitment that is done or due (once, anonymously).
+#[utoipa::path(post, path = "/api/official-commitments/{id}/rating", tag = "virtue", params(("id" = i64, Path)), request_body = Rating,
+    responses((status = 200, body = CommitmentView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn official_commitment_rate(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Rating>,
+) -> ApiResult<Json<CommitmentView>> {
+    Ok(Json(official::rate_commitment(&state.app, &a.actor, id, b).await?))
+}
+
+/// Records a commitment's progress.
+#[utoipa::path(post, path = "/api/official-commitments/{id}/progress", tag = "virtue", params(("id" = i64, Path)), request_body = Progress,
+    responses((status = 200, body = CommitmentView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn official_commitment_progress(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Progress>,
+) -> ApiResult<Json<CommitmentView>> {
+    Ok(Json(official::set_progress(&state.app, &a.actor, id, b).await?))
+}
+
+/// The residents' ratings summed over a territory's reports and commitments, for the
+/// evaluation of its units.
+#[utoipa::path(get, path = "/api/official-reports/satisfaction", tag = "virtue", params(TerritoryParam),
+    responses((status = 200, body = Satisfaction), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn official_satisfaction(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(p): ApiQuery<TerritoryParam>,
+) -> ApiResult<Json<Satisfaction>> {
+    Ok(Json(official::satisfaction(&state.app, &a.actor, &p.territory).await?))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(mine))
@@ -516,4 +603,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(wish_fulfil))
         .routes(routes!(wish_confirm))
         .routes(routes!(wish_withdraw))
+        .routes(routes!(official_reports, official_report_create))
+        .routes(routes!(official_satisfaction))
+        .routes(routes!(official_report))
+        .routes(routes!(official_report_rate))
+        .routes(routes!(official_commitment_rate))
+        .routes(routes!(official_commitment_progress))
 }
