@@ -182,6 +182,28 @@ pub async fn seed(app: &App, districts: Option<usize>) -> Result<bool> {
 pub const LABELLED_MESSAGES: &str = include_str!("../../../data/complaints/messages_train.csv");
 pub const LIKED_MESSAGES: &str = include_str!("../../../data/complaints/hot_messages.csv");
 
+/// Everything `wuzhi demo` seeds, in order: the city (or its first `districts`), the history
+/// of real messages, the synthetic archives of 和平区, the grid work and the rule of virtue.
+/// False when the city was there already (nothing is seeded twice).
+pub async fn seed_all(app: &App, districts: Option<usize>) -> Result<bool> {
+    let t = std::time::Instant::now();
+    if !seed(app, districts).await? {
+        return Ok(false);
+    }
+    tracing::info!(seconds = t.elapsed().as_secs_f64(), "demo city seeded");
+    let t = std::time::Instant::now();
+    let n = seed_history(app).await?;
+    tracing::info!(cases = n, seconds = t.elapsed().as_secs_f64(), "demo history of real messages imported");
+    let t = std::time::Instant::now();
+    let n = crate::archives::demo::seed(app, "120101", 4, 12).await?;
+    tracing::info!(people = n, seconds = t.elapsed().as_secs_f64(), "synthetic demo archives imported");
+    let n = crate::gridwork::demo::seed(app).await?;
+    tracing::info!(records = n, "demo grid work made");
+    let n = crate::virtue::demo::seed(app).await?;
+    tracing::info!(records = n, "demo volunteer service, points shop and small wishes made");
+    Ok(true)
+}
+
 /// Gives the demo city a history: the real messages as closed historical cases through the
 /// ordinary import. The labelled ones carry their first-level category (so the classifier
 /// has confirmed cases to learn from), the liked ones their likes as supports (so hot topics

@@ -610,20 +610,7 @@ async fn serve(args: ServeArgs, demo: Option<Option<usize>>) -> Result<(), Strin
     init_logs(&cfg.log_format);
     let app = open_serving(&cfg).await?;
     if let Some(districts) = demo {
-        let t = std::time::Instant::now();
-        if wuzhi_app::demo::seed(&app, districts).await.map_err(describe)? {
-            tracing::info!(seconds = t.elapsed().as_secs_f64(), "demo city seeded");
-            let t = std::time::Instant::now();
-            let n = wuzhi_app::demo::seed_history(&app).await.map_err(describe)?;
-            tracing::info!(cases = n, seconds = t.elapsed().as_secs_f64(), "demo history of real messages imported");
-            let t = std::time::Instant::now();
-            let n = wuzhi_app::archives::demo::seed(&app, "120101", 4, 12).await.map_err(describe)?;
-            tracing::info!(people = n, seconds = t.elapsed().as_secs_f64(), "synthetic demo archives imported");
-            let n = wuzhi_app::gridwork::demo::seed(&app).await.map_err(describe)?;
-            tracing::info!(records = n, "demo grid work made");
-            let n = wuzhi_app::virtue::demo::seed(&app).await.map_err(describe)?;
-            tracing::info!(records = n, "demo volunteer service, points shop and small wishes made");
-        }
+        wuzhi_app::demo::seed_all(&app, districts).await.map_err(describe)?;
     }
     let server = wuzhi_web::Application::build(app.clone(), cfg.listen, cfg.secure_cookies)
         .await

@@ -374,9 +374,12 @@ pub async fn seed(app: &App, prefix: &str, buildings: usize, houses: usize) -> R
         year,
         |grid, rng| {
             let (x0, y0, x1, y1) = *shapes.get(grid)?;
+            // The point as the CSV will carry it (six decimals), so rounding never moves it
+            // across a grid's edge.
+            let six = |v: f64| (v * 1e6).round() / 1e6;
             for _ in 0..200 {
-                let x = x0 + rng.unit() * (x1 - x0);
-                let y = y0 + rng.unit() * (y1 - y0);
+                let x = six(x0 + rng.unit() * (x1 - x0));
+                let y = six(y0 + rng.unit() * (y1 - y0));
                 if loc.locate(x, y).is_some_and(|l| l.grid.code == grid) {
                     return Some((x, y));
                 }

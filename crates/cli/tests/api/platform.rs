@@ -272,3 +272,27 @@ fn the_classifier_trains_and_evaluates_from_the_command_line() {
     assert!(!ok && err.contains("no `label` column"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// What `wuzhi demo` seeds, as it seeds it (the whole city): every step runs — the
+/// synthetic archives of the whole district once failed on a point that six decimals moved
+/// into the neighbouring grid —, the pages have something to show, and a second start seeds
+/// nothing again.
+#[tokio::test]
+async fn the_demo_command_seeds_the_whole_city_once() {
+    let db = fresh_db().await;
+    let (app, _clock) = open_app(&db.url).await;
+    assert!(wuzhi_app::demo::seed_all(&app, None).await.unwrap());
+    let mut conn = app.db.read().await.unwrap();
+    let mut count = async |sql: &str| -> i64 {
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut *conn).await.unwrap()
+    };
+    assert!(count("SELECT COUNT(*) FROM archive_people").await > 10_000);
+    assert!(count("SELECT COUNT(*) FROM gridwork_patrols").await > 0);
+    assert_eq!(count("SELECT COUNT(*) FROM volunteer_activities WHERE state = 'open'").await, 2);
+    assert_eq!(count("SELECT COUNT(*) FROM volunteer_signups").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM small_wishes WHERE state = 'open'").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM points_items").await, 3);
+    drop(conn);
+    assert!(!wuzhi_app::demo::seed_all(&app, None).await.unwrap(), "seeded once");
+    db.drop_postgres();
+}
