@@ -347,3 +347,14 @@ pub async fn la_city(app: &App, councils: &str) -> Result<String> {
         crate::open311::create_key(app, Caller::System(System::CommandLine), "MyLA311 replay", Some(1_000_000)).await?;
     Ok(key.api_key.unwrap_or_default())
 }
+
+/// The demo account's person with their posts, as the demo's seeders act.
+pub(crate) async fn actor_of(app: &App, username: &str) -> Result<wuzhi_domain::Actor> {
+    let mut conn = app.db.read().await?;
+    let id = wuzhi_store::people::account_by_username(&mut conn, username)
+        .await?
+        .map(|a| a.person_id)
+        .ok_or_else(|| AppError::not_found(format!("demo account {username}")))?;
+    drop(conn);
+    app.actor(id).await
+}

@@ -8,20 +8,11 @@
 use super::tasks::{self, NewTask, ShareCommand};
 use super::*;
 use crate::cases::NewCase;
+use crate::demo::actor_of;
 
 const GRID1: &str = "120101001001001";
 const GRID2: &str = "120101001001002";
 const HOUR: i64 = 3_600_000;
-
-async fn actor_of(app: &App, username: &str) -> Result<Actor> {
-    let mut conn = app.db.read().await?;
-    let id = wuzhi_store::people::account_by_username(&mut conn, username)
-        .await?
-        .map(|a| a.person_id)
-        .ok_or_else(|| AppError::not_found(format!("demo account {username}")))?;
-    drop(conn);
-    app.actor(id).await
-}
 
 fn finding(subject: &str, description: &str, at: (f64, f64), fixed: Option<(&str, &str)>, key: &str) -> NewCase {
     NewCase {

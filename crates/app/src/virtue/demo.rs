@@ -7,22 +7,12 @@
 use super::volunteers::{NewActivity, create_activity, sign_up};
 use super::wishes::{NewWish, post};
 use super::{NewItem, NewRule, create_item, create_rule};
+use crate::demo::actor_of;
 use crate::{App, AppError, Result};
-use wuzhi_domain::Actor;
 
 const COMMUNITY: &str = "120101001001";
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
-
-async fn actor_of(app: &App, username: &str) -> Result<Actor> {
-    let mut conn = app.db.read().await?;
-    let id = wuzhi_store::people::account_by_username(&mut conn, username)
-        .await?
-        .map(|a| a.person_id)
-        .ok_or_else(|| AppError::not_found(format!("demo account {username}")))?;
-    drop(conn);
-    app.actor(id).await
-}
 
 /// Seeds it; returns how many records were made.
 pub async fn seed(app: &App) -> Result<usize> {

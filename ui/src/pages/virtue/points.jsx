@@ -5,6 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api.js";
 import { t, formatTime } from "../../i18n.js";
+import { useAct } from "../../act.js";
 
 // The server's refusals the pages can say in the reader's words (the field names the case);
 // any other is shown as the server gave it, after its field's name.
@@ -45,8 +46,6 @@ export function MyPoints() {
   const [account, setAccount] = useState(undefined);
   const [entries, setEntries] = useState([]);
   const [items, setItems] = useState([]);
-  const [note, setNote] = useState(null);
-  const [error, setError] = useState(null);
   const load = async () => {
     try {
       const a = await api("GET", "/api/points/me");
@@ -57,20 +56,8 @@ export function MyPoints() {
       setError(message(e));
     }
   };
+  const { note, error, setError, act } = useAct(load, message);
   useEffect(() => { load(); }, []);
-  // The note appears once the figures it speaks of are fresh.
-  const act = (f) => async (...a) => {
-    setError(null);
-    setNote(null);
-    try {
-      const said = await f(...a);
-      await load();
-      setNote(said);
-    } catch (e) {
-      setError(message(e));
-      load();
-    }
-  };
   // One key per click, so a retried request counts once.
   const redeem = act(async (item) => {
     await api("POST", `/api/points/items/${item.id}/redemptions`, { key: `${item.id}-${Date.now()}` });

@@ -4,16 +4,10 @@
 // their progress. The server decides who may rate and when.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api.js";
-import { t, formatTime } from "../../i18n.js";
+import { t, formatTime, refusal } from "../../i18n.js";
+import { useAct } from "../../act.js";
 
-const message = (e) => {
-  if (!e.field) return e.message;
-  const field = e.field.replace(/\[\d+\]/, "");
-  const key = `report.err.${e.status}.${field}`;
-  const said = t(key);
-  const label = t(`report.field.${field}`);
-  return `${label === `report.field.${field}` ? e.field : label}：${said === key ? e.message : said}`;
-};
+const message = (e) => refusal("report", e);
 
 const day = (ms) => new Date(ms).toLocaleDateString("zh-CN", { timeZone: "Asia/Shanghai" });
 
@@ -90,21 +84,8 @@ export function Reports({ me }) {
   const grant = me.grants.find((g) => ["community_staff", "street_commander"].includes(g.role));
   const scope = grant?.scope;
   const [reports, setReports] = useState(null);
-  const [note, setNote] = useState(null);
-  const [error, setError] = useState(null);
   const load = async () => setReports(await api("GET", scope ? `/api/official-reports?territory=${scope}` : "/api/official-reports"));
-  const act = (f) => async (...a) => {
-    setError(null);
-    setNote(null);
-    try {
-      const said = await f(...a);
-      await load();
-      setNote(said);
-    } catch (e) {
-      setError(message(e));
-      await load();
-    }
-  };
+  const { note, error, setError, act } = useAct(load, message);
   useEffect(() => { load().catch((e) => setError(message(e))); }, [scope]);
   const publish = act(async (ev) => {
     ev.preventDefault();

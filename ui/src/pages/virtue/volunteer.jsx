@@ -5,21 +5,13 @@
 // rule (capacity, who confirms, when); the page says what it refused in the reader's words.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api.js";
-import { t, formatTime, lang } from "../../i18n.js";
+import { t, formatTime, lang, refusal } from "../../i18n.js";
+import { useAct } from "../../act.js";
 
 const SERVICE_POSTS = ["policy", "environment", "civility", "care", "safety", "mediation", "culture", "expertise"];
 const ORGANISER_KINDS = ["practice_centre", "volunteer_team", "community_committee", "street_office", "party_organisation"];
 
-// A refusal in the reader's words: the field's name, then what the page knows of the
-// reason (by field and status), else the server's own words.
-const message = (e) => {
-  if (!e.field) return e.message;
-  const field = e.field.replace(/\[\d+\]/, "");
-  const key = `volunteer.err.${e.status}.${field}`;
-  const said = t(key);
-  const label = t(`volunteer.field.${field}`);
-  return `${label === `volunteer.field.${field}` ? e.field : label}：${said === key ? e.message : said}`;
-};
+const message = (e) => refusal("volunteer", e);
 
 const hours = (minutes) => {
   const tenths = Math.round((minutes * 10) / 60);
@@ -34,25 +26,6 @@ const when = (a) => {
   const hm = (ms) => new Date(ms).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false, ...zone });
   return `${day} ${hm(a.starts_at_ms)}–${hm(a.ends_at_ms)}`;
 };
-
-function useAct(load) {
-  const [note, setNote] = useState(null);
-  const [error, setError] = useState(null);
-  // The note shows once the figures it speaks of are fresh.
-  const act = (f) => async (...a) => {
-    setError(null);
-    setNote(null);
-    try {
-      const said = await f(...a);
-      await load();
-      setNote(said);
-    } catch (e) {
-      setError(message(e));
-      await load();
-    }
-  };
-  return { note, error, setError, act };
-}
 
 function Notes({ note, error }) {
   return (
@@ -134,7 +107,7 @@ export function Volunteer() {
     setActivities(a);
     setParty(p);
   };
-  const { note, error, setError, act } = useAct(load);
+  const { note, error, setError, act } = useAct(load, message);
   useEffect(() => { load().catch((e) => setError(message(e))); }, []);
   const register = act(async (ev) => {
     ev.preventDefault();
@@ -376,7 +349,7 @@ export function VolunteerAdmin({ me }) {
     setActivities(await api("GET", `/api/volunteer-activities?territory=${scope}&past=true`));
     if (community) setMembers(await api("GET", `/api/party-reports?community=${community}`));
   };
-  const { note, error, setError, act } = useAct(load);
+  const { note, error, setError, act } = useAct(load, message);
   useEffect(() => {
     if (!scope) return;
     load().catch((e) => setError(message(e)));

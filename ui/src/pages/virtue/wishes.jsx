@@ -4,15 +4,10 @@
 // resident's word and withdraw. The server decides every step; the page says its refusals.
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../../api.js";
-import { t, formatTime } from "../../i18n.js";
+import { t, formatTime, refusal } from "../../i18n.js";
+import { useAct } from "../../act.js";
 
-const message = (e) => {
-  if (!e.field) return e.message;
-  const key = `wish.err.${e.status}.${e.field}`;
-  const said = t(key);
-  const label = t(`wish.field.${e.field}`);
-  return `${label === `wish.field.${e.field}` ? e.field : label}：${said === key ? e.message : said}`;
-};
+const message = (e) => refusal("wish", e);
 
 function Wish({ w, act }) {
   const [step, setStep] = useState(null);
@@ -72,8 +67,6 @@ export function Wishes({ me }) {
   const [wishes, setWishes] = useState(null);
   const [mine, setMine] = useState([]);
   const [people, setPeople] = useState([]);
-  const [note, setNote] = useState(null);
-  const [error, setError] = useState(null);
   const load = async () => {
     const [all, claimed] = await Promise.all([
       api("GET", scope ? `/api/wishes?territory=${scope}` : "/api/wishes"),
@@ -82,18 +75,7 @@ export function Wishes({ me }) {
     setWishes(all);
     setMine(claimed.filter((w) => !all.some((x) => x.id === w.id)));
   };
-  const act = (f) => async (...a) => {
-    setError(null);
-    setNote(null);
-    try {
-      const said = await f(...a);
-      await load();
-      setNote(said);
-    } catch (e) {
-      setError(message(e));
-      await load();
-    }
-  };
+  const { note, error, setError, act } = useAct(load, message);
   useEffect(() => {
     load().catch((e) => setError(message(e)));
     if (scope) api("GET", "/api/people?limit=500").then((p) => setPeople(p.filter((x) => (x.home_territory || "").startsWith(scope))), () => {});
