@@ -10,6 +10,7 @@ use super::code;
 use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use wuzhi_domain::virtue::reports::{self as rules, Aggregate, Score, WAYS};
+use wuzhi_domain::virtue::volunteer::LATEST_MS;
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, text};
 use wuzhi_store::virtue::reports::{self as store, CommitmentRow, ReportRow};
 
@@ -156,6 +157,9 @@ pub async fn create(app: &App, actor: &Actor, n: NewReport) -> Result<ReportView
     let way = text::one_of("way", &n.way, WAYS)?;
     let place = text::name("place", &n.place, 100)?;
     let done = text::required("done", &n.done)?;
+    if !(0..=LATEST_MS).contains(&n.held_at_ms) {
+        return Err(AppError::invalid("held_at_ms", format!("{} is not a time between 1970 and 2100", n.held_at_ms)));
+    }
     let days = n.rating_days.unwrap_or(30);
     if !(1..=90).contains(&days) {
         return Err(AppError::invalid("rating_days", format!("{days} is outside 1–90")));
@@ -166,6 +170,9 @@ pub async fn create(app: &App, actor: &Actor, n: NewReport) -> Result<ReportView
     let mut promised = Vec::with_capacity(n.commitments.len());
     for (i, c) in n.commitments.iter().enumerate() {
         let text = text::name(&format!("commitments[{i}].text"), &c.text, 200)?;
+        if c.due_ms > LATEST_MS {
+            return Err(AppError::invalid(format!("commitments[{i}].due_ms"), "is not a time before 2100"));
+        }
         if c.due_ms <= n.held_at_ms {
             return Err(AppError::invalid(format!("commitments[{i}].due_ms"), "is due after the report is held"));
         }

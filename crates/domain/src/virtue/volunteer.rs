@@ -81,6 +81,10 @@ pub const ATTENDANCE_GRACE_DAYS: i64 = 3;
 /// The longest activity (one day's service), and so the most hours one attendance gives.
 pub const LONGEST_MINUTES: i64 = 12 * 60;
 
+/// The latest time anything is planned for (2100-01-01): times past it are typing errors,
+/// and keeping below it keeps every sum of times far from overflowing.
+pub const LATEST_MS: i64 = 4_102_444_800_000;
+
 /// An activity's time, checked: it ends after it starts and lasts at most twelve hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -90,6 +94,11 @@ pub struct Span {
 
 impl Span {
     pub fn parse(starts_at_ms: i64, ends_at_ms: i64) -> Result<Span, Invalid> {
+        for (field, v) in [("starts_at_ms", starts_at_ms), ("ends_at_ms", ends_at_ms)] {
+            if !(0..=LATEST_MS).contains(&v) {
+                return Err(Invalid::new(field, format!("{v} is not a time between 1970 and 2100")));
+            }
+        }
         if ends_at_ms <= starts_at_ms {
             return Err(Invalid::new("ends_at_ms", "must be after starts_at_ms"));
         }
@@ -190,6 +199,8 @@ mod tests {
         assert!(Span::parse(10, 10).is_err());
         assert_eq!(Span::parse(0, 2 * H).unwrap().minutes(), 120);
         assert_eq!(Span::parse(0, 13 * H).unwrap_err().field, "ends_at_ms");
+        assert_eq!(Span::parse(i64::MIN, i64::MAX).unwrap_err().field, "starts_at_ms");
+        assert_eq!(Span::parse(LATEST_MS, i64::MAX).unwrap_err().field, "ends_at_ms");
     }
 
     #[test]
