@@ -160,6 +160,23 @@ fn refusal(e: wuzhi_store::StoreError) -> AppError {
     }
 }
 
+/// Tells a person in their inbox (in the caller's transaction).
+async fn tell(conn: &mut wuzhi_store::Conn, person: i64, kind: &str, body: &str, now: i64) -> Result<()> {
+    Ok(wuzhi_store::notifications::insert_notification(conn, person, None, kind, body, now).await?)
+}
+
+/// The territory subtree a list covers: the one asked for, else the caller's home district
+/// (else the city's) — recruitment and wishes are open to every signed-in person.
+async fn listed_prefix(conn: &mut wuzhi_store::Conn, actor: &Actor, territory: Option<&str>) -> Result<String> {
+    Ok(match territory {
+        Some(t) => TerritoryCode::parse(t).map_err(|e| AppError::invalid("territory", e.reason))?.to_string(),
+        None => {
+            let home = wuzhi_store::people::get_person(conn, actor.person_id).await?.and_then(|p| p.home_territory);
+            home.map(|h| h.chars().take(6).collect()).unwrap_or_else(|| "12".to_owned())
+        }
+    })
+}
+
 /// The transfer, or not found.
 async fn transfer_or_404(tx: &mut wuzhi_store::Conn, id: i64) -> Result<TransferRow> {
     store::get_transfer(tx, id).await?.ok_or_else(|| AppError::not_found(format!("transfer {id}")))

@@ -6,7 +6,7 @@
 //! names an earning rule (whole half hours at the rule's points an hour). A record prints
 //! as a certificate whose number anyone can check.
 
-use super::{code, community_fund, community_of, write};
+use super::{code, community_fund, community_of, listed_prefix, tell, write};
 use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use wuzhi_domain::virtue::ledger::TransferKind;
@@ -307,14 +307,7 @@ pub async fn activities(app: &App, actor: &Actor, q: ActivityQuery) -> Result<Ve
     }
     let now = app.now_ms();
     let mut conn = app.db.read().await?;
-    let prefix = match q.territory.as_deref() {
-        Some(t) => TerritoryCode::parse(t).map_err(|e| AppError::invalid("territory", e.reason))?.to_string(),
-        None => {
-            let home =
-                wuzhi_store::people::get_person(&mut conn, actor.person_id).await?.and_then(|p| p.home_territory);
-            home.map(|h| h.chars().take(6).collect()).unwrap_or_else(|| "12".to_owned())
-        }
-    };
+    let prefix = listed_prefix(&mut conn, actor, q.territory.as_deref()).await?;
     let from = if q.past { now - 90 * DAY_MS } else { now };
     let rows = store::activities(&mut conn, &[prefix.as_str()], from, q.state.as_deref(), limit).await?;
     let mut out = Vec::with_capacity(rows.len());
@@ -439,10 +432,6 @@ async fn managed(tx: &mut wuzhi_store::Conn, actor: &Actor, id: i64) -> Result<A
     let a = activity_or_404(tx, id).await?;
     actor.can(Action::ManageVolunteering, &Target::territory(&code(&a.territory_code)?))?;
     Ok(a)
-}
-
-async fn tell(tx: &mut wuzhi_store::Conn, person: i64, kind: &str, body: &str, now: i64) -> Result<()> {
-    Ok(wuzhi_store::notifications::insert_notification(tx, person, None, kind, body, now).await?)
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -4,7 +4,7 @@
 //! with evidence, and the resident (or the community, on their word) confirms. The giver is
 //! thanked by name only if they asked to be; the resident is never shown to the public.
 
-use super::code;
+use super::{code, listed_prefix, tell};
 use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use wuzhi_domain::{Action, Actor, Target, TerritoryCode, text};
@@ -114,10 +114,6 @@ async fn wish_or_404(conn: &mut wuzhi_store::Conn, id: i64) -> Result<WishRow> {
     store::get(conn, id).await?.ok_or_else(|| AppError::not_found(format!("wish {id}")))
 }
 
-async fn tell(conn: &mut wuzhi_store::Conn, person: i64, kind: &str, body: &str, now: i64) -> Result<()> {
-    Ok(wuzhi_store::notifications::insert_notification(conn, person, None, kind, body, now).await?)
-}
-
 fn moved(w: &WishRow, step: &str) -> AppError {
     AppError::conflict("wish", format!("a wish that is {} cannot be {step}", w.state))
 }
@@ -185,14 +181,7 @@ pub async fn list(app: &App, actor: &Actor, q: WishQuery) -> Result<Vec<WishView
     let rows = if q.mine {
         store::claimed_by(&mut conn, actor.person_id, limit).await?
     } else {
-        let prefix = match q.territory.as_deref() {
-            Some(t) => TerritoryCode::parse(t).map_err(|e| AppError::invalid("territory", e.reason))?.to_string(),
-            None => {
-                let home =
-                    wuzhi_store::people::get_person(&mut conn, actor.person_id).await?.and_then(|p| p.home_territory);
-                home.map(|h| h.chars().take(6).collect()).unwrap_or_else(|| "12".to_owned())
-            }
-        };
+        let prefix = listed_prefix(&mut conn, actor, q.territory.as_deref()).await?;
         store::within(&mut conn, &prefix, limit).await?
     };
     let mut out = Vec::with_capacity(rows.len());
