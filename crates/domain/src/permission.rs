@@ -139,6 +139,7 @@ impl Role {
                 ManagePoints,
                 ManageVolunteering,
                 ReportToResidents,
+                RunCampaigns,
             ],
             Role::StreetCommander => &[
                 ReadTerritory,
@@ -157,6 +158,7 @@ impl Role {
                 ReadPoints,
                 ManageVolunteering,
                 ReportToResidents,
+                RunCampaigns,
             ],
             Role::DepartmentHandler => &[ReadTerritory, ReadOrganisation, ReadCase],
             Role::Dispatcher => &[
@@ -185,6 +187,7 @@ impl Role {
                 ManageKeyTasks,
                 ReadWarnings,
                 ReportToResidents,
+                RunCampaigns,
             ],
             Role::Admin => &[
                 ReadTerritory,
@@ -282,6 +285,9 @@ pub enum Action {
     /// 向群众汇报: report to the territory's residents, publish the commitments, record their
     /// progress, and see the residents' ratings of the territory (aggregated).
     ReportToResidents,
+    /// 文明评选: run the territory's civilised-rating campaigns — review nominations, open
+    /// the vote and the publicity period, answer objections, award.
+    RunCampaigns,
 }
 
 impl Action {
@@ -321,6 +327,7 @@ impl Action {
             Action::ManagePoints => "manage_points",
             Action::ManageVolunteering => "manage_volunteering",
             Action::ReportToResidents => "report_to_residents",
+            Action::RunCampaigns => "run_campaigns",
         }
     }
 

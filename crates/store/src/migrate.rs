@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
     (27, "virtue_party", include_str!("../migrations/0027_virtue_party.sql")),
     (28, "virtue_wishes", include_str!("../migrations/0028_virtue_wishes.sql")),
     (29, "virtue_reports", include_str!("../migrations/0029_virtue_reports.sql")),
+    (30, "virtue_campaigns", include_str!("../migrations/0030_virtue_campaigns.sql")),
 ];
 
 pub fn render(template: &str, backend: Backend) -> String {

@@ -8,6 +8,7 @@
 //! Every transfer carries a keyed seal of its facts (the vault's index key), which
 //! [`verify`] checks together with every account's counters.
 
+pub mod campaigns;
 pub mod demo;
 pub mod party;
 pub mod reports;
@@ -123,12 +124,42 @@ fn community_of(home: &TerritoryCode) -> TerritoryCode {
     if s.len() > 12 { TerritoryCode::parse(&s[..12]).unwrap_or_else(|_| home.clone()) } else { home.clone() }
 }
 
-/// Whether the actor may read the account: their own, or `read_points` over its territory.
-fn may_read(actor: &Actor, a: &AccountRow) -> Result<()> {
+/// Whether the actor may read the account: their own or their household's, or
+/// `read_points` over its territory.
+async fn may_read(conn: &mut wuzhi_store::Conn, actor: &Actor, a: &AccountRow) -> Result<()> {
+    if a.kind == AccountKind::Household.as_str()
+        && a.household_key.is_some()
+        && household_of(conn, actor.person_id).await?.map(|h| h.key) == a.household_key
+    {
+        return Ok(());
+    }
     let t = code(&a.territory_code)?;
     let owner = if a.kind == AccountKind::Person.as_str() { a.person_id } else { None };
     actor.can(Action::ReadPoints, &Target { territory: Some(&t), owner })?;
     Ok(())
+}
+
+/// A household as the archives know it: the one the person's own record (linked to their
+/// account) lives in.
+#[derive(Debug, Clone)]
+pub struct Household {
+    /// `archives:{house}:{household_ref}`: what its points account is keyed by.
+    pub key: String,
+    /// The grid the household lives in.
+    pub grid: TerritoryCode,
+}
+
+/// The household of the person's linked archive record, if they live in one.
+pub async fn household_of(conn: &mut wuzhi_store::Conn, person: i64) -> Result<Option<Household>> {
+    let records = wuzhi_store::archives::people_of_account(conn, person).await?;
+    let Some(r) = records
+        .into_iter()
+        .find(|r| r.household_ref.is_some() && r.moved_out_ms.is_none() && r.anonymised_at_ms.is_none())
+    else {
+        return Ok(None);
+    };
+    let key = format!("archives:{}", crate::archives::household_key(r.house_id, r.household_ref.as_deref()));
+    Ok(Some(Household { key, grid: code(&r.grid_code)? }))
 }
 
 /// Writes a transfer with its seal; names the refusals a person can act on.
@@ -175,6 +206,12 @@ async fn listed_prefix(conn: &mut wuzhi_store::Conn, actor: &Actor, territory: O
             home.map(|h| h.chars().take(6).collect()).unwrap_or_else(|| "12".to_owned())
         }
     })
+}
+
+/// Whether the person lives in the territory (their rights there follow their home).
+async fn lives_in(conn: &mut wuzhi_store::Conn, person: i64, territory: &TerritoryCode) -> Result<bool> {
+    let home = wuzhi_store::people::get_person(conn, person).await?.and_then(|p| p.home_territory);
+    Ok(home.as_deref().and_then(|h| TerritoryCode::parse(h).ok()).is_some_and(|h| territory.contains(&h)))
 }
 
 /// The transfer, or not found.
@@ -338,9 +375,28 @@ pub async fn award(app: &App, actor: &Actor, a: Award) -> Result<TransferView> {
             format!("rule {} is {}'s, not the person's territory", rule.id, rule.territory_code),
         ));
     }
-    let community = community_of(&home);
-    let fund = community_fund(&mut tx, &community, now).await?;
     let account = store::person_account(&mut tx, a.person_id, home.as_str(), &name, now).await?;
+    let id = earn(app, &mut tx, &rule, &account, &home, source.as_deref(), &reason, actor.person_id, now).await?;
+    let row = store::get_transfer(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("transfer {id}")))?;
+    wuzhi_store::commit(tx).await?;
+    Ok(transfer_view(row))
+}
+
+/// Credits a rule's points to an account of `home` from its community's fund, held through
+/// the rule's publicity period; `source` makes them count once.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn earn(
+    app: &App,
+    tx: &mut wuzhi_store::Conn,
+    rule: &store::RuleRow,
+    account: &AccountRow,
+    home: &TerritoryCode,
+    source: Option<&str>,
+    reason: &str,
+    by: i64,
+    now: i64,
+) -> Result<i64> {
+    let fund = community_fund(tx, &community_of(home), now).await?;
     let pending = rule.publicity_days > 0;
     let t = NewTransfer {
         debit: fund.id,
@@ -349,18 +405,15 @@ pub async fn award(app: &App, actor: &Actor, a: Award) -> Result<TransferView> {
         kind: TransferKind::Earn.as_str(),
         pending,
         rule_id: Some(rule.id),
-        source: source.as_deref(),
-        reason: &reason,
+        source,
+        reason,
         reverses: None,
-        created_by: Some(actor.person_id),
+        created_by: Some(by),
         created_at_ms: now,
         posts_at_ms: pending.then_some(now + rule.publicity_days * DAY_MS),
         expires_at_ms: rule.valid_days.map(|d| now + d * DAY_MS),
     };
-    let id = write(app, &mut tx, &t).await?;
-    let row = store::get_transfer(&mut tx, id).await?.ok_or_else(|| AppError::not_found(format!("transfer {id}")))?;
-    wuzhi_store::commit(tx).await?;
-    Ok(transfer_view(row))
+    write(app, tx, &t).await
 }
 
 /// Awards of one rule to many residents at once (a month's volunteer hours, a campaign's
@@ -625,10 +678,18 @@ pub async fn mine(app: &App, actor: &Actor) -> Result<Option<AccountView>> {
     Ok(store::account_of_person(&mut conn, actor.person_id).await?.as_ref().map(account_view))
 }
 
+/// One's household's account (户积分), as the archives place one's own record; null before
+/// its first points or without a household.
+pub async fn household(app: &App, actor: &Actor) -> Result<Option<AccountView>> {
+    let mut conn = app.db.read().await?;
+    let Some(h) = household_of(&mut conn, actor.person_id).await? else { return Ok(None) };
+    Ok(store::account_of_household(&mut conn, &h.key).await?.as_ref().map(account_view))
+}
+
 pub async fn account(app: &App, actor: &Actor, id: i64) -> Result<AccountView> {
     let mut conn = app.db.read().await?;
     let a = store::get_account(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("account {id}")))?;
-    may_read(actor, &a).map_err(|_| AppError::not_found(format!("account {id}")))?;
+    may_read(&mut conn, actor, &a).await.map_err(|_| AppError::not_found(format!("account {id}")))?;
     Ok(account_view(&a))
 }
 
@@ -651,7 +712,7 @@ pub async fn statement(
     let limit = crate::page_limit(limit)?;
     let mut conn = app.db.read().await?;
     let a = store::get_account(&mut conn, id).await?.ok_or_else(|| AppError::not_found(format!("account {id}")))?;
-    may_read(actor, &a).map_err(|_| AppError::not_found(format!("account {id}")))?;
+    may_read(&mut conn, actor, &a).await.map_err(|_| AppError::not_found(format!("account {id}")))?;
     let rows = store::statement(&mut conn, id, before.unwrap_or(i64::MAX), limit).await?;
     Ok(rows
         .into_iter()

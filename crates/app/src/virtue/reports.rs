@@ -6,7 +6,7 @@
 //! score), shown as aggregates with their count. The same ratings, summed over a territory,
 //! stand next to the case indicators in the evaluation of its units.
 
-use super::code;
+use super::{code, lives_in};
 use crate::{App, AppError, Result};
 use serde::{Deserialize, Serialize};
 use wuzhi_domain::virtue::reports::{self as rules, Aggregate, Score, WAYS};
@@ -66,12 +66,6 @@ pub struct ReportView {
     /// Whether the caller reports for this territory (records progress).
     pub may_manage: bool,
     pub commitments: Vec<CommitmentView>,
-}
-
-/// Whether the person lives in the territory (their rights follow their home).
-async fn lives_in(conn: &mut wuzhi_store::Conn, person: i64, territory: &TerritoryCode) -> Result<bool> {
-    let home = wuzhi_store::people::get_person(conn, person).await?.and_then(|p| p.home_territory);
-    Ok(home.as_deref().and_then(|h| TerritoryCode::parse(h).ok()).is_some_and(|h| territory.contains(&h)))
 }
 
 async fn view(app: &App, conn: &mut wuzhi_store::Conn, actor: &Actor, r: ReportRow, now: i64) -> Result<ReportView> {

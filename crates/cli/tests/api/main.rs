@@ -7,6 +7,7 @@ mod archives;
 mod audit;
 mod auth;
 mod backup;
+mod campaigns;
 mod cases;
 mod core;
 mod durability;

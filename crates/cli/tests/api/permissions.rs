@@ -82,6 +82,10 @@ async fn snapshot(app: &TestApp) -> Vec<i64> {
         "official_commitments",
         "official_raters",
         "official_scores",
+        "rating_campaigns",
+        "rating_nominations",
+        "rating_voters",
+        "rating_objections",
     ] {
         let mut conn = app.app.db.read().await.unwrap();
         let sql = format!("SELECT COUNT(*) FROM {table}");
@@ -262,6 +266,13 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         .await);
     let (o_report, o_commitment) =
         (o_report["id"].as_i64().unwrap(), o_report["commitments"][0]["id"].as_i64().unwrap());
+    // A rating campaign of another street, taking nominations.
+    let r_campaign = ok(app
+        .post(&leader, "/api/rating-campaigns", json!({"territory_code": street2, "kind": "person", "honour": "文明个人",
+            "title": "x", "criteria": "x", "places": 1, "nominations_close_ms": now + 86_400_000}))
+        .await)["id"]
+        .as_i64()
+        .unwrap();
     let v_signup =
         ok(app.post(&r2s, &format!("/api/volunteer-activities/{v_activity}/signups"), json!({})).await)["id"]
             .as_i64()
@@ -1202,6 +1213,94 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
             403,
             403,
         ),
+        // Rating campaigns: read by all; nominations, votes and objections are for the
+        // residents of the territory (neither lives in that street); its stages are its
+        // committee's; the honours board and one's household's points are everyone's own.
+        case(Method::GET, "/api/rating-campaigns", "/api/rating-campaigns".into(), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/rating-campaigns",
+            "/api/rating-campaigns".into(),
+            Some(json!({"territory_code": street2, "kind": "person", "honour": "x", "title": "x", "criteria": "x",
+                "places": 1, "nominations_close_ms": now + 86_400_000})),
+            403,
+            403,
+        ),
+        case(Method::GET, "/api/rating-campaigns/{id}", format!("/api/rating-campaigns/{r_campaign}"), None, 200, 200),
+        case(
+            Method::POST,
+            "/api/rating-campaigns/{id}/nominations",
+            format!("/api/rating-campaigns/{r_campaign}/nominations"),
+            Some(json!({"by": "self", "deeds": "x"})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-campaigns/{id}/voting",
+            format!("/api/rating-campaigns/{r_campaign}/voting"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-campaigns/{id}/votes",
+            format!("/api/rating-campaigns/{r_campaign}/votes"),
+            Some(json!({"nomination_id": 1})),
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-campaigns/{id}/publicity",
+            format!("/api/rating-campaigns/{r_campaign}/publicity"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-campaigns/{id}/award",
+            format!("/api/rating-campaigns/{r_campaign}/award"),
+            None,
+            403,
+            403,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-nominations/{id}/consent",
+            "/api/rating-nominations/999999/consent".into(),
+            Some(json!({"agree": true})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-nominations/{id}/review",
+            "/api/rating-nominations/999999/review".into(),
+            Some(json!({"accept": true})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-nominations/{id}/objections",
+            "/api/rating-nominations/999999/objections".into(),
+            Some(json!({"reason": "x"})),
+            404,
+            404,
+        ),
+        case(
+            Method::POST,
+            "/api/rating-objections/{id}/answer",
+            "/api/rating-objections/999999/answer".into(),
+            Some(json!({"upheld": false, "answer": "x"})),
+            404,
+            404,
+        ),
+        case(Method::GET, "/api/honours", "/api/honours".into(), None, 200, 200),
+        case(Method::GET, "/api/points/me/household", "/api/points/me/household".into(), None, 200, 200),
         case(Method::DELETE, "/api/session", "/api/session".into(), None, 204, 204),
     ];
 

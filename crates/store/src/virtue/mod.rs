@@ -4,6 +4,7 @@
 //! stock are written in one transaction, and the database's constraints refuse an overdraft
 //! or a stock below zero whatever the interleaving of concurrent requests.
 
+pub mod campaigns;
 pub mod party;
 pub mod reports;
 pub mod volunteers;
@@ -70,6 +71,35 @@ pub async fn person_account(
     .await?;
     let sql = format!("SELECT {ACCOUNT_COLS} FROM points_accounts WHERE kind = 'person' AND person_id = $1");
     account(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(person).fetch_one(&mut *conn).await?)
+}
+
+/// The household's account (户积分), made on first use: `key` names the household as the
+/// archives know it.
+pub async fn household_account(
+    conn: &mut Conn,
+    key: &str,
+    territory: &str,
+    name: &str,
+    now_ms: i64,
+) -> Result<AccountRow> {
+    sqlx::query(
+        "INSERT INTO points_accounts (kind, territory_code, household_key, name, created_at_ms) VALUES ('household', $1, $2, $3, $4) \
+         ON CONFLICT (household_key) WHERE kind = 'household' DO NOTHING",
+    )
+    .bind(territory)
+    .bind(key)
+    .bind(name)
+    .bind(now_ms)
+    .execute(&mut *conn)
+    .await?;
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM points_accounts WHERE kind = 'household' AND household_key = $1");
+    account(&sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_one(&mut *conn).await?)
+}
+
+/// The household's account if it has one.
+pub async fn account_of_household(conn: &mut Conn, key: &str) -> Result<Option<AccountRow>> {
+    let sql = format!("SELECT {ACCOUNT_COLS} FROM points_accounts WHERE kind = 'household' AND household_key = $1");
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_optional(&mut *conn).await?.as_ref().map(account).transpose()
 }
 
 /// The person's account if they have one.

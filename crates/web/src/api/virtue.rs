@@ -5,6 +5,10 @@
 //! certificates anyone can check.
 
 use super::*;
+use wuzhi_app::virtue::campaigns::{
+    self as campaigns, Answer, CampaignQuery, CampaignView, Consent, Honour, HonourQuery, NewCampaign, NewNomination,
+    NewObjection, Review, Vote,
+};
 use wuzhi_app::virtue::party::{self, MyParty, PartyReport, Registration as PartyRegistration};
 use wuzhi_app::virtue::reports::{
     self as official, CommitmentView, NewReport, Progress, Rating, ReportQuery, ReportView, Satisfaction,
@@ -570,9 +574,168 @@ pub async fn official_satisfaction(
     Ok(Json(official::satisfaction(&state.app, &a.actor, &p.territory).await?))
 }
 
+// ---------------------------------------------------------------------------------------
+// Civilised-rating campaigns (文明评选)
+
+/// Campaigns of a territory (its subtree and those above it); one's home district's by
+/// default.
+#[utoipa::path(get, path = "/api/rating-campaigns", tag = "virtue", params(CampaignQuery),
+    responses((status = 200, body = [CampaignView]), (status = 400, body = ErrorBody)))]
+pub async fn rating_campaigns(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiQuery(q): ApiQuery<CampaignQuery>,
+) -> ApiResult<Json<Vec<CampaignView>>> {
+    Ok(Json(campaigns::list(&state.app, &a.actor, q).await?))
+}
+
+/// The committee opens a campaign for an honour.
+#[utoipa::path(post, path = "/api/rating-campaigns", tag = "virtue", request_body = NewCampaign,
+    responses((status = 201, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn rating_campaign_create(
+    State(state): State<AppState>,
+    a: Authed,
+    ApiJson(b): ApiJson<NewCampaign>,
+) -> ApiResult<(StatusCode, Json<CampaignView>)> {
+    Ok((StatusCode::CREATED, Json(campaigns::create(&state.app, &a.actor, b).await?)))
+}
+
+#[utoipa::path(get, path = "/api/rating-campaigns/{id}", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignView), (status = 404, body = ErrorBody)))]
+pub async fn rating_campaign(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::get(&state.app, &a.actor, id).await?))
+}
+
+/// A nomination: oneself, a neighbour (by their account's phone), or by the committee.
+#[utoipa::path(post, path = "/api/rating-campaigns/{id}/nominations", tag = "virtue", params(("id" = i64, Path)), request_body = NewNomination,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_nominate(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<NewNomination>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::nominate(&state.app, &a.actor, id, b).await?))
+}
+
+/// The committee opens the vote (nominations closed, all reviewed).
+#[utoipa::path(post, path = "/api/rating-campaigns/{id}/voting", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_open_vote(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::open_vote(&state.app, &a.actor, id).await?))
+}
+
+/// A resident of the territory votes (once per campaign, anonymously).
+#[utoipa::path(post, path = "/api/rating-campaigns/{id}/votes", tag = "virtue", params(("id" = i64, Path)), request_body = Vote,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_vote(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Vote>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::vote(&state.app, &a.actor, id, b).await?))
+}
+
+/// The committee closes the vote: the most voted are published (公示).
+#[utoipa::path(post, path = "/api/rating-campaigns/{id}/publicity", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_publicity(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::close_vote(&state.app, &a.actor, id).await?))
+}
+
+/// The committee gives the award after the publicity period, every objection answered.
+#[utoipa::path(post, path = "/api/rating-campaigns/{id}/award", tag = "virtue", params(("id" = i64, Path)),
+    responses((status = 200, body = CampaignView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_award(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::award(&state.app, &a.actor, id).await?))
+}
+
+/// The nominee agrees to stand or declines.
+#[utoipa::path(post, path = "/api/rating-nominations/{id}/consent", tag = "virtue", params(("id" = i64, Path)), request_body = Consent,
+    responses((status = 200, body = CampaignView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_consent(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Consent>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::consent(&state.app, &a.actor, id, b).await?))
+}
+
+/// The committee accepts a nomination into the vote or rejects it with its reason.
+#[utoipa::path(post, path = "/api/rating-nominations/{id}/review", tag = "virtue", params(("id" = i64, Path)), request_body = Review,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_review(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Review>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::review(&state.app, &a.actor, id, b).await?))
+}
+
+/// A resident objects to a proposed winner during the publicity period.
+#[utoipa::path(post, path = "/api/rating-nominations/{id}/objections", tag = "virtue", params(("id" = i64, Path)), request_body = NewObjection,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_object(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<NewObjection>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::object(&state.app, &a.actor, id, b).await?))
+}
+
+/// The committee answers an objection; an upheld one strikes the nominee.
+#[utoipa::path(post, path = "/api/rating-objections/{id}/answer", tag = "virtue", params(("id" = i64, Path)), request_body = Answer,
+    responses((status = 200, body = CampaignView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn rating_answer(
+    State(state): State<AppState>,
+    a: Authed,
+    Path(id): Path<i64>,
+    ApiJson(b): ApiJson<Answer>,
+) -> ApiResult<Json<CampaignView>> {
+    Ok(Json(campaigns::answer(&state.app, &a.actor, id, b).await?))
+}
+
+/// The honours board (榜样): public, no sign-in.
+#[utoipa::path(get, path = "/api/honours", tag = "virtue", params(HonourQuery),
+    responses((status = 200, body = [Honour]), (status = 400, body = ErrorBody)))]
+pub async fn honours(
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<HonourQuery>,
+) -> ApiResult<Json<Vec<Honour>>> {
+    Ok(Json(campaigns::honours(&state.app, q).await?))
+}
+
+/// One's household's points account (户积分), as the archives place one's record.
+#[utoipa::path(get, path = "/api/points/me/household", tag = "virtue",
+    responses((status = 200, body = Option<AccountView>)))]
+pub async fn my_household(State(state): State<AppState>, a: Authed) -> ApiResult<Json<Option<AccountView>>> {
+    Ok(Json(virtue::household(&state.app, &a.actor).await?))
+}
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(mine))
+        .routes(routes!(my_household))
         .routes(routes!(account))
         .routes(routes!(statement))
         .routes(routes!(rules, create_rule))
@@ -609,4 +772,16 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(official_report_rate))
         .routes(routes!(official_commitment_rate))
         .routes(routes!(official_commitment_progress))
+        .routes(routes!(rating_campaigns, rating_campaign_create))
+        .routes(routes!(rating_campaign))
+        .routes(routes!(rating_nominate))
+        .routes(routes!(rating_open_vote))
+        .routes(routes!(rating_vote))
+        .routes(routes!(rating_publicity))
+        .routes(routes!(rating_award))
+        .routes(routes!(rating_consent))
+        .routes(routes!(rating_review))
+        .routes(routes!(rating_object))
+        .routes(routes!(rating_answer))
+        .routes(routes!(honours))
 }
