@@ -23,6 +23,7 @@ import { MyPoints, PointsAdmin } from "./pages/virtue/points.jsx";
 import { Volunteer, VolunteerAdmin, VolunteerCertificate } from "./pages/virtue/volunteer.jsx";
 import { Wishes } from "./pages/virtue/wishes.jsx";
 import { Reports } from "./pages/virtue/reports.jsx";
+import { Ratings, Honours } from "./pages/virtue/ratings.jsx";
 import "./base.css";
 
 function useRoute() {
@@ -159,6 +160,7 @@ function App() {
   const managesAccounts = me?.grants?.some((g) => g.role === "security_admin");
   const keepsPoints = me?.grants?.some((g) => g.role === "community_staff");
   const organisesVolunteers = me?.grants?.some((g) => ["community_staff", "street_commander"].includes(g.role));
+  const runsCampaigns = me?.grants?.some((g) => ["community_staff", "street_commander", "district_leader", "city_leader"].includes(g.role));
   // The auditor and the security administrator handle no cases.
   const onlyAudits = me?.grants?.length > 0 && me.grants.every((g) => ["auditor", "security_admin"].includes(g.role));
   const warningId = route.match(/^\/warnings\/(\d+)$/)?.[1];
@@ -188,6 +190,7 @@ function App() {
     if (route === "/volunteer/admin") return <VolunteerAdmin me={me} />;
     if (route === "/wishes") return <Wishes me={me} />;
     if (route === "/reports") return <Reports me={me} />;
+    if (route === "/ratings") return <Ratings me={me} />;
     if (route === "/account") return <Account me={me} />;
     if (route === "/audit") return <AuditLog />;
     if (route === "/cases") return <Cases title={isStaff ? t("nav.work") : t("nav.mine")} staff={isStaff} />;
@@ -219,6 +222,8 @@ function App() {
           {organisesVolunteers && <a href="#/volunteer/admin">{t("nav.volunteer_admin")}</a>}
           {(isResident || organisesVolunteers) && <a href="#/wishes">{t("nav.wishes")}</a>}
           {(isResident || organisesVolunteers) && <a href="#/reports">{t("nav.reports")}</a>}
+          {(isResident || runsCampaigns) && <a href="#/ratings">{t("nav.ratings")}</a>}
+          <a href="#/honours">{t("nav.honours")}</a>
           {isAdmin && <a href="#/admin/territories">{t("nav.admin")}</a>}
           {isAdmin && <a href="#/admin/open311">{t("nav.open311")}</a>}
           {managesAccounts && <a href="#/admin/people">{t("nav.accounts")}</a>}
@@ -238,6 +243,8 @@ function App() {
       <main>
         {publicId ? (
           <PublicCase id={publicId} />
+        ) : route === "/honours" ? (
+          <Honours />
         ) : me === undefined ? null : me === null ? (
           <Login onDone={load} />
         ) : (

@@ -268,8 +268,12 @@ async fn grid_worker_and_resident_are_confined_on_every_endpoint() {
         (o_report["id"].as_i64().unwrap(), o_report["commitments"][0]["id"].as_i64().unwrap());
     // A rating campaign of another street, taking nominations.
     let r_campaign = ok(app
-        .post(&leader, "/api/rating-campaigns", json!({"territory_code": street2, "kind": "person", "honour": "文明个人",
-            "title": "x", "criteria": "x", "places": 1, "nominations_close_ms": now + 86_400_000}))
+        .post(
+            &leader,
+            "/api/rating-campaigns",
+            json!({"territory_code": street2, "kind": "person", "honour": "文明个人",
+            "title": "x", "criteria": "x", "places": 1, "nominations_close_ms": now + 86_400_000}),
+        )
         .await)["id"]
         .as_i64()
         .unwrap();

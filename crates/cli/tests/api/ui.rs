@@ -89,6 +89,23 @@ async fn pages_work_in_a_browser() {
     node(&app, "wishes.mjs").await;
     // Officials report to residents, who rate the report and a promise once it is done.
     node(&app, "reports.mjs").await;
+    // A civilised-rating campaign, stage by stage, the server's clock moved past each stage's
+    // end in between: nominated and reviewed, voted, published and objected to, awarded.
+    node(&app, "ratings.mjs").await;
+    let stage_end = |column: &'static str| {
+        let app = &app;
+        async move {
+            let mut conn = app.app.db.read().await.unwrap();
+            let sql = format!("SELECT {column} FROM rating_campaigns WHERE title = '花园路社区2026年度文明个人评选'");
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap()
+        }
+    };
+    app.clock.set_ms(stage_end("nominations_close_ms").await + 60_000);
+    node(&app, "ratings_vote.mjs").await;
+    app.clock.set_ms(stage_end("vote_closes_at_ms").await + 60_000);
+    node(&app, "ratings_publicity.mjs").await;
+    app.clock.set_ms(stage_end("publicity_ends_at_ms").await + 60_000);
+    node(&app, "ratings_award.mjs").await;
 }
 
 /// Two-factor sign-in (enrolment with a QR code, the code at each sign-in, staff turning it
