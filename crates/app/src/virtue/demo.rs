@@ -2,8 +2,10 @@
 //! 花园路社区 keeps an earning rule for volunteer hours and stocks its points shop; its
 //! practice station recruits for two activities next week (one approves its volunteers); the
 //! resident has signed up for the first; the community has posted a small wish from a
-//! household visit, with the resident's consent.
+//! household visit, with the resident's consent; its 文明家庭 campaign takes nominations, the
+//! resident's among them.
 
+use super::campaigns::{NewCampaign, NewNomination, create as open_campaign, nominate};
 use super::volunteers::{NewActivity, create_activity, sign_up};
 use super::wishes::{NewWish, post};
 use super::{NewItem, NewRule, create_item, create_rule};
@@ -95,5 +97,35 @@ pub async fn seed(app: &App) -> Result<usize> {
         },
     )
     .await?;
-    Ok(made + 1)
+    let campaign = open_campaign(
+        app,
+        &staff,
+        NewCampaign {
+            territory_code: COMMUNITY.into(),
+            kind: "person".into(),
+            honour: "最美邻里".into(),
+            title: "花园路社区“最美邻里”评选".into(),
+            criteria: "热心助人、邻里和睦、积极参与社区公益和志愿服务".into(),
+            places: 5,
+            nominations_close_ms: morning + 14 * DAY,
+            vote_days: Some(7),
+            publicity_days: Some(7),
+            rule_id: None,
+        },
+    )
+    .await?;
+    nominate(
+        app,
+        &resident,
+        campaign.id,
+        NewNomination {
+            by: "self".into(),
+            nominee_phone: None,
+            nominee_person_id: None,
+            nominee_territory: None,
+            deeds: "连续三年参加楼门垃圾分类值守，帮助独居老人代购生活用品".into(),
+        },
+    )
+    .await?;
+    Ok(made + 3)
 }
