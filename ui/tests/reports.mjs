@@ -56,4 +56,12 @@ await run(async () => {
   await phone.screenshot({ path: join(shots, "reports-390.png"), fullPage: true });
   await desk.reload();
   await desk.screenshot({ path: join(shots, "reports-desk-1440.png"), fullPage: true });
+  // The residents' judgement stands on the dashboard beside the case indicators: one rating
+  // of each, so the count without a figure.
+  await desk.getByRole("link", { name: "考核评价" }).click();
+  const judged = desk.getByTestId("judgement-reports");
+  await judged.waitFor();
+  check((await judged.textContent()).includes("1 人评价"), "the report's one rating is counted on the dashboard");
+  check((await desk.getByTestId("judgement-commitments").textContent()).includes("1 人评价"), "and the promise's");
+  await desk.screenshot({ path: join(shots, "dashboard-judgement-1440.png"), fullPage: true });
 }, join(shots, "reports-failure.png"));

@@ -77,6 +77,30 @@ function GridWorkOutcomes({ territory }) {
   );
 }
 
+/// What residents say of the territory's officials (向群众汇报): their ratings of the reports
+/// and of the promises, beside the case indicators; figures once three have rated.
+function ResidentsJudgement({ territory }) {
+  const [v, setV] = useState(null);
+  useEffect(() => {
+    if (territory) api("GET", `/api/official-reports/satisfaction?territory=${territory}`).then(setV, () => {});
+  }, [territory]);
+  if (!v) return null;
+  const tile = (key, r) => (
+    <div class="tile" data-testid={`judgement-${key}`}>
+      <div class="tile-v">{r.satisfied_share === null ? "—" : pct(r.satisfied_share)}</div>
+      <div>{t(`dash.judgement.${key}`)}</div>
+      <div class="muted">{r.mean === null ? t("dash.judgement.few", { n: r.count }) : t("dash.judgement.mean", { n: r.count, mean: r.mean })}</div>
+    </div>
+  );
+  return (
+    <section class="card" aria-labelledby="judgement">
+      <h2 id="judgement">{t("dash.judgement")}</h2>
+      <p class="muted">{t("dash.judgement_intro")}</p>
+      <div class="tiles">{tile("reports", v.reports)}{tile("commitments", v.commitments)}</div>
+    </section>
+  );
+}
+
 export function Dashboard({ me }) {
   const [weeks, setWeeks] = useState(null);
   const [kpi, setKpi] = useState(null);
@@ -117,6 +141,7 @@ export function Dashboard({ me }) {
           <div class="tile"><div class="tile-v">{i.p90_handling_hours ?? "—"}</div><div>{t("kpi.p90_handling_hours")}</div></div>
         </div>
       </section>
+      <ResidentsJudgement territory={me?.grants?.map((g) => g.scope).sort((a, b) => a.length - b.length)[0]} />
       {weeks && (
         <section class="card">
           <h2>{t("dash.trend")}</h2>
