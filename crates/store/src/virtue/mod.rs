@@ -404,12 +404,20 @@ pub async fn expired_credits(conn: &mut Conn, now_ms: i64) -> Result<Vec<(i64, i
 
 /// The transfers touching an account, newest first, before id `before`.
 pub async fn statement(conn: &mut Conn, account: i64, before: i64, limit: i64) -> Result<Vec<TransferRow>> {
+    // Each side takes its newest `limit` by its own index (account, id) and the two are
+    // merged, so a page costs the page, not the account's history: with the limit only
+    // outside the union, PostgreSQL read every entry of the account and sorted them. Planned
+    // for the account asked for (an unnamed statement), not a cached generic plan: not
+    // knowing the account, PostgreSQL's generic plan walks the primary key backwards and
+    // filters — every row of the ledger for a side with no entry.
     let sql = format!(
-        "SELECT {TRANSFER_COLS} FROM points_transfers WHERE id < $2 AND debit_account = $1 \
-         UNION ALL SELECT {TRANSFER_COLS} FROM points_transfers WHERE id < $2 AND credit_account = $1 \
-         ORDER BY id DESC LIMIT $3"
+        "SELECT * FROM (SELECT {TRANSFER_COLS} FROM points_transfers WHERE debit_account = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3) AS d \
+         UNION ALL SELECT * FROM (SELECT {TRANSFER_COLS} FROM points_transfers WHERE credit_account = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3) AS c ORDER BY id DESC LIMIT $3"
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
+        .persistent(false)
         .bind(account)
         .bind(before)
         .bind(limit)
