@@ -16,6 +16,12 @@ pub const LIMITS: &[(&str, usize)] = &[
     ("found", 2000),
     ("needs", 1000),
     ("evidence", 1000),
+    // 德治: what a report to residents says was done, a campaign's criteria, a nominee's
+    // deeds, the committee's answer to an objection.
+    ("done", 4000),
+    ("criteria", 2000),
+    ("deeds", 2000),
+    ("answer", 2000),
 ];
 
 /// The limit of a field the table does not list.

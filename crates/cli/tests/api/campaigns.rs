@@ -115,6 +115,11 @@ async fn a_household_campaign_runs_from_nomination_to_award_and_credits_the_hous
         refused(&app.post(&steward, &format!("/api/rating-campaigns/{cid}/nominations"), deeds.clone()).await),
         (StatusCode::BAD_REQUEST, Some("nominee"))
     );
+    // Deeds run to 2,000 characters, no more.
+    let long = json!({"by": "self", "deeds": "热".repeat(2001)});
+    let r = app.post(&resident, &format!("/api/rating-campaigns/{cid}/nominations"), long).await;
+    assert_eq!(refused(&r), (StatusCode::BAD_REQUEST, Some("deeds")));
+    let deeds = json!({"by": "self", "deeds": format!("照顾瘫痪老母亲十年，楼道卫生常年包干。{}", "邻里有事必到场。".repeat(30))});
     let r = app.post(&resident, &format!("/api/rating-campaigns/{cid}/nominations"), deeds.clone()).await;
     let mine = nomination(ok(&r), "花园路居民家庭").clone();
     assert_eq!((mine["standing"].as_str(), mine["mine"].as_bool()), (Some("submitted"), Some(true)));

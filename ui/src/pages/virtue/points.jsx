@@ -46,10 +46,12 @@ export function MyPoints() {
   const [account, setAccount] = useState(undefined);
   const [entries, setEntries] = useState([]);
   const [items, setItems] = useState([]);
+  const [household, setHousehold] = useState(null);
   const load = async () => {
     try {
       const a = await api("GET", "/api/points/me");
       setAccount(a);
+      setHousehold(await api("GET", "/api/points/me/household"));
       setEntries(a ? await api("GET", `/api/points/accounts/${a.id}/statement`) : []);
       setItems(await api("GET", "/api/points/items"));
     } catch (e) {
@@ -84,6 +86,12 @@ export function MyPoints() {
           </p>
         )}
         {!account && <p class="muted">{t("points.none_yet")}</p>}
+        {household && (
+          <p data-testid="points-household">
+            {t("points.household", { name: household.name, n: household.balance })}
+            {household.pending_in > 0 && <span class="muted"> · {t("points.pending_in", { n: household.pending_in })}</span>}
+          </p>
+        )}
         {note && <p role="status" class="ok">{note}</p>}
         {error && <p role="alert" class="error">{error}</p>}
       </section>

@@ -82,7 +82,7 @@ function Nomination({ c, n, act }) {
       {n.may_object && (
         <form aria-label={t("rating.object_to", { name: n.shown_name })} onSubmit={object}>
           <label for={`ro-${n.id}`}>{t("rating.field.reason")}</label>
-          <textarea id={`ro-${n.id}`} name="reason" required maxlength="2000" placeholder={t("rating.reason_hint")} />
+          <textarea id={`ro-${n.id}`} name="reason" required maxlength="500" placeholder={t("rating.reason_hint")} />
           <p><button type="submit">{t("rating.object")}</button></p>
         </form>
       )}
@@ -263,7 +263,7 @@ export function Ratings({ me }) {
               <span><label for="rc-honour">{t("rating.field.honour")}</label><input id="rc-honour" name="honour" required maxlength="30" placeholder="文明家庭" /></span>
               <span><label for="rc-places">{t("rating.field.places")}</label><input id="rc-places" name="places" type="number" min="1" max="100" value="10" required /></span>
             </div>
-            <label for="rc-criteria">{t("rating.field.criteria")}</label><textarea id="rc-criteria" name="criteria" required maxlength="4000" />
+            <label for="rc-criteria">{t("rating.field.criteria")}</label><textarea id="rc-criteria" name="criteria" required maxlength="2000" />
             <div class="field-row">
               <span><label for="rc-close">{t("rating.field.nominations_close_ms")}</label><input id="rc-close" name="close" type="date" required /></span>
               <span><label for="rc-vote">{t("rating.field.vote_days")}</label><input id="rc-vote" name="vote_days" type="number" min="1" max="30" value="7" required /></span>
