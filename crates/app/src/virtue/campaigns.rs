@@ -365,8 +365,10 @@ pub async fn get(app: &App, actor: &Actor, id: i64) -> Result<CampaignView> {
 pub struct NewNomination {
     /// self, neighbour or committee
     pub by: String,
-    /// A neighbour is named by the phone of their account.
+    /// A neighbour is named by their name and the phone of their account, both: the answer
+    /// to a phone alone would tell who lives here.
     pub nominee_phone: Option<String>,
+    pub nominee_name: Option<String>,
     /// The committee names a person by their id.
     pub nominee_person_id: Option<i64>,
     /// The committee names a community (in a community campaign).
@@ -375,8 +377,8 @@ pub struct NewNomination {
     pub deeds: String,
 }
 
-/// A nomination, while nominations are open: oneself, a neighbour (by the phone of their
-/// account) or, by the committee, any resident (or community) of the territory.
+/// A nomination, while nominations are open: oneself, a neighbour (by their name and the
+/// phone of their account) or, by the committee, any resident (or community) of the territory.
 pub async fn nominate(app: &App, actor: &Actor, id: i64, n: NewNomination) -> Result<CampaignView> {
     let by = text::one_of("by", &n.by, BY)?;
     let deeds = text::required("deeds", &n.deeds)?;
@@ -424,14 +426,17 @@ pub async fn nominate(app: &App, actor: &Actor, id: i64, n: NewNomination) -> Re
                         "is required: a neighbour is named by the phone of their account",
                     )
                 })?;
-                let found = store::residents_with_phone(&mut tx, phone, t.as_str()).await?;
+                let name = n.nominee_name.as_deref().map(str::trim).filter(|p| !p.is_empty()).ok_or_else(|| {
+                    AppError::invalid("nominee_name", "is required: a neighbour is named by name and phone")
+                })?;
+                let found = store::residents_with_phone(&mut tx, phone, name, t.as_str()).await?;
                 match found.as_slice() {
                     [p] if *p != actor.person_id => *p,
                     [_] => return Err(AppError::invalid("nominee_phone", "is your own: nominate yourself instead")),
                     _ => {
                         return Err(AppError::invalid(
                             "nominee_phone",
-                            "belongs to no one account of a resident of this territory",
+                            "with that name belongs to no one account of a resident of this territory",
                         ));
                     }
                 }

@@ -121,6 +121,7 @@ pub async fn seed(app: &App) -> Result<usize> {
         NewNomination {
             by: "self".into(),
             nominee_phone: None,
+            nominee_name: None,
             nominee_person_id: None,
             nominee_territory: None,
             deeds: "连续三年参加楼门垃圾分类值守，帮助独居老人代购生活用品".into(),

@@ -131,7 +131,20 @@ async fn a_household_campaign_runs_from_nomination_to_award_and_credits_the_hous
         .post(
             &resident,
             &format!("/api/rating-campaigns/{cid}/nominations"),
-            json!({"by": "neighbour", "nominee_phone": "13900009999", "deeds": "x"}),
+            json!({"by": "neighbour", "nominee_phone": "13900009999", "nominee_name": "花园路另一居民", "deeds": "x"}),
+        )
+        .await;
+    assert_eq!(refused(&r), (StatusCode::BAD_REQUEST, Some("nominee_phone")));
+    // A phone alone names nobody, and a phone with another name matches nobody: the answer
+    // never tells whose phone it is.
+    let path = format!("/api/rating-campaigns/{cid}/nominations");
+    let r = app.post(&resident, &path, json!({"by": "neighbour", "nominee_phone": "13800000012", "deeds": "x"})).await;
+    assert_eq!(refused(&r), (StatusCode::BAD_REQUEST, Some("nominee_name")));
+    let r = app
+        .post(
+            &resident,
+            &path,
+            json!({"by": "neighbour", "nominee_phone": "13800000012", "nominee_name": "王某", "deeds": "x"}),
         )
         .await;
     assert_eq!(refused(&r), (StatusCode::BAD_REQUEST, Some("nominee_phone")));
@@ -139,7 +152,7 @@ async fn a_household_campaign_runs_from_nomination_to_award_and_credits_the_hous
         .post(
             &resident,
             &format!("/api/rating-campaigns/{cid}/nominations"),
-            json!({"by": "neighbour", "nominee_phone": "13800000012", "deeds": "义务为楼里老人代购买药，调解邻里纠纷"}),
+            json!({"by": "neighbour", "nominee_phone": "13800000012", "nominee_name": "花园路另一居民", "deeds": "义务为楼里老人代购买药，调解邻里纠纷"}),
         )
         .await;
     let theirs = nomination(ok(&r), "花园路另一居民家庭").clone();

@@ -464,12 +464,12 @@ pub async fn honours_within(conn: &mut Conn, prefix: &str, limit: i64) -> Result
         .collect()
 }
 
-/// The people whose account has this phone and whose home lies in the territory subtree of
-/// `prefix`.
-pub async fn residents_with_phone(conn: &mut Conn, phone: &str, prefix: &str) -> Result<Vec<i64>> {
-    let (scope, binds) = crate::scope_filter("home_territory", &[prefix], 2);
-    let sql = format!("SELECT id FROM people WHERE phone = $1 AND {scope} ORDER BY id LIMIT 2");
-    let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(phone);
+/// The people of this name whose account has this phone and whose home lies in the territory
+/// subtree of `prefix`.
+pub async fn residents_with_phone(conn: &mut Conn, phone: &str, name: &str, prefix: &str) -> Result<Vec<i64>> {
+    let (scope, binds) = crate::scope_filter("home_territory", &[prefix], 3);
+    let sql = format!("SELECT id FROM people WHERE phone = $1 AND name = $2 AND {scope} ORDER BY id LIMIT 2");
+    let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(phone).bind(name);
     for b in binds {
         q = q.bind(b);
     }

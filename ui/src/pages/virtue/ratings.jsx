@@ -96,7 +96,7 @@ function Nominate({ c, act, people, communities }) {
     ev.preventDefault();
     const f = new FormData(ev.target);
     const body = { by, deeds: f.get("deeds") };
-    if (by === "neighbour") body.nominee_phone = f.get("phone");
+    if (by === "neighbour") Object.assign(body, { nominee_name: f.get("name"), nominee_phone: f.get("phone") });
     if (by === "committee" && c.kind === "community") body.nominee_territory = f.get("territory");
     else if (by === "committee") body.nominee_person_id = Number(f.get("person"));
     await api("POST", `/api/rating-campaigns/${c.id}/nominations`, body);
@@ -113,6 +113,8 @@ function Nominate({ c, act, people, communities }) {
       </select>
       {by === "neighbour" && (
         <>
+          <label for={`nm-${c.id}`}>{t("rating.field.nominee_name")}</label>
+          <input id={`nm-${c.id}`} name="name" required maxlength="50" />
           <label for={`np-${c.id}`}>{t("rating.field.nominee_phone")}</label>
           <input id={`np-${c.id}`} name="phone" type="tel" inputmode="numeric" required maxlength="20" />
         </>
