@@ -6,13 +6,14 @@
 //   node tests/ratings.mjs BASE_URL SCREENSHOT_DIR
 import { join } from "node:path";
 import { shots, check, axe, run, newContext, signIn } from "./lib.mjs";
+import { TITLE } from "./ratings_lib.mjs";
 
 await run(async () => {
   const desk = await (await newContext({ viewport: { width: 1440, height: 900 } })).newPage();
   await signIn(desk, "community");
   await desk.getByRole("link", { name: "文明评选" }).click();
   const form = desk.getByRole("form", { name: "发起评选" });
-  await form.getByLabel("评选名称").fill("花园路社区2026年度文明个人评选");
+  await form.getByLabel("评选名称").fill(TITLE);
   await form.getByLabel("评选对象").selectOption("person");
   await form.getByLabel("荣誉称号").fill("文明个人");
   await form.getByLabel("名额").fill("1");
@@ -25,13 +26,13 @@ await run(async () => {
   await form.getByLabel("公示天数").fill("5");
   await form.getByRole("button", { name: "发起评选" }).click();
   await desk.getByText("评选已发起，居民可以推荐报名。").waitFor();
-  const deskCampaign = desk.getByTestId("campaigns").locator("> li", { hasText: "花园路社区2026年度文明个人评选" });
+  const deskCampaign = desk.getByTestId("campaigns").locator("> li", { hasText: TITLE });
   check((await deskCampaign.locator('[aria-current="step"]').textContent()) === "推荐报名", "the campaign starts at its first stage");
 
   const phone = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
   await signIn(phone, "resident");
   await phone.getByRole("link", { name: "文明评选" }).click();
-  const campaign = phone.getByTestId("campaigns").locator("> li", { hasText: "花园路社区2026年度文明个人评选" });
+  const campaign = phone.getByTestId("campaigns").locator("> li", { hasText: TITLE });
   const nominate = campaign.getByRole("form", { name: "推荐参评" });
   await nominate.getByLabel("推荐方式").selectOption("self");
   await nominate.getByLabel("主要事迹").fill("坚持八年义务为独居老人送餐，带动楼门邻里结对帮扶");

@@ -1,15 +1,11 @@
 // Civilised ratings, last stage (the publicity period over): the worker awards the honour;
 // the honours board shows it to anyone, signed in or not, on a phone and on a desk.
 import { join } from "node:path";
-import { base, shots, check, axe, run, newContext, signIn } from "./lib.mjs";
-
-const TITLE = "花园路社区2026年度文明个人评选";
+import { base, shots, check, axe, run, newContext } from "./lib.mjs";
+import { campaignPage } from "./ratings_lib.mjs";
 
 await run(async () => {
-  const desk = await (await newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(desk, "community");
-  await desk.getByRole("link", { name: "文明评选" }).click();
-  const deskCampaign = desk.getByTestId("campaigns").locator("> li", { hasText: TITLE });
+  const { page: desk, campaign: deskCampaign } = await campaignPage("community", 1440);
   await deskCampaign.getByRole("button", { name: "授予荣誉" }).click();
   await desk.getByText("荣誉已授予，已登上光荣榜。").waitFor();
   check((await deskCampaign.locator('[aria-current="step"]').textContent()) === "已授予", "the campaign is at its last stage");

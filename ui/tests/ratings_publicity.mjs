@@ -1,23 +1,16 @@
 // Civilised ratings, third stage (the vote now due): the worker closes the vote and the
 // winner is published (公示); another resident objects on her phone; the worker answers.
 import { join } from "node:path";
-import { shots, check, axe, run, newContext, signIn } from "./lib.mjs";
-
-const TITLE = "花园路社区2026年度文明个人评选";
+import { shots, check, axe, run } from "./lib.mjs";
+import { campaignPage } from "./ratings_lib.mjs";
 
 await run(async () => {
-  const desk = await (await newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(desk, "community");
-  await desk.getByRole("link", { name: "文明评选" }).click();
-  const deskCampaign = desk.getByTestId("campaigns").locator("> li", { hasText: TITLE });
+  const { page: desk, campaign: deskCampaign } = await campaignPage("community", 1440);
   await deskCampaign.getByRole("button", { name: "结束投票并公示" }).click();
   await desk.getByText("投票已结束，拟授予名单进入公示。").waitFor();
   check(await deskCampaign.getByText("拟授予，公示中").isVisible(), "the most voted is proposed");
 
-  const phone = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
-  await signIn(phone, "resident2");
-  await phone.getByRole("link", { name: "文明评选" }).click();
-  const campaign = phone.getByTestId("campaigns").locator("> li", { hasText: TITLE });
+  const { page: phone, campaign } = await campaignPage("resident2", 390);
   const object = campaign.getByRole("form", { name: "对「花园路居民」提出异议" });
   await object.getByLabel("异议理由").fill("送餐一事是否属实，请社区核实");
   await object.getByRole("button", { name: "提出异议" }).click();

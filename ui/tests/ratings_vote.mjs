@@ -1,22 +1,15 @@
 // Civilised ratings, second stage (after `ratings.mjs`, nominations now closed): the worker
 // opens the vote; the resident votes once on her phone.
 import { join } from "node:path";
-import { shots, check, axe, run, newContext, signIn } from "./lib.mjs";
-
-const TITLE = "花园路社区2026年度文明个人评选";
+import { shots, check, axe, run } from "./lib.mjs";
+import { TITLE, campaignPage } from "./ratings_lib.mjs";
 
 await run(async () => {
-  const desk = await (await newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await signIn(desk, "community");
-  await desk.getByRole("link", { name: "文明评选" }).click();
-  const deskCampaign = desk.getByTestId("campaigns").locator("> li", { hasText: TITLE });
+  const { page: desk, campaign: deskCampaign } = await campaignPage("community", 1440);
   await deskCampaign.getByRole("button", { name: "截止推荐，开始投票" }).click();
   await desk.getByText("投票已开始。").waitFor();
 
-  const phone = await (await newContext({ viewport: { width: 390, height: 844 } })).newPage();
-  await signIn(phone, "resident");
-  await phone.getByRole("link", { name: "文明评选" }).click();
-  const campaign = phone.getByTestId("campaigns").locator("> li", { hasText: TITLE });
+  const { page: phone, campaign } = await campaignPage("resident", 390);
   const vote = campaign.getByRole("form", { name: `为「${TITLE}」投票` });
   await vote.getByLabel("花园路居民").check();
   await vote.getByRole("button", { name: "投票" }).click();
