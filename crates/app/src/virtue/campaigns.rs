@@ -120,7 +120,7 @@ fn standing(n: &NominationRow) -> Standing {
 }
 
 fn runs(actor: &Actor, c: &CampaignRow) -> Result<bool> {
-    Ok(actor.can(Action::RunCampaigns, &Target::territory(&code(&c.territory_code)?)).is_ok())
+    Ok(must_run(actor, c).is_ok())
 }
 
 fn must_run(actor: &Actor, c: &CampaignRow) -> Result<()> {
@@ -587,7 +587,7 @@ pub async fn open_vote(app: &App, actor: &Actor, id: i64) -> Result<CampaignView
         return Err(AppError::conflict("nominations", "no nomination was accepted"));
     }
     store::set_standings(&mut tx, id, Standing::AwaitingConsent.as_str(), Standing::Declined.as_str(), None).await?;
-    if !store::move_stage(&mut tx, id, "nominating", "voting", "vote_closes_at_ms", now + c.vote_days * DAY_MS).await? {
+    if !store::move_stage(&mut tx, id, Stage::Nominating, now + c.vote_days * DAY_MS).await? {
         return Err(AppError::conflict("stage", "the campaign moved meanwhile"));
     }
     let v = fresh(app, &mut tx, actor, id, now).await?;
@@ -645,7 +645,7 @@ pub async fn close_vote(app: &App, actor: &Actor, id: i64) -> Result<CampaignVie
     let winners = rules::winners(&counts, c.places);
     store::set_standings(&mut tx, id, Standing::Accepted.as_str(), Standing::Proposed.as_str(), Some(&winners)).await?;
     let ends = now + c.publicity_days * DAY_MS;
-    if !store::move_stage(&mut tx, id, "voting", "publicity", "publicity_ends_at_ms", ends).await? {
+    if !store::move_stage(&mut tx, id, Stage::Voting, ends).await? {
         return Err(AppError::conflict("stage", "the campaign moved meanwhile"));
     }
     for n in all.iter().filter(|n| winners.contains(&n.id)) {
@@ -751,7 +751,7 @@ pub async fn award(app: &App, actor: &Actor, id: i64) -> Result<CampaignView> {
     let winners: Vec<NominationRow> =
         store::nominations_of(&mut tx, id).await?.into_iter().filter(|n| standing(n) == Standing::Proposed).collect();
     store::set_standings(&mut tx, id, Standing::Proposed.as_str(), Standing::Awarded.as_str(), None).await?;
-    if !store::move_stage(&mut tx, id, "publicity", "awarded", "awarded_at_ms", now).await? {
+    if !store::move_stage(&mut tx, id, Stage::Publicity, now).await? {
         return Err(AppError::conflict("stage", "the campaign moved meanwhile"));
     }
     let rule = match c.rule_id {

@@ -4,6 +4,7 @@
 
 use crate::{Conn, Result};
 use sqlx::Row;
+use wuzhi_domain::virtue::campaigns::Stage;
 
 #[derive(Debug, Clone)]
 pub struct CampaignRow {
@@ -117,18 +118,20 @@ pub async fn campaigns_for(conn: &mut Conn, prefix: &str, above: &[String], limi
     q.fetch_all(&mut *conn).await?.iter().map(campaign).collect()
 }
 
-/// Moves the campaign from `from` to `to`, stamping the time column of the new stage; false
-/// when it was not in `from`.
-pub async fn move_stage(conn: &mut Conn, id: i64, from: &str, to: &str, column: &str, at_ms: i64) -> Result<bool> {
-    let column = match column {
-        "vote_closes_at_ms" | "publicity_ends_at_ms" | "awarded_at_ms" => column,
-        other => return Err(crate::StoreError::Unsupported(format!("no stage time `{other}`"))),
+/// Moves the campaign from `from` to the stage that follows it, stamping that stage's time;
+/// false when it was not in `from` (another request moved it first).
+pub async fn move_stage(conn: &mut Conn, id: i64, from: Stage, at_ms: i64) -> Result<bool> {
+    let (to, column) = match from.next() {
+        Some(to @ Stage::Voting) => (to, "vote_closes_at_ms"),
+        Some(to @ Stage::Publicity) => (to, "publicity_ends_at_ms"),
+        Some(to @ Stage::Awarded) => (to, "awarded_at_ms"),
+        _ => return Ok(false),
     };
     let sql = format!("UPDATE rating_campaigns SET stage = $3, {column} = $4 WHERE id = $1 AND stage = $2");
     Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
-        .bind(from)
-        .bind(to)
+        .bind(from.as_str())
+        .bind(to.as_str())
         .bind(at_ms)
         .execute(&mut *conn)
         .await?
